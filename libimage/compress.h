@@ -1,0 +1,24 @@
+/* Streaming decompression behind one interface: gzip (ISA-L when built
+ * with it, zlib otherwise; multi-member streams) and zstd (multi-frame). */
+#ifndef OCI_COMPRESS_H
+#define OCI_COMPRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "internal.h"
+
+struct decoder;
+
+HIDDEN struct decoder *decoder_new(int compression);
+/* Consume input and produce output, advancing both pointers and lengths.
+ * Returns 0, or a negative status with err set. */
+HIDDEN int decoder_run(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t **out,
+		       size_t *out_len, struct oci_error **err);
+/* true when the input so far ends exactly at the end of a complete stream */
+HIDDEN bool decoder_at_end(const struct decoder *d);
+HIDDEN void decoder_free(struct decoder *d);
+/* detect from magic bytes: OCI_COMPRESS_* */
+HIDDEN int compress_sniff(const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,461 @@
+/* Naming an image (PATH[:REF|@DIGEST]) and resolving it: top-level
+ * descriptor, nested indexes by platform, manifest, config. Every error
+ * names what exists instead. */
+#include <errno.h>
+#include <sys/stat.h>
+#include "layout_int.h"
+
+void oci_image_ref_release(struct oci_image_ref *r)
+{
+	free(r->path);
+	free(r->ref);
+	memset(r, 0, sizeof(*r));
+}
+
+int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	struct stat st;
+	if (!*spec)
+		return error_set(err, OCI_E_USAGE, 0, "empty image name");
+	if (strcmp(spec, "-") == 0 || stat(spec, &st) == 0) {
+		out->path = xstrdup(spec);
+		return 0;
+	}
+	const char *slash = strrchr(spec, '/');
+	const char *tail = slash ? slash + 1 : spec;
+	const char *at = strchr(tail, '@');
+	const char *colon = strrchr(tail, ':');
+	if (at) {
+		int r = oci_digest_parse(at + 1, &out->digest, err);
+		if (r < 0)
+			return r;
+		out->has_digest = true;
+		out->path = xstrndup(spec, (size_t)(at - spec));
+	} else if (colon) {
+		if (!colon[1])
+			return error_set(err, OCI_E_USAGE, 0, "%s: empty ref", spec);
+		for (const char *p = colon + 1; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return error_set(err, OCI_E_USAGE, 0,
+						 "ref contains a control character");
+		out->ref = xstrdup(colon + 1);
+		out->path = xstrndup(spec, (size_t)(colon - spec));
+	} else {
+		return error_set(err, OCI_E_NOTFOUND, ENOENT, "%s", spec);
+	}
+	if (!*out->path) {
+		oci_image_ref_release(out);
+		return error_set(err, OCI_E_USAGE, 0, "%s: no path before the ref", spec);
+	}
+	return 0;
+}
+
+/* "v1, v2, @sha256:..." for error messages */
+static char *image_list_refs(const struct oci_index *idx)
+{
+	size_t cap = 256, len = 0;
+	char *s = xmalloc(cap);
+	s[0] = 0;
+	for (size_t i = 0; i < idx->n_manifests && i < 32; i++) {
+		const struct oci_descriptor *d = &idx->manifests[i];
+		char item[OCI_DIGEST_MAX + 300];
+		snprintf(item, sizeof(item), "%s%.250s", i ? ", " : "",
+			 d->ref_name ? d->ref_name : "");
+		if (!d->ref_name)
+			snprintf(item, sizeof(item), "%s@%s", i ? ", " : "", d->digest.str);
+		size_t n = strlen(item);
+		if (len + n + 8 > cap) {
+			cap = (len + n + 8) * 2;
+			s = xrealloc(s, cap);
+		}
+		memcpy(s + len, item, n + 1);
+		len += n;
+	}
+	if (idx->n_manifests > 32) {
+		s = xrealloc(s, len + 8);
+		memcpy(s + len, ", ...", 6);
+	}
+	return s;
+}
+
+/* A ref matches a descriptor's ref name whole, or (docker RepoTags and
+ * io.containerd.image.name) its tag part. */
+static bool image_ref_matches(const struct oci_layout *l, const struct oci_descriptor *d,
+			      const char *ref)
+{
+	const char *names[2] = {d->ref_name, NULL};
+	if (d->annotations) {
+		const cJSON *n =
+			cJSON_GetObjectItemCaseSensitive(d->annotations, "io.containerd.image.name");
+		if (cJSON_IsString(n))
+			names[1] = n->valuestring;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *n = names[i];
+		if (!n)
+			continue;
+		if (strcmp(n, ref) == 0)
+			return true;
+		if (l->kind == OCI_LAYOUT_DOCKER_ARCHIVE || i == 1) {
+			const char *slash = strrchr(n, '/');
+			const char *colon = strrchr(slash ? slash : n, ':');
+			if (colon && strcmp(colon + 1, ref) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* A blob named only by digest: sniff whether it is an index or a manifest. */
+static int image_describe_blob(struct oci_layout *l, const struct oci_digest *dg,
+			       struct oci_descriptor *out, struct oci_error **err)
+{
+	int64_t size = oci_layout_blob_size(l, dg);
+	if (size < 0)
+		return error_set(err, OCI_E_NOTFOUND, 0, "%s: no such blob in the layout", dg->str);
+	struct oci_descriptor tmp = {.digest = *dg, .size = size};
+	cleanup_free char *buf = NULL;
+	size_t len;
+	int r = oci_blob_read_all(l, &tmp, OCI_JSON_MAX, &buf, &len, err);
+	if (r < 0)
+		return r;
+	cJSON *j;
+	if ((r = oci_json_parse(buf, len, &j, err)) < 0)
+		return error_wrap(err, "%s", dg->str);
+	const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "mediaType");
+	const char *type = NULL;
+	if (cJSON_IsString(mt) && oci_media_kind(mt->valuestring) != OCI_MEDIA_UNKNOWN)
+		type = mt->valuestring;
+	else if (cJSON_GetObjectItemCaseSensitive(j, "manifests"))
+		type = OCI_MT_INDEX;
+	else if (cJSON_GetObjectItemCaseSensitive(j, "layers"))
+		type = OCI_MT_MANIFEST;
+	if (!type || (oci_media_kind(type) != OCI_MEDIA_INDEX &&
+		      oci_media_kind(type) != OCI_MEDIA_MANIFEST)) {
+		cJSON_Delete(j);
+		return error_set(err, OCI_E_INVALID, 0, "%s: neither a manifest nor an index",
+				 dg->str);
+	}
+	memset(out, 0, sizeof(*out));
+	out->media_type = xstrdup(type);
+	out->digest = *dg;
+	out->size = size;
+	cJSON_Delete(j);
+	return 0;
+}
+
+int oci_layout_select(struct oci_layout *l, const struct oci_image_ref *r,
+		      struct oci_descriptor *out, struct oci_error **err)
+{
+	const struct oci_index *idx = l->index;
+	if (r->has_digest) {
+		for (size_t i = 0; i < idx->n_manifests; i++)
+			if (oci_digest_equal(&idx->manifests[i].digest, &r->digest)) {
+				oci_descriptor_copy(out, &idx->manifests[i]);
+				return 0;
+			}
+		return image_describe_blob(l, &r->digest, out, err);
+	}
+	const struct oci_descriptor *found = NULL;
+	for (size_t i = 0; i < idx->n_manifests; i++) {
+		const struct oci_descriptor *d = &idx->manifests[i];
+		if (r->ref && !image_ref_matches(l, d, r->ref))
+			continue;
+		if (found && !oci_digest_equal(&found->digest, &d->digest)) {
+			cleanup_free char *refs = image_list_refs(idx);
+			if (r->ref)
+				return error_set(err, OCI_E_INVALID, 0,
+						 "ref \"%s\" names several images; use @DIGEST (%s)",
+						 r->ref, refs);
+			return error_set(err, OCI_E_USAGE, 0,
+					 "several images in the layout; name one of: %s", refs);
+		}
+		if (!found)
+			found = d;
+	}
+	if (!found) {
+		if (idx->n_manifests == 0)
+			return error_set(err, OCI_E_NOTFOUND, 0, "the layout holds no images");
+		cleanup_free char *refs = image_list_refs(idx);
+		return error_set(err, OCI_E_NOTFOUND, 0, "ref \"%s\" not found; refs: %s", r->ref,
+				 refs);
+	}
+	oci_descriptor_copy(out, found);
+	return 0;
+}
+
+int oci_index_load(struct oci_layout *l, const struct oci_descriptor *d, struct oci_index **out,
+		   struct oci_error **err)
+{
+	cleanup_free char *buf = NULL;
+	size_t len;
+	int r = oci_blob_read_all(l, d, OCI_JSON_MAX, &buf, &len, err);
+	if (r == 0)
+		r = oci_index_parse(buf, len, d->media_type, out, err);
+	if (r < 0)
+		return error_wrap(err, "index %s", d->digest.str);
+	return 0;
+}
+
+struct image_walk {
+	struct oci_layout *l;
+	const struct oci_platform *want;
+	char seen[1024]; /* platforms present, for the error */
+	struct oci_digest path[OCI_MAX_INDEX_DEPTH + 1];
+};
+
+static void walk_note_platform(struct image_walk *w, const struct oci_platform *p)
+{
+	char buf[200];
+	oci_platform_format(p, buf, sizeof(buf));
+	if (strcmp(buf, "unknown/unknown") == 0)
+		return; /* attestation manifests */
+	size_t n = strlen(w->seen);
+	/* skip duplicates */
+	char probe[210];
+	snprintf(probe, sizeof(probe), ", %s,", buf);
+	char hay[1100];
+	snprintf(hay, sizeof(hay), ", %s,", w->seen);
+	if (strstr(hay, probe))
+		return;
+	snprintf(w->seen + n, sizeof(w->seen) - n, "%s%s", n ? ", " : "", buf);
+}
+
+/* Depth-first through indexes: the first manifest whose platform matches. */
+static int walk_index(struct image_walk *w, const struct oci_descriptor *d, int depth,
+		      struct oci_descriptor *out, struct oci_error **err)
+{
+	if (depth >= OCI_MAX_INDEX_DEPTH)
+		return error_set(err, OCI_E_LIMIT, 0, "index %s: nested deeper than %d levels",
+				 d->digest.str, OCI_MAX_INDEX_DEPTH);
+	for (int i = 0; i < depth; i++)
+		if (oci_digest_equal(&w->path[i], &d->digest))
+			return error_set(err, OCI_E_INVALID, 0, "index %s: loop", d->digest.str);
+	w->path[depth] = d->digest;
+	struct oci_index *idx;
+	int r = oci_index_load(w->l, d, &idx, err);
+	if (r < 0)
+		return r;
+	const struct oci_descriptor *lone = NULL;
+	size_t n_lone = 0;
+	r = 1; /* not found */
+	for (size_t i = 0; i < idx->n_manifests && r == 1; i++) {
+		const struct oci_descriptor *c = &idx->manifests[i];
+		enum oci_media_kind k = oci_media_kind(c->media_type);
+		if (c->platform)
+			walk_note_platform(w, c->platform);
+		if (k == OCI_MEDIA_MANIFEST) {
+			if (c->platform && oci_platform_match(w->want, c->platform)) {
+				oci_descriptor_copy(out, c);
+				r = 0;
+			} else if (!c->platform) {
+				lone = c;
+				n_lone++;
+			}
+		} else if (k == OCI_MEDIA_INDEX &&
+			   (!c->platform || oci_platform_match(w->want, c->platform))) {
+			r = walk_index(w, c, depth + 1, out, err);
+		}
+	}
+	if (r == 1 && n_lone == 1 && idx->n_manifests == 1) {
+		oci_descriptor_copy(out, lone);
+		r = 0;
+	}
+	oci_index_free(idx);
+	return r;
+}
+
+void oci_image_free(struct oci_image *img)
+{
+	if (!img)
+		return;
+	oci_descriptor_release(&img->top);
+	oci_descriptor_release(&img->desc);
+	oci_platform_release(&img->platform);
+	oci_manifest_free(img->manifest);
+	oci_config_free(img->config);
+	free(img);
+}
+
+static int image_load_manifest(struct oci_image *img, struct oci_error **err)
+{
+	const struct oci_descriptor *d = &img->desc;
+	cleanup_free char *buf = NULL;
+	size_t len;
+	int r = oci_blob_read_all(img->layout, d, OCI_JSON_MAX, &buf, &len, err);
+	if (r == 0)
+		r = oci_manifest_parse(buf, len, d->media_type, &img->manifest, err);
+	if (r < 0)
+		return error_wrap(err, "manifest %s", d->digest.str);
+	struct oci_manifest *m = img->manifest;
+	if (oci_media_kind(m->config.media_type) != OCI_MEDIA_CONFIG)
+		return error_set(err, OCI_E_UNSUPPORTED, 0,
+				 "manifest %s: config has unsupported media type \"%.200s\"",
+				 d->digest.str, m->config.media_type);
+	for (size_t i = 0; i < m->n_layers; i++)
+		if (oci_media_layer_compression(m->layers[i].media_type) < 0)
+			return error_set(err, OCI_E_UNSUPPORTED, 0,
+					 "manifest %s: layer %zu (%s): unsupported media type "
+					 "\"%.200s\"",
+					 d->digest.str, i + 1, m->layers[i].digest.str,
+					 m->layers[i].media_type);
+	free(buf);
+	buf = NULL;
+	r = oci_blob_read_all(img->layout, &m->config, OCI_JSON_MAX, &buf, &len, err);
+	if (r == 0)
+		r = oci_config_parse(buf, len, &img->config, err);
+	if (r < 0)
+		return error_wrap(err, "config %s", m->config.digest.str);
+	if (img->config->n_diff_ids != m->n_layers)
+		return error_set(err, OCI_E_INVALID, 0,
+				 "config %s: %zu diff_ids for %zu layers in manifest %s",
+				 m->config.digest.str, img->config->n_diff_ids, m->n_layers,
+				 d->digest.str);
+	return 0;
+}
+
+int oci_image_load(struct oci_layout *l, const struct oci_descriptor *d,
+		   const struct oci_platform *platform, struct oci_image **out,
+		   struct oci_error **err)
+{
+	struct oci_platform host = {0};
+	if (!platform) {
+		oci_platform_host(&host);
+		platform = &host;
+	}
+	struct oci_image *img = xcalloc(1, sizeof(*img));
+	img->layout = l;
+	oci_descriptor_copy(&img->top, d);
+	int r;
+	enum oci_media_kind k = oci_media_kind(d->media_type);
+	if (k == OCI_MEDIA_INDEX) {
+		struct image_walk w = {.l = l, .want = platform};
+		r = walk_index(&w, d, 0, &img->desc, err);
+		if (r == 1) {
+			char want[200];
+			oci_platform_format(platform, want, sizeof(want));
+			r = error_set(err, OCI_E_NOTFOUND, 0,
+				      "no manifest for platform %s; platforms present: %s", want,
+				      *w.seen ? w.seen : "none");
+		}
+	} else if (k == OCI_MEDIA_MANIFEST) {
+		oci_descriptor_copy(&img->desc, d);
+		r = 0;
+	} else {
+		r = error_set(err, OCI_E_UNSUPPORTED, 0, "%s: unsupported media type \"%.200s\"",
+			      d->digest.str, d->media_type);
+	}
+	if (r == 0)
+		r = image_load_manifest(img, err);
+	if (r < 0) {
+		oci_platform_release(&host);
+		oci_image_free(img);
+		return r;
+	}
+	const struct oci_config *c = img->config;
+	img->platform.os = xstrdup(c->os);
+	img->platform.architecture = xstrdup(c->architecture);
+	img->platform.variant = c->variant ? xstrdup(c->variant) : NULL;
+	oci_platform_release(&host);
+	*out = img;
+	return 0;
+}
+
+int oci_image_open(const char *spec, const struct oci_platform *platform,
+		   struct oci_layout **layout, struct oci_image **out, struct oci_error **err)
+{
+	struct oci_image_ref ref;
+	int r = oci_image_ref_parse(spec, &ref, err);
+	if (r < 0)
+		return r;
+	struct oci_layout *l = NULL;
+	struct oci_descriptor top = {0};
+	if ((r = oci_layout_open(ref.path, &l, err)) < 0) {
+		error_wrap(err, "%s", ref.path);
+		goto out;
+	}
+	if ((r = oci_layout_select(l, &ref, &top, err)) < 0 ||
+	    (r = oci_image_load(l, &top, platform, out, err)) < 0)
+		goto out;
+	*layout = l;
+	l = NULL;
+out:
+	oci_descriptor_release(&top);
+	oci_layout_free(l);
+	oci_image_ref_release(&ref);
+	return r;
+}
+
+static void node_release(struct oci_node *n)
+{
+	oci_descriptor_release(&n->desc);
+	oci_index_free(n->index);
+	for (size_t i = 0; i < n->n_children; i++)
+		node_release(&n->children[i]);
+	free(n->children);
+	oci_image_free(n->image);
+}
+
+void oci_node_free(struct oci_node *n)
+{
+	if (!n)
+		return;
+	node_release(n);
+	free(n);
+}
+
+static bool node_is_attestation(const struct oci_descriptor *d)
+{
+	return d->platform && d->platform->os && strcmp(d->platform->os, "unknown") == 0 &&
+	       d->platform->architecture && strcmp(d->platform->architecture, "unknown") == 0;
+}
+
+static int node_fill(struct oci_layout *l, const struct oci_descriptor *d,
+		     const struct oci_platform *filter, int depth, struct oci_digest *path,
+		     struct oci_node *n, struct oci_error **err)
+{
+	oci_descriptor_copy(&n->desc, d);
+	n->kind = oci_media_kind(d->media_type);
+	if (n->kind == OCI_MEDIA_MANIFEST)
+		return oci_image_load(l, d, NULL, &n->image, err);
+	if (n->kind != OCI_MEDIA_INDEX)
+		return 0; /* shown, not followed */
+	if (depth >= OCI_MAX_INDEX_DEPTH)
+		return error_set(err, OCI_E_LIMIT, 0, "index %s: nested deeper than %d levels",
+				 d->digest.str, OCI_MAX_INDEX_DEPTH);
+	for (int i = 0; i < depth; i++)
+		if (oci_digest_equal(&path[i], &d->digest))
+			return error_set(err, OCI_E_INVALID, 0, "index %s: loop", d->digest.str);
+	path[depth] = d->digest;
+	int r = oci_index_load(l, d, &n->index, err);
+	if (r < 0)
+		return r;
+	n->children = xcalloc(n->index->n_manifests ? n->index->n_manifests : 1,
+			      sizeof(*n->children));
+	for (size_t i = 0; i < n->index->n_manifests; i++) {
+		const struct oci_descriptor *c = &n->index->manifests[i];
+		if (node_is_attestation(c))
+			continue;
+		if (filter && c->platform && !oci_platform_match(filter, c->platform))
+			continue;
+		r = node_fill(l, c, filter, depth + 1, path, &n->children[n->n_children++], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int oci_node_load(struct oci_layout *l, const struct oci_descriptor *d,
+		  const struct oci_platform *filter, struct oci_node **out, struct oci_error **err)
+{
+	struct oci_digest path[OCI_MAX_INDEX_DEPTH + 1];
+	struct oci_node *n = xcalloc(1, sizeof(*n));
+	int r = node_fill(l, d, filter, 0, path, n, err);
+	if (r < 0) {
+		oci_node_free(n);
+		return r;
+	}
+	*out = n;
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* Naming and resolving an image: "PATH", "PATH:REF", "PATH@DIGEST", then
+ * index -> (nested indexes, by platform) -> manifest -> config. */
+#ifndef OCI_IMAGE_H
+#define OCI_IMAGE_H
+
+#include <stdbool.h>
+#include <oci/layout.h>
+
+#define OCI_MAX_INDEX_DEPTH 8
+
+struct oci_image_ref {
+	char *path;
+	char *ref;                /* NULL when none */
+	bool has_digest;
+	struct oci_digest digest;
+};
+
+/* Splits spec per the contract: when spec as a whole exists it is the path;
+ * otherwise at the last ':' or '@' after the last '/'. */
+OCI_EXPORT int oci_image_ref_parse(const char *spec, struct oci_image_ref *out,
+				   struct oci_error **err);
+OCI_EXPORT void oci_image_ref_release(struct oci_image_ref *r);
+
+/* The top-level descriptor named by ref (REF, @DIGEST, or the only one). */
+OCI_EXPORT int oci_layout_select(struct oci_layout *l, const struct oci_image_ref *r,
+				 struct oci_descriptor *out, struct oci_error **err);
+
+struct oci_image {
+	struct oci_layout *layout; /* borrowed */
+	struct oci_descriptor top; /* what the ref named (index or manifest) */
+	struct oci_descriptor desc; /* the manifest chosen */
+	struct oci_platform platform; /* the platform it was chosen for (or its own) */
+	struct oci_manifest *manifest;
+	struct oci_config *config;
+};
+
+/* Fetch and validate an index blob. */
+OCI_EXPORT int oci_index_load(struct oci_layout *l, const struct oci_descriptor *d,
+			      struct oci_index **out, struct oci_error **err);
+/* Load the manifest described by d (resolving indexes for platform; NULL =
+ * host) and its config; both verified and validated. */
+OCI_EXPORT int oci_image_load(struct oci_layout *l, const struct oci_descriptor *d,
+			      const struct oci_platform *platform, struct oci_image **out,
+			      struct oci_error **err);
+OCI_EXPORT void oci_image_free(struct oci_image *img);
+
+/* Everything at once: open spec's layout, select, load. The layout is owned by the image. */
+OCI_EXPORT int oci_image_open(const char *spec, const struct oci_platform *platform,
+			      struct oci_layout **layout, struct oci_image **out,
+			      struct oci_error **err);
+
+/* Everything reachable from a descriptor, loaded and validated: indexes
+ * with their children (only those for filter when not NULL; attestation
+ * entries for unknown/unknown are skipped), manifests with their configs. */
+struct oci_node {
+	struct oci_descriptor desc;
+	enum oci_media_kind kind;
+	struct oci_index *index;   /* kind INDEX */
+	struct oci_node *children; /* kind INDEX */
+	size_t n_children;
+	struct oci_image *image;   /* kind MANIFEST */
+};
+
+OCI_EXPORT int oci_node_load(struct oci_layout *l, const struct oci_descriptor *d,
+			     const struct oci_platform *filter, struct oci_node **out,
+			     struct oci_error **err);
+OCI_EXPORT void oci_node_free(struct oci_node *n);
+
+#endif

@@ -1,0 +1,16 @@
+/* libimage: reading, verifying and writing OCI images. */
+#ifndef OCI_OCI_H
+#define OCI_OCI_H
+
+#include <oci/error.h>
+#include <oci/digest.h>
+#include <oci/json.h>
+#include <oci/media.h>
+#include <oci/document.h>
+#include <oci/layout.h>
+#include <oci/image.h>
+#include <oci/layer.h>
+
+OCI_EXPORT const char *oci_version(void);
+
+#endif

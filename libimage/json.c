@@ -1,0 +1,69 @@
+/* Strict JSON: cJSON accepts duplicate keys and stops at the end of the
+ * first value; image documents must be refused for both, and for NULs. */
+#include "internal.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int json_check_dups(const cJSON *node, struct oci_error **err)
+{
+	if (cJSON_IsObject(node)) {
+		size_t n = 0;
+		for (const cJSON *c = node->child; c; c = c->next)
+			n++;
+		if (n > 1) {
+			cleanup_free const char **names = xmalloc(n * sizeof(*names));
+			size_t i = 0;
+			for (const cJSON *c = node->child; c; c = c->next)
+				names[i++] = c->string ? c->string : "";
+			qsort(names, n, sizeof(*names), cmp_str);
+			for (i = 1; i < n; i++)
+				if (strcmp(names[i - 1], names[i]) == 0)
+					return error_set(err, OCI_E_INVALID, 0,
+							 "duplicate key \"%.64s\"", names[i]);
+		}
+	}
+	if (cJSON_IsObject(node) || cJSON_IsArray(node))
+		for (const cJSON *c = node->child; c; c = c->next) {
+			int r = json_check_dups(c, err);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}
+
+int oci_json_parse(const char *buf, size_t len, cJSON **out, struct oci_error **err)
+{
+	if (len > OCI_JSON_MAX)
+		return error_set(err, OCI_E_LIMIT, 0, "JSON document of %zu bytes exceeds %u bytes",
+				 len, OCI_JSON_MAX);
+	if (len == 0)
+		return error_set(err, OCI_E_INVALID, 0, "invalid JSON: empty document");
+	if (memchr(buf, 0, len))
+		return error_set(err, OCI_E_INVALID, 0, "invalid JSON: NUL byte at offset %zu",
+				 (size_t)((const char *)memchr(buf, 0, len) - buf));
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	if (!root) {
+		size_t off = end && end >= buf && end <= buf + len ? (size_t)(end - buf) : 0;
+		return error_set(err, OCI_E_INVALID, 0, "invalid JSON: syntax error near offset %zu",
+				 off);
+	}
+	for (const char *p = end; p < buf + len; p++) {
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+			cJSON_Delete(root);
+			return error_set(err, OCI_E_INVALID, 0,
+					 "invalid JSON: trailing data at offset %zu",
+					 (size_t)(p - buf));
+		}
+	}
+	int r = json_check_dups(root, err);
+	if (r < 0) {
+		cJSON_Delete(root);
+		return error_wrap(err, "invalid JSON");
+	}
+	*out = root;
+	return 0;
+}

@@ -1,0 +1,407 @@
+/* Opening an image source: a layout directory, or an archive (oci-archive
+ * or docker-save; plain, gzip or zstd; a file or stdin) indexed in place. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include "compress.h"
+#include "layout_int.h"
+
+static int layout_openat_beneath(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+		/* no openat2: a path we built from a checked digest has no ".." */
+		fd = openat(dirfd, path, flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	}
+	return fd;
+}
+
+/* A tmpfile that is gone as soon as we close it, whatever happens. */
+static int layout_tmpfile(struct oci_error **err)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/var/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC | O_EXCL, 0600);
+	if (fd >= 0)
+		return fd;
+	cleanup_free char *tmpl = xasprintf("%s/oci-spool-XXXXXX", dir);
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, OCI_E_IO, errno, "create temporary file in %s", dir);
+	unlink(tmpl);
+	return fd;
+}
+
+/* Copy (and decompress) from in into a new tmpfile; first holds bytes
+ * already read from in. */
+static int layout_spool(int in, const uint8_t *first, size_t first_len, int compression,
+			int *out, struct oci_error **err)
+{
+	int fd = layout_tmpfile(err);
+	if (fd < 0)
+		return fd;
+	struct decoder *d = decoder_new(compression);
+	size_t bufsz = 1 << 20;
+	uint8_t *inbuf = xmalloc(bufsz);
+	uint8_t *outbuf = xmalloc(bufsz);
+	int r = 0;
+	bool eof = false;
+	size_t have = first_len;
+	memcpy(inbuf, first, first_len);
+	while (!eof || have) {
+		if (!eof && have < bufsz) {
+			ssize_t n = read(in, inbuf + have, bufsz - have);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				r = error_set(err, OCI_E_IO, errno, "read archive");
+				goto out;
+			}
+			if (n == 0)
+				eof = true;
+			have += (size_t)n;
+		}
+		const uint8_t *ip = inbuf;
+		size_t il = have;
+		for (;;) {
+			uint8_t *op = outbuf;
+			size_t ol = bufsz;
+			if ((r = decoder_run(d, &ip, &il, &op, &ol, err)) < 0)
+				goto out;
+			size_t made = bufsz - ol;
+			for (size_t w = 0; w < made;) {
+				ssize_t n = write(fd, outbuf + w, made - w);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0) {
+					r = error_set(err, OCI_E_IO, errno,
+						      "write temporary copy of archive");
+					goto out;
+				}
+				w += (size_t)n;
+			}
+			if (made == 0 || (il == 0 && made < bufsz))
+				break;
+		}
+		memmove(inbuf, ip, il);
+		if (eof && il == have && il) {
+			r = error_set(err, OCI_E_INVALID, 0, "archive: decompression stalled");
+			goto out;
+		}
+		have = il;
+	}
+	if (!decoder_at_end(d)) {
+		r = error_set(err, OCI_E_INVALID, 0, "archive: truncated %s stream",
+			      compression == OCI_COMPRESS_GZIP ? "gzip" : "zstd");
+		goto out;
+	}
+	*out = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(inbuf);
+	free(outbuf);
+	decoder_free(d);
+	return r;
+}
+
+int layout_read_member(struct oci_layout *l, const char *name, size_t max, char **buf,
+		       size_t *len, struct oci_error **err)
+{
+	const struct tar_member *m = tar_index_find(&l->tar, name);
+	if (!m)
+		return error_set(err, OCI_E_NOTFOUND, 0, "%s: not in archive", name);
+	if ((uint64_t)m->size > max)
+		return error_set(err, OCI_E_LIMIT, 0, "%s: %lld bytes exceeds %zu", name,
+				 (long long)m->size, max);
+	char *b = xmalloc((size_t)m->size + 1);
+	ssize_t n = read_full_at(l->fd, b, (size_t)m->size, l->base + m->off);
+	if (n != m->size) {
+		free(b);
+		return error_set(err, n < 0 ? OCI_E_IO : OCI_E_INVALID, n < 0 ? errno : 0,
+				 "%s: %s", name, n < 0 ? "read" : "truncated in archive");
+	}
+	b[m->size] = 0;
+	*buf = b;
+	*len = (size_t)m->size;
+	return 0;
+}
+
+static int layout_read_dir_file(struct oci_layout *l, const char *name, size_t max, char **buf,
+				size_t *len, struct oci_error **err)
+{
+	cleanup_close int fd = layout_openat_beneath(l->dirfd, name, O_RDONLY);
+	if (fd < 0)
+		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno, "open %s",
+				 name);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return error_set(err, OCI_E_IO, errno, "stat %s", name);
+	if (!S_ISREG(st.st_mode))
+		return error_set(err, OCI_E_INVALID, 0, "%s: not a regular file", name);
+	if ((uint64_t)st.st_size > max)
+		return error_set(err, OCI_E_LIMIT, 0, "%s: %lld bytes exceeds %zu", name,
+				 (long long)st.st_size, max);
+	char *b = xmalloc((size_t)st.st_size + 1);
+	ssize_t n = read_full_at(fd, b, (size_t)st.st_size, 0);
+	if (n < 0) {
+		free(b);
+		return error_set(err, OCI_E_IO, errno, "read %s", name);
+	}
+	b[n] = 0;
+	*buf = b;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Read a top-level file of the layout, directory or archive alike. */
+static int layout_read_top(struct oci_layout *l, const char *name, size_t max, char **buf,
+			   size_t *len, struct oci_error **err)
+{
+	if (l->kind == OCI_LAYOUT_DIR)
+		return layout_read_dir_file(l, name, max, buf, len, err);
+	return layout_read_member(l, name, max, buf, len, err);
+}
+
+static int layout_load_oci(struct oci_layout *l, struct oci_error **err)
+{
+	cleanup_free char *buf = NULL;
+	size_t len;
+	if (layout_read_top(l, "oci-layout", 4096, &buf, &len, NULL) == 0) {
+		cJSON *j = NULL;
+		if (oci_json_parse(buf, len, &j, NULL) == 0) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "imageLayoutVersion");
+			l->has_version = cJSON_IsString(v) && strncmp(v->valuestring, "1.", 2) == 0;
+			cJSON_Delete(j);
+		}
+	}
+	free(buf);
+	buf = NULL;
+	int r = layout_read_top(l, "index.json", OCI_JSON_MAX, &buf, &len, err);
+	if (r < 0)
+		return error_wrap(err, "index.json");
+	r = oci_index_parse(buf, len, NULL, &l->index, err);
+	if (r < 0)
+		return error_wrap(err, "index.json");
+	return 0;
+}
+
+static int layout_open_archive(struct oci_layout *l, int fd, bool seekable,
+			       struct oci_error **err)
+{
+	uint8_t magic[512];
+	ssize_t n = seekable ? read_full_at(fd, magic, sizeof(magic), l->base)
+			     : read_full(fd, magic, sizeof(magic));
+	if (n < 0)
+		return error_set(err, OCI_E_IO, errno, "read");
+	l->compression = compress_sniff(magic, (size_t)n);
+	if (l->compression != OCI_COMPRESS_NONE || !seekable) {
+		/* a compressed or piped archive cannot be read in place */
+		int sfd = -1;
+		if (seekable && lseek(fd, l->base, SEEK_SET) < 0)
+			return error_set(err, OCI_E_IO, errno, "seek");
+		int r = layout_spool(fd, seekable ? NULL : magic, seekable ? 0 : (size_t)n,
+				     l->compression, &sfd, err);
+		if (r < 0)
+			return r;
+		l->fd = sfd;
+		l->base = 0;
+	} else {
+		l->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (l->fd < 0)
+			return error_set(err, OCI_E_IO, errno, "dup");
+	}
+	int r = tar_index_build(l->fd, l->base, &l->tar, err);
+	if (r < 0)
+		return error_wrap(err, "not a readable tar archive");
+	bool has_index = tar_index_find(&l->tar, "index.json") != NULL;
+	bool has_docker = tar_index_find(&l->tar, "manifest.json") != NULL;
+	if (has_docker) {
+		l->kind = OCI_LAYOUT_DOCKER_ARCHIVE;
+		/* Docker 25+ writes an OCI layout too: prefer its index */
+		if (has_index)
+			return layout_load_oci(l, err);
+		return docker_archive_load(l, err);
+	}
+	if (!has_index)
+		return error_set(err, OCI_E_INVALID, 0,
+				 "neither an oci-archive (no index.json) nor a docker-save "
+				 "archive (no manifest.json)");
+	l->kind = OCI_LAYOUT_OCI_ARCHIVE;
+	return layout_load_oci(l, err);
+}
+
+static int layout_open_path(struct oci_layout *l, const char *path, struct oci_error **err)
+{
+	if (strcmp(path, "-") == 0) {
+		struct stat st;
+		if (fstat(0, &st) < 0)
+			return error_set(err, OCI_E_IO, errno, "stdin");
+		bool seekable = S_ISREG(st.st_mode);
+		if (seekable) {
+			off_t pos = lseek(0, 0, SEEK_CUR);
+			l->base = pos > 0 ? pos : 0;
+		}
+		return layout_open_archive(l, 0, seekable, err);
+	}
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno, "open");
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return error_set(err, OCI_E_IO, errno, "stat");
+	if (S_ISDIR(st.st_mode)) {
+		l->kind = OCI_LAYOUT_DIR;
+		l->dirfd = fd;
+		fd = -1;
+		return layout_load_oci(l, err);
+	}
+	if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
+		return layout_open_archive(l, fd, S_ISREG(st.st_mode), err);
+	return error_set(err, OCI_E_INVALID, 0, "not a directory or an archive");
+}
+
+int oci_layout_open(const char *path, struct oci_layout **out, struct oci_error **err)
+{
+	struct oci_layout *l = xcalloc(1, sizeof(*l));
+	l->dirfd = -1;
+	l->fd = -1;
+	l->path = xstrdup(path);
+	int r = layout_open_path(l, path, err);
+	if (r < 0) {
+		oci_layout_free(l);
+		return r;
+	}
+	*out = l;
+	return 0;
+}
+
+void oci_layout_free(struct oci_layout *l)
+{
+	if (!l)
+		return;
+	if (l->dirfd >= 0)
+		close(l->dirfd);
+	if (l->fd >= 0)
+		close(l->fd);
+	tar_index_release(&l->tar);
+	for (size_t i = 0; i < l->n_vblobs; i++)
+		free(l->vblobs[i].mem);
+	free(l->vblobs);
+	oci_index_free(l->index);
+	free(l->path);
+	free(l);
+}
+
+enum oci_layout_kind oci_layout_kind(const struct oci_layout *l)
+{
+	return l->kind;
+}
+
+const char *oci_layout_kind_name(const struct oci_layout *l)
+{
+	switch (l->kind) {
+	case OCI_LAYOUT_DIR:
+		return "oci-layout";
+	case OCI_LAYOUT_OCI_ARCHIVE:
+		return "oci-archive";
+	case OCI_LAYOUT_DOCKER_ARCHIVE:
+		return "docker-archive";
+	}
+	return "unknown";
+}
+
+const char *oci_layout_path(const struct oci_layout *l)
+{
+	return l->path;
+}
+
+int oci_layout_archive_compression(const struct oci_layout *l)
+{
+	return l->compression;
+}
+
+const struct oci_index *oci_layout_index(const struct oci_layout *l)
+{
+	return l->index;
+}
+
+int oci_layout_has_version_file(const struct oci_layout *l)
+{
+	return l->has_version;
+}
+
+int layout_locate(struct oci_layout *l, const struct oci_digest *d, struct blob_loc *loc,
+		  struct oci_error **err)
+{
+	memset(loc, 0, sizeof(*loc));
+	loc->fd = -1;
+	for (size_t i = 0; i < l->n_vblobs; i++) {
+		struct vblob *v = &l->vblobs[i];
+		if (!oci_digest_equal(&v->digest, d))
+			continue;
+		if (v->mem) {
+			loc->mem = v->mem;
+			loc->size = (int64_t)v->mem_len;
+			return 0;
+		}
+		const struct tar_member *m = tar_index_find(&l->tar, v->member);
+		if (!m)
+			break;
+		loc->fd = l->fd;
+		loc->off = l->base + m->off;
+		loc->size = m->size;
+		return 0;
+	}
+	/* the digest was parsed and checked, so this path has no '/' or '..' in its parts */
+	char name[16 + OCI_DIGEST_MAX];
+	snprintf(name, sizeof(name), "blobs/%s/%s", oci_digest_algo_name(d->algo),
+		 oci_digest_hex(d));
+	if (l->kind == OCI_LAYOUT_DIR) {
+		int fd = layout_openat_beneath(l->dirfd, name, O_RDONLY);
+		if (fd < 0)
+			return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO,
+					 errno == ENOENT ? 0 : errno, "blob %s: %s", d->str,
+					 errno == ENOENT ? "missing" : "open");
+		struct stat st;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			return error_set(err, OCI_E_INVALID, 0, "blob %s: not a regular file",
+					 d->str);
+		}
+		loc->fd = fd;
+		loc->own_fd = true;
+		loc->size = st.st_size;
+		return 0;
+	}
+	const struct tar_member *m = tar_index_find(&l->tar, name);
+	if (!m)
+		return error_set(err, OCI_E_NOTFOUND, 0, "blob %s: missing", d->str);
+	loc->fd = l->fd;
+	loc->off = l->base + m->off;
+	loc->size = m->size;
+	return 0;
+}
+
+int oci_layout_blob_exists(struct oci_layout *l, const struct oci_digest *d)
+{
+	return oci_layout_blob_size(l, d) >= 0;
+}
+
+int64_t oci_layout_blob_size(struct oci_layout *l, const struct oci_digest *d)
+{
+	struct blob_loc loc;
+	if (layout_locate(l, d, &loc, NULL) < 0)
+		return -1;
+	if (loc.own_fd)
+		close(loc.fd);
+	return loc.size;
+}

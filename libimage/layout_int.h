@@ -1,0 +1,46 @@
+/* The inside of struct oci_layout, shared by layout.c, blob.c and docker.c. */
+#ifndef OCI_LAYOUT_INT_H
+#define OCI_LAYOUT_INT_H
+
+#include "internal.h"
+#include "tarindex.h"
+
+/* A blob that is not at blobs/ALGO/HEX: a docker-save member or a document
+ * we built in memory. */
+struct vblob {
+	struct oci_digest digest;
+	const char *member; /* tar member name, or NULL */
+	char *mem;          /* in-memory bytes, or NULL */
+	size_t mem_len;
+};
+
+struct oci_layout {
+	enum oci_layout_kind kind;
+	char *path;
+	int dirfd;   /* OCI_LAYOUT_DIR: the layout directory */
+	int fd;      /* archives: the (decompressed) tar */
+	off_t base;  /* archives: where the tar starts in fd */
+	int compression;
+	struct tar_index tar;
+	struct vblob *vblobs;
+	size_t n_vblobs;
+	struct oci_index *index;
+	int has_version;
+};
+
+/* Where a blob's bytes are: fd+off or memory; *size is the stored size. */
+struct blob_loc {
+	int fd;
+	bool own_fd;
+	off_t off;
+	const char *mem;
+	int64_t size;
+};
+
+HIDDEN int layout_locate(struct oci_layout *l, const struct oci_digest *d, struct blob_loc *loc,
+			 struct oci_error **err);
+HIDDEN int layout_read_member(struct oci_layout *l, const char *name, size_t max, char **buf,
+			      size_t *len, struct oci_error **err);
+HIDDEN int docker_archive_load(struct oci_layout *l, struct oci_error **err);
+
+#endif

@@ -1,0 +1,332 @@
+/* Tar headers, parsed just far enough to find members: ustar and GNU
+ * names, pax "path" and "size" records, GNU long names and base-256 sizes.
+ * Everything is bounded: names, extended headers, member count. */
+#include <errno.h>
+#include "tarindex.h"
+
+#define TAR_MAX_EXT     (1u << 20) /* pax or long-name header */
+#define TAR_MAX_MEMBERS (1u << 22)
+
+struct tar_src {
+	int fd;
+	off_t base;
+	const uint8_t *mem;
+	size_t mem_len;
+};
+
+static ssize_t tar_read(const struct tar_src *s, void *buf, size_t len, off_t off)
+{
+	if (s->mem) {
+		if ((uint64_t)off >= s->mem_len)
+			return 0;
+		size_t n = s->mem_len - (size_t)off < len ? s->mem_len - (size_t)off : len;
+		memcpy(buf, s->mem + off, n);
+		return (ssize_t)n;
+	}
+	return read_full_at(s->fd, buf, len, s->base + off);
+}
+
+static int tar_number(const uint8_t *f, size_t len, int64_t *out)
+{
+	if (f[0] & 0x80) { /* base-256 */
+		if (f[0] != 0x80)
+			return -1; /* negative or too large */
+		uint64_t v = 0;
+		for (size_t i = 1; i < len; i++) {
+			if (v >> 55)
+				return -1;
+			v = (v << 8) | f[i];
+		}
+		if (v > INT64_MAX / 2)
+			return -1;
+		*out = (int64_t)v;
+		return 0;
+	}
+	size_t i = 0;
+	while (i < len && f[i] == ' ')
+		i++;
+	uint64_t v = 0;
+	bool any = false;
+	for (; i < len && f[i] >= '0' && f[i] <= '7'; i++) {
+		if (v >> 60)
+			return -1;
+		v = v * 8 + (uint64_t)(f[i] - '0');
+		any = true;
+	}
+	for (; i < len; i++)
+		if (f[i] != ' ' && f[i] != 0)
+			return -1;
+	if (!any)
+		v = 0;
+	*out = (int64_t)v;
+	return 0;
+}
+
+static bool tar_checksum_ok(const uint8_t *h)
+{
+	int64_t want;
+	if (tar_number(h + 148, 8, &want) < 0)
+		return false;
+	uint64_t sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += (i >= 148 && i < 156) ? ' ' : h[i];
+	return (int64_t)sum == want;
+}
+
+static bool tar_block_zero(const uint8_t *h)
+{
+	for (int i = 0; i < 512; i++)
+		if (h[i])
+			return false;
+	return true;
+}
+
+/* pax records "LEN key=value\n"; pick path, linkpath and size */
+static int tar_pax(const char *buf, size_t len, char **path, char **link, int64_t *size)
+{
+	size_t p = 0;
+	while (p < len) {
+		size_t rl = 0, q = p;
+		while (q < len && buf[q] >= '0' && buf[q] <= '9' && rl < len)
+			rl = rl * 10 + (size_t)(buf[q++] - '0');
+		if (q >= len || buf[q] != ' ' || rl == 0 || rl > len - p)
+			return -1;
+		const char *kv = buf + q + 1, *end = buf + p + rl;
+		if (end[-1] != '\n')
+			return -1;
+		const char *eq = memchr(kv, '=', (size_t)(end - kv));
+		if (!eq)
+			return -1;
+		size_t kl = (size_t)(eq - kv), vl = (size_t)(end - 1 - (eq + 1));
+		if (kl == 4 && memcmp(kv, "path", 4) == 0) {
+			free(*path);
+			*path = xstrndup(eq + 1, vl);
+		} else if (kl == 8 && memcmp(kv, "linkpath", 8) == 0) {
+			free(*link);
+			*link = xstrndup(eq + 1, vl);
+		} else if (kl == 4 && memcmp(kv, "size", 4) == 0) {
+			char tmp[32];
+			if (vl == 0 || vl >= sizeof(tmp))
+				return -1;
+			memcpy(tmp, eq + 1, vl);
+			tmp[vl] = 0;
+			char *e;
+			errno = 0;
+			long long v = strtoll(tmp, &e, 10);
+			if (*e || errno || v < 0)
+				return -1;
+			*size = v;
+		}
+		p += rl;
+	}
+	return 0;
+}
+
+static char *tar_clean(const char *name)
+{
+	char *c = oci_path_clean(name);
+	return c;
+}
+
+static int cmp_member(const void *a, const void *b)
+{
+	const struct tar_member *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return x->off < y->off ? -1 : x->off > y->off; /* later wins: keep order */
+}
+
+static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct oci_error **err)
+{
+	struct tar_index t = {0};
+	size_t cap = 0;
+	off_t off = 0;
+	char *pax_path = NULL, *pax_link = NULL, *long_name = NULL, *long_link = NULL;
+	int64_t pax_size = -1;
+	int r = 0;
+	for (;;) {
+		uint8_t h[512];
+		ssize_t n = tar_read(s, h, 512, off);
+		if (n < 0) {
+			r = error_set(err, OCI_E_IO, errno, "read tar header at offset %lld",
+				      (long long)off);
+			goto out;
+		}
+		if (n == 0 && t.n == 0 && off == 0) {
+			r = error_set(err, OCI_E_INVALID, 0, "empty archive");
+			goto out;
+		}
+		if (n < 512) {
+			if (n == 0)
+				break; /* tolerate a missing end-of-archive marker */
+			r = error_set(err, OCI_E_INVALID, 0, "truncated tar header at offset %lld",
+				      (long long)off);
+			goto out;
+		}
+		if (tar_block_zero(h))
+			break;
+		if (!tar_checksum_ok(h)) {
+			r = error_set(err, OCI_E_INVALID, 0, "bad tar header checksum at offset %lld",
+				      (long long)off);
+			goto out;
+		}
+		int64_t size;
+		if (tar_number(h + 124, 12, &size) < 0) {
+			r = error_set(err, OCI_E_INVALID, 0, "bad tar size field at offset %lld",
+				      (long long)off);
+			goto out;
+		}
+		char type = (char)h[156];
+		if (pax_size >= 0 && type != 'x' && type != 'g' && type != 'L' && type != 'K')
+			size = pax_size;
+		off_t data = off + 512;
+		if (size > INT64_MAX / 4 || data > INT64_MAX / 4 - size) {
+			r = error_set(err, OCI_E_INVALID, 0, "tar member too large at offset %lld",
+				      (long long)off);
+			goto out;
+		}
+		off_t next = data + ((size + 511) & ~(int64_t)511);
+		if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
+			if (size > (int64_t)TAR_MAX_EXT) {
+				r = error_set(err, OCI_E_LIMIT, 0,
+					      "tar extended header of %lld bytes at offset %lld",
+					      (long long)size, (long long)off);
+				goto out;
+			}
+			cleanup_free char *ext = xmalloc((size_t)size + 1);
+			if (tar_read(s, ext, (size_t)size, data) != size) {
+				r = error_set(err, OCI_E_INVALID, 0,
+					      "truncated tar extended header at offset %lld",
+					      (long long)off);
+				goto out;
+			}
+			ext[size] = 0;
+			if (type == 'x' && tar_pax(ext, (size_t)size, &pax_path, &pax_link,
+						   &pax_size) < 0) {
+				r = error_set(err, OCI_E_INVALID, 0,
+					      "bad pax header at offset %lld", (long long)off);
+				goto out;
+			}
+			if (type == 'L') {
+				free(long_name);
+				long_name = xstrndup(ext, (size_t)size);
+			} else if (type == 'K') {
+				free(long_link);
+				long_link = xstrndup(ext, (size_t)size);
+			}
+			off = next;
+			continue;
+		}
+		char name[257];
+		if (pax_path || long_name) {
+			/* from the extended header */
+		} else if (memcmp(h + 257, "ustar", 5) == 0 && h[345]) {
+			snprintf(name, sizeof(name), "%.155s/%.100s", (const char *)h + 345,
+				 (const char *)h);
+		} else {
+			snprintf(name, sizeof(name), "%.100s", (const char *)h);
+		}
+		const char *raw = pax_path ? pax_path : long_name ? long_name : name;
+		if (type == '0' || type == 0 || type == '7' || type == '1') {
+			struct tar_member m = {tar_clean(raw), data, size};
+			if (type == '1') {
+				char lname[101];
+				snprintf(lname, sizeof(lname), "%.100s", (const char *)h + 157);
+				cleanup_free char *target =
+					tar_clean(pax_link ? pax_link : long_link ? long_link : lname);
+				/* the target is an earlier member: find the latest one */
+				const struct tar_member *tm = NULL;
+				for (size_t i = t.n; i-- > 0;)
+					if (strcmp(t.m[i].name, target) == 0) {
+						tm = &t.m[i];
+						break;
+					}
+				if (!tm) {
+					free(m.name);
+					goto next;
+				}
+				m.off = tm->off;
+				m.size = tm->size;
+			}
+			if (t.n >= TAR_MAX_MEMBERS) {
+				free(m.name);
+				r = error_set(err, OCI_E_LIMIT, 0, "more than %u tar members",
+					      TAR_MAX_MEMBERS);
+				goto out;
+			}
+			if (t.n == cap) {
+				cap = cap ? cap * 2 : 64;
+				t.m = xrealloc(t.m, cap * sizeof(*t.m));
+			}
+			t.m[t.n++] = m;
+		}
+	next:
+		free(pax_path);
+		free(pax_link);
+		free(long_name);
+		free(long_link);
+		pax_path = pax_link = long_name = long_link = NULL;
+		pax_size = -1;
+		off = next;
+	}
+	/* sort, and keep only the last of each name (sort is stable by offset) */
+	qsort(t.m, t.n, sizeof(*t.m), cmp_member);
+	size_t w = 0;
+	for (size_t i = 0; i < t.n; i++) {
+		if (i + 1 < t.n && strcmp(t.m[i].name, t.m[i + 1].name) == 0) {
+			free(t.m[i].name);
+			continue;
+		}
+		t.m[w++] = t.m[i];
+	}
+	t.n = w;
+	*out = t;
+	t.m = NULL;
+	t.n = 0;
+out:
+	free(pax_path);
+	free(pax_link);
+	free(long_name);
+	free(long_link);
+	tar_index_release(&t);
+	return r;
+}
+
+int tar_index_build(int fd, off_t base, struct tar_index *out, struct oci_error **err)
+{
+	struct tar_src s = {.fd = fd, .base = base};
+	return tar_index_scan(&s, out, err);
+}
+
+int tar_index_build_mem(const uint8_t *buf, size_t len, struct tar_index *out,
+			struct oci_error **err)
+{
+	struct tar_src s = {.fd = -1, .mem = buf ? buf : (const uint8_t *)"", .mem_len = len};
+	return tar_index_scan(&s, out, err);
+}
+
+const struct tar_member *tar_index_find(const struct tar_index *t, const char *name)
+{
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(t->m[mid].name, name);
+		if (c == 0)
+			return &t->m[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void tar_index_release(struct tar_index *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->m[i].name);
+	free(t->m);
+	t->m = NULL;
+	t->n = 0;
+}

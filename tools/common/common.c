@@ -1,0 +1,128 @@
+/* The error printer, messages and small helpers shared by the tools. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common.h"
+
+const char *tool_name = "oci";
+bool tool_quiet = false;
+
+void tool_init(const char *name, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	tool_name = name;
+	/* a closed pipe is reported as a write error, not a silent death */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Untrusted text (refs, paths, JSON strings) must not smuggle control
+ * characters onto the user's terminal. */
+static void tool_put_sanitized(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+int tool_fail(const char *subject, struct oci_error *err)
+{
+	fprintf(stderr, "%s: ", tool_name);
+	if (subject) {
+		tool_put_sanitized(stderr, subject);
+		fputs(": ", stderr);
+	}
+	tool_put_sanitized(stderr, err && err->msg ? err->msg : "unknown error");
+	fputc('\n', stderr);
+	oci_error_free(err);
+	return EXIT_TROUBLE;
+}
+
+int tool_failf(const char *subject, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	struct oci_error *e = calloc(1, sizeof(*e));
+	if (!e)
+		abort();
+	e->msg = msg;
+	return tool_fail(subject, e);
+}
+
+int tool_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", tool_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see %s --help)\n", tool_name);
+	return EXIT_TROUBLE;
+}
+
+void tool_note(const char *fmt, ...)
+{
+	if (tool_quiet)
+		return;
+	va_list ap;
+	fprintf(stderr, "%s: ", tool_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int tool_version(void)
+{
+	printf("%s %s\n", tool_name, oci_version());
+	return tool_flush_stdout();
+}
+
+int tool_flush_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		int e = errno;
+		fprintf(stderr, "%s: stdout: write failed: %s\n", tool_name, strerror(e ? e : EIO));
+		return EXIT_TROUBLE;
+	}
+	return EXIT_OK;
+}
+
+const char *tool_human_size(long long n, char *buf, size_t len)
+{
+	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	if (n < 1024) {
+		snprintf(buf, len, "%lld B", n);
+		return buf;
+	}
+	double v = (double)n;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+int tool_platform(const char *s, struct oci_platform *out)
+{
+	if (!s) {
+		oci_platform_host(out);
+		return 0;
+	}
+	struct oci_error *err = NULL;
+	if (oci_platform_parse(s, out, &err) < 0)
+		return tool_fail("--platform", err);
+	return 0;
+}

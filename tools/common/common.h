@@ -1,0 +1,35 @@
+/* What only the tools share: the error printer (the one place an error
+ * becomes a line on stderr and an exit status), messages, option helpers. */
+#ifndef TOOLS_COMMON_H
+#define TOOLS_COMMON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <oci/oci.h>
+
+enum {
+	EXIT_OK = 0,
+	EXIT_NEGATIVE = 1, /* a check's negative answer */
+	EXIT_TROUBLE = 2,
+};
+
+extern const char *tool_name;
+extern bool tool_quiet;
+
+void tool_init(const char *name, int argc, char **argv);
+/* "TOOL: SUBJECT: MESSAGE" on stderr; returns EXIT_TROUBLE. subject may be NULL. */
+int tool_fail(const char *subject, struct oci_error *err);
+int tool_failf(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* a bad command line: message plus a hint, exit status 2 */
+int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* an informational message, silenced by -q */
+void tool_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int tool_version(void);
+/* check stdout was written completely (a full disk or a closed pipe is a failure) */
+int tool_flush_stdout(void);
+/* "123 B", "1.2 MiB" */
+const char *tool_human_size(long long n, char *buf, size_t len);
+/* parse a platform option, or the host's when s is NULL */
+int tool_platform(const char *s, struct oci_platform *out);
+
+#endif

@@ -1,0 +1,805 @@
+/* oci-inspect: show an image (layout directory, oci-archive, docker-save
+ * archive or stdin) as a tree, as JSON, as refs, as its documents' exact
+ * bytes, or as the entries of its layers. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "common.h"
+
+static const char usage[] =
+	"Usage: oci-inspect [OPTION]... IMAGE\n"
+	"Show an OCI image: a layout directory, an oci-archive or docker-save tar, or - for stdin.\n"
+	"IMAGE is PATH, PATH:REF or PATH@DIGEST.\n"
+	"\n"
+	"  (no option)        a tree: index -> manifest (platform) -> config -> layers\n"
+	"      --json         the same, resolved, as one JSON document\n"
+	"      --refs         one line per ref: REF<TAB>DIGEST<TAB>MEDIATYPE<TAB>PLATFORMS\n"
+	"      --manifest     the manifest's exact bytes\n"
+	"      --config       the config's exact bytes\n"
+	"      --index        the index's exact bytes (the one named, else index.json)\n"
+	"      --files        each layer's entries, ls -l style, whiteouts marked\n"
+	"      --layer N|DIGEST  with --files: only layer N (1 = bottom) or that digest\n"
+	"      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
+	"  -q, --quiet        no messages on stderr\n"
+	"      --progress     accepted for symmetry with the other tools\n"
+	"      --help         this help\n"
+	"      --version      print the version\n"
+	"\n"
+	"Exit status: 0 success, 2 trouble (bad usage, bad or unsafe image, I/O error).\n";
+
+enum mode { MODE_TREE, MODE_JSON, MODE_REFS, MODE_MANIFEST, MODE_CONFIG, MODE_INDEX, MODE_FILES };
+
+struct inspect {
+	enum mode mode;
+	bool json;
+	const char *layer;
+	const char *platform_arg;
+	struct oci_platform platform;
+	const char *spec;
+	struct oci_layout *layout;
+	struct oci_image_ref ref;
+	bool have_sel;
+	struct oci_descriptor sel;
+};
+
+/* ---- text tree ---- */
+
+static void put_json_strv(char **v)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (; v && *v; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+	char *s = cJSON_PrintUnformatted(a);
+	fputs(s, stdout);
+	free(s);
+	cJSON_Delete(a);
+}
+
+static const char *kind_word(enum oci_media_kind k)
+{
+	return k == OCI_MEDIA_INDEX ? "index" : k == OCI_MEDIA_MANIFEST ? "manifest" : "blob";
+}
+
+struct totals {
+	long long manifests, layers, layer_bytes;
+};
+
+static void tree_image(const struct oci_image *img, const char *pre, struct totals *t)
+{
+	const struct oci_manifest *m = img->manifest;
+	const struct oci_config *c = img->config;
+	char hs[32];
+	printf("%s├── config %s  %s  %s\n", pre, m->config.digest.str,
+	       oci_media_short(m->config.media_type),
+	       tool_human_size(m->config.size, hs, sizeof(hs)));
+	if (c->created)
+		printf("%s│     created     %s\n", pre, c->created);
+	if (c->author)
+		printf("%s│     author      %s\n", pre, c->author);
+	if (c->entrypoint) {
+		printf("%s│     entrypoint  ", pre);
+		put_json_strv(c->entrypoint);
+		putchar('\n');
+	}
+	if (c->cmd) {
+		printf("%s│     cmd         ", pre);
+		put_json_strv(c->cmd);
+		putchar('\n');
+	}
+	for (char **e = c->env; e && *e; e++)
+		printf("%s│     %s %s\n", pre, e == c->env ? "env        " : "           ", *e);
+	if (c->workdir && *c->workdir)
+		printf("%s│     workdir     %s\n", pre, c->workdir);
+	if (c->user && *c->user)
+		printf("%s│     user        %s\n", pre, c->user);
+	long long sum = 0;
+	for (size_t i = 0; i < m->n_layers; i++)
+		sum += m->layers[i].size;
+	printf("%s└── layers: %zu, %s\n", pre, m->n_layers, tool_human_size(sum, hs, sizeof(hs)));
+	for (size_t i = 0; i < m->n_layers; i++) {
+		const struct oci_descriptor *l = &m->layers[i];
+		printf("%s    %s %zu %s  %s  %s  diff_id %s\n", pre,
+		       i + 1 == m->n_layers ? "└──" : "├──", i + 1, l->digest.str,
+		       oci_media_short(l->media_type), tool_human_size(l->size, hs, sizeof(hs)),
+		       c->diff_ids[i].str);
+	}
+	t->manifests++;
+	t->layers += (long long)m->n_layers;
+	t->layer_bytes += sum;
+}
+
+static void tree_node(const struct oci_node *n, const char *pre, bool last, struct totals *t)
+{
+	char hs[32], plat[200] = "";
+	const struct oci_descriptor *d = &n->desc;
+	if (d->platform)
+		oci_platform_format(d->platform, plat, sizeof(plat));
+	else if (n->image)
+		oci_platform_format(&n->image->platform, plat, sizeof(plat));
+	printf("%s%s ", pre, last ? "└──" : "├──");
+	if (d->ref_name)
+		printf("%s: ", d->ref_name);
+	printf("%s %s  %s  %s%s%s\n", kind_word(n->kind), d->digest.str,
+	       oci_media_short(d->media_type), tool_human_size(d->size, hs, sizeof(hs)),
+	       *plat ? "  " : "", plat);
+	char sub[512];
+	snprintf(sub, sizeof(sub), "%s%s", pre, last ? "    " : "│   ");
+	if (n->kind == OCI_MEDIA_INDEX)
+		for (size_t i = 0; i < n->n_children; i++)
+			tree_node(&n->children[i], sub, i + 1 == n->n_children, t);
+	else if (n->image)
+		tree_image(n->image, sub, t);
+}
+
+/* ---- JSON ---- */
+
+static cJSON *json_strv(char **v)
+{
+	if (!v)
+		return cJSON_CreateNull();
+	cJSON *a = cJSON_CreateArray();
+	for (; *v; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+	return a;
+}
+
+static cJSON *json_platform(const struct oci_platform *p)
+{
+	if (!p || !p->os)
+		return cJSON_CreateNull();
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "os", p->os);
+	cJSON_AddStringToObject(o, "architecture", p->architecture);
+	if (p->variant)
+		cJSON_AddStringToObject(o, "variant", p->variant);
+	return o;
+}
+
+static cJSON *json_opt_string(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static cJSON *json_copy(const cJSON *j)
+{
+	return j ? cJSON_Duplicate(j, 1) : cJSON_CreateNull();
+}
+
+static cJSON *json_descriptor(const struct oci_descriptor *d)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "mediaType", d->media_type);
+	cJSON_AddStringToObject(o, "digest", d->digest.str);
+	cJSON_AddNumberToObject(o, "size", (double)d->size);
+	return o;
+}
+
+static cJSON *json_image(const struct oci_image *img, struct totals *t)
+{
+	const struct oci_manifest *m = img->manifest;
+	const struct oci_config *c = img->config;
+	cJSON *o = cJSON_CreateObject();
+	cJSON *cfg = json_descriptor(&m->config);
+	cJSON_AddItemToObject(cfg, "created", json_opt_string(c->created));
+	cJSON_AddItemToObject(cfg, "author", json_opt_string(c->author));
+	cJSON_AddItemToObject(cfg, "entrypoint", json_strv(c->entrypoint));
+	cJSON_AddItemToObject(cfg, "cmd", json_strv(c->cmd));
+	cJSON_AddItemToObject(cfg, "env", json_strv(c->env));
+	cJSON_AddItemToObject(cfg, "workdir", json_opt_string(c->workdir));
+	cJSON_AddItemToObject(cfg, "user", json_opt_string(c->user));
+	cJSON_AddItemToObject(cfg, "stopSignal", json_opt_string(c->stop_signal));
+	cJSON_AddItemToObject(cfg, "labels", json_copy(c->labels));
+	cJSON_AddItemToObject(cfg, "exposedPorts", json_copy(c->exposed_ports));
+	cJSON_AddItemToObject(cfg, "volumes", json_copy(c->volumes));
+	cJSON_AddItemToObject(cfg, "platform", json_platform(&img->platform));
+	cJSON_AddItemToObject(o, "config", cfg);
+	cJSON *layers = cJSON_AddArrayToObject(o, "layers");
+	long long sum = 0;
+	for (size_t i = 0; i < m->n_layers; i++) {
+		cJSON *l = json_descriptor(&m->layers[i]);
+		cJSON_AddStringToObject(l, "diffId", c->diff_ids[i].str);
+		cJSON_AddItemToArray(layers, l);
+		sum += m->layers[i].size;
+	}
+	cJSON *tot = cJSON_AddObjectToObject(o, "totals");
+	cJSON_AddNumberToObject(tot, "layers", (double)m->n_layers);
+	cJSON_AddNumberToObject(tot, "layerBytes", (double)sum);
+	t->manifests++;
+	t->layers += (long long)m->n_layers;
+	t->layer_bytes += sum;
+	return o;
+}
+
+static cJSON *json_node(const struct oci_node *n, struct totals *t)
+{
+	cJSON *o = json_descriptor(&n->desc);
+	cJSON_AddStringToObject(o, "kind", n->kind == OCI_MEDIA_INDEX      ? "index"
+					   : n->kind == OCI_MEDIA_MANIFEST ? "manifest"
+									   : "other");
+	cJSON_AddItemToObject(o, "ref", json_opt_string(n->desc.ref_name));
+	cJSON_AddItemToObject(o, "platform", json_platform(n->desc.platform));
+	if (n->desc.annotations)
+		cJSON_AddItemToObject(o, "annotations", json_copy(n->desc.annotations));
+	if (n->kind == OCI_MEDIA_INDEX) {
+		cJSON *a = cJSON_AddArrayToObject(o, "manifests");
+		for (size_t i = 0; i < n->n_children; i++)
+			cJSON_AddItemToArray(a, json_node(&n->children[i], t));
+	} else if (n->image) {
+		cJSON *img = json_image(n->image, t);
+		cJSON *c;
+		while ((c = img->child)) {
+			cJSON_DetachItemViaPointer(img, c);
+			cJSON_AddItemToObject(o, c->string, c);
+		}
+		cJSON_Delete(img);
+		if (n->desc.platform == NULL) {
+			cJSON_ReplaceItemInObject(o, "platform",
+						  json_platform(&n->image->platform));
+		}
+	}
+	return o;
+}
+
+/* ---- loading ---- */
+
+static int load_nodes(struct inspect *in, struct oci_node ***nodes, size_t *n_nodes)
+{
+	struct oci_error *err = NULL;
+	const struct oci_platform *filter = in->platform_arg ? &in->platform : NULL;
+	const struct oci_index *idx = oci_layout_index(in->layout);
+	size_t n = in->have_sel ? 1 : idx->n_manifests;
+	struct oci_node **v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		const struct oci_descriptor *d = in->have_sel ? &in->sel : &idx->manifests[i];
+		if (oci_node_load(in->layout, d, filter, &v[i], &err) < 0) {
+			for (size_t j = 0; j < i; j++)
+				oci_node_free(v[j]);
+			free(v);
+			return tool_fail(in->spec, err);
+		}
+	}
+	*nodes = v;
+	*n_nodes = n;
+	return 0;
+}
+
+static const char *compression_name(int c)
+{
+	return c == OCI_COMPRESS_GZIP ? "gzip" : c == OCI_COMPRESS_ZSTD ? "zstd" : "none";
+}
+
+static int do_tree(struct inspect *in)
+{
+	struct oci_node **nodes;
+	size_t n;
+	int r = load_nodes(in, &nodes, &n);
+	if (r)
+		return r;
+	struct totals t = {0};
+	char hs[32];
+	if (in->json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON *src = cJSON_AddObjectToObject(o, "source");
+		cJSON_AddStringToObject(src, "path", oci_layout_path(in->layout));
+		cJSON_AddStringToObject(src, "kind", oci_layout_kind_name(in->layout));
+		cJSON_AddStringToObject(src, "compression",
+					compression_name(oci_layout_archive_compression(in->layout)));
+		cJSON *a = cJSON_AddArrayToObject(o, "manifests");
+		for (size_t i = 0; i < n; i++)
+			cJSON_AddItemToArray(a, json_node(nodes[i], &t));
+		cJSON *tot = cJSON_AddObjectToObject(o, "totals");
+		cJSON_AddNumberToObject(tot, "manifests", (double)t.manifests);
+		cJSON_AddNumberToObject(tot, "layers", (double)t.layers);
+		cJSON_AddNumberToObject(tot, "layerBytes", (double)t.layer_bytes);
+		char *s = cJSON_Print(o);
+		puts(s);
+		free(s);
+		cJSON_Delete(o);
+	} else {
+		printf("%s  (%s", in->have_sel ? in->spec : oci_layout_path(in->layout),
+		       oci_layout_kind_name(in->layout));
+		if (oci_layout_archive_compression(in->layout))
+			printf(", %s", compression_name(oci_layout_archive_compression(in->layout)));
+		printf(")\n");
+		for (size_t i = 0; i < n; i++)
+			tree_node(nodes[i], "", i + 1 == n, &t);
+		printf("total: %lld manifest%s, %lld layer%s, %s in layers\n", t.manifests,
+		       t.manifests == 1 ? "" : "s", t.layers, t.layers == 1 ? "" : "s",
+		       tool_human_size(t.layer_bytes, hs, sizeof(hs)));
+	}
+	for (size_t i = 0; i < n; i++)
+		oci_node_free(nodes[i]);
+	free(nodes);
+	return tool_flush_stdout();
+}
+
+/* platforms under a node, comma-separated */
+static void collect_platforms(const struct oci_node *n, char *buf, size_t len)
+{
+	char p[200] = "";
+	if (n->kind == OCI_MEDIA_INDEX) {
+		for (size_t i = 0; i < n->n_children; i++)
+			collect_platforms(&n->children[i], buf, len);
+		return;
+	}
+	if (n->desc.platform)
+		oci_platform_format(n->desc.platform, p, sizeof(p));
+	else if (n->image)
+		oci_platform_format(&n->image->platform, p, sizeof(p));
+	if (!*p)
+		return;
+	size_t o = strlen(buf);
+	snprintf(buf + o, len - o, "%s%s", o ? "," : "", p);
+}
+
+static int do_refs(struct inspect *in)
+{
+	struct oci_node **nodes;
+	size_t n;
+	int r = load_nodes(in, &nodes, &n);
+	if (r)
+		return r;
+	cJSON *arr = in->json ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; i < n; i++) {
+		char plats[4096] = "";
+		collect_platforms(nodes[i], plats, sizeof(plats));
+		const struct oci_descriptor *d = &nodes[i]->desc;
+		if (arr) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddItemToObject(o, "ref", json_opt_string(d->ref_name));
+			cJSON_AddStringToObject(o, "digest", d->digest.str);
+			cJSON_AddStringToObject(o, "mediaType", d->media_type);
+			cJSON *pa = cJSON_AddArrayToObject(o, "platforms");
+			for (char *tok = strtok(plats, ","); tok; tok = strtok(NULL, ","))
+				cJSON_AddItemToArray(pa, cJSON_CreateString(tok));
+			cJSON_AddItemToArray(arr, o);
+		} else {
+			printf("%s\t%s\t%s\t%s\n", d->ref_name ? d->ref_name : "-", d->digest.str,
+			       d->media_type, *plats ? plats : "-");
+		}
+		oci_node_free(nodes[i]);
+	}
+	free(nodes);
+	if (arr) {
+		char *s = cJSON_Print(arr);
+		puts(s);
+		free(s);
+		cJSON_Delete(arr);
+	}
+	return tool_flush_stdout();
+}
+
+static int write_bytes(const char *buf, size_t len)
+{
+	if (fwrite(buf, 1, len, stdout) != len)
+		return tool_flush_stdout() ? EXIT_TROUBLE : EXIT_TROUBLE;
+	return tool_flush_stdout();
+}
+
+/* The one image a mode needs: the selection, or the only one. */
+static int load_image(struct inspect *in, struct oci_image **img)
+{
+	struct oci_error *err = NULL;
+	if (!in->have_sel) {
+		if (oci_layout_select(in->layout, &in->ref, &in->sel, &err) < 0)
+			return tool_fail(in->spec, err);
+		in->have_sel = true;
+	}
+	if (oci_image_load(in->layout, &in->sel, &in->platform, img, &err) < 0)
+		return tool_fail(in->spec, err);
+	return 0;
+}
+
+static int do_document(struct inspect *in)
+{
+	if (in->mode == MODE_INDEX) {
+		if (in->have_sel && oci_media_kind(in->sel.media_type) == OCI_MEDIA_INDEX) {
+			struct oci_index *idx;
+			struct oci_error *err = NULL;
+			if (oci_index_load(in->layout, &in->sel, &idx, &err) < 0)
+				return tool_fail(in->spec, err);
+			int r = write_bytes(idx->raw, idx->raw_len);
+			oci_index_free(idx);
+			return r;
+		}
+		const struct oci_index *idx = oci_layout_index(in->layout);
+		return write_bytes(idx->raw, idx->raw_len);
+	}
+	struct oci_image *img;
+	int r = load_image(in, &img);
+	if (r)
+		return r;
+	if (in->mode == MODE_MANIFEST)
+		r = write_bytes(img->manifest->raw, img->manifest->raw_len);
+	else
+		r = write_bytes(img->config->raw, img->config->raw_len);
+	oci_image_free(img);
+	return r;
+}
+
+/* ---- files ---- */
+
+static void mode_string(mode_t m, char c0, char out[11])
+{
+	out[0] = c0;
+	const char *rwx = "rwxrwxrwx";
+	for (int i = 0; i < 9; i++)
+		out[1 + i] = (m & (1u << (8 - i))) ? rwx[i] : '-';
+	if (m & S_ISUID)
+		out[3] = (m & S_IXUSR) ? 's' : 'S';
+	if (m & S_ISGID)
+		out[6] = (m & S_IXGRP) ? 's' : 'S';
+	if (m & S_ISVTX)
+		out[9] = (m & S_IXOTH) ? 't' : 'T';
+	out[10] = 0;
+}
+
+static char type_char(struct archive_entry *e)
+{
+	if (archive_entry_hardlink(e))
+		return 'h';
+	switch (archive_entry_filetype(e)) {
+	case AE_IFDIR:
+		return 'd';
+	case AE_IFLNK:
+		return 'l';
+	case AE_IFCHR:
+		return 'c';
+	case AE_IFBLK:
+		return 'b';
+	case AE_IFIFO:
+		return 'p';
+	case AE_IFSOCK:
+		return 's';
+	default:
+		return '-';
+	}
+}
+
+static const char *type_word(char c)
+{
+	switch (c) {
+	case 'h':
+		return "hardlink";
+	case 'd':
+		return "dir";
+	case 'l':
+		return "symlink";
+	case 'c':
+		return "char";
+	case 'b':
+		return "block";
+	case 'p':
+		return "fifo";
+	case 's':
+		return "socket";
+	default:
+		return "file";
+	}
+}
+
+/* print an untrusted name with control characters escaped */
+static void put_name(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			printf("\\%03o", c);
+		else
+			putchar(c);
+	}
+}
+
+static int list_layer(struct inspect *in, const struct oci_image *img, size_t i, cJSON *jlayers)
+{
+	const struct oci_descriptor *d = &img->manifest->layers[i];
+	struct oci_layer_reader *r;
+	struct oci_error *err = NULL;
+	if (oci_layer_open(in->layout, d, &img->config->diff_ids[i], &r, &err) < 0)
+		return tool_fail(in->spec, err);
+	cJSON *entries = NULL;
+	if (jlayers) {
+		cJSON *jl = json_descriptor(d);
+		cJSON_AddNumberToObject(jl, "layer", (double)(i + 1));
+		cJSON_AddStringToObject(jl, "diffId", img->config->diff_ids[i].str);
+		entries = cJSON_AddArrayToObject(jl, "entries");
+		cJSON_AddItemToArray(jlayers, jl);
+	} else {
+		printf("layer %zu/%zu %s (%s)\n", i + 1, img->manifest->n_layers, d->digest.str,
+		       oci_media_short(d->media_type));
+	}
+	struct archive_entry *e;
+	int rc;
+	while ((rc = oci_layer_next(r, &e, &err)) > 0) {
+		const char *raw = archive_entry_pathname(e);
+		char *path = oci_path_clean(raw ? raw : "");
+		char *target = NULL;
+		enum oci_whiteout wh = oci_whiteout_parse(path, &target);
+		char tc = type_char(e);
+		mode_t mode = archive_entry_perm(e);
+		const char *link = archive_entry_hardlink(e);
+		if (!link)
+			link = archive_entry_symlink(e);
+		char *clean_link = link && tc == 'h' ? oci_path_clean(link) : NULL;
+		time_t mt = archive_entry_mtime(e);
+		if (entries) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "path", *path ? path : "/");
+			cJSON_AddStringToObject(o, "type", type_word(tc));
+			cJSON_AddNumberToObject(o, "mode", mode);
+			cJSON_AddNumberToObject(o, "uid", (double)archive_entry_uid(e));
+			cJSON_AddNumberToObject(o, "gid", (double)archive_entry_gid(e));
+			cJSON_AddNumberToObject(o, "size", (double)archive_entry_size(e));
+			cJSON_AddNumberToObject(o, "mtime", (double)mt);
+			if (link)
+				cJSON_AddStringToObject(o, "linkname", clean_link ? clean_link : link);
+			if (tc == 'c' || tc == 'b') {
+				cJSON_AddNumberToObject(o, "devmajor", archive_entry_rdevmajor(e));
+				cJSON_AddNumberToObject(o, "devminor", archive_entry_rdevminor(e));
+			}
+			if (wh == OCI_WHITEOUT_FILE || wh == OCI_WHITEOUT_OPAQUE) {
+				cJSON_AddStringToObject(o, "whiteout",
+							wh == OCI_WHITEOUT_FILE ? "file" : "opaque");
+				cJSON_AddStringToObject(o, "hides", *target ? target : "/");
+			}
+			if (archive_entry_xattr_reset(e) > 0) {
+				cJSON *x = cJSON_AddObjectToObject(o, "xattrs");
+				const char *xn;
+				const void *xv;
+				size_t xl;
+				while (archive_entry_xattr_next(e, &xn, &xv, &xl) == ARCHIVE_OK)
+					cJSON_AddItemToObject(
+						x, xn, cJSON_CreateString(xl ? "(binary)" : ""));
+			}
+			cJSON_AddItemToArray(entries, o);
+		} else {
+			char ms[11], tbuf[32];
+			mode_string(mode, wh ? 'w' : tc, ms);
+			struct tm tm;
+			gmtime_r(&mt, &tm);
+			strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M", &tm);
+			char owner[64];
+			snprintf(owner, sizeof(owner), "%lld/%lld", (long long)archive_entry_uid(e),
+				 (long long)archive_entry_gid(e));
+			if (tc == 'c' || tc == 'b')
+				printf("%s %-11s %4u,%4u %s /", ms, owner,
+				       (unsigned)archive_entry_rdevmajor(e),
+				       (unsigned)archive_entry_rdevminor(e), tbuf);
+			else
+				printf("%s %-11s %9lld %s /", ms, owner,
+				       (long long)archive_entry_size(e), tbuf);
+			put_name(path);
+			if (tc == 'd' && *path)
+				putchar('/');
+			if (wh == OCI_WHITEOUT_FILE) {
+				printf("  [whiteout: removes /");
+				put_name(target);
+				putchar(']');
+			} else if (wh == OCI_WHITEOUT_OPAQUE) {
+				printf("  [opaque whiteout: empties /");
+				put_name(target);
+				putchar(']');
+			} else if (tc == 'l') {
+				printf(" -> ");
+				put_name(link);
+			} else if (tc == 'h') {
+				printf(" link to /");
+				put_name(clean_link);
+			}
+			putchar('\n');
+		}
+		free(clean_link);
+		free(target);
+		free(path);
+	}
+	oci_layer_free(r);
+	if (rc < 0)
+		return tool_fail(in->spec, err);
+	return 0;
+}
+
+static int pick_layer(const struct oci_image *img, const char *arg, size_t *out)
+{
+	size_t n = img->manifest->n_layers;
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (*arg && !*end) {
+		if (v < 1 || v > n)
+			return tool_usage_error("--layer %s: the image has %zu layer%s (1..%zu)", arg,
+						n, n == 1 ? "" : "s", n);
+		*out = v - 1;
+		return 0;
+	}
+	size_t found = n;
+	for (size_t i = 0; i < n; i++) {
+		const char *dg = img->manifest->layers[i].digest.str;
+		const char *hex = oci_digest_hex(&img->manifest->layers[i].digest);
+		if (strncmp(dg, arg, strlen(arg)) == 0 || strncmp(hex, arg, strlen(arg)) == 0) {
+			if (found != n && strcmp(img->manifest->layers[found].digest.str, dg) != 0)
+				return tool_usage_error("--layer %s: matches several layers", arg);
+			found = i;
+		}
+	}
+	if (found == n)
+		return tool_usage_error("--layer %s: no such layer in the image", arg);
+	*out = found;
+	return 0;
+}
+
+static int do_files(struct inspect *in)
+{
+	struct oci_image *img;
+	int r = load_image(in, &img);
+	if (r)
+		return r;
+	size_t from = 0, to = img->manifest->n_layers;
+	if (in->layer) {
+		size_t k = 0;
+		if ((r = pick_layer(img, in->layer, &k))) {
+			oci_image_free(img);
+			return r;
+		}
+		from = k;
+		to = k + 1;
+	}
+	cJSON *root = in->json ? cJSON_CreateObject() : NULL;
+	cJSON *jlayers = NULL;
+	if (root) {
+		cJSON_AddStringToObject(root, "manifest", img->desc.digest.str);
+		jlayers = cJSON_AddArrayToObject(root, "layers");
+	}
+	for (size_t i = from; i < to && !r; i++)
+		r = list_layer(in, img, i, jlayers);
+	if (root && !r) {
+		char *s = cJSON_Print(root);
+		puts(s);
+		free(s);
+	}
+	cJSON_Delete(root);
+	oci_image_free(img);
+	return r ? r : tool_flush_stdout();
+}
+
+int main(int argc, char **argv)
+{
+	tool_init("oci-inspect", argc, argv);
+	enum {
+		OPT_JSON = 256,
+		OPT_REFS,
+		OPT_MANIFEST,
+		OPT_CONFIG,
+		OPT_INDEX,
+		OPT_FILES,
+		OPT_LAYER,
+		OPT_MERGED,
+		OPT_PLATFORM,
+		OPT_VERIFY,
+		OPT_REPAIR,
+		OPT_PROGRESS,
+		OPT_HELP,
+		OPT_VERSION,
+	};
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, OPT_JSON},
+		{"refs", no_argument, NULL, OPT_REFS},
+		{"manifest", no_argument, NULL, OPT_MANIFEST},
+		{"config", no_argument, NULL, OPT_CONFIG},
+		{"index", no_argument, NULL, OPT_INDEX},
+		{"files", no_argument, NULL, OPT_FILES},
+		{"layer", required_argument, NULL, OPT_LAYER},
+		{"merged", no_argument, NULL, OPT_MERGED},
+		{"platform", required_argument, NULL, OPT_PLATFORM},
+		{"verify", no_argument, NULL, OPT_VERIFY},
+		{"repair", no_argument, NULL, OPT_REPAIR},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	struct inspect in = {.mode = MODE_TREE};
+	int nmodes = 0, c;
+	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			in.json = true;
+			break;
+		case OPT_REFS:
+			in.mode = MODE_REFS, nmodes++;
+			break;
+		case OPT_MANIFEST:
+			in.mode = MODE_MANIFEST, nmodes++;
+			break;
+		case OPT_CONFIG:
+			in.mode = MODE_CONFIG, nmodes++;
+			break;
+		case OPT_INDEX:
+			in.mode = MODE_INDEX, nmodes++;
+			break;
+		case OPT_FILES:
+			in.mode = MODE_FILES, nmodes++;
+			break;
+		case OPT_LAYER:
+			in.layer = optarg;
+			break;
+		case OPT_PLATFORM:
+			in.platform_arg = optarg;
+			break;
+		case OPT_MERGED:
+			return tool_usage_error("--merged: not available yet (it comes with oci-diff's "
+						"in-memory trees)");
+		case OPT_VERIFY:
+		case OPT_REPAIR:
+			return tool_usage_error("--%s: not available yet",
+						c == OPT_VERIFY ? "verify" : "repair");
+		case OPT_PROGRESS:
+			break;
+		case 'q':
+			tool_quiet = true;
+			break;
+		case OPT_HELP:
+			fputs(usage, stdout);
+			return tool_flush_stdout();
+		case OPT_VERSION:
+			return tool_version();
+		default:
+			return tool_usage_error("bad usage");
+		}
+	}
+	if (nmodes > 1)
+		return tool_usage_error("--refs, --manifest, --config, --index and --files are "
+					"mutually exclusive");
+	if (in.layer && in.mode != MODE_FILES)
+		return tool_usage_error("--layer needs --files");
+	if (in.json && (in.mode == MODE_MANIFEST || in.mode == MODE_CONFIG ||
+			in.mode == MODE_INDEX))
+		return tool_usage_error("--json does not apply to --manifest, --config or --index "
+					"(they print JSON already)");
+	if (optind + 1 != argc)
+		return tool_usage_error(optind == argc ? "missing IMAGE" : "too many arguments");
+	if (in.json && in.mode == MODE_TREE)
+		in.mode = MODE_JSON;
+	in.spec = argv[optind];
+	if (tool_platform(in.platform_arg, &in.platform))
+		return EXIT_TROUBLE;
+
+	struct oci_error *err = NULL;
+	if (oci_image_ref_parse(in.spec, &in.ref, &err) < 0)
+		return tool_fail(in.spec, err);
+	if (oci_layout_open(in.ref.path, &in.layout, &err) < 0)
+		return tool_fail(in.ref.path, err);
+	if (in.ref.ref || in.ref.has_digest) {
+		if (oci_layout_select(in.layout, &in.ref, &in.sel, &err) < 0) {
+			oci_layout_free(in.layout);
+			return tool_fail(in.spec, err);
+		}
+		in.have_sel = true;
+	}
+	int r;
+	switch (in.mode) {
+	case MODE_TREE:
+	case MODE_JSON:
+		r = do_tree(&in);
+		break;
+	case MODE_REFS:
+		r = do_refs(&in);
+		break;
+	case MODE_FILES:
+		r = do_files(&in);
+		break;
+	default:
+		r = do_document(&in);
+		break;
+	}
+	if (in.have_sel)
+		oci_descriptor_release(&in.sel);
+	oci_image_ref_release(&in.ref);
+	oci_platform_release(&in.platform);
+	oci_layout_free(in.layout);
+	return r;
+}
