@@ -130,6 +130,8 @@ const char *oci_status_name(enum oci_status st)
 		return "usage";
 	case OCI_E_LIMIT:
 		return "limit exceeded";
+	case OCI_E_INTERRUPTED:
+		return "interrupted";
 	}
 	return "error";
 }

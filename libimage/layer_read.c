@@ -21,6 +21,7 @@ struct oci_layer_reader {
 	size_t in_len;
 	bool blob_eof;
 	int64_t tar_bytes;
+	int64_t compressed_bytes;
 	struct oci_error *cb_err; /* error from the read callback, kept for the caller */
 	char *name;               /* "layer sha256:..." */
 	bool finished;
@@ -38,6 +39,7 @@ static ssize_t layer_fill(struct oci_layer_reader *r, const void **buf)
 				r->blob_eof = true;
 			r->in_p = r->in;
 			r->in_len = (size_t)n;
+			r->compressed_bytes += n;
 		}
 		uint8_t *op = r->out;
 		size_t ol = LAYER_OUTBUF;
@@ -144,6 +146,24 @@ ssize_t oci_layer_read_data(struct oci_layer_reader *r, void *buf, size_t len,
 	if (n < 0)
 		return layer_error(r, err, "read tar data");
 	return n;
+}
+
+int oci_layer_read_block(struct oci_layer_reader *r, const void **buf, size_t *len,
+			 int64_t *offset, struct oci_error **err)
+{
+	la_int64_t off;
+	int a = archive_read_data_block(r->ar, buf, len, &off);
+	if (a == ARCHIVE_EOF)
+		return 0;
+	if (a != ARCHIVE_OK && a != ARCHIVE_WARN)
+		return layer_error(r, err, "read tar data");
+	*offset = off;
+	return 1;
+}
+
+int64_t oci_layer_bytes_read(const struct oci_layer_reader *r)
+{
+	return r->compressed_bytes;
 }
 
 int oci_layer_finish(struct oci_layer_reader *r, struct oci_error **err)

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "common.h"
 
 const char *tool_name = "oci";
@@ -125,4 +127,74 @@ int tool_platform(const char *s, struct oci_platform *out)
 	if (oci_platform_parse(s, out, &err) < 0)
 		return tool_fail("--platform", err);
 	return 0;
+}
+
+static double tool_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void tool_progress_init(struct tool_progress *p, bool forced)
+{
+	p->on = !tool_quiet && (forced || isatty(2));
+	p->start = tool_now();
+	p->last = 0;
+	p->drawn = false;
+}
+
+void tool_progress_layer(void *arg, size_t layer, size_t n_layers, long long done,
+			 long long total)
+{
+	struct tool_progress *p = arg;
+	if (!p->on)
+		return;
+	double now = tool_now();
+	if (now - p->last < 0.1 && done < total)
+		return;
+	p->last = now;
+	char d[32], t[32], r[32];
+	double el = now - p->start;
+	tool_human_size(done, d, sizeof(d));
+	tool_human_size(total, t, sizeof(t));
+	tool_human_size(el > 0 ? (long long)((double)done / el) : 0, r, sizeof(r));
+	fprintf(stderr, "\r%s: layer %zu/%zu  %s / %s  %s/s\033[K", tool_name, layer, n_layers, d,
+		t, r);
+	p->drawn = true;
+}
+
+void tool_progress_end(struct tool_progress *p)
+{
+	if (p->drawn)
+		fputc('\n', stderr);
+	p->drawn = false;
+}
+
+volatile sig_atomic_t tool_signal;
+
+static void tool_on_signal(int sig)
+{
+	tool_signal = sig;
+}
+
+void tool_catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tool_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void tool_signal_exit(void)
+{
+	if (!tool_signal)
+		return;
+	int sig = tool_signal;
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig);
 }

@@ -32,4 +32,25 @@ const char *tool_human_size(long long n, char *buf, size_t len);
 /* parse a platform option, or the host's when s is NULL */
 int tool_platform(const char *s, struct oci_platform *out);
 
+
+/* Progress on stderr: only when stderr is a terminal or forced (--progress). */
+struct tool_progress {
+	bool on;
+	double last;  /* seconds, last line drawn */
+	double start;
+	bool drawn;
+};
+void tool_progress_init(struct tool_progress *p, bool forced);
+/* "layer i/n  done/total  rate"; rate-limited to 10 lines a second */
+void tool_progress_layer(void *arg, size_t layer, size_t n_layers, long long done,
+			 long long total);
+void tool_progress_end(struct tool_progress *p);
+
+/* Signals: SIGINT/SIGTERM/SIGHUP set tool_signal; a tool cleans up, then
+ * calls tool_signal_exit(), which re-raises it (exit status 128+N). */
+#include <signal.h>
+extern volatile sig_atomic_t tool_signal;
+void tool_catch_signals(void);
+void tool_signal_exit(void);
+
 #endif

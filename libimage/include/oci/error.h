@@ -19,6 +19,7 @@ enum oci_status {
 	OCI_E_UNSUPPORTED = -5, /* a media type, algorithm or feature we do not handle */
 	OCI_E_USAGE = -6,       /* the caller asked for something that cannot be */
 	OCI_E_LIMIT = -7,       /* input exceeds a bound we set */
+	OCI_E_INTERRUPTED = -8, /* cancelled by a signal */
 };
 
 struct oci_error {

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <oci/layout.h>
+#include <oci/media.h>
 
 #define OCI_MAX_INDEX_DEPTH 8
 

@@ -20,6 +20,12 @@ OCI_EXPORT int oci_layer_next(struct oci_layer_reader *r, struct archive_entry *
 			      struct oci_error **err);
 OCI_EXPORT ssize_t oci_layer_read_data(struct oci_layer_reader *r, void *buf, size_t len,
 				       struct oci_error **err);
+/* the next block of the current entry's data: 1 with buf/len/offset set
+ * (offsets jump over holes of sparse files), 0 at its end, <0 error */
+OCI_EXPORT int oci_layer_read_block(struct oci_layer_reader *r, const void **buf, size_t *len,
+				    int64_t *offset, struct oci_error **err);
+/* compressed bytes consumed so far, for progress */
+OCI_EXPORT int64_t oci_layer_bytes_read(const struct oci_layer_reader *r);
 /* drain the rest of the blob and check digest and diff_id */
 OCI_EXPORT int oci_layer_finish(struct oci_layer_reader *r, struct oci_error **err);
 OCI_EXPORT void oci_layer_free(struct oci_layer_reader *r);

@@ -10,6 +10,10 @@
 #include <oci/layout.h>
 #include <oci/image.h>
 #include <oci/layer.h>
+#include <oci/snapshot.h>
+#include <oci/rootfs.h>
+#include <oci/spec.h>
+#include <oci/bundle.h>
 
 OCI_EXPORT const char *oci_version(void);
 

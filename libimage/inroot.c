@@ -1,0 +1,216 @@
+/* In-root path resolution and removal, all through directory fds. A layer
+ * may have planted symlinks anywhere: RESOLVE_IN_ROOT makes the kernel
+ * resolve them as if rootfd were "/", so nothing can escape. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include "inroot.h"
+
+static int inroot_have_openat2 = -1;
+
+static int inroot_openat2(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY)),
+		.mode = 0,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	if (inroot_have_openat2 != 0) {
+		int fd;
+		do
+			fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+		while (fd < 0 && errno == EAGAIN);
+		if (fd >= 0 || errno != ENOSYS) {
+			inroot_have_openat2 = 1;
+			return fd;
+		}
+		inroot_have_openat2 = 0;
+	}
+	/* Fallback: walk component by component, refusing every symlink. */
+	int cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (cur < 0)
+		return -1;
+	const char *p = path;
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char comp[256];
+		if (n >= sizeof(comp)) {
+			close(cur);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, p, n);
+		comp[n] = 0;
+		bool last = !e;
+		int fl = last ? (flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
+			      : (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int next = openat(cur, comp, fl);
+		close(cur);
+		if (next < 0)
+			return -1;
+		cur = next;
+		p = last ? p + n : e + 1;
+	}
+	return cur;
+}
+
+int inroot_open(int rootfd, const char *path, int flags, struct oci_error **err)
+{
+	int fd = inroot_openat2(rootfd, path, flags);
+	if (fd < 0)
+		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno,
+				 "open \"%s\" in rootfs", path);
+	return fd;
+}
+
+int inroot_parent(int rootfd, const char *path, bool create, const char **base,
+		  struct oci_error **err)
+{
+	const char *slash = strrchr(path, '/');
+	*base = slash ? slash + 1 : path;
+	if (!slash) {
+		int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+		return fd < 0 ? error_set(err, OCI_E_IO, errno, "dup") : fd;
+	}
+	cleanup_free char *dir = xstrndup(path, (size_t)(slash - path));
+	int fd = inroot_openat2(rootfd, dir, O_PATH | O_DIRECTORY);
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOENT || !create)
+		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno,
+				 "open directory \"%s\" in rootfs", dir);
+	/* make the missing parents one at a time, each resolved in the root */
+	for (char *p = dir;; p++) {
+		if (*p != '/' && *p != 0)
+			continue;
+		char saved = *p;
+		*p = 0;
+		const char *b = strrchr(dir, '/');
+		int pfd = inroot_openat2(rootfd, dir, O_PATH | O_DIRECTORY);
+		if (pfd < 0 && errno == ENOENT) {
+			/* resolve this component's parent, then mkdir the last component */
+			cleanup_free char *up = b ? xstrndup(dir, (size_t)(b - dir)) : xstrdup("");
+			int ufd = inroot_openat2(rootfd, up, O_PATH | O_DIRECTORY);
+			if (ufd < 0) {
+				*p = saved;
+				return error_set(err, OCI_E_IO, errno, "open directory \"%s\" in rootfs",
+						 up);
+			}
+			if (mkdirat(ufd, b ? b + 1 : dir, 0755) < 0 && errno != EEXIST) {
+				int e = errno;
+				close(ufd);
+				*p = saved;
+				return error_set(err, OCI_E_IO, e, "create directory \"%s\" in rootfs",
+						 dir);
+			}
+			close(ufd);
+			pfd = inroot_openat2(rootfd, dir, O_PATH | O_DIRECTORY);
+		}
+		if (pfd < 0) {
+			int e = errno;
+			*p = saved;
+			return error_set(err, e == ENOTDIR ? OCI_E_INVALID : OCI_E_IO, e,
+					 "open directory \"%s\" in rootfs", dir);
+		}
+		*p = saved;
+		if (!saved)
+			return pfd;
+		close(pfd);
+	}
+}
+
+int inroot_remove(int parentfd, const char *name, const char *path, inroot_keep_fn keep, void *arg,
+		  struct oci_error **err)
+{
+	struct stat st;
+	if (fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
+	}
+	if (keep && keep(arg, path) && !S_ISDIR(st.st_mode))
+		return 0;
+	if (S_ISDIR(st.st_mode)) {
+		int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == EACCES) {
+			/* rootless: a directory we may not read is ours to open up */
+			fchmodat(parentfd, name, 0700, 0);
+			fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd < 0)
+			return error_set(err, OCI_E_IO, errno, "open directory \"%s\"", path);
+		if (!(st.st_mode & S_IWUSR) && geteuid() != 0)
+			fchmod(fd, st.st_mode | S_IRWXU);
+		DIR *d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			return error_set(err, OCI_E_IO, errno, "read directory \"%s\"", path);
+		}
+		struct dirent *de;
+		int r = 0;
+		bool kept = false;
+		/* collect names first: removing while iterating may skip entries */
+		size_t n = 0, cap = 0;
+		char **names = NULL;
+		while ((de = readdir(d))) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				names = xrealloc(names, cap * sizeof(*names));
+			}
+			names[n++] = xstrdup(de->d_name);
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (r == 0) {
+				cleanup_free char *sub =
+					*path ? xasprintf("%s/%s", path, names[i]) : xstrdup(names[i]);
+				r = inroot_remove(dirfd(d), names[i], sub, keep, arg, err);
+				if (r == 0 && keep && fstatat(dirfd(d), names[i], &st,
+							      AT_SYMLINK_NOFOLLOW) == 0)
+					kept = true;
+			}
+			free(names[i]);
+		}
+		free(names);
+		closedir(d);
+		if (r < 0)
+			return r;
+		if (kept || (keep && keep(arg, path)))
+			return 0;
+		if (unlinkat(parentfd, name, AT_REMOVEDIR) < 0)
+			return error_set(err, OCI_E_IO, errno, "remove directory \"%s\"", path);
+		return 0;
+	}
+	if (unlinkat(parentfd, name, 0) < 0)
+		return error_set(err, OCI_E_IO, errno, "remove \"%s\"", path);
+	return 0;
+}
+
+int inroot_read_file(int rootfd, const char *path, size_t max, char **buf, size_t *len,
+		     struct oci_error **err)
+{
+	int fd = inroot_open(rootfd, path, O_RDONLY, err);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		close(fd);
+		return error_set(err, OCI_E_INVALID, 0, "\"%s\" in rootfs: not a regular file of at most %zu bytes",
+				 path, max);
+	}
+	char *b = xmalloc((size_t)st.st_size + 1);
+	ssize_t n = read_full(fd, b, (size_t)st.st_size);
+	close(fd);
+	if (n < 0) {
+		free(b);
+		return error_set(err, OCI_E_IO, errno, "read \"%s\" in rootfs", path);
+	}
+	b[n] = 0;
+	*buf = b;
+	*len = (size_t)n;
+	return 0;
+}

@@ -1,0 +1,792 @@
+/* Applying layer entries into a root filesystem. Each entry's parent is
+ * resolved inside the root (inroot.c), the last component is acted on with
+ * one *at call that does not follow symlinks, and metadata is set through
+ * the new fd. Whiteouts hide only lower layers' entries, whatever their
+ * order in the tar: this layer's paths are remembered and spared. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include "inroot.h"
+#include "layout_int.h"
+#include "pathmap.h"
+
+/* What unpack remembers about a path it wrote. */
+struct rf_info {
+	struct oci_digest digest;
+	uint32_t mode; /* as in the layer: type and permissions */
+	uint32_t uid, gid;
+	uint64_t rdev;
+	char *xattrs;
+	bool is_virtual;
+};
+
+struct dir_meta {
+	char *path;
+	uint32_t mode;
+	struct timespec times[2];
+};
+
+struct oci_rootfs {
+	int rootfd;
+	struct oci_apply_opts opts;
+	struct pathmap info;  /* path -> struct rf_info */
+	struct pathmap layer; /* paths this layer wrote (value 1) */
+	struct pathmap layer_anc; /* and their ancestors */
+	struct dir_meta *dirs;
+	size_t n_dirs, cap_dirs;
+	/* parent fd cache */
+	char *cached_parent;
+	int cached_fd;
+	char *zero; /* a block of zeros for sparse holes */
+};
+
+static void rf_info_free(void *p)
+{
+	struct rf_info *i = p;
+	if (!i)
+		return;
+	free(i->xattrs);
+	free(i);
+}
+
+int oci_rootfs_open(int dirfd, const struct oci_apply_opts *opts, struct oci_rootfs **out,
+		    struct oci_error **err)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, OCI_E_IO, errno, "open rootfs");
+	struct oci_rootfs *rf = xcalloc(1, sizeof(*rf));
+	rf->rootfd = fd;
+	if (opts)
+		rf->opts = *opts;
+	pathmap_init(&rf->info);
+	pathmap_init(&rf->layer);
+	pathmap_init(&rf->layer_anc);
+	rf->cached_fd = -1;
+	*out = rf;
+	return 0;
+}
+
+static void rf_cache_drop(struct oci_rootfs *rf)
+{
+	if (rf->cached_fd >= 0)
+		close(rf->cached_fd);
+	rf->cached_fd = -1;
+	free(rf->cached_parent);
+	rf->cached_parent = NULL;
+}
+
+void oci_rootfs_free(struct oci_rootfs *rf)
+{
+	if (!rf)
+		return;
+	rf_cache_drop(rf);
+	close(rf->rootfd);
+	pathmap_release(&rf->info, rf_info_free);
+	pathmap_release(&rf->layer, NULL);
+	pathmap_release(&rf->layer_anc, NULL);
+	for (size_t i = 0; i < rf->n_dirs; i++)
+		free(rf->dirs[i].path);
+	free(rf->dirs);
+	free(rf->zero);
+	free(rf);
+}
+
+/* The parent of path, resolved in the root (and made when missing); the fd
+ * is borrowed from the cache. */
+static int rf_parent(struct oci_rootfs *rf, const char *path, bool create, const char **base,
+		     struct oci_error **err)
+{
+	const char *slash = strrchr(path, '/');
+	size_t plen = slash ? (size_t)(slash - path) : 0;
+	if (rf->cached_parent && strlen(rf->cached_parent) == plen &&
+	    memcmp(rf->cached_parent, path, plen) == 0) {
+		*base = slash ? slash + 1 : path;
+		return rf->cached_fd;
+	}
+	rf_cache_drop(rf);
+	int fd = inroot_parent(rf->rootfd, path, create, base, err);
+	if (fd < 0)
+		return fd;
+	rf->cached_fd = fd;
+	rf->cached_parent = xstrndup(path, plen);
+	return fd;
+}
+
+static bool rf_keep_this_layer(void *arg, const char *path)
+{
+	struct oci_rootfs *rf = arg;
+	return pathmap_get(&rf->layer, path) != NULL;
+}
+
+/* Is some path of this layer at or below path? Then a whiteout must spare it. */
+static bool rf_layer_has_under(struct oci_rootfs *rf, const char *path)
+{
+	return pathmap_get(&rf->layer, path) || pathmap_get(&rf->layer_anc, path) ||
+	       (!*path && rf->layer.n > 0);
+}
+
+static void rf_mark_layer(struct oci_rootfs *rf, const char *path)
+{
+	*pathmap_put(&rf->layer, path) = (void *)1;
+	cleanup_free char *p = xstrdup(path);
+	for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
+		*s = 0;
+		if (pathmap_get(&rf->layer_anc, p))
+			break;
+		*pathmap_put(&rf->layer_anc, p) = (void *)1;
+	}
+}
+
+static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char *target,
+		       struct oci_error **err)
+{
+	const char *base;
+	int pfd;
+	if (kind == OCI_WHITEOUT_OPAQUE) {
+		/* empty target of lower entries: remove its children, sparing ours */
+		struct oci_error *e2 = NULL;
+		int dfd = *target ? inroot_open(rf->rootfd, target,
+						O_RDONLY | O_DIRECTORY | O_NOFOLLOW, &e2)
+				  : fcntl(rf->rootfd, F_DUPFD_CLOEXEC, 3);
+		if (dfd < 0) {
+			int en = e2 ? e2->errnum : errno;
+			oci_error_free(e2);
+			if (en == ENOENT || en == ENOTDIR || en == ELOOP)
+				return 0; /* nothing below to hide */
+			return error_set(err, OCI_E_IO, en, "opaque whiteout of \"%s\"", target);
+		}
+		rf_cache_drop(rf);
+		DIR *d = fdopendir(dfd);
+		if (!d) {
+			close(dfd);
+			return error_set(err, OCI_E_IO, errno, "read directory \"%s\"", target);
+		}
+		size_t n = 0, cap = 0;
+		char **names = NULL;
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				names = xrealloc(names, cap * sizeof(*names));
+			}
+			names[n++] = xstrdup(de->d_name);
+		}
+		int r = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (r == 0) {
+				cleanup_free char *sub = *target ? xasprintf("%s/%s", target, names[i])
+								 : xstrdup(names[i]);
+				bool ours = rf_layer_has_under(rf, sub);
+				r = inroot_remove(dirfd(d), names[i], sub,
+						  ours ? rf_keep_this_layer : NULL, rf, err);
+			}
+			free(names[i]);
+		}
+		free(names);
+		closedir(d);
+		return r;
+	}
+	struct oci_error *e2 = NULL;
+	pfd = inroot_parent(rf->rootfd, target, false, &base, &e2);
+	if (pfd < 0) {
+		oci_error_free(e2);
+		return 0; /* the parent is not there: nothing to hide */
+	}
+	rf_cache_drop(rf);
+	bool ours = rf_layer_has_under(rf, target);
+	int r = inroot_remove(pfd, base, target, ours ? rf_keep_this_layer : NULL, rf, err);
+	close(pfd);
+	return r;
+}
+
+static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct archive_entry *e)
+{
+	if (rf->n_dirs == rf->cap_dirs) {
+		rf->cap_dirs = rf->cap_dirs ? rf->cap_dirs * 2 : 256;
+		rf->dirs = xrealloc(rf->dirs, rf->cap_dirs * sizeof(*rf->dirs));
+	}
+	struct dir_meta *m = &rf->dirs[rf->n_dirs++];
+	m->path = xstrdup(path);
+	m->mode = archive_entry_perm(e) & 07777;
+	m->times[0].tv_sec = archive_entry_atime_is_set(e) ? archive_entry_atime(e)
+							    : archive_entry_mtime(e);
+	m->times[0].tv_nsec = archive_entry_atime_is_set(e) ? archive_entry_atime_nsec(e)
+							     : archive_entry_mtime_nsec(e);
+	m->times[1].tv_sec = archive_entry_mtime(e);
+	m->times[1].tv_nsec = archive_entry_mtime_nsec(e);
+}
+
+/* Directory modes and times, last: through an fd opened O_NOFOLLOW from its
+ * resolved parent, so a name that has since become a symlink is skipped. */
+static int rf_finish_dirs(struct oci_rootfs *rf, struct oci_error **err)
+{
+	rf_cache_drop(rf);
+	for (size_t i = rf->n_dirs; i-- > 0;) {
+		struct dir_meta *m = &rf->dirs[i];
+		int fd;
+		if (!*m->path) {
+			fd = openat(rf->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		} else {
+			const char *base;
+			struct oci_error *e2 = NULL;
+			int pfd = inroot_parent(rf->rootfd, m->path, false, &base, &e2);
+			oci_error_free(e2);
+			if (pfd < 0)
+				continue;
+			fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			close(pfd);
+		}
+		if (fd < 0)
+			continue; /* removed or replaced since */
+		mode_t mode = m->mode | (rf->opts.rootless ? S_IRWXU : 0);
+		if (fchmod(fd, mode) < 0 || futimens(fd, m->times) < 0) {
+			int e = errno;
+			close(fd);
+			return error_set(err, OCI_E_IO, e, "set metadata of directory \"%s\"", m->path);
+		}
+		close(fd);
+	}
+	for (size_t i = 0; i < rf->n_dirs; i++)
+		free(rf->dirs[i].path);
+	rf->n_dirs = 0;
+	return 0;
+}
+
+/* "name=hex;..." from the entry's xattrs, sorted by name as libarchive gives them */
+static char *rf_xattrs_encode(struct archive_entry *e)
+{
+	if (archive_entry_xattr_reset(e) == 0)
+		return NULL;
+	size_t cap = 256, len = 0;
+	char *s = xmalloc(cap);
+	const char *name;
+	const void *val;
+	size_t vl;
+	while (archive_entry_xattr_next(e, &name, &val, &vl) == ARCHIVE_OK) {
+		size_t need = len + strlen(name) + 2 * vl + 4;
+		if (need > cap) {
+			cap = need * 2;
+			s = xrealloc(s, cap);
+		}
+		len += (size_t)snprintf(s + len, cap - len, "%s%s=", len ? ";" : "", name);
+		for (size_t i = 0; i < vl; i++)
+			len += (size_t)snprintf(s + len, cap - len, "%02x",
+						((const unsigned char *)val)[i]);
+	}
+	s[len] = 0;
+	return s;
+}
+
+static bool rf_xattr_soft_error(int e)
+{
+	return e == ENOTSUP || e == EOPNOTSUPP || e == EPERM || e == EACCES;
+}
+
+static int rf_set_xattrs(struct oci_rootfs *rf, struct archive_entry *e, int fd, int pfd,
+			 const char *base, const char *path, struct oci_error **err)
+{
+	(void)rf;
+	if (archive_entry_xattr_reset(e) == 0)
+		return 0;
+	const char *name;
+	const void *val;
+	size_t vl;
+	while (archive_entry_xattr_next(e, &name, &val, &vl) == ARCHIVE_OK) {
+		int r;
+		if (fd >= 0) {
+			r = fsetxattr(fd, name, val, vl, 0);
+		} else {
+			char p[64 + 256];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", pfd, base);
+			r = lsetxattr(p, name, val, vl, 0);
+		}
+		if (r < 0 && !rf_xattr_soft_error(errno))
+			return error_set(err, OCI_E_IO, errno, "set xattr %s on \"%s\"", name, path);
+	}
+	return 0;
+}
+
+static struct rf_info *rf_remember(struct oci_rootfs *rf, const char *path,
+				   struct archive_entry *e)
+{
+	void **slot = pathmap_put(&rf->info, path);
+	rf_info_free(*slot);
+	struct rf_info *i = xcalloc(1, sizeof(*i));
+	i->mode = (uint32_t)archive_entry_mode(e);
+	i->uid = (uint32_t)archive_entry_uid(e);
+	i->gid = (uint32_t)archive_entry_gid(e);
+	i->rdev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+	i->xattrs = rf_xattrs_encode(e);
+	*slot = i;
+	rf_mark_layer(rf, path);
+	return i;
+}
+
+static int rf_write_file(struct oci_rootfs *rf, struct oci_layer_reader *lr, int fd,
+			 const char *path, struct oci_digest *digest, struct oci_error **err)
+{
+	struct oci_hash *h = oci_hash_new(OCI_DIGEST_SHA256);
+	int64_t pos = 0;
+	int r;
+	for (;;) {
+		const void *buf;
+		size_t len;
+		int64_t off;
+		r = oci_layer_read_block(lr, &buf, &len, &off, err);
+		if (r <= 0)
+			break;
+		if (off < pos) {
+			r = error_set(err, OCI_E_INVALID, 0, "\"%s\": overlapping sparse data", path);
+			break;
+		}
+		while (pos < off) { /* a hole: hash zeros, leave it unwritten */
+			if (!rf->zero)
+				rf->zero = xcalloc(1, 65536);
+			size_t z = off - pos > 65536 ? 65536 : (size_t)(off - pos);
+			oci_hash_update(h, rf->zero, z);
+			pos += (int64_t)z;
+		}
+		oci_hash_update(h, buf, len);
+		for (size_t done = 0; done < len;) {
+			ssize_t n = pwrite(fd, (const char *)buf + done, len - done, pos);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				r = error_set(err, OCI_E_IO, errno, "write \"%s\"", path);
+				goto out;
+			}
+			done += (size_t)n;
+			pos += n;
+		}
+	}
+	if (r == 0 && ftruncate(fd, pos) < 0)
+		r = error_set(err, OCI_E_IO, errno, "truncate \"%s\"", path);
+out:
+	if (r == 0)
+		oci_hash_final(h, digest);
+	oci_hash_free(h);
+	return r;
+}
+
+/* the final size of a sparse file may be past its last data block */
+static int rf_file_size(int fd, struct archive_entry *e, const char *path, struct oci_error **err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
+	if (archive_entry_size(e) > st.st_size && ftruncate(fd, archive_entry_size(e)) < 0)
+		return error_set(err, OCI_E_IO, errno, "truncate \"%s\"", path);
+	return 0;
+}
+
+static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
+			  struct archive_entry *e, struct oci_error **err)
+{
+	const char *raw = archive_entry_pathname(e);
+	if (!raw)
+		return error_set(err, OCI_E_INVALID, 0, "entry without a name");
+	cleanup_free char *path = oci_path_clean(raw);
+	cleanup_free char *target = NULL;
+	enum oci_whiteout wh = oci_whiteout_parse(path, &target);
+	if (wh == OCI_WHITEOUT_INVALID)
+		return error_set(err, OCI_E_INVALID, 0, "\"%s\": reserved whiteout name", path);
+	if (wh != OCI_WHITEOUT_NONE)
+		return rf_whiteout(rf, wh, target, err);
+
+	mode_t type = archive_entry_filetype(e);
+	const char *hl = archive_entry_hardlink(e);
+	if (!*path) {
+		if (hl || type != AE_IFDIR)
+			return error_set(err, OCI_E_INVALID, 0, "entry \"%s\" would replace the root",
+					 raw);
+		if (!rf->opts.rootless &&
+		    fchown(rf->rootfd, archive_entry_uid(e), archive_entry_gid(e)) < 0)
+			return error_set(err, OCI_E_IO, errno, "chown rootfs");
+		rf_remember(rf, path, e);
+		rf_add_dir_meta(rf, path, e);
+		return 0;
+	}
+	const char *base;
+	int pfd = rf_parent(rf, path, true, &base, err);
+	if (pfd < 0)
+		return error_wrap(err, "\"%s\"", path);
+	struct stat st;
+	bool exists = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!exists && errno != ENOENT)
+		return error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
+
+	cleanup_free char *hl_path = hl ? oci_path_clean(hl) : NULL;
+	if (hl && strcmp(hl_path, path) == 0)
+		return 0; /* a link to itself: nothing to do */
+	if (exists && !(type == AE_IFDIR && !hl && S_ISDIR(st.st_mode))) {
+		int r = inroot_remove(pfd, base, path, NULL, NULL, err);
+		if (r < 0)
+			return r;
+		/* a cached parent may have led through what was just removed */
+		rf_cache_drop(rf);
+		pfd = rf_parent(rf, path, true, &base, err);
+		if (pfd < 0)
+			return pfd;
+		exists = false;
+	}
+
+	uid_t uid = (uid_t)archive_entry_uid(e);
+	gid_t gid = (gid_t)archive_entry_gid(e);
+	mode_t perm = archive_entry_perm(e) & 07777;
+	struct timespec ts[2] = {
+		{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
+		{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
+	};
+	if (archive_entry_atime_is_set(e)) {
+		ts[0].tv_sec = archive_entry_atime(e);
+		ts[0].tv_nsec = archive_entry_atime_nsec(e);
+	}
+	bool chown_ok = !rf->opts.rootless;
+
+	if (hl) {
+		const char *tbase;
+		struct oci_error *e2 = NULL;
+		int tpfd = inroot_parent(rf->rootfd, hl_path, false, &tbase, &e2);
+		if (tpfd < 0) {
+			oci_error_free(e2);
+			return error_set(err, OCI_E_INVALID, 0, "\"%s\": hardlink target \"%s\" does not exist",
+					 path, hl_path);
+		}
+		struct stat tst;
+		if (fstatat(tpfd, tbase, &tst, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(tst.st_mode)) {
+			close(tpfd);
+			return error_set(err, OCI_E_INVALID, 0,
+					 "\"%s\": hardlink target \"%s\" is missing or a directory",
+					 path, hl_path);
+		}
+		int r = linkat(tpfd, tbase, pfd, base, 0);
+		int le = errno;
+		close(tpfd);
+		if (r < 0)
+			return error_set(err, OCI_E_IO, le, "link \"%s\" to \"%s\"", path, hl_path);
+		struct rf_info *ti = pathmap_get(&rf->info, hl_path);
+		struct rf_info *i = rf_remember(rf, path, e);
+		if (ti) {
+			i->digest = ti->digest;
+			i->mode = ti->mode;
+			i->uid = ti->uid;
+			i->gid = ti->gid;
+			free(i->xattrs);
+			i->xattrs = ti->xattrs ? xstrdup(ti->xattrs) : NULL;
+			i->is_virtual = ti->is_virtual;
+			i->rdev = ti->rdev;
+		}
+		return 0;
+	}
+
+	switch (type) {
+	case AE_IFDIR: {
+		if (!exists && mkdirat(pfd, base, 0700) < 0)
+			return error_set(err, OCI_E_IO, errno, "create directory \"%s\"", path);
+		int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return error_set(err, OCI_E_IO, errno, "open directory \"%s\"", path);
+		int r = 0;
+		if (chown_ok && fchown(fd, uid, gid) < 0)
+			r = error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
+		if (r == 0)
+			r = rf_set_xattrs(rf, e, fd, pfd, base, path, err);
+		close(fd);
+		if (r < 0)
+			return r;
+		rf_remember(rf, path, e);
+		rf_add_dir_meta(rf, path, e);
+		return 0;
+	}
+	case AE_IFREG: {
+		int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return error_set(err, OCI_E_IO, errno, "create \"%s\"", path);
+		struct oci_digest dg;
+		int r = rf_write_file(rf, lr, fd, path, &dg, err);
+		if (r == 0)
+			r = rf_file_size(fd, e, path, err);
+		if (r == 0 && chown_ok && fchown(fd, uid, gid) < 0)
+			r = error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
+		if (r == 0 && fchmod(fd, perm) < 0)
+			r = error_set(err, OCI_E_IO, errno, "chmod \"%s\"", path);
+		if (r == 0)
+			r = rf_set_xattrs(rf, e, fd, pfd, base, path, err);
+		if (r == 0 && futimens(fd, ts) < 0)
+			r = error_set(err, OCI_E_IO, errno, "set times of \"%s\"", path);
+		close(fd);
+		if (r < 0)
+			return r;
+		rf_remember(rf, path, e)->digest = dg;
+		return 0;
+	}
+	case AE_IFLNK: {
+		const char *to = archive_entry_symlink(e);
+		if (!to)
+			return error_set(err, OCI_E_INVALID, 0, "\"%s\": symlink without a target", path);
+		if (symlinkat(to, pfd, base) < 0)
+			return error_set(err, OCI_E_IO, errno, "create symlink \"%s\"", path);
+		rf_cache_drop(rf); /* a symlink may now stand where a cached path led */
+		pfd = rf_parent(rf, path, false, &base, err);
+		if (pfd < 0)
+			return pfd;
+		if (chown_ok && fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
+		int r = rf_set_xattrs(rf, e, -1, pfd, base, path, err);
+		if (r < 0)
+			return r;
+		if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			return error_set(err, OCI_E_IO, errno, "set times of \"%s\"", path);
+		rf_remember(rf, path, e);
+		return 0;
+	}
+	case AE_IFCHR:
+	case AE_IFBLK:
+	case AE_IFIFO: {
+		dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+		mode_t m = (type == AE_IFCHR ? S_IFCHR : type == AE_IFBLK ? S_IFBLK : S_IFIFO) | perm;
+		bool placeholder = false;
+		if (mknodat(pfd, base, m, type == AE_IFIFO ? 0 : dev) < 0) {
+			if (!(errno == EPERM && rf->opts.rootless && type != AE_IFIFO))
+				return error_set(err, OCI_E_IO, errno, "create %s \"%s\"",
+						 type == AE_IFIFO ? "fifo" : "device", path);
+			/* rootless: an empty file stands in; the device lives in the record */
+			int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+					0);
+			if (fd < 0)
+				return error_set(err, OCI_E_IO, errno, "create \"%s\"", path);
+			close(fd);
+			placeholder = true;
+		}
+		if (chown_ok && fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
+		if (!placeholder && fchmodat(pfd, base, perm, 0) < 0)
+			return error_set(err, OCI_E_IO, errno, "chmod \"%s\"", path);
+		int r = rf_set_xattrs(rf, e, -1, pfd, base, path, err);
+		if (r < 0)
+			return r;
+		if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+			return error_set(err, OCI_E_IO, errno, "set times of \"%s\"", path);
+		rf_remember(rf, path, e)->is_virtual = placeholder;
+		return 0;
+	}
+	default:
+		return 0; /* sockets and anything else are not kept, as tar does */
+	}
+}
+
+int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l, const struct oci_descriptor *d,
+		     const struct oci_digest *diff_id, size_t layer_no, size_t n_layers,
+		     struct oci_error **err)
+{
+	struct oci_layer_reader *lr;
+	int r = oci_layer_open(l, d, diff_id, &lr, err);
+	if (r < 0)
+		return r;
+	pathmap_clear(&rf->layer, NULL);
+	pathmap_clear(&rf->layer_anc, NULL);
+	struct archive_entry *e;
+	unsigned count = 0;
+	while ((r = oci_layer_next(lr, &e, err)) > 0) {
+		if (rf->opts.cancel && *rf->opts.cancel) {
+			r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+			break;
+		}
+		r = rf_apply_entry(rf, lr, e, err);
+		if (r < 0) {
+			error_wrap(err, "layer %s", d->digest.str);
+			break;
+		}
+		if (rf->opts.progress && (++count & 63) == 0)
+			rf->opts.progress(rf->opts.progress_arg, layer_no, n_layers,
+					  oci_layer_bytes_read(lr), d->size);
+	}
+	oci_layer_free(lr);
+	rf_cache_drop(rf);
+	if (r < 0)
+		return r;
+	if (rf->opts.progress)
+		rf->opts.progress(rf->opts.progress_arg, layer_no, n_layers, d->size, d->size);
+	return rf_finish_dirs(rf, err);
+}
+
+int oci_rootfs_apply_image(struct oci_rootfs *rf, const struct oci_image *img,
+			   struct oci_error **err)
+{
+	const struct oci_manifest *m = img->manifest;
+	for (size_t i = 0; i < m->n_layers; i++) {
+		int r = oci_rootfs_apply(rf, img->layout, &m->layers[i], &img->config->diff_ids[i],
+					 i + 1, m->n_layers, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- the snapshot: a walk of what is on disk, with what we remember ---- */
+
+struct snap_build {
+	struct oci_rootfs *rf;
+	struct oci_snapshot *s;
+	size_t cap;
+};
+
+static struct oci_snap_entry *snap_add(struct snap_build *b)
+{
+	if (b->s->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 1024;
+		b->s->e = xrealloc(b->s->e, b->cap * sizeof(*b->s->e));
+	}
+	struct oci_snap_entry *e = &b->s->e[b->s->n++];
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static int snap_hash_file(int dfd, const char *name, const char *path, struct oci_digest *out,
+			  struct oci_error **err)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, OCI_E_IO, errno, "open \"%s\"", path);
+	struct oci_hash *h = oci_hash_new(OCI_DIGEST_SHA256);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		oci_hash_update(h, buf, (size_t)n);
+	int e = errno;
+	close(fd);
+	if (n < 0) {
+		oci_hash_free(h);
+		return error_set(err, OCI_E_IO, e, "read \"%s\"", path);
+	}
+	oci_hash_final(h, out);
+	oci_hash_free(h);
+	return 0;
+}
+
+static void snap_fill(struct oci_snap_entry *e, const struct stat *st, const struct rf_info *i,
+		      bool rootless)
+{
+	e->mode = st->st_mode;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->nlink = (uint32_t)st->st_nlink;
+	e->size = S_ISREG(st->st_mode) ? st->st_size : 0;
+	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	e->ino = st->st_ino;
+	e->rdev = st->st_rdev;
+	if (!i)
+		return;
+	if (rootless) { /* the image's owners, not ours */
+		e->uid = i->uid;
+		e->gid = i->gid;
+	}
+	if (i->is_virtual) {
+		e->mode = i->mode;
+		e->rdev = i->rdev;
+		e->flags |= OCI_SNAP_VIRTUAL;
+	}
+	if (i->xattrs)
+		e->xattrs = xstrdup(i->xattrs);
+}
+
+static int snap_walk(struct snap_build *b, int dfd, const char *prefix, struct oci_error **err)
+{
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return error_set(err, OCI_E_IO, errno, "read directory \"%s\"", prefix);
+	}
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *path = *prefix ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
+			free(path);
+			break;
+		}
+		const struct rf_info *i = pathmap_get(&b->rf->info, path);
+		if (S_ISDIR(st.st_mode)) {
+			int cfd = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd < 0) {
+				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"", path);
+				free(path);
+				break;
+			}
+			r = snap_walk(b, cfd, path, err);
+			if (r == 0 && b->rf->opts.rootless && i &&
+			    (i->mode & 07777) != (st.st_mode & 07777)) {
+				/* the exact mode last: until now we kept u+rwx to work in it */
+				struct timespec ts[2] = {st.st_atim, st.st_mtim};
+				if (fchmod(cfd, i->mode & 07777) < 0 || futimens(cfd, ts) < 0 ||
+				    fstat(cfd, &st) < 0)
+					r = error_set(err, OCI_E_IO, errno, "chmod \"%s\"", path);
+			}
+			close(cfd);
+			if (r < 0) {
+				free(path);
+				break;
+			}
+		}
+		struct oci_snap_entry *e = snap_add(b);
+		e->path = path;
+		snap_fill(e, &st, i, b->s->rootless);
+		if (S_ISLNK(st.st_mode)) {
+			char buf[4096];
+			ssize_t n = readlinkat(dirfd(d), de->d_name, buf, sizeof(buf) - 1);
+			if (n < 0) {
+				r = error_set(err, OCI_E_IO, errno, "readlink \"%s\"", path);
+				break;
+			}
+			buf[n] = 0;
+			e->link = xstrdup(buf);
+		} else if (S_ISREG(st.st_mode) && !(e->flags & OCI_SNAP_VIRTUAL)) {
+			if (i && i->digest.algo)
+				e->digest = i->digest;
+			else
+				r = snap_hash_file(dirfd(d), de->d_name, path, &e->digest, err);
+		}
+	}
+	if (r == 0 && errno)
+		r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"", prefix);
+	closedir(d);
+	return r;
+}
+
+int oci_rootfs_snapshot(struct oci_rootfs *rf, struct oci_snapshot **out, struct oci_error **err)
+{
+	struct oci_snapshot *s = xcalloc(1, sizeof(*s));
+	s->rootless = rf->opts.rootless;
+	struct snap_build b = {.rf = rf, .s = s};
+	int r = snap_walk(&b, rf->rootfd, "", err);
+	if (r == 0) {
+		struct stat st;
+		if (fstat(rf->rootfd, &st) < 0) {
+			r = error_set(err, OCI_E_IO, errno, "stat rootfs");
+		} else {
+			struct oci_snap_entry *e = snap_add(&b);
+			e->path = xstrdup("");
+			snap_fill(e, &st, pathmap_get(&rf->info, ""), s->rootless);
+		}
+	}
+	if (r < 0) {
+		oci_snapshot_free(s);
+		return r;
+	}
+	oci_snapshot_sort(s);
+	*out = s;
+	return 0;
+}

@@ -1,0 +1,118 @@
+/* oci-unpack: turn an image into a runtime bundle (rootfs/, config.json and
+ * the record oci-diff and oci-commit use), or just a root filesystem. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "common.h"
+
+static const char usage[] =
+	"Usage: oci-unpack [OPTION]... IMAGE BUNDLE\n"
+	"Unpack IMAGE (PATH, PATH:REF or PATH@DIGEST; - for an archive on stdin) into BUNDLE:\n"
+	"rootfs/, config.json and " OCI_BUNDLE_RECORD ". BUNDLE must be missing or empty; it\n"
+	"appears only when whole.\n"
+	"\n"
+	"      --rootfs       BUNDLE is just the root filesystem (no config, no record)\n"
+	"      --rootless     no chown, no device nodes (kept in the record instead); a user\n"
+	"                     namespace in config.json. The default when not run as root.\n"
+	"      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
+	"  -q, --quiet        no messages on stderr\n"
+	"      --progress     a progress line on stderr even when it is not a terminal\n"
+	"      --help         this help\n"
+	"      --version      print the version\n"
+	"\n"
+	"Exit status: 0 success, 2 trouble; 128+N when stopped by signal N.\n";
+
+int main(int argc, char **argv)
+{
+	tool_init("oci-unpack", argc, argv);
+	enum { OPT_ROOTFS = 256, OPT_ROOTLESS, OPT_PLATFORM, OPT_PROGRESS, OPT_HELP, OPT_VERSION };
+	static const struct option longopts[] = {
+		{"rootfs", no_argument, NULL, OPT_ROOTFS},
+		{"rootless", no_argument, NULL, OPT_ROOTLESS},
+		{"platform", required_argument, NULL, OPT_PLATFORM},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	bool rootfs_only = false, rootless = geteuid() != 0, progress = false;
+	const char *platform_arg = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ROOTFS:
+			rootfs_only = true;
+			break;
+		case OPT_ROOTLESS:
+			rootless = true;
+			break;
+		case OPT_PLATFORM:
+			platform_arg = optarg;
+			break;
+		case OPT_PROGRESS:
+			progress = true;
+			break;
+		case 'q':
+			tool_quiet = true;
+			break;
+		case OPT_HELP:
+			fputs(usage, stdout);
+			return tool_flush_stdout();
+		case OPT_VERSION:
+			return tool_version();
+		default:
+			return tool_usage_error("bad usage");
+		}
+	}
+	if (argc - optind != 2)
+		return tool_usage_error(argc - optind < 2 ? "missing IMAGE or BUNDLE"
+							  : "too many arguments");
+	const char *spec = argv[optind], *bundle = argv[optind + 1];
+	if (strcmp(bundle, "-") == 0)
+		return tool_usage_error("BUNDLE -: the merged tar stream is not available yet");
+	struct oci_platform platform;
+	if (tool_platform(platform_arg, &platform))
+		return EXIT_TROUBLE;
+	tool_catch_signals();
+
+	struct oci_error *err = NULL;
+	struct oci_layout *layout = NULL;
+	struct oci_image *img = NULL;
+	int r = EXIT_OK;
+	if (oci_image_open(spec, &platform, &layout, &img, &err) < 0) {
+		r = tool_fail(spec, err);
+	} else {
+		struct tool_progress prog;
+		tool_progress_init(&prog, progress);
+		struct oci_unpack_opts o = {
+			.apply = {.rootless = rootless,
+				  .cancel = &tool_signal,
+				  .progress = (void (*)(void *, size_t, size_t, int64_t,
+							int64_t))tool_progress_layer,
+				  .progress_arg = &prog},
+			.rootfs_only = rootfs_only,
+			.source = spec,
+		};
+		int rc = oci_bundle_unpack(img, bundle, &o, &err);
+		tool_progress_end(&prog);
+		if (rc < 0) {
+			if (tool_signal) {
+				oci_error_free(err);
+				err = NULL;
+			} else {
+				r = tool_fail(spec, err);
+			}
+		} else {
+			tool_note("unpacked %s (%s, %zu layer%s) into %s", spec,
+				  img->desc.digest.str, img->manifest->n_layers,
+				  img->manifest->n_layers == 1 ? "" : "s", bundle);
+		}
+	}
+	oci_image_free(img);
+	oci_layout_free(layout);
+	oci_platform_release(&platform);
+	tool_signal_exit();
+	return r;
+}
