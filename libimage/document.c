@@ -151,7 +151,7 @@ void oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor
 	*dst = *src;
 	dst->media_type = src->media_type ? xstrdup(src->media_type) : NULL;
 	dst->ref_name = src->ref_name ? xstrdup(src->ref_name) : NULL;
-	dst->annotations = NULL;
+	/* annotations stay borrowed from the source's document */
 	if (src->platform) {
 		dst->platform = xcalloc(1, sizeof(*dst->platform));
 		dst->platform->os = src->platform->os ? xstrdup(src->platform->os) : NULL;

@@ -44,6 +44,21 @@ int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_
 	} else {
 		return error_set(err, OCI_E_NOTFOUND, ENOENT, "%s", spec);
 	}
+	/* A ref may itself hold '/' and ':' (docker RepoTags such as
+	 * "example/app:1.0"): when the split path does not exist, split at the
+	 * first ':' whose left side does. */
+	if (!at && stat(out->path, &st) < 0) {
+		for (const char *c = strchr(spec, ':'); c && c < colon; c = strchr(c + 1, ':')) {
+			cleanup_free char *p = xstrndup(spec, (size_t)(c - spec));
+			if (stat(p, &st) == 0) {
+				free(out->path);
+				free(out->ref);
+				out->path = xstrdup(p);
+				out->ref = xstrdup(c + 1);
+				break;
+			}
+		}
+	}
 	if (!*out->path) {
 		oci_image_ref_release(out);
 		return error_set(err, OCI_E_USAGE, 0, "%s: no path before the ref", spec);
@@ -248,6 +263,7 @@ static int walk_index(struct image_walk *w, const struct oci_descriptor *d, int 
 		if (k == OCI_MEDIA_MANIFEST) {
 			if (c->platform && oci_platform_match(w->want, c->platform)) {
 				oci_descriptor_copy(out, c);
+				out->annotations = NULL; /* idx is freed below */
 				r = 0;
 			} else if (!c->platform) {
 				lone = c;
@@ -260,6 +276,7 @@ static int walk_index(struct image_walk *w, const struct oci_descriptor *d, int 
 	}
 	if (r == 1 && n_lone == 1 && idx->n_manifests == 1) {
 		oci_descriptor_copy(out, lone);
+		out->annotations = NULL;
 		r = 0;
 	}
 	oci_index_free(idx);

@@ -45,6 +45,26 @@ struct inspect {
 	struct oci_descriptor sel;
 };
 
+/* print untrusted text with control characters escaped */
+static void put_name(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			printf("\\%03o", c);
+		else
+			putchar(c);
+	}
+}
+
+/* "PRE│     key  value" with value escaped */
+static void tree_kv(const char *pre, const char *key, const char *value)
+{
+	printf("%s│     %-11s ", pre, key);
+	put_name(value);
+	putchar('\n');
+}
+
 /* ---- text tree ---- */
 
 static void put_json_strv(char **v)
@@ -76,9 +96,9 @@ static void tree_image(const struct oci_image *img, const char *pre, struct tota
 	       oci_media_short(m->config.media_type),
 	       tool_human_size(m->config.size, hs, sizeof(hs)));
 	if (c->created)
-		printf("%s│     created     %s\n", pre, c->created);
+		tree_kv(pre, "created", c->created);
 	if (c->author)
-		printf("%s│     author      %s\n", pre, c->author);
+		tree_kv(pre, "author", c->author);
 	if (c->entrypoint) {
 		printf("%s│     entrypoint  ", pre);
 		put_json_strv(c->entrypoint);
@@ -90,11 +110,11 @@ static void tree_image(const struct oci_image *img, const char *pre, struct tota
 		putchar('\n');
 	}
 	for (char **e = c->env; e && *e; e++)
-		printf("%s│     %s %s\n", pre, e == c->env ? "env        " : "           ", *e);
+		tree_kv(pre, e == c->env ? "env" : "", *e);
 	if (c->workdir && *c->workdir)
-		printf("%s│     workdir     %s\n", pre, c->workdir);
+		tree_kv(pre, "workdir", c->workdir);
 	if (c->user && *c->user)
-		printf("%s│     user        %s\n", pre, c->user);
+		tree_kv(pre, "user", c->user);
 	long long sum = 0;
 	for (size_t i = 0; i < m->n_layers; i++)
 		sum += m->layers[i].size;
@@ -120,8 +140,10 @@ static void tree_node(const struct oci_node *n, const char *pre, bool last, stru
 	else if (n->image)
 		oci_platform_format(&n->image->platform, plat, sizeof(plat));
 	printf("%s%s ", pre, last ? "└──" : "├──");
-	if (d->ref_name)
-		printf("%s: ", d->ref_name);
+	if (d->ref_name) {
+		put_name(d->ref_name);
+		fputs(": ", stdout);
+	}
 	printf("%s %s  %s  %s%s%s\n", kind_word(n->kind), d->digest.str,
 	       oci_media_short(d->media_type), tool_human_size(d->size, hs, sizeof(hs)),
 	       *plat ? "  " : "", plat);
@@ -483,17 +505,6 @@ static const char *type_word(char c)
 	}
 }
 
-/* print an untrusted name with control characters escaped */
-static void put_name(const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			printf("\\%03o", c);
-		else
-			putchar(c);
-	}
-}
 
 static int list_layer(struct inspect *in, const struct oci_image *img, size_t i, cJSON *jlayers)
 {

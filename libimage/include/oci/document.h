@@ -85,6 +85,7 @@ OCI_EXPORT void oci_config_free(struct oci_config *c);
 OCI_EXPORT int oci_descriptor_parse(const cJSON *obj, struct oci_descriptor *out,
 				    struct oci_error **err);
 OCI_EXPORT void oci_descriptor_release(struct oci_descriptor *d);
+/* a deep copy, except annotations: still borrowed from src's document */
 OCI_EXPORT void oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor *src);
 
 /* Platforms: "os/arch[/variant]" */
