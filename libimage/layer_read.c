@@ -3,75 +3,212 @@
  * reader that knows only tar; at the end both digests are checked, after
  * reading the blob to its very end. */
 #include <errno.h>
+#include <pthread.h>
 #include "compress.h"
 #include "layout_int.h"
 
 #define LAYER_INBUF  (256u << 10)
-#define LAYER_OUTBUF (1u << 20)
+#define LAYER_SLOT   (1u << 20)
+#define LAYER_RING   4
 
+/* Two threads joined by a ring of LAYER_RING buffers: the producer reads
+ * the blob, hashes it, inflates and hashes the tar (diff_id); the consumer
+ * (the caller, through libarchive) parses and applies. Memory stays at the
+ * ring's size whatever the layer's size. */
 struct oci_layer_reader {
+	/* producer side */
 	struct oci_blob *blob;
 	struct decoder *dec;
 	struct oci_hash *diff;
-	struct oci_digest want_diff;
-	bool check_diff;
-	struct archive *ar;
-	uint8_t *in, *out;
+	uint8_t *in;
 	const uint8_t *in_p;
 	size_t in_len;
 	bool blob_eof;
-	int64_t tar_bytes;
-	int64_t compressed_bytes;
-	struct oci_error *cb_err; /* error from the read callback, kept for the caller */
+	struct oci_error *prod_err;
+	int64_t compressed_bytes; /* atomic: read for progress */
+	pthread_t thread;
+	bool thread_started;
+
+	/* the ring */
+	pthread_mutex_t mu;
+	pthread_cond_t can_fill, can_take;
+	uint8_t *slot[LAYER_RING];
+	size_t slot_len[LAYER_RING];
+	size_t head, count;
+	int held; /* slot lent to libarchive, or -1 */
+	bool prod_done, prod_failed, stop;
+
+	/* consumer side */
+	struct oci_digest want_diff;
+	bool check_diff;
+	struct archive *ar;
+	struct oci_error *cb_err; /* error from the read path, kept for the caller */
 	char *name;               /* "layer sha256:..." */
 	bool finished;
 };
 
-/* Produce the next chunk of tar: read, hash and inflate as needed. */
-static ssize_t layer_fill(struct oci_layer_reader *r, const void **buf)
+/* Fill out with up to cap bytes of tar; *eof at the verified end of the
+ * blob and of the compressed stream. */
+static int layer_produce(struct oci_layer_reader *r, uint8_t *out, size_t cap, size_t *made_out,
+			 bool *eof)
 {
-	for (;;) {
+	size_t made = 0;
+	*eof = false;
+	while (made < cap) {
 		if (r->in_len == 0 && !r->blob_eof) {
-			ssize_t n = oci_blob_read(r->blob, r->in, LAYER_INBUF, &r->cb_err);
+			ssize_t n = oci_blob_read(r->blob, r->in, LAYER_INBUF, &r->prod_err);
 			if (n < 0)
 				return -1;
 			if (n == 0)
 				r->blob_eof = true;
 			r->in_p = r->in;
 			r->in_len = (size_t)n;
-			r->compressed_bytes += n;
+			__atomic_add_fetch(&r->compressed_bytes, n, __ATOMIC_RELAXED);
 		}
-		uint8_t *op = r->out;
-		size_t ol = LAYER_OUTBUF;
-		size_t in_before = r->in_len;
-		if (decoder_run(r->dec, &r->in_p, &r->in_len, &op, &ol, &r->cb_err) < 0)
+		uint8_t *op = out + made;
+		size_t ol = cap - made, in_before = r->in_len;
+		if (decoder_run(r->dec, &r->in_p, &r->in_len, &op, &ol, &r->prod_err) < 0) {
+			/* corrupt data is most often a blob that is not what its digest
+			 * says: read it to the end and say so when that is the case */
+			struct oci_error *e2 = NULL;
+			if (oci_blob_finish(r->blob, &e2) < 0 && e2->status == OCI_E_MISMATCH) {
+				oci_error_free(r->prod_err);
+				r->prod_err = e2;
+			} else {
+				oci_error_free(e2);
+			}
 			return -1;
-		size_t made = LAYER_OUTBUF - ol;
-		if (made) {
-			oci_hash_update(r->diff, r->out, made);
-			r->tar_bytes += (int64_t)made;
-			*buf = r->out;
-			return (ssize_t)made;
 		}
-		if (r->blob_eof && r->in_len == 0) {
-			if (!decoder_at_end(r->dec)) {
-				error_set(&r->cb_err, OCI_E_INVALID, 0,
-					  "compressed stream is truncated");
+		size_t m = (cap - made) - ol;
+		oci_hash_update(r->diff, out + made, m);
+		made += m;
+		if (m == 0) {
+			if (r->blob_eof && r->in_len == 0) {
+				if (!decoder_at_end(r->dec)) {
+					error_set(&r->prod_err, OCI_E_INVALID, 0,
+						  "compressed stream is truncated");
+					return -1;
+				}
+				*eof = true;
+				break;
+			}
+			if (r->in_len && r->in_len == in_before) {
+				error_set(&r->prod_err, OCI_E_INVALID, 0, "decompression stalled");
 				return -1;
 			}
-			return 0;
-		}
-		if (r->in_len && r->in_len == in_before) {
-			error_set(&r->cb_err, OCI_E_INVALID, 0, "decompression stalled");
-			return -1;
 		}
 	}
+	*made_out = made;
+	return 0;
+}
+
+static void *layer_producer(void *arg)
+{
+	struct oci_layer_reader *r = arg;
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		while (!r->stop && r->count + (r->held >= 0) >= LAYER_RING)
+			pthread_cond_wait(&r->can_fill, &r->mu);
+		if (r->stop) {
+			pthread_mutex_unlock(&r->mu);
+			return NULL;
+		}
+		size_t idx = (r->head + r->count) % LAYER_RING;
+		pthread_mutex_unlock(&r->mu);
+
+		size_t made = 0;
+		bool eof = false;
+		int rc = layer_produce(r, r->slot[idx], LAYER_SLOT, &made, &eof);
+
+		pthread_mutex_lock(&r->mu);
+		if (rc == 0 && made) {
+			r->slot_len[idx] = made;
+			r->count++;
+		}
+		if (rc < 0 || eof) {
+			r->prod_done = true;
+			r->prod_failed = rc < 0;
+		}
+		pthread_cond_signal(&r->can_take);
+		bool done = r->prod_done;
+		pthread_mutex_unlock(&r->mu);
+		if (done)
+			return NULL;
+	}
+}
+
+/* The next chunk of tar for the consumer; 0 at the end, -1 on error. */
+static ssize_t layer_take(struct oci_layer_reader *r, const void **buf)
+{
+	pthread_mutex_lock(&r->mu);
+	if (r->held >= 0) {
+		r->held = -1;
+		pthread_cond_signal(&r->can_fill);
+	}
+	while (r->count == 0 && !r->prod_done)
+		pthread_cond_wait(&r->can_take, &r->mu);
+	ssize_t n;
+	if (r->count > 0) {
+		size_t idx = r->head;
+		r->head = (r->head + 1) % LAYER_RING;
+		r->count--;
+		r->held = (int)idx;
+		*buf = r->slot[idx];
+		n = (ssize_t)r->slot_len[idx];
+	} else {
+		n = r->prod_failed ? -1 : 0;
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (n < 0 && !r->cb_err && r->prod_err) {
+		r->cb_err = r->prod_err;
+		r->prod_err = NULL;
+	}
+	return n;
 }
 
 static la_ssize_t layer_archive_read(struct archive *a, void *data, const void **buf)
 {
 	(void)a;
-	return layer_fill(data, buf);
+	return layer_take(data, buf);
+}
+
+static int layer_error(struct oci_layer_reader *r, struct oci_error **err, const char *what)
+{
+	if (!r->cb_err) {
+		/* a tar that does not parse may be a blob that fails its digest:
+		 * drain the stream, and prefer that verdict */
+		const void *buf;
+		ssize_t n;
+		while ((n = layer_take(r, &buf)) > 0)
+			;
+	}
+	if (r->cb_err) {
+		int st = r->cb_err->status;
+		/* "blob D: x" -> "layer D: x": the same digest need not be said twice */
+		const char *msg = r->cb_err->msg;
+		const char *dg = r->name + 6; /* after "layer " */
+		size_t dl = strlen(dg);
+		if (strncmp(msg, "blob ", 5) == 0 && strncmp(msg + 5, dg, dl) == 0 &&
+		    strncmp(msg + 5 + dl, ": ", 2) == 0)
+			msg += 5 + dl + 2;
+		error_set(err, st, 0, "%s: %s", r->name, msg);
+		return st;
+	}
+	const char *msg = archive_error_string(r->ar);
+	return error_set(err, OCI_E_INVALID, 0, "%s: %s: %s", r->name, what,
+			 msg ? msg : "unreadable tar");
+}
+
+static void layer_stop(struct oci_layer_reader *r)
+{
+	if (!r->thread_started)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_broadcast(&r->can_fill);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	r->thread_started = false;
 }
 
 int oci_layer_open(struct oci_layout *l, const struct oci_descriptor *layer,
@@ -84,6 +221,10 @@ int oci_layer_open(struct oci_layout *l, const struct oci_descriptor *layer,
 				 layer->digest.str, layer->media_type);
 	struct oci_layer_reader *r = xcalloc(1, sizeof(*r));
 	r->name = xasprintf("layer %s", layer->digest.str);
+	r->held = -1;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->can_fill, NULL);
+	pthread_cond_init(&r->can_take, NULL);
 	int rc = oci_blob_open(l, layer, &r->blob, err);
 	if (rc < 0) {
 		oci_layer_free(r);
@@ -95,31 +236,24 @@ int oci_layer_open(struct oci_layout *l, const struct oci_descriptor *layer,
 		r->want_diff = *diff_id;
 	r->diff = oci_hash_new(diff_id ? diff_id->algo : OCI_DIGEST_SHA256);
 	r->in = xmalloc(LAYER_INBUF);
-	r->out = xmalloc(LAYER_OUTBUF);
+	for (int i = 0; i < LAYER_RING; i++)
+		r->slot[i] = xmalloc(LAYER_SLOT);
+	if ((rc = pthread_create(&r->thread, NULL, layer_producer, r)) != 0) {
+		oci_layer_free(r);
+		return error_set(err, OCI_E_IO, rc, "start a reader thread");
+	}
+	r->thread_started = true;
 	r->ar = archive_read_new();
 	if (!r->ar)
 		abort();
 	archive_read_support_format_tar(r->ar);
 	if (archive_read_open(r->ar, r, NULL, layer_archive_read, NULL) != ARCHIVE_OK) {
-		rc = error_set(err, OCI_E_INVALID, 0, "%s: %s", r->name,
-			       r->cb_err ? r->cb_err->msg : archive_error_string(r->ar));
+		rc = layer_error(r, err, "open tar");
 		oci_layer_free(r);
 		return rc;
 	}
 	*out = r;
 	return 0;
-}
-
-static int layer_error(struct oci_layer_reader *r, struct oci_error **err, const char *what)
-{
-	if (r->cb_err) {
-		int st = r->cb_err->status;
-		error_set(err, st, 0, "%s: %s", r->name, r->cb_err->msg);
-		return st;
-	}
-	const char *msg = archive_error_string(r->ar);
-	return error_set(err, OCI_E_INVALID, 0, "%s: %s: %s", r->name, what,
-			 msg ? msg : "unreadable tar");
 }
 
 int oci_layer_next(struct oci_layer_reader *r, struct archive_entry **entry,
@@ -163,7 +297,7 @@ int oci_layer_read_block(struct oci_layer_reader *r, const void **buf, size_t *l
 
 int64_t oci_layer_bytes_read(const struct oci_layer_reader *r)
 {
-	return r->compressed_bytes;
+	return __atomic_load_n(&r->compressed_bytes, __ATOMIC_RELAXED);
 }
 
 int oci_layer_finish(struct oci_layer_reader *r, struct oci_error **err)
@@ -172,9 +306,11 @@ int oci_layer_finish(struct oci_layer_reader *r, struct oci_error **err)
 		return 0;
 	const void *buf;
 	ssize_t n;
-	/* the tar's end is not the stream's: read and hash every byte left */
-	while ((n = layer_fill(r, &buf)) > 0)
+	/* the tar's end is not the stream's: let the producer read and hash
+	 * every byte left */
+	while ((n = layer_take(r, &buf)) > 0)
 		;
+	layer_stop(r);
 	if (n < 0)
 		return layer_error(r, err, "read");
 	struct oci_digest got;
@@ -190,14 +326,20 @@ void oci_layer_free(struct oci_layer_reader *r)
 {
 	if (!r)
 		return;
+	layer_stop(r);
 	if (r->ar)
 		archive_read_free(r->ar);
 	oci_blob_free(r->blob);
 	decoder_free(r->dec);
 	oci_hash_free(r->diff);
 	oci_error_free(r->cb_err);
+	oci_error_free(r->prod_err);
 	free(r->in);
-	free(r->out);
+	for (int i = 0; i < LAYER_RING; i++)
+		free(r->slot[i]);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->can_fill);
+	pthread_cond_destroy(&r->can_take);
 	free(r->name);
 	free(r);
 }
