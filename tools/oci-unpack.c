@@ -89,8 +89,7 @@ int main(int argc, char **argv)
 		struct oci_unpack_opts o = {
 			.apply = {.rootless = rootless,
 				  .cancel = &tool_signal,
-				  .progress = (void (*)(void *, size_t, size_t, int64_t,
-							int64_t))tool_progress_layer,
+				  .progress = tool_progress_layer,
 				  .progress_arg = &prog},
 			.rootfs_only = rootfs_only,
 			.source = spec,

@@ -144,8 +144,7 @@ void tool_progress_init(struct tool_progress *p, bool forced)
 	p->drawn = false;
 }
 
-void tool_progress_layer(void *arg, size_t layer, size_t n_layers, long long done,
-			 long long total)
+void tool_progress_layer(void *arg, size_t layer, size_t n_layers, int64_t done, int64_t total)
 {
 	struct tool_progress *p = arg;
 	if (!p->on)

@@ -4,6 +4,7 @@
 #define TOOLS_COMMON_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <oci/oci.h>
 
@@ -42,8 +43,7 @@ struct tool_progress {
 };
 void tool_progress_init(struct tool_progress *p, bool forced);
 /* "layer i/n  done/total  rate"; rate-limited to 10 lines a second */
-void tool_progress_layer(void *arg, size_t layer, size_t n_layers, long long done,
-			 long long total);
+void tool_progress_layer(void *arg, size_t layer, size_t n_layers, int64_t done, int64_t total);
 void tool_progress_end(struct tool_progress *p);
 
 /* Signals: SIGINT/SIGTERM/SIGHUP set tool_signal; a tool cleans up, then
