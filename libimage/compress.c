@@ -7,8 +7,19 @@
 #include <isa-l.h>
 #endif
 
+/* gzip member header, parsed by us (ISA-L's streaming header parser trips
+ * over FHCRC split across reads); the deflate body and trailer go to the
+ * inflater. */
+enum gz_state { GZ_FIXED, GZ_XLEN, GZ_EXTRA, GZ_NAME, GZ_COMMENT, GZ_HCRC, GZ_BODY };
+
 struct decoder {
 	int kind;
+	enum gz_state gz;
+	uint8_t gz_flags;
+	size_t gz_need; /* bytes still wanted in the current header state */
+	uint8_t gz_buf[10];
+	size_t gz_have;
+	uLong gz_crc;
 	bool at_end;    /* a member/frame just ended and nothing more came */
 	bool in_member; /* gzip: inside a member */
 #if HAVE_ISAL
@@ -37,7 +48,10 @@ struct decoder *decoder_new(int kind)
 #if HAVE_ISAL
 		d->isal = xmalloc(sizeof(*d->isal));
 		isal_inflate_init(d->isal);
-		d->isal->crc_flag = ISAL_GZIP;
+		d->isal->crc_flag = ISAL_GZIP_NO_HDR_VER;
+		d->gz = GZ_FIXED;
+		d->gz_need = 10;
+		d->gz_crc = crc32(0, NULL, 0);
 #else
 		if (inflateInit2(&d->z, 16 + 15) != Z_OK)
 			abort();
@@ -73,6 +87,81 @@ bool decoder_at_end(const struct decoder *d)
 	return d->at_end;
 }
 
+#if HAVE_ISAL
+/* Consume gzip header bytes; d->gz becomes GZ_BODY when the header is done. */
+static int gzip_header(struct decoder *d, const uint8_t **in, size_t *in_len,
+		       struct oci_error **err)
+{
+	while (*in_len > 0 && d->gz != GZ_BODY) {
+		uint8_t c = **in;
+		if (d->gz != GZ_HCRC)
+			d->gz_crc = crc32(d->gz_crc, &c, 1);
+		(*in)++;
+		(*in_len)--;
+		switch (d->gz) {
+		case GZ_FIXED:
+			d->gz_buf[d->gz_have++] = c;
+			if (d->gz_have < 10)
+				continue;
+			if (d->gz_buf[0] != 0x1f || d->gz_buf[1] != 0x8b || d->gz_buf[2] != 8)
+				return error_set(err, OCI_E_INVALID, 0, "gzip: bad header");
+			d->gz_flags = d->gz_buf[3];
+			if (d->gz_flags & 0xe0)
+				return error_set(err, OCI_E_INVALID, 0, "gzip: reserved header flags");
+			d->gz_have = 0;
+			break;
+		case GZ_XLEN:
+			d->gz_buf[d->gz_have++] = c;
+			if (d->gz_have < 2)
+				continue;
+			d->gz_need = d->gz_buf[0] | (size_t)d->gz_buf[1] << 8;
+			d->gz_have = 0;
+			d->gz = GZ_EXTRA;
+			if (d->gz_need)
+				continue;
+			break;
+		case GZ_EXTRA:
+			if (--d->gz_need)
+				continue;
+			break;
+		case GZ_NAME:
+		case GZ_COMMENT:
+			if (c)
+				continue;
+			break;
+		case GZ_HCRC:
+			d->gz_buf[d->gz_have++] = c;
+			if (d->gz_have < 2)
+				continue;
+			if ((d->gz_buf[0] | (unsigned)d->gz_buf[1] << 8) != (d->gz_crc & 0xffff))
+				return error_set(err, OCI_E_INVALID, 0, "gzip: header CRC mismatch");
+			d->gz = GZ_BODY;
+			continue;
+		case GZ_BODY:
+			break;
+		}
+		/* the next state the flags call for */
+		enum gz_state next = d->gz;
+		if (d->gz == GZ_FIXED)
+			next = GZ_XLEN;
+		else if (d->gz == GZ_XLEN || d->gz == GZ_EXTRA)
+			next = GZ_NAME;
+		else if (d->gz == GZ_NAME)
+			next = GZ_COMMENT;
+		else if (d->gz == GZ_COMMENT)
+			next = GZ_HCRC;
+		static const uint8_t flag_of[] = {[GZ_XLEN] = 4, [GZ_NAME] = 8, [GZ_COMMENT] = 16,
+						  [GZ_HCRC] = 2};
+		while (next != GZ_BODY && !(d->gz_flags & flag_of[next]))
+			next = next == GZ_XLEN ? GZ_NAME : next == GZ_NAME ? GZ_COMMENT
+						      : next == GZ_COMMENT ? GZ_HCRC : GZ_BODY;
+		d->gz = next;
+		d->gz_have = 0;
+	}
+	return 0;
+}
+#endif
+
 static int decoder_gzip(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t **out,
 			size_t *out_len, struct oci_error **err)
 {
@@ -84,13 +173,25 @@ static int decoder_gzip(struct decoder *d, const uint8_t **in, size_t *in_len, u
 						 "gzip: trailing garbage after the last member");
 #if HAVE_ISAL
 			isal_inflate_reset(d->isal);
-			d->isal->crc_flag = ISAL_GZIP;
+			d->isal->crc_flag = ISAL_GZIP_NO_HDR_VER;
+			d->gz = GZ_FIXED;
+			d->gz_need = 10;
+			d->gz_have = 0;
+			d->gz_crc = crc32(0, NULL, 0);
 #else
 			inflateReset(&d->z);
 #endif
 			d->at_end = false;
 		}
 #if HAVE_ISAL
+		if (d->gz != GZ_BODY) {
+			int hr = gzip_header(d, in, in_len, err);
+			if (hr < 0)
+				return hr;
+			if (d->gz != GZ_BODY)
+				break; /* header needs more input */
+			continue;
+		}
 		struct inflate_state *s = d->isal;
 		uint32_t ain = *in_len > UINT32_MAX ? UINT32_MAX : (uint32_t)*in_len;
 		uint32_t aout = *out_len > UINT32_MAX ? UINT32_MAX : (uint32_t)*out_len;

@@ -474,7 +474,7 @@ fail:
 
 static bool platform_word_ok(const char *s, size_t n)
 {
-	if (n == 0 || n > 64)
+	if (n == 0 || n > 64 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];

@@ -59,8 +59,12 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
+/* With err NULL a caller still needs the status back through error_wrap. */
+static __thread int error_last = OCI_E_IO;
+
 int error_set(struct oci_error **err, enum oci_status st, int errnum, const char *fmt, ...)
 {
+	error_last = st;
 	if (!err)
 		return st;
 	va_list ap;
@@ -84,7 +88,7 @@ int error_set(struct oci_error **err, enum oci_status st, int errnum, const char
 int error_wrap(struct oci_error **err, const char *fmt, ...)
 {
 	if (!err || !*err)
-		return OCI_E_IO;
+		return error_last;
 	va_list ap;
 	va_start(ap, fmt);
 	char *ctx = xvasprintf(fmt, ap);

@@ -34,6 +34,23 @@ static int json_check_dups(const cJSON *node, struct oci_error **err)
 	return 0;
 }
 
+/* cJSON turns "\u0000" into a NUL that silently cuts the string short
+ * ("sha256:<hex>\u0000/../x" would read as a valid digest): refuse it. */
+static const char *json_find_escaped_nul(const char *buf, size_t len)
+{
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '"') {
+			in_string = !in_string;
+		} else if (in_string && buf[i] == '\\' && i + 1 < len) {
+			if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
+				return buf + i;
+			i++; /* skip the escaped character */
+		}
+	}
+	return NULL;
+}
+
 int oci_json_parse(const char *buf, size_t len, cJSON **out, struct oci_error **err)
 {
 	if (len > OCI_JSON_MAX)
@@ -44,6 +61,10 @@ int oci_json_parse(const char *buf, size_t len, cJSON **out, struct oci_error **
 	if (memchr(buf, 0, len))
 		return error_set(err, OCI_E_INVALID, 0, "invalid JSON: NUL byte at offset %zu",
 				 (size_t)((const char *)memchr(buf, 0, len) - buf));
+	const char *nul = json_find_escaped_nul(buf, len);
+	if (nul)
+		return error_set(err, OCI_E_INVALID, 0, "invalid JSON: escaped NUL at offset %zu",
+				 (size_t)(nul - buf));
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
 	if (!root) {

@@ -2,6 +2,7 @@
  * names, pax "path" and "size" records, GNU long names and base-256 sizes.
  * Everything is bounded: names, extended headers, member count. */
 #include <errno.h>
+#include <sys/stat.h>
 #include "tarindex.h"
 
 #define TAR_MAX_EXT     (1u << 20) /* pax or long-name header */
@@ -12,6 +13,7 @@ struct tar_src {
 	off_t base;
 	const uint8_t *mem;
 	size_t mem_len;
+	off_t total; /* bytes from base to the end, or -1 when unknown */
 };
 
 static ssize_t tar_read(const struct tar_src *s, void *buf, size_t len, off_t off)
@@ -134,7 +136,7 @@ static int cmp_member(const void *a, const void *b)
 	int c = strcmp(x->name, y->name);
 	if (c)
 		return c;
-	return x->off < y->off ? -1 : x->off > y->off; /* later wins: keep order */
+	return x->seq < y->seq ? -1 : x->seq > y->seq; /* the later one last */
 }
 
 static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct oci_error **err)
@@ -228,8 +230,18 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 			snprintf(name, sizeof(name), "%.100s", (const char *)h);
 		}
 		const char *raw = pax_path ? pax_path : long_name ? long_name : name;
-		if (type == '0' || type == 0 || type == '7' || type == '1') {
-			struct tar_member m = {tar_clean(raw), data, size};
+		if (s->total >= 0 && (type == '0' || type == 0 || type == '7') &&
+		    data + size > s->total) {
+			r = error_set(err, OCI_E_INVALID, 0,
+				      "tar member at offset %lld runs past the end of the archive",
+				      (long long)off);
+			goto out;
+		}
+		{
+			/* every member takes its name; only files and hardlinks to them
+			 * are readable (off >= 0), anything else hides an earlier file */
+			bool readable = type == '0' || type == 0 || type == '7' || type == '1';
+			struct tar_member m = {tar_clean(raw), readable ? data : -1, size, t.n};
 			if (type == '1') {
 				char lname[101];
 				snprintf(lname, sizeof(lname), "%.100s", (const char *)h + 157);
@@ -242,12 +254,12 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 						tm = &t.m[i];
 						break;
 					}
-				if (!tm) {
-					free(m.name);
-					goto next;
+				if (tm) {
+					m.off = tm->off;
+					m.size = tm->size;
+				} else {
+					m.off = -1;
 				}
-				m.off = tm->off;
-				m.size = tm->size;
 			}
 			if (t.n >= TAR_MAX_MEMBERS) {
 				free(m.name);
@@ -261,7 +273,6 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 			}
 			t.m[t.n++] = m;
 		}
-	next:
 		free(pax_path);
 		free(pax_link);
 		free(long_name);
@@ -274,7 +285,7 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 	qsort(t.m, t.n, sizeof(*t.m), cmp_member);
 	size_t w = 0;
 	for (size_t i = 0; i < t.n; i++) {
-		if (i + 1 < t.n && strcmp(t.m[i].name, t.m[i + 1].name) == 0) {
+		if ((i + 1 < t.n && strcmp(t.m[i].name, t.m[i + 1].name) == 0) || t.m[i].off < 0) {
 			free(t.m[i].name);
 			continue;
 		}
@@ -295,14 +306,18 @@ out:
 
 int tar_index_build(int fd, off_t base, struct tar_index *out, struct oci_error **err)
 {
-	struct tar_src s = {.fd = fd, .base = base};
+	struct stat st;
+	struct tar_src s = {.fd = fd, .base = base, .total = -1};
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		s.total = st.st_size - base;
 	return tar_index_scan(&s, out, err);
 }
 
 int tar_index_build_mem(const uint8_t *buf, size_t len, struct tar_index *out,
 			struct oci_error **err)
 {
-	struct tar_src s = {.fd = -1, .mem = buf ? buf : (const uint8_t *)"", .mem_len = len};
+	struct tar_src s = {.fd = -1, .mem = buf ? buf : (const uint8_t *)"", .mem_len = len,
+			    .total = (off_t)len};
 	return tar_index_scan(&s, out, err);
 }
 

@@ -11,6 +11,7 @@ struct tar_member {
 	char *name; /* cleaned: no leading "./" or "/" */
 	off_t off;  /* of the data, from the start of the file */
 	int64_t size;
+	size_t seq; /* order in the archive: the later of two names wins */
 };
 
 struct tar_index {
