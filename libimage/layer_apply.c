@@ -11,6 +11,7 @@
 #include "inroot.h"
 #include "layout_int.h"
 #include "pathmap.h"
+#include "snapshot_int.h"
 
 /* What unpack remembers about a path it wrote. */
 struct rf_info {
@@ -630,163 +631,50 @@ int oci_rootfs_apply_image(struct oci_rootfs *rf, const struct oci_image *img,
 
 /* ---- the snapshot: a walk of what is on disk, with what we remember ---- */
 
-struct snap_build {
-	struct oci_rootfs *rf;
-	struct oci_snapshot *s;
-	size_t cap;
-};
-
-static struct oci_snap_entry *snap_add(struct snap_build *b)
+static int rf_snap_visit(void *arg, struct oci_snap_entry *e, int dfd, const char *name,
+			 int self_fd, struct stat *st, struct oci_error **err)
 {
-	if (b->s->n == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 1024;
-		b->s->e = xrealloc(b->s->e, b->cap * sizeof(*b->s->e));
+	struct oci_rootfs *rf = arg;
+	const struct rf_info *i = pathmap_get(&rf->info, e->path);
+	if (S_ISDIR(st->st_mode) && rf->opts.rootless && i && (i->mode & 07777) != (st->st_mode & 07777)) {
+		/* the exact mode last: until now we kept u+rwx to work in it */
+		struct timespec ts[2] = {st->st_atim, st->st_mtim};
+		if (fchmod(self_fd, i->mode & 07777) < 0 || futimens(self_fd, ts) < 0 ||
+		    fstat(self_fd, st) < 0)
+			return error_set(err, OCI_E_IO, errno, "chmod \"%s\"", e->path);
+		snapshot_fill_stat(e, st);
 	}
-	struct oci_snap_entry *e = &b->s->e[b->s->n++];
-	memset(e, 0, sizeof(*e));
-	return e;
-}
-
-static int snap_hash_file(int dfd, const char *name, const char *path, struct oci_digest *out,
-			  struct oci_error **err)
-{
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(err, OCI_E_IO, errno, "open \"%s\"", path);
-	struct oci_hash *h = oci_hash_new(OCI_DIGEST_SHA256);
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		oci_hash_update(h, buf, (size_t)n);
-	int e = errno;
-	close(fd);
-	if (n < 0) {
-		oci_hash_free(h);
-		return error_set(err, OCI_E_IO, e, "read \"%s\"", path);
+	if (i) {
+		if (rf->opts.rootless) { /* the image's owners, not ours */
+			e->uid = i->uid;
+			e->gid = i->gid;
+		}
+		if (i->is_virtual) {
+			e->mode = i->mode;
+			e->rdev = i->rdev;
+			e->flags |= OCI_SNAP_VIRTUAL;
+		}
+		if (i->xattrs)
+			e->xattrs = xstrdup(i->xattrs);
 	}
-	oci_hash_final(h, out);
-	oci_hash_free(h);
+	if (S_ISREG(st->st_mode) && !(e->flags & OCI_SNAP_VIRTUAL)) {
+		if (i && i->digest.algo)
+			e->digest = i->digest;
+		else
+			return snapshot_hash_file(dfd, name, e->path, &e->digest, err);
+	}
 	return 0;
-}
-
-static void snap_fill(struct oci_snap_entry *e, const struct stat *st, const struct rf_info *i,
-		      bool rootless)
-{
-	e->mode = st->st_mode;
-	e->uid = st->st_uid;
-	e->gid = st->st_gid;
-	e->nlink = (uint32_t)st->st_nlink;
-	e->size = S_ISREG(st->st_mode) ? st->st_size : 0;
-	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-	e->ino = st->st_ino;
-	e->rdev = st->st_rdev;
-	if (!i)
-		return;
-	if (rootless) { /* the image's owners, not ours */
-		e->uid = i->uid;
-		e->gid = i->gid;
-	}
-	if (i->is_virtual) {
-		e->mode = i->mode;
-		e->rdev = i->rdev;
-		e->flags |= OCI_SNAP_VIRTUAL;
-	}
-	if (i->xattrs)
-		e->xattrs = xstrdup(i->xattrs);
-}
-
-static int snap_walk(struct snap_build *b, int dfd, const char *prefix, struct oci_error **err)
-{
-	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return error_set(err, OCI_E_IO, errno, "read directory \"%s\"", prefix);
-	}
-	struct dirent *de;
-	int r = 0;
-	while (r == 0 && (errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char *path = *prefix ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
-			free(path);
-			break;
-		}
-		const struct rf_info *i = pathmap_get(&b->rf->info, path);
-		if (S_ISDIR(st.st_mode)) {
-			int cfd = openat(dirfd(d), de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd < 0) {
-				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"", path);
-				free(path);
-				break;
-			}
-			r = snap_walk(b, cfd, path, err);
-			if (r == 0 && b->rf->opts.rootless && i &&
-			    (i->mode & 07777) != (st.st_mode & 07777)) {
-				/* the exact mode last: until now we kept u+rwx to work in it */
-				struct timespec ts[2] = {st.st_atim, st.st_mtim};
-				if (fchmod(cfd, i->mode & 07777) < 0 || futimens(cfd, ts) < 0 ||
-				    fstat(cfd, &st) < 0)
-					r = error_set(err, OCI_E_IO, errno, "chmod \"%s\"", path);
-			}
-			close(cfd);
-			if (r < 0) {
-				free(path);
-				break;
-			}
-		}
-		struct oci_snap_entry *e = snap_add(b);
-		e->path = path;
-		snap_fill(e, &st, i, b->s->rootless);
-		if (S_ISLNK(st.st_mode)) {
-			char buf[4096];
-			ssize_t n = readlinkat(dirfd(d), de->d_name, buf, sizeof(buf) - 1);
-			if (n < 0) {
-				r = error_set(err, OCI_E_IO, errno, "readlink \"%s\"", path);
-				break;
-			}
-			buf[n] = 0;
-			e->link = xstrdup(buf);
-		} else if (S_ISREG(st.st_mode) && !(e->flags & OCI_SNAP_VIRTUAL)) {
-			if (i && i->digest.algo)
-				e->digest = i->digest;
-			else
-				r = snap_hash_file(dirfd(d), de->d_name, path, &e->digest, err);
-		}
-	}
-	if (r == 0 && errno)
-		r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"", prefix);
-	closedir(d);
-	return r;
 }
 
 int oci_rootfs_snapshot(struct oci_rootfs *rf, struct oci_snapshot **out, struct oci_error **err)
 {
 	struct oci_snapshot *s = xcalloc(1, sizeof(*s));
 	s->rootless = rf->opts.rootless;
-	struct snap_build b = {.rf = rf, .s = s};
-	int r = snap_walk(&b, rf->rootfd, "", err);
-	if (r == 0) {
-		struct stat st;
-		if (fstat(rf->rootfd, &st) < 0) {
-			r = error_set(err, OCI_E_IO, errno, "stat rootfs");
-		} else {
-			struct oci_snap_entry *e = snap_add(&b);
-			e->path = xstrdup("");
-			snap_fill(e, &st, pathmap_get(&rf->info, ""), s->rootless);
-		}
-	}
+	int r = snapshot_walk(rf->rootfd, rf_snap_visit, rf, s, err);
 	if (r < 0) {
 		oci_snapshot_free(s);
 		return r;
 	}
-	oci_snapshot_sort(s);
 	*out = s;
 	return 0;
 }

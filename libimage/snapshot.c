@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include "internal.h"
+#include "snapshot_int.h"
 
 #define SNAP_MAGIC "oci-unpack-record"
 #define SNAP_MAX   (1ull << 31)
@@ -357,6 +359,205 @@ int oci_snapshot_load(int dirfd, const char *name, struct oci_snapshot **out,
 		oci_snapshot_free(s);
 		return error_set(err, OCI_E_INVALID, 0, "%s: malformed record at line %zu", name,
 				 line);
+	}
+	*out = s;
+	return 0;
+}
+
+/* ---- walking a tree ---- */
+
+struct snap_walker {
+	struct oci_snapshot *s;
+	size_t cap;
+	snapshot_visit_fn visit;
+	void *arg;
+};
+
+static struct oci_snap_entry *snap_add(struct snap_walker *w)
+{
+	if (w->s->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 1024;
+		w->s->e = xrealloc(w->s->e, w->cap * sizeof(*w->s->e));
+	}
+	struct oci_snap_entry *e = &w->s->e[w->s->n++];
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+void snapshot_fill_stat(struct oci_snap_entry *e, const struct stat *st)
+{
+	e->mode = st->st_mode;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->nlink = (uint32_t)st->st_nlink;
+	e->size = S_ISREG(st->st_mode) ? st->st_size : 0;
+	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	e->ino = st->st_ino;
+	e->rdev = st->st_rdev;
+}
+
+int snapshot_hash_file(int dfd, const char *name, const char *path, struct oci_digest *out,
+		       struct oci_error **err)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return error_set(err, OCI_E_IO, errno, "open \"%s\"", path);
+	struct oci_hash *h = oci_hash_new(OCI_DIGEST_SHA256);
+	cleanup_free char *buf = xmalloc(1 << 17);
+	ssize_t n;
+	while ((n = read(fd, buf, 1 << 17)) > 0)
+		oci_hash_update(h, buf, (size_t)n);
+	int e = errno;
+	close(fd);
+	if (n < 0) {
+		oci_hash_free(h);
+		return error_set(err, OCI_E_IO, e, "read \"%s\"", path);
+	}
+	oci_hash_final(h, out);
+	oci_hash_free(h);
+	return 0;
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out,
+			 struct oci_error **err)
+{
+	*out = NULL;
+	if (!S_ISREG(mode) && !S_ISDIR(mode))
+		return 0;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return error_set(err, OCI_E_IO, errno, "open \"%s\"", name);
+	char list[65536];
+	ssize_t n = flistxattr(fd, list, sizeof(list));
+	if (n <= 0) {
+		close(fd);
+		return 0;
+	}
+	char *names[1024];
+	size_t k = 0;
+	for (char *p = list; p < list + n && k < 1024; p += strlen(p) + 1)
+		names[k++] = p;
+	qsort(names, k, sizeof(*names), cmp_cstr);
+	size_t cap = 256, len = 0;
+	char *s = xmalloc(cap);
+	s[0] = 0;
+	for (size_t i = 0; i < k; i++) {
+		char val[65536];
+		ssize_t vl = fgetxattr(fd, names[i], val, sizeof(val));
+		if (vl < 0)
+			continue;
+		size_t need = len + strlen(names[i]) + 2 * (size_t)vl + 4;
+		if (need > cap) {
+			cap = need * 2;
+			s = xrealloc(s, cap);
+		}
+		len += (size_t)snprintf(s + len, cap - len, "%s%s=", len ? ";" : "", names[i]);
+		for (ssize_t j = 0; j < vl; j++)
+			len += (size_t)snprintf(s + len, cap - len, "%02x", (unsigned char)val[j]);
+	}
+	close(fd);
+	if (len == 0) {
+		free(s);
+		return 0;
+	}
+	*out = s;
+	return 0;
+}
+
+static int snap_walk_dir(struct snap_walker *w, int dfd, const char *prefix,
+			 struct oci_error **err)
+{
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return error_set(err, OCI_E_IO, errno, "read directory \"%s\"", prefix);
+	}
+	struct dirent *de;
+	int r = 0;
+	while (r == 0 && (errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *path = *prefix ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
+			free(path);
+			break;
+		}
+		int cfd = -1;
+		if (S_ISDIR(st.st_mode)) {
+			cfd = openat(dirfd(d), de->d_name,
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd < 0) {
+				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"", path);
+				free(path);
+				break;
+			}
+			r = snap_walk_dir(w, cfd, path, err);
+			if (r < 0) {
+				close(cfd);
+				free(path);
+				break;
+			}
+		}
+		/* added after the children: the array may have moved meanwhile */
+		struct oci_snap_entry *e = snap_add(w);
+		e->path = path;
+		snapshot_fill_stat(e, &st);
+		if (S_ISLNK(st.st_mode)) {
+			char buf[4097];
+			ssize_t n = readlinkat(dirfd(d), de->d_name, buf, sizeof(buf) - 1);
+			if (n < 0)
+				r = error_set(err, OCI_E_IO, errno, "readlink \"%s\"", path);
+			else
+				buf[n] = 0, e->link = xstrdup(buf);
+		}
+		if (r == 0 && w->visit)
+			r = w->visit(w->arg, e, dirfd(d), de->d_name, cfd, &st, err);
+		if (cfd >= 0)
+			close(cfd);
+	}
+	if (r == 0 && errno)
+		r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"", prefix);
+	closedir(d);
+	return r;
+}
+
+int snapshot_walk(int rootfd, snapshot_visit_fn visit, void *arg, struct oci_snapshot *s,
+		  struct oci_error **err)
+{
+	struct snap_walker w = {.s = s, .cap = s->n, .visit = visit, .arg = arg};
+	int r = snap_walk_dir(&w, rootfd, "", err);
+	if (r == 0) {
+		struct stat st;
+		if (fstat(rootfd, &st) < 0)
+			return error_set(err, OCI_E_IO, errno, "stat the root");
+		struct oci_snap_entry *e = snap_add(&w);
+		e->path = xstrdup("");
+		snapshot_fill_stat(e, &st);
+		if (visit)
+			r = visit(arg, e, rootfd, ".", rootfd, &st, err);
+	}
+	if (r == 0)
+		oci_snapshot_sort(s);
+	return r;
+}
+
+int oci_snapshot_of_dir(int dirfd, struct oci_snapshot **out, struct oci_error **err)
+{
+	struct oci_snapshot *s = xcalloc(1, sizeof(*s));
+	int r = snapshot_walk(dirfd, NULL, NULL, s, err);
+	if (r < 0) {
+		oci_snapshot_free(s);
+		return r;
 	}
 	*out = s;
 	return 0;

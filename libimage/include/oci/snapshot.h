@@ -48,5 +48,7 @@ OCI_EXPORT const struct oci_snap_entry *oci_snapshot_find(const struct oci_snaps
 							  const char *path);
 OCI_EXPORT void oci_snapshot_free(struct oci_snapshot *s);
 OCI_EXPORT void oci_snapshot_sort(struct oci_snapshot *s);
+/* stat data and link targets of a tree (no digests, no xattrs: diff reads them lazily) */
+OCI_EXPORT int oci_snapshot_of_dir(int dirfd, struct oci_snapshot **out, struct oci_error **err);
 
 #endif

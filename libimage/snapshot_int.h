@@ -1,0 +1,24 @@
+/* Walking a directory tree into a snapshot, shared by unpack (which adds
+ * what it remembers) and diff (which hashes lazily). */
+#ifndef OCI_SNAPSHOT_INT_H
+#define OCI_SNAPSHOT_INT_H
+
+#include <sys/stat.h>
+#include "internal.h"
+
+/* Called for every entry after its stat (directories after their
+ * children, with self_fd their open fd; -1 otherwise). It may change the
+ * entry (and *st, after a change on disk). */
+typedef int (*snapshot_visit_fn)(void *arg, struct oci_snap_entry *e, int dfd, const char *name,
+				 int self_fd, struct stat *st, struct oci_error **err);
+
+HIDDEN int snapshot_walk(int rootfd, snapshot_visit_fn visit, void *arg, struct oci_snapshot *s,
+			 struct oci_error **err);
+HIDDEN void snapshot_fill_stat(struct oci_snap_entry *e, const struct stat *st);
+HIDDEN int snapshot_hash_file(int dfd, const char *name, const char *path, struct oci_digest *out,
+			      struct oci_error **err);
+/* "name=hex;..." sorted by name, or NULL when none; for regular files and directories */
+HIDDEN int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out,
+				struct oci_error **err);
+
+#endif
