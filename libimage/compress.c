@@ -283,3 +283,110 @@ int decoder_run(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t *
 	*out_len -= n;
 	return 0;
 }
+
+/* ---- compression ---- */
+
+#define ENC_OUT (1u << 20)
+
+struct encoder {
+	int kind;
+	encoder_sink_fn sink;
+	void *arg;
+	z_stream z;
+	ZSTD_CCtx *zc;
+	uint8_t *out;
+};
+
+struct encoder *encoder_new(int kind, int level, encoder_sink_fn sink, void *arg)
+{
+	struct encoder *e = xcalloc(1, sizeof(*e));
+	e->kind = kind;
+	e->sink = sink;
+	e->arg = arg;
+	e->out = xmalloc(ENC_OUT);
+	if (kind == OCI_COMPRESS_GZIP) {
+		/* zlib's gzip header has mtime 0 and a fixed OS byte: reproducible */
+		if (deflateInit2(&e->z, level > 0 ? level : 6, Z_DEFLATED, 16 + 15, 8,
+				 Z_DEFAULT_STRATEGY) != Z_OK)
+			abort();
+	} else if (kind == OCI_COMPRESS_ZSTD) {
+		e->zc = ZSTD_createCCtx();
+		if (!e->zc)
+			abort();
+		ZSTD_CCtx_setParameter(e->zc, ZSTD_c_compressionLevel, level > 0 ? level : 3);
+		/* any worker count >= 1 gives the same bytes: use the cores we have */
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		ZSTD_CCtx_setParameter(e->zc, ZSTD_c_nbWorkers, (int)(n > 1 ? n : 1));
+	}
+	return e;
+}
+
+static int encoder_emit(struct encoder *e, size_t n, struct oci_error **err)
+{
+	return n ? e->sink(e->arg, e->out, n, err) : 0;
+}
+
+static int encoder_push(struct encoder *e, const void *buf, size_t len, bool end,
+			struct oci_error **err)
+{
+	if (e->kind == OCI_COMPRESS_NONE)
+		return len ? e->sink(e->arg, buf, len, err) : 0;
+	if (e->kind == OCI_COMPRESS_GZIP) {
+		e->z.next_in = (Bytef *)buf;
+		e->z.avail_in = (uInt)len;
+		for (;;) {
+			e->z.next_out = e->out;
+			e->z.avail_out = ENC_OUT;
+			int zr = deflate(&e->z, end ? Z_FINISH : Z_NO_FLUSH);
+			if (zr == Z_STREAM_ERROR)
+				return error_set(err, OCI_E_IO, 0, "gzip: deflate failed");
+			int r = encoder_emit(e, ENC_OUT - e->z.avail_out, err);
+			if (r < 0)
+				return r;
+			if (end ? zr == Z_STREAM_END : (e->z.avail_in == 0 && e->z.avail_out != 0))
+				return 0;
+		}
+	}
+	ZSTD_inBuffer ib = {buf, len, 0};
+	for (;;) {
+		ZSTD_outBuffer ob = {e->out, ENC_OUT, 0};
+		size_t left = ZSTD_compressStream2(e->zc, &ob, &ib, end ? ZSTD_e_end : ZSTD_e_continue);
+		if (ZSTD_isError(left))
+			return error_set(err, OCI_E_IO, 0, "zstd: %s", ZSTD_getErrorName(left));
+		int r = encoder_emit(e, ob.pos, err);
+		if (r < 0)
+			return r;
+		if (end ? left == 0 : ib.pos == ib.size)
+			return 0;
+	}
+}
+
+int encoder_write(struct encoder *e, const void *buf, size_t len, struct oci_error **err)
+{
+	/* zlib takes at most 4 GiB a call */
+	while (len > (1u << 30)) {
+		int r = encoder_push(e, buf, 1u << 30, false, err);
+		if (r < 0)
+			return r;
+		buf = (const char *)buf + (1u << 30);
+		len -= 1u << 30;
+	}
+	return encoder_push(e, buf, len, false, err);
+}
+
+int encoder_finish(struct encoder *e, struct oci_error **err)
+{
+	return encoder_push(e, NULL, 0, true, err);
+}
+
+void encoder_free(struct encoder *e)
+{
+	if (!e)
+		return;
+	if (e->kind == OCI_COMPRESS_GZIP)
+		deflateEnd(&e->z);
+	if (e->zc)
+		ZSTD_freeCCtx(e->zc);
+	free(e->out);
+	free(e);
+}

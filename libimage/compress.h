@@ -21,4 +21,13 @@ HIDDEN void decoder_free(struct decoder *d);
 /* detect from magic bytes: OCI_COMPRESS_* */
 HIDDEN int compress_sniff(const uint8_t *buf, size_t len);
 
+
+/* Streaming compression: output goes to sink as it is made. */
+typedef int (*encoder_sink_fn)(void *arg, const void *buf, size_t len, struct oci_error **err);
+struct encoder;
+HIDDEN struct encoder *encoder_new(int compression, int level, encoder_sink_fn sink, void *arg);
+HIDDEN int encoder_write(struct encoder *e, const void *buf, size_t len, struct oci_error **err);
+HIDDEN int encoder_finish(struct encoder *e, struct oci_error **err);
+HIDDEN void encoder_free(struct encoder *e);
+
 #endif

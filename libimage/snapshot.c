@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 #include "internal.h"
 #include "snapshot_int.h"
+#include "inroot.h"
 
 #define SNAP_MAGIC "oci-unpack-record"
 #define SNAP_MAX   (1ull << 31)
@@ -561,4 +562,22 @@ int oci_snapshot_of_dir(int dirfd, struct oci_snapshot **out, struct oci_error *
 	}
 	*out = s;
 	return 0;
+}
+
+int snapshot_entry_xattrs(int rootfd, struct oci_snap_entry *e, struct oci_error **err)
+{
+	if (e->xattrs || rootfd < 0 || (!S_ISREG(e->mode) && !S_ISDIR(e->mode)) ||
+	    (e->flags & OCI_SNAP_VIRTUAL))
+		return 0;
+	const char *base = ".";
+	int pfd = *e->path ? inroot_parent(rootfd, e->path, false, &base, err)
+			   : fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (pfd < 0)
+		return pfd;
+	char *x = NULL;
+	int r = snapshot_read_xattrs(pfd, base, e->mode, &x, err);
+	close(pfd);
+	if (r == 0)
+		e->xattrs = x ? x : xstrdup("");
+	return r;
 }

@@ -21,4 +21,7 @@ HIDDEN int snapshot_hash_file(int dfd, const char *name, const char *path, struc
 HIDDEN int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out,
 				struct oci_error **err);
 
+/* e->xattrs from disk when not known yet ("" when none), resolved in the root */
+HIDDEN int snapshot_entry_xattrs(int rootfd, struct oci_snap_entry *e, struct oci_error **err);
+
 #endif

@@ -14,6 +14,7 @@
 #include <oci/rootfs.h>
 #include <oci/spec.h>
 #include <oci/bundle.h>
+#include <oci/changeset.h>
 
 OCI_EXPORT const char *oci_version(void);
 

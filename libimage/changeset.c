@@ -1,0 +1,256 @@
+/* The changeset engine: two sorted trees merged path by path. Against an
+ * unpack record an entry whose inode, ctime, mtime and size are unchanged
+ * is unchanged without being read (user space cannot set ctime), so the
+ * cost follows the change, not the tree. Content and xattrs are read only
+ * where the stat data moved. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <oci/bundle.h>
+#include <oci/changeset.h>
+#include "inroot.h"
+#include "snapshot_int.h"
+
+void oci_changeset_free(struct oci_changeset *cs)
+{
+	if (!cs)
+		return;
+	free(cs->c);
+	oci_snapshot_free(cs->before);
+	oci_snapshot_free(cs->after);
+	if (cs->before_fd >= 0)
+		close(cs->before_fd);
+	if (cs->after_fd >= 0)
+		close(cs->after_fd);
+	free(cs);
+}
+
+const char *oci_change_field_name(unsigned f)
+{
+	switch (f) {
+	case OCI_FIELD_TYPE:
+		return "type";
+	case OCI_FIELD_MODE:
+		return "mode";
+	case OCI_FIELD_OWNER:
+		return "owner";
+	case OCI_FIELD_SIZE:
+		return "size";
+	case OCI_FIELD_CONTENT:
+		return "content";
+	case OCI_FIELD_MTIME:
+		return "mtime";
+	case OCI_FIELD_LINK:
+		return "link";
+	case OCI_FIELD_XATTRS:
+		return "xattrs";
+	case OCI_FIELD_DEVICE:
+		return "device";
+	case OCI_FIELD_REPLACED:
+		return "replaced";
+	}
+	return "?";
+}
+
+/* Lazily: the content digest of an entry of the tree at rootfd. */
+static int cs_digest(int rootfd, struct oci_snap_entry *e, struct oci_error **err)
+{
+	if (e->digest.algo || rootfd < 0)
+		return 0;
+	const char *base;
+	int pfd = inroot_parent(rootfd, e->path, false, &base, err);
+	if (pfd < 0)
+		return pfd;
+	int r = snapshot_hash_file(pfd, base, e->path, &e->digest, err);
+	close(pfd);
+	return r;
+}
+
+static bool cs_xattrs_equal(const char *a, const char *b)
+{
+	return strcmp(a && *a ? a : "", b && *b ? b : "") == 0;
+}
+
+static int cs_compare(struct oci_changeset *cs, const struct oci_diff_opts *o,
+		      struct oci_snap_entry *a, struct oci_snap_entry *b, bool by_record,
+		      unsigned *out, struct oci_error **err)
+{
+	unsigned f = 0;
+	*out = 0;
+	if (by_record && a->ino == b->ino && a->ctime_ns == b->ctime_ns &&
+	    a->mtime_ns == b->mtime_ns && a->size == b->size &&
+	    ((a->mode & S_IFMT) == (b->mode & S_IFMT) || (a->flags & OCI_SNAP_VIRTUAL))) {
+		/* untouched since unpack: take what the record knows */
+		b->digest = a->digest;
+		if (!b->xattrs && a->xattrs)
+			b->xattrs = xstrdup(a->xattrs);
+		if (cs->ignore_owner) {
+			b->uid = a->uid;
+			b->gid = a->gid;
+		}
+		if (a->flags & OCI_SNAP_VIRTUAL) {
+			b->mode = a->mode;
+			b->rdev = a->rdev;
+			b->flags |= OCI_SNAP_VIRTUAL;
+		}
+		return 0;
+	}
+	if ((a->mode & S_IFMT) != (b->mode & S_IFMT)) {
+		*out = OCI_FIELD_TYPE;
+		return 0;
+	}
+	if ((a->mode & 07777) != (b->mode & 07777))
+		f |= OCI_FIELD_MODE;
+	if (cs->ignore_owner) {
+		b->uid = a->uid;
+		b->gid = a->gid;
+	} else if (a->uid != b->uid || a->gid != b->gid) {
+		f |= OCI_FIELD_OWNER;
+	}
+	if (!o->ignore_mtime && a->mtime_ns != b->mtime_ns)
+		f |= OCI_FIELD_MTIME;
+	if (S_ISREG(a->mode)) {
+		if (a->size != b->size) {
+			f |= OCI_FIELD_SIZE | OCI_FIELD_CONTENT;
+		} else {
+			int r;
+			if ((r = cs_digest(cs->before_fd, a, err)) < 0 ||
+			    (r = cs_digest(cs->after_fd, b, err)) < 0)
+				return r;
+			if (!oci_digest_equal(&a->digest, &b->digest))
+				f |= OCI_FIELD_CONTENT;
+		}
+	} else if (S_ISLNK(a->mode)) {
+		if (strcmp(a->link ? a->link : "", b->link ? b->link : "") != 0)
+			f |= OCI_FIELD_LINK;
+	} else if (S_ISCHR(a->mode) || S_ISBLK(a->mode)) {
+		if (a->rdev != b->rdev)
+			f |= OCI_FIELD_DEVICE;
+	}
+	if (by_record && S_ISDIR(a->mode) && a->ino != b->ino)
+		f |= OCI_FIELD_REPLACED;
+	int r;
+	if ((r = snapshot_entry_xattrs(by_record ? -1 : cs->before_fd, a, err)) < 0 ||
+	    (r = snapshot_entry_xattrs(cs->after_fd, b, err)) < 0)
+		return r;
+	if (!cs_xattrs_equal(a->xattrs, b->xattrs))
+		f |= OCI_FIELD_XATTRS;
+	*out = f;
+	return 0;
+}
+
+static void cs_push(struct oci_changeset *cs, size_t *cap, char kind, unsigned fields,
+		    struct oci_snap_entry *a, struct oci_snap_entry *b)
+{
+	if (cs->n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		cs->c = xrealloc(cs->c, *cap * sizeof(*cs->c));
+	}
+	cs->c[cs->n++] = (struct oci_change){kind, fields, a, b};
+}
+
+static bool cs_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+static int cs_merge(struct oci_changeset *cs, const struct oci_diff_opts *o, bool by_record,
+		    struct oci_error **err)
+{
+	struct oci_snapshot *A = cs->before, *B = cs->after;
+	size_t i = 0, j = 0, cap = 0;
+	const char *deleted_dir = NULL;
+	while (i < A->n || j < B->n) {
+		int c = i >= A->n ? 1 : j >= B->n ? -1 : strcmp(A->e[i].path, B->e[j].path);
+		if (c < 0) {
+			struct oci_snap_entry *a = &A->e[i++];
+			if (deleted_dir && cs_under(a->path, deleted_dir))
+				continue; /* its whiteout covers it */
+			cs_push(cs, &cap, OCI_CHANGE_DELETED, 0, a, NULL);
+			if (S_ISDIR(a->mode))
+				deleted_dir = a->path;
+		} else if (c > 0) {
+			cs_push(cs, &cap, OCI_CHANGE_ADDED, 0, NULL, &B->e[j++]);
+		} else {
+			struct oci_snap_entry *a = &A->e[i++], *b = &B->e[j++];
+			unsigned f;
+			int r = cs_compare(cs, o, a, b, by_record, &f, err);
+			if (r < 0)
+				return r;
+			if (f)
+				cs_push(cs, &cap, OCI_CHANGE_CHANGED, f, a, b);
+			if (f & OCI_FIELD_TYPE && S_ISDIR(a->mode))
+				deleted_dir = a->path; /* a directory became something else */
+		}
+	}
+	return 0;
+}
+
+static int cs_open_dir(const char *path, struct oci_error **err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno, "%s",
+				 path);
+	return fd;
+}
+
+int oci_changeset_bundle(const char *bundle, const struct oci_diff_opts *o,
+			 struct oci_changeset **out, struct oci_error **err)
+{
+	struct oci_changeset *cs = xcalloc(1, sizeof(*cs));
+	cs->before_fd = cs->after_fd = -1;
+	int bfd = cs_open_dir(bundle, err);
+	int r = bfd;
+	if (bfd >= 0) {
+		r = oci_snapshot_load(bfd, OCI_BUNDLE_RECORD, &cs->before, err);
+		if (r == 0) {
+			cs->after_fd = openat(bfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+								    O_CLOEXEC);
+			if (cs->after_fd < 0)
+				r = error_set(err, OCI_E_IO, errno, "%s/rootfs", bundle);
+		} else {
+			error_wrap(err, "%s: not a bundle made by oci-unpack", bundle);
+		}
+		close(bfd);
+	}
+	if (r >= 0) {
+		cs->ignore_owner = cs->before->rootless;
+		cs->after = xcalloc(1, sizeof(*cs->after));
+		r = snapshot_walk(cs->after_fd, NULL, NULL, cs->after, err);
+	}
+	if (r >= 0)
+		r = cs_merge(cs, o, true, err);
+	if (r < 0) {
+		oci_changeset_free(cs);
+		return r;
+	}
+	*out = cs;
+	return 0;
+}
+
+int oci_changeset_dirs(const char *a, const char *b, const struct oci_diff_opts *o,
+		       struct oci_changeset **out, struct oci_error **err)
+{
+	struct oci_changeset *cs = xcalloc(1, sizeof(*cs));
+	cs->before_fd = cs->after_fd = -1;
+	int r;
+	if ((r = cs->before_fd = cs_open_dir(a, err)) >= 0 &&
+	    (r = cs->after_fd = cs_open_dir(b, err)) >= 0) {
+		cs->before = xcalloc(1, sizeof(*cs->before));
+		cs->after = xcalloc(1, sizeof(*cs->after));
+		if ((r = snapshot_walk(cs->before_fd, NULL, NULL, cs->before, err)) < 0)
+			error_wrap(err, "%s", a);
+		else if ((r = snapshot_walk(cs->after_fd, NULL, NULL, cs->after, err)) < 0)
+			error_wrap(err, "%s", b);
+		else
+			r = cs_merge(cs, o, false, err);
+	}
+	if (r < 0) {
+		oci_changeset_free(cs);
+		return r;
+	}
+	*out = cs;
+	return 0;
+}

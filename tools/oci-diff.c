@@ -1,0 +1,250 @@
+/* oci-diff: the changeset of a bundle against its unpack record, or of two
+ * directories; as A/C/D lines, as JSON, or as a ready OCI layer tar. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include "common.h"
+
+static const char usage[] =
+	"Usage: oci-diff [OPTION]... BUNDLE\n"
+	"       oci-diff [OPTION]... DIR_A DIR_B\n"
+	"Show what changed in BUNDLE's rootfs since oci-unpack made it, or from DIR_A to DIR_B.\n"
+	"\n"
+	"  (no option)        one line per change, sorted: A /path, C /path, D /path\n"
+	"      --json         each change with the fields that differ, before and after\n"
+	"      --tar          the changeset as an OCI layer tar on stdout (whiteouts for\n"
+	"                     deletions, opaque whiteouts for replaced directories)\n"
+	"      --compress gzip|zstd  compress the --tar output\n"
+	"      --ignore-mtime changes in modification time alone do not count\n"
+	"  -q, --quiet        no messages on stderr\n"
+	"      --help         this help\n"
+	"      --version      print the version\n"
+	"\n"
+	"Exit status: 0 no differences, 1 differences, 2 trouble.\n";
+
+static void put_path(FILE *f, const char *p)
+{
+	fputc('/', f);
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			fprintf(f, "\\%03o", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static const char *type_name(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "file";
+	case S_IFDIR:
+		return "dir";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFCHR:
+		return "char";
+	case S_IFBLK:
+		return "block";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	}
+	return "unknown";
+}
+
+static cJSON *json_entry(const struct oci_snap_entry *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char mode[16];
+	snprintf(mode, sizeof(mode), "%04o", e->mode & 07777);
+	cJSON_AddStringToObject(o, "type", type_name(e->mode));
+	cJSON_AddStringToObject(o, "mode", mode);
+	cJSON_AddNumberToObject(o, "uid", e->uid);
+	cJSON_AddNumberToObject(o, "gid", e->gid);
+	cJSON_AddNumberToObject(o, "size", (double)e->size);
+	cJSON_AddNumberToObject(o, "mtime", (double)e->mtime_ns / 1e9);
+	if (e->digest.algo)
+		cJSON_AddStringToObject(o, "digest", e->digest.str);
+	if (e->link)
+		cJSON_AddStringToObject(o, "link", e->link);
+	if (S_ISCHR(e->mode) || S_ISBLK(e->mode)) {
+		char dev[32];
+		snprintf(dev, sizeof(dev), "%u:%u", major(e->rdev), minor(e->rdev));
+		cJSON_AddStringToObject(o, "device", dev);
+	}
+	if (e->xattrs && *e->xattrs) {
+		cJSON *x = cJSON_AddObjectToObject(o, "xattrs");
+		char *copy = strdup(e->xattrs), *save = NULL;
+		for (char *kv = strtok_r(copy, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
+			char *eq = strchr(kv, '=');
+			if (eq) {
+				*eq = 0;
+				cJSON_AddStringToObject(x, kv, eq + 1);
+			}
+		}
+		free(copy);
+	}
+	return o;
+}
+
+static int print_json(const struct oci_changeset *cs)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *arr = cJSON_AddArrayToObject(root, "changes");
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct oci_change *c = &cs->c[i];
+		const struct oci_snap_entry *e = c->after ? c->after : c->before;
+		cJSON *o = cJSON_CreateObject();
+		size_t pl = strlen(e->path) + 2;
+		char *p = malloc(pl);
+		if (!p)
+			abort();
+		snprintf(p, pl, "/%s", e->path);
+		cJSON_AddStringToObject(o, "path", p);
+		free(p);
+		cJSON_AddStringToObject(o, "kind", c->kind == OCI_CHANGE_ADDED     ? "added"
+						   : c->kind == OCI_CHANGE_DELETED ? "deleted"
+										   : "changed");
+		cJSON *fields = cJSON_AddArrayToObject(o, "fields");
+		for (unsigned f = 1; f <= OCI_FIELD_REPLACED; f <<= 1)
+			if (c->fields & f)
+				cJSON_AddItemToArray(fields,
+						     cJSON_CreateString(oci_change_field_name(f)));
+		cJSON_AddItemToObject(o, "before", c->before ? json_entry(c->before)
+							     : cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "after", c->after ? json_entry(c->after)
+							   : cJSON_CreateNull());
+		cJSON_AddItemToArray(arr, o);
+	}
+	cJSON_AddNumberToObject(root, "count", (double)cs->n);
+	char *s = cJSON_Print(root);
+	puts(s);
+	free(s);
+	cJSON_Delete(root);
+	return tool_flush_stdout();
+}
+
+static bool is_bundle(const char *path)
+{
+	struct stat st;
+	size_t n = strlen(path) + sizeof(OCI_BUNDLE_RECORD) + 2;
+	char *rec = malloc(n);
+	if (!rec)
+		abort();
+	snprintf(rec, n, "%s/%s", path, OCI_BUNDLE_RECORD);
+	bool r = stat(rec, &st) == 0;
+	free(rec);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	tool_init("oci-diff", argc, argv);
+	enum { OPT_JSON = 256, OPT_TAR, OPT_COMPRESS, OPT_IGNORE_MTIME, OPT_HELP, OPT_VERSION };
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, OPT_JSON},
+		{"tar", no_argument, NULL, OPT_TAR},
+		{"compress", required_argument, NULL, OPT_COMPRESS},
+		{"ignore-mtime", no_argument, NULL, OPT_IGNORE_MTIME},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	bool json = false, tar = false;
+	int compression = OCI_COMPRESS_NONE;
+	struct oci_diff_opts o = {0};
+	int c;
+	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_TAR:
+			tar = true;
+			break;
+		case OPT_COMPRESS:
+			if (strcmp(optarg, "gzip") == 0)
+				compression = OCI_COMPRESS_GZIP;
+			else if (strcmp(optarg, "zstd") == 0)
+				compression = OCI_COMPRESS_ZSTD;
+			else if (strcmp(optarg, "none") == 0)
+				compression = OCI_COMPRESS_NONE;
+			else
+				return tool_usage_error("--compress %s: expected gzip or zstd", optarg);
+			break;
+		case OPT_IGNORE_MTIME:
+			o.ignore_mtime = true;
+			break;
+		case 'q':
+			tool_quiet = true;
+			break;
+		case OPT_HELP:
+			fputs(usage, stdout);
+			return tool_flush_stdout();
+		case OPT_VERSION:
+			return tool_version();
+		default:
+			return tool_usage_error("bad usage");
+		}
+	}
+	int nargs = argc - optind;
+	if (nargs < 1 || nargs > 2)
+		return tool_usage_error(nargs < 1 ? "missing BUNDLE or DIR_A DIR_B"
+						  : "too many arguments");
+	if (json && tar)
+		return tool_usage_error("--json and --tar are mutually exclusive");
+	if (compression != OCI_COMPRESS_NONE && !tar)
+		return tool_usage_error("--compress needs --tar");
+	if (tar && isatty(1))
+		return tool_usage_error("--tar: refusing to write a tar to a terminal");
+
+	struct oci_error *err = NULL;
+	struct oci_changeset *cs = NULL;
+	const char *subject = argv[optind];
+	int r;
+	if (nargs == 1) {
+		r = oci_changeset_bundle(argv[optind], &o, &cs, &err);
+	} else {
+		const char *a = argv[optind], *b = argv[optind + 1];
+		struct stat sa, sb;
+		if (stat(a, &sa) < 0 || stat(b, &sb) < 0 || !S_ISDIR(sa.st_mode) ||
+		    !S_ISDIR(sb.st_mode) || is_bundle(a))
+			return tool_failf(NULL, "%s, %s: two directories expected (comparing images "
+					  "is not available yet)",
+					  a, b);
+		r = oci_changeset_dirs(a, b, &o, &cs, &err);
+	}
+	if (r < 0)
+		return tool_fail(subject, err);
+	int status = cs->n ? EXIT_NEGATIVE : EXIT_OK;
+	if (tar) {
+		struct oci_layer_write_opts wo = {.compression = compression, .clamp_mtime = -1};
+		struct oci_layer_result res;
+		if (oci_changeset_write_layer(cs, 1, &wo, &res, &err) < 0)
+			status = tool_fail(subject, err);
+		else
+			tool_note("%zu change%s, %zu tar entries, diff_id %s", cs->n,
+				  cs->n == 1 ? "" : "s", res.entries, res.diff_id.str);
+	} else if (json) {
+		if (print_json(cs))
+			status = EXIT_TROUBLE;
+	} else {
+		for (size_t i = 0; i < cs->n; i++) {
+			const struct oci_change *ch = &cs->c[i];
+			printf("%c ", ch->kind);
+			put_path(stdout, (ch->after ? ch->after : ch->before)->path);
+			putchar('\n');
+		}
+		if (tool_flush_stdout())
+			status = EXIT_TROUBLE;
+	}
+	oci_changeset_free(cs);
+	return status;
+}
