@@ -94,8 +94,21 @@ static char *image_list_refs(const struct oci_index *idx)
 	return s;
 }
 
-/* A ref matches a descriptor's ref name whole, or (docker RepoTags and
- * io.containerd.image.name) its tag part. */
+/* Docker's short names: "docker.io/library/x:1" is "x:1". */
+static const char *image_short_name(const char *n)
+{
+	if (strncmp(n, "docker.io/", 10) == 0)
+		n += 10;
+	else if (strncmp(n, "index.docker.io/", 16) == 0)
+		n += 16;
+	if (strncmp(n, "library/", 8) == 0)
+		n += 8;
+	return n;
+}
+
+/* A ref matches a descriptor's ref name whole (Docker names compared in
+ * their short form), or (docker RepoTags and io.containerd.image.name) its
+ * tag part. */
 static bool image_ref_matches(const struct oci_layout *l, const struct oci_descriptor *d,
 			      const char *ref)
 {
@@ -113,6 +126,8 @@ static bool image_ref_matches(const struct oci_layout *l, const struct oci_descr
 		if (strcmp(n, ref) == 0)
 			return true;
 		if (l->kind == OCI_LAYOUT_DOCKER_ARCHIVE || i == 1) {
+			if (strcmp(image_short_name(n), image_short_name(ref)) == 0)
+				return true;
 			const char *slash = strrchr(n, '/');
 			const char *colon = strrchr(slash ? slash : n, ':');
 			if (colon && strcmp(colon + 1, ref) == 0)

@@ -34,21 +34,39 @@ static int json_check_dups(const cJSON *node, struct oci_error **err)
 	return 0;
 }
 
-/* cJSON turns "\u0000" into a NUL that silently cuts the string short
- * ("sha256:<hex>\u0000/../x" would read as a valid digest): refuse it. */
-static const char *json_find_escaped_nul(const char *buf, size_t len)
+#define JSON_MAX_DEPTH 256
+
+/* One pass before cJSON: nesting deeper than we accept is reported as
+ * such (cJSON calls it a syntax error), and "\u0000" is refused: cJSON
+ * turns it into a NUL that silently cuts a string short
+ * ("sha256:<hex>\u0000/../x" would read as a valid digest). */
+static int json_prescan(const char *buf, size_t len, struct oci_error **err)
 {
 	bool in_string = false;
+	int depth = 0;
 	for (size_t i = 0; i < len; i++) {
-		if (buf[i] == '"') {
-			in_string = !in_string;
-		} else if (in_string && buf[i] == '\\' && i + 1 < len) {
-			if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
-				return buf + i;
-			i++; /* skip the escaped character */
+		char c = buf[i];
+		if (in_string) {
+			if (c == '"') {
+				in_string = false;
+			} else if (c == '\\' && i + 1 < len) {
+				if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
+					return error_set(err, OCI_E_INVALID, 0,
+							 "invalid JSON: escaped NUL at offset %zu", i);
+				i++; /* skip the escaped character */
+			}
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > JSON_MAX_DEPTH)
+				return error_set(err, OCI_E_LIMIT, 0,
+						 "JSON nested deeper than %d levels at offset %zu",
+						 JSON_MAX_DEPTH, i);
+		} else if (c == ']' || c == '}') {
+			depth--;
 		}
 	}
-	return NULL;
+	return 0;
 }
 
 int oci_json_parse(const char *buf, size_t len, cJSON **out, struct oci_error **err)
@@ -61,10 +79,9 @@ int oci_json_parse(const char *buf, size_t len, cJSON **out, struct oci_error **
 	if (memchr(buf, 0, len))
 		return error_set(err, OCI_E_INVALID, 0, "invalid JSON: NUL byte at offset %zu",
 				 (size_t)((const char *)memchr(buf, 0, len) - buf));
-	const char *nul = json_find_escaped_nul(buf, len);
-	if (nul)
-		return error_set(err, OCI_E_INVALID, 0, "invalid JSON: escaped NUL at offset %zu",
-				 (size_t)(nul - buf));
+	int pr = json_prescan(buf, len, err);
+	if (pr < 0)
+		return pr;
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
 	if (!root) {

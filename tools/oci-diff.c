@@ -191,9 +191,10 @@ int main(int argc, char **argv)
 		case OPT_VERSION:
 			return tool_version();
 		default:
-			return tool_usage_error("bad usage");
+			return tool_bad_option(argv);
 		}
 	}
+	tool_args_done(argc, argv);
 	int nargs = argc - optind;
 	if (nargs < 1 || nargs > 2)
 		return tool_usage_error(nargs < 1 ? "missing BUNDLE or DIR_A DIR_B"

@@ -381,8 +381,10 @@ static int do_refs(struct inspect *in)
 				cJSON_AddItemToArray(pa, cJSON_CreateString(tok));
 			cJSON_AddItemToArray(arr, o);
 		} else {
-			printf("%s\t%s\t%s\t%s\n", d->ref_name ? d->ref_name : "-", d->digest.str,
-			       d->media_type, *plats ? plats : "-");
+			put_name(d->ref_name ? d->ref_name : "-");
+			printf("\t%s\t", d->digest.str);
+			put_name(d->media_type);
+			printf("\t%s\n", *plats ? plats : "-");
 		}
 		oci_node_free(nodes[i]);
 	}
@@ -759,9 +761,10 @@ int main(int argc, char **argv)
 		case OPT_VERSION:
 			return tool_version();
 		default:
-			return tool_usage_error("bad usage");
+			return tool_bad_option(argv);
 		}
 	}
+	tool_args_done(argc, argv);
 	if (nmodes > 1)
 		return tool_usage_error("--refs, --manifest, --config, --index and --files are "
 					"mutually exclusive");

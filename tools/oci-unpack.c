@@ -63,9 +63,10 @@ int main(int argc, char **argv)
 		case OPT_VERSION:
 			return tool_version();
 		default:
-			return tool_usage_error("bad usage");
+			return tool_bad_option(argv);
 		}
 	}
+	tool_args_done(argc, argv);
 	if (argc - optind != 2)
 		return tool_usage_error(argc - optind < 2 ? "missing IMAGE or BUNDLE"
 							  : "too many arguments");

@@ -24,7 +24,7 @@ ok() { # ok COND-STATUS NAME
 	if [ "$1" -eq 0 ]; then echo "ok $_n - $2"; else echo "not ok $_n - $2"; _failed=$((_failed + 1)); fi
 }
 pass() { ok 0 "$1"; }
-fail() { ok 1 "$1"; [ $# -gt 1 ] && echo "#   $2"; return 0; }
+fail() { ok 1 "$1"; [ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/#   /'; return 0; }
 diag() { echo "# $*"; }
 
 # run CMD...: runs it, keeping status in $status, stdout in $TMP/out, stderr in $TMP/err

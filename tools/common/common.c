@@ -11,11 +11,26 @@
 const char *tool_name = "oci";
 bool tool_quiet = false;
 
+#include <getopt.h>
+
 void tool_init(const char *name, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
 	tool_name = name;
+	opterr = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (argv[i][0] == '-' && (argv[i][1] == ':' || argv[i][1] == '@')) {
+			/* "-:REF" is stdin with a ref, not options ':', 'R', ... */
+			size_t n = strlen(argv[i]) + 1;
+			char *hidden = malloc(n + 1);
+			if (!hidden)
+				abort();
+			hidden[0] = '\x01';
+			memcpy(hidden + 1, argv[i], n);
+			argv[i] = hidden;
+		}
+	}
 	/* a closed pipe is reported as a write error, not a silent death */
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -196,4 +211,26 @@ void tool_signal_exit(void)
 	signal(sig, SIG_DFL);
 	raise(sig);
 	_exit(128 + sig);
+}
+
+void tool_args_done(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '\x01')
+			argv[i]++;
+}
+
+int tool_bad_option(char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+	if (arg[0] == '-' && arg[1] == '-') {
+		size_t n = strcspn(arg, "=");
+		return tool_usage_error("%.*s: %s", (int)n, arg,
+					!optopt		  ? "unknown option"
+					: arg[n] == '=' ? "takes no argument"
+							  : "needs an argument");
+	}
+	if (optopt > 0 && optopt < 128)
+		return tool_usage_error("-%c: unknown option or missing argument", optopt);
+	return tool_usage_error("%s: unknown option", arg);
 }

@@ -17,7 +17,13 @@ enum {
 extern const char *tool_name;
 extern bool tool_quiet;
 
+/* Also: getopt stays quiet (tool_bad_option reports, in one line), and an
+ * IMAGE such as "-:REF" or "-@DIGEST" is hidden from getopt until
+ * tool_args_done() puts it back. */
 void tool_init(const char *name, int argc, char **argv);
+void tool_args_done(int argc, char **argv);
+/* the one-line complaint for getopt's '?' (or ':') */
+int tool_bad_option(char **argv);
 /* "TOOL: SUBJECT: MESSAGE" on stderr; returns EXIT_TROUBLE. subject may be NULL. */
 int tool_fail(const char *subject, struct oci_error *err);
 int tool_failf(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,212 @@
+/* Strict JSON: one value, no trailing bytes, no duplicate keys at any
+ * depth, no NULs, bounded size and depth. Every buffer is an exact-size
+ * heap copy without a terminator, so ASan sees any read past its end. */
+#include <stdlib.h>
+#include <string.h>
+#include <oci/oci.h>
+#include "tap.h"
+
+static int parse_n(const char *s, size_t len, cJSON **out, struct oci_error **err)
+{
+	char *copy = malloc(len ? len : 1);
+	memcpy(copy, s, len);
+	int r = oci_json_parse(copy, len, out, err);
+	free(copy);
+	return r;
+}
+
+/* status of parsing s (a C string, without its NUL) */
+static int parse_status(const char *s)
+{
+	cJSON *j = NULL;
+	struct oci_error *err = NULL;
+	int r = parse_n(s, strlen(s), &j, &err);
+	if (r == 0) {
+		if (err)
+			r = 1000; /* success must not leave an error behind */
+		cJSON_Delete(j);
+	} else if (!err || err->status != r || !err->msg) {
+		r = 2000; /* failure must fill err consistently */
+	}
+	oci_error_free(err);
+	return r;
+}
+
+static void test_valid(void)
+{
+	const char *doc = "{\"schemaVersion\":2,\"a\":[1,2,{\"b\":null}],\"s\":\"x\\u00e9\"}";
+	cJSON *j = NULL;
+	struct oci_error *err = NULL;
+	is_int(parse_n(doc, strlen(doc), &j, &err), 0, "valid object parses");
+	ok(err == NULL, "no error on success");
+	ok(cJSON_IsObject(j), "root is an object");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "schemaVersion");
+	ok(cJSON_IsNumber(v) && v->valuedouble == 2, "schemaVersion is 2");
+	v = cJSON_GetObjectItemCaseSensitive(j, "s");
+	ok(cJSON_IsString(v) && strcmp(v->valuestring, "x\xc3\xa9") == 0, "\\u escape decoded");
+	cJSON_Delete(j);
+
+	is_int(parse_status("{}"), 0, "empty object");
+	is_int(parse_status("{} \t\r\n"), 0, "trailing whitespace accepted");
+	is_int(parse_status(" \n{}"), 0, "leading whitespace accepted");
+	is_int(parse_status("[]"), 0, "an array is valid JSON");
+	is_int(parse_status("[{\"a\":1},{\"a\":2}]"), 0, "same key in sibling objects is fine");
+	is_int(parse_status("{\"a\":{\"a\":{\"a\":1}}}"), 0, "same key at different depths is fine");
+	is_int(parse_status("{\"a\":1,\"A\":2}"), 0, "keys differing in case are distinct");
+	is_int(parse_status("{\"a\":1,\"ab\":2,\"b\":3}"), 0, "prefix keys are distinct");
+}
+
+static void test_trailing(void)
+{
+	is_int(parse_status("{} x"), OCI_E_INVALID, "{} x refused");
+	is_int(parse_status("{}{}"), OCI_E_INVALID, "{}{} refused");
+	is_int(parse_status("{}}"), OCI_E_INVALID, "{}} refused");
+	is_int(parse_status("{}\v"), OCI_E_INVALID, "vertical tab is not JSON whitespace");
+	is_int(parse_status("{}\f"), OCI_E_INVALID, "form feed is not JSON whitespace");
+	is_int(parse_status("{} ,"), OCI_E_INVALID, "trailing comma refused");
+	is_int(parse_status("[1] [2]"), OCI_E_INVALID, "two arrays refused");
+	is_int(parse_status("{\"a\":1}}xyz"), OCI_E_INVALID, "}xyz after a document refused");
+}
+
+static void test_duplicates(void)
+{
+	is_int(parse_status("{\"a\":1,\"a\":2}"), OCI_E_INVALID, "top-level duplicate refused");
+	is_int(parse_status("{\"a\":1,\"b\":0,\"a\":1}"), OCI_E_INVALID,
+	       "non-adjacent duplicate refused");
+	is_int(parse_status("{\"x\":{\"k\":1,\"k\":2}}"), OCI_E_INVALID,
+	       "duplicate in nested object refused");
+	is_int(parse_status("{\"layers\":[{\"a\":1},{\"digest\":\"x\",\"digest\":\"y\"}]}"),
+	       OCI_E_INVALID, "duplicate inside an array of objects refused");
+	is_int(parse_status("[[[{\"a\":[{\"q\":1,\"q\":1}]}]]]"), OCI_E_INVALID,
+	       "duplicate deep in arrays refused");
+	is_int(parse_status("{\"a\":1,\"\\u0061\":2}"), OCI_E_INVALID,
+	       "duplicate spelled with a \\u escape refused");
+	is_int(parse_status("{\"\":1,\"\":2}"), OCI_E_INVALID, "duplicate empty key refused");
+
+	/* many keys: the check must not be quadratic in a way that matters, and
+	 * must still find a duplicate at the end */
+	size_t n = 20000;
+	char *big = malloc(n * 16 + 64);
+	size_t o = 0;
+	big[o++] = '{';
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(big + o, 32, "%s\"k%zu\":0", i ? "," : "", i);
+	o += (size_t)snprintf(big + o, 32, ",\"k7\":1}");
+	cJSON *j = NULL;
+	struct oci_error *err = NULL;
+	is_int(parse_n(big, o, &j, &err), OCI_E_INVALID, "duplicate among 20000 keys refused");
+	oci_error_free(err);
+	/* the status must not depend on whether the caller wants the message */
+	is_int(parse_n(big, o, &j, NULL), OCI_E_INVALID, "same, with err == NULL");
+	is_int(parse_n("{\"a\":1,\"a\":2}", 13, &j, NULL), OCI_E_INVALID,
+	       "top-level duplicate with err == NULL is OCI_E_INVALID");
+	free(big);
+}
+
+static void test_bounds(void)
+{
+	cJSON *j = NULL;
+	struct oci_error *err = NULL;
+
+	is_int(parse_n("", 0, &j, &err), OCI_E_INVALID, "empty document refused");
+	ok(err && err->status == OCI_E_INVALID, "error filled for empty");
+	oci_error_free(err);
+	err = NULL;
+	is_int(parse_status("   "), OCI_E_INVALID, "whitespace-only document refused");
+	is_int(parse_status("{"), OCI_E_INVALID, "unterminated object refused");
+	is_int(parse_status("{\"a\":tru"), OCI_E_INVALID, "truncated literal refused");
+	is_int(parse_status("{\"a\":\"x"), OCI_E_INVALID, "truncated string refused");
+	is_int(parse_status("{\"a\":\"\\u12"), OCI_E_INVALID, "truncated escape refused");
+	is_int(parse_status("{\"a\":1e"), OCI_E_INVALID, "truncated number refused");
+	is_int(parse_status("nul"), OCI_E_INVALID, "truncated null refused");
+
+	is_int(parse_n("{}\0", 3, &j, &err), OCI_E_INVALID, "NUL after the document refused");
+	oci_error_free(err);
+	err = NULL;
+	is_int(parse_n("{\"a\":\"x\0y\"}", 11, &j, NULL), OCI_E_INVALID,
+	       "NUL inside a string refused");
+	is_int(parse_n("\0{}", 3, &j, NULL), OCI_E_INVALID, "leading NUL refused");
+	/* an escaped NUL would be cut by cJSON, so two parsers would disagree
+	 * on the value ("a\u0000b" read as "a") */
+	is_int(parse_status("{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json"
+			    "\\u0000evil\"}"),
+	       OCI_E_INVALID, "escaped NUL (\\u0000) inside a string value refused");
+	is_int(parse_status("{\"a\\u0000b\":1}"), OCI_E_INVALID,
+	       "escaped NUL (\\u0000) inside a key refused");
+
+	/* size: one byte over the bound is refused before parsing */
+	size_t max = OCI_JSON_MAX;
+	char *big = malloc(max + 1);
+	memset(big, ' ', max + 1);
+	big[0] = '{';
+	big[1] = '}';
+	is_int(oci_json_parse(big, max + 1, &j, &err), OCI_E_LIMIT, "OCI_JSON_MAX + 1 refused");
+	ok(err && err->status == OCI_E_LIMIT, "error is OCI_E_LIMIT");
+	oci_error_free(err);
+	err = NULL;
+	/* exactly the bound is fine: {"a":"xxx...x"} */
+	char *exact = malloc(max);
+	memset(exact, 'x', max);
+	memcpy(exact, "{\"a\":\"", 6);
+	memcpy(exact + max - 2, "\"}", 2);
+	j = NULL;
+	is_int(oci_json_parse(exact, max, &j, NULL), 0, "exactly OCI_JSON_MAX bytes accepted");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "a");
+	ok(cJSON_IsString(a) && strlen(a->valuestring) == max - 8, "large string intact");
+	cJSON_Delete(j);
+	free(exact);
+	free(big);
+
+	/* depth: 2000 and 100000 levels refused without a crash */
+	size_t depths[] = {2000, 100000};
+	for (size_t k = 0; k < 2; k++) {
+		size_t d = depths[k];
+		char *deep = malloc(2 * d);
+		memset(deep, '[', d);
+		memset(deep + d, ']', d);
+		j = NULL;
+		int r = oci_json_parse(deep, 2 * d, &j, &err);
+		ok(r == OCI_E_INVALID || r == OCI_E_LIMIT, "%zu nested arrays refused (got %d)", d,
+		   r);
+		ok(err && err->status == r, "error status matches for %zu levels", d);
+		oci_error_free(err);
+		err = NULL;
+		free(deep);
+	}
+	/* 2000 nested objects */
+	{
+		size_t d = 2000;
+		char *deep = malloc(6 * d + 1);
+		size_t o = 0;
+		for (size_t i = 0; i < d; i++) {
+			memcpy(deep + o, "{\"a\":", 5);
+			o += 5;
+		}
+		deep[o++] = '1';
+		memset(deep + o, '}', d);
+		o += d;
+		j = NULL;
+		int r = oci_json_parse(deep, o, &j, NULL);
+		ok(r == OCI_E_INVALID || r == OCI_E_LIMIT, "2000 nested objects refused (got %d)",
+		   r);
+		free(deep);
+	}
+	/* modest nesting is fine */
+	{
+		char s[100];
+		memset(s, '[', 32);
+		memcpy(s + 32, "{}", 2);
+		memset(s + 34, ']', 32);
+		s[66] = 0;
+		is_int(parse_status(s), 0, "32 levels accepted");
+	}
+}
+
+int main(void)
+{
+	test_valid();
+	test_trailing();
+	test_duplicates();
+	test_bounds();
+	return done_testing();
+}
