@@ -15,6 +15,8 @@
 #include <oci/spec.h>
 #include <oci/bundle.h>
 #include <oci/changeset.h>
+#include <oci/layout_write.h>
+#include <oci/commit.h>
 
 OCI_EXPORT const char *oci_version(void);
 
