@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# The quick start's main job, on a small image the repo generates:
-# inspect it every way, then show what each step printed.
+# The quick start's main job, on a small image made here from Debian's
+# busybox-static: commit a directory as an image, unpack it, run a build
+# step in it, diff, commit the change, inspect the result.
 set -euo pipefail
 build=${1:-build}
-tools="$build/tools"
+tools="$(cd "$build/tools" && pwd)"
 demo="$build/demo"
-python3 testdata/mkdata.py "$demo/data" >/dev/null
-img="$demo/data/multi:v1"
+rm -rf "$demo"
+mkdir -p "$demo/root/bin" "$demo/root/etc" "$demo/root/tmp"
+cp /bin/busybox "$demo/root/bin/busybox"
+for c in sh echo cat ls rm mkdir; do ln -s busybox "$demo/root/bin/$c"; done
+echo "root:x:0:0:root:/root:/bin/sh" >"$demo/root/etc/passwd"
+echo "demo" >"$demo/root/etc/hostname"
 
-step() { printf '\n$ %s\n' "$*"; "$@"; }
-step "$tools/oci-inspect" "$img"
-step "$tools/oci-inspect" --refs "$demo/data/multiarch"
-step "$tools/oci-inspect" --files --layer 2 "$img"
-step "$tools/oci-inspect" --refs "$demo/data/docker-save.tar"
-printf '\ndemo: done; the image is in %s\n' "$demo/data/multi"
+step() { printf '\n$ %s\n' "$*" | sed "s|$tools/||g"; "$@"; }
+img="$demo/layout"
+step "$tools/oci-commit" -q --timestamp 1700000000 --cmd '["/bin/sh"]' "$demo/root" "$img:base"
+step "$tools/oci-unpack" "$img:base" "$demo/bundle"
+# the build step: runc runs what oci-unpack made (oci-runtime will take its place)
+jq '.process.args = ["/bin/sh", "-c", "echo hello > /hello; rm /etc/hostname; mkdir -p /app && echo v1 > /app/version"]' \
+	"$demo/bundle/config.json" >"$demo/config.json" && mv "$demo/config.json" "$demo/bundle/config.json"
+step runc run --bundle "$demo/bundle" "oci-demo-$$"
+step "$tools/oci-diff" --ignore-mtime "$demo/bundle" || true
+step "$tools/oci-commit" -m "demo step" --env APP=1 "$demo/bundle" "$img:next"
+step "$tools/oci-inspect" "$img:next"
+step "$tools/oci-inspect" --files --layer 2 "$img:next"
+printf '\ndemo: done; the image is in %s (refs base and next)\n' "$img"
