@@ -254,3 +254,20 @@ int oci_changeset_dirs(const char *a, const char *b, const struct oci_diff_opts 
 	*out = cs;
 	return 0;
 }
+
+int changeset_from_snapshots(struct oci_snapshot *a, struct oci_snapshot *b,
+			     const struct oci_diff_opts *o, struct oci_changeset **out,
+			     struct oci_error **err)
+{
+	struct oci_changeset *cs = xcalloc(1, sizeof(*cs));
+	cs->before_fd = cs->after_fd = -1;
+	cs->before = a;
+	cs->after = b;
+	int r = cs_merge(cs, o, false, err);
+	if (r < 0) {
+		oci_changeset_free(cs);
+		return r;
+	}
+	*out = cs;
+	return 0;
+}

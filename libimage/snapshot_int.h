@@ -24,4 +24,11 @@ HIDDEN int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **o
 /* e->xattrs from disk when not known yet ("" when none), resolved in the root */
 HIDDEN int snapshot_entry_xattrs(int rootfd, struct oci_snap_entry *e, struct oci_error **err);
 
+/* a changeset of two trees known only by their snapshots (owned by it) */
+struct oci_diff_opts;
+struct oci_changeset;
+HIDDEN int changeset_from_snapshots(struct oci_snapshot *a, struct oci_snapshot *b,
+				    const struct oci_diff_opts *o, struct oci_changeset **out,
+				    struct oci_error **err);
+
 #endif

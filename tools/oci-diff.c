@@ -11,12 +11,17 @@
 static const char usage[] =
 	"Usage: oci-diff [OPTION]... BUNDLE\n"
 	"       oci-diff [OPTION]... DIR_A DIR_B\n"
-	"Show what changed in BUNDLE's rootfs since oci-unpack made it, or from DIR_A to DIR_B.\n"
+	"       oci-diff [OPTION]... IMAGE_A IMAGE_B\n"
+	"Show what changed in BUNDLE's rootfs since oci-unpack made it, from DIR_A to DIR_B, or\n"
+	"from IMAGE_A's root filesystem and config to IMAGE_B's (computed from their layers,\n"
+	"without unpacking; config differences are shown as C config.FIELD).\n"
 	"\n"
 	"  (no option)        one line per change, sorted: A /path, C /path, D /path\n"
 	"      --json         each change with the fields that differ, before and after\n"
 	"      --tar          the changeset as an OCI layer tar on stdout (whiteouts for\n"
-	"                     deletions, opaque whiteouts for replaced directories)\n"
+	"                     deletions, opaque whiteouts for replaced directories); not for\n"
+	"                     two images\n"
+	"      --platform OS/ARCH[/VARIANT]  for images: choose from an index (default: host)\n"
 	"      --compress gzip|zstd  compress the --tar output\n"
 	"      --ignore-mtime changes in modification time alone do not count\n"
 	"  -q, --quiet        no messages on stderr\n"
@@ -93,7 +98,7 @@ static cJSON *json_entry(const struct oci_snap_entry *e)
 	return o;
 }
 
-static int print_json(const struct oci_changeset *cs)
+static int print_json(const struct oci_changeset *cs, cJSON *cfgdiff)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *arr = cJSON_AddArrayToObject(root, "changes");
@@ -123,6 +128,8 @@ static int print_json(const struct oci_changeset *cs)
 		cJSON_AddItemToArray(arr, o);
 	}
 	cJSON_AddNumberToObject(root, "count", (double)cs->n);
+	if (cfgdiff)
+		cJSON_AddItemReferenceToObject(root, "config", cfgdiff);
 	char *s = cJSON_Print(root);
 	puts(s);
 	free(s);
@@ -130,28 +137,72 @@ static int print_json(const struct oci_changeset *cs)
 	return tool_flush_stdout();
 }
 
-static bool is_bundle(const char *path)
+/* the config fields two images may differ in: top-level, then config.* */
+static const char *const config_top[] = {"os", "architecture", "variant", "author", NULL};
+static const char *const config_fields[] = {"Entrypoint", "Cmd",	 "Env",	       "WorkingDir",
+					    "User",	  "Labels", "ExposedPorts", "Volumes",
+					    "StopSignal", NULL};
+
+static cJSON *config_diff(const struct oci_config *a, const struct oci_config *b)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(a->root, "config");
+	const cJSON *cb = cJSON_GetObjectItemCaseSensitive(b->root, "config");
+	for (int pass = 0; pass < 2; pass++) {
+		const char *const *keys = pass ? config_fields : config_top;
+		const cJSON *pa = pass ? ca : a->root, *pb = pass ? cb : b->root;
+		for (; *keys; keys++) {
+			const cJSON *va = cJSON_GetObjectItemCaseSensitive(pa, *keys);
+			const cJSON *vb = cJSON_GetObjectItemCaseSensitive(pb, *keys);
+			bool na = !va || cJSON_IsNull(va), nb = !vb || cJSON_IsNull(vb);
+			if ((na && nb) || (!na && !nb && cJSON_Compare(va, vb, 1)))
+				continue;
+			cJSON *o = cJSON_CreateObject();
+			char field[64];
+			snprintf(field, sizeof(field), "%s%s", pass ? "config." : "", *keys);
+			cJSON_AddStringToObject(o, "field", field);
+			cJSON_AddItemToObject(o, "before", na ? cJSON_CreateNull() : cJSON_Duplicate(va, 1));
+			cJSON_AddItemToObject(o, "after", nb ? cJSON_CreateNull() : cJSON_Duplicate(vb, 1));
+			cJSON_AddItemToArray(out, o);
+		}
+	}
+	return out;
+}
+
+/* a directory that is not an image layout */
+static bool is_plain_dir(const char *path)
 {
 	struct stat st;
-	size_t n = strlen(path) + sizeof(OCI_BUNDLE_RECORD) + 2;
-	char *rec = malloc(n);
-	if (!rec)
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	size_t n = strlen(path) + 16;
+	char *idx = malloc(n);
+	if (!idx)
 		abort();
-	snprintf(rec, n, "%s/%s", path, OCI_BUNDLE_RECORD);
-	bool r = stat(rec, &st) == 0;
-	free(rec);
+	snprintf(idx, n, "%s/index.json", path);
+	bool r = stat(idx, &st) < 0;
+	free(idx);
 	return r;
 }
 
 int main(int argc, char **argv)
 {
 	tool_init("oci-diff", argc, argv);
-	enum { OPT_JSON = 256, OPT_TAR, OPT_COMPRESS, OPT_IGNORE_MTIME, OPT_HELP, OPT_VERSION };
+	enum {
+		OPT_JSON = 256,
+		OPT_TAR,
+		OPT_COMPRESS,
+		OPT_IGNORE_MTIME,
+		OPT_PLATFORM,
+		OPT_HELP,
+		OPT_VERSION
+	};
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
 		{"tar", no_argument, NULL, OPT_TAR},
 		{"compress", required_argument, NULL, OPT_COMPRESS},
 		{"ignore-mtime", no_argument, NULL, OPT_IGNORE_MTIME},
+		{"platform", required_argument, NULL, OPT_PLATFORM},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, OPT_HELP},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -160,6 +211,7 @@ int main(int argc, char **argv)
 	bool json = false, tar = false;
 	int compression = OCI_COMPRESS_NONE;
 	struct oci_diff_opts o = {0};
+	const char *platform_arg = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
 		switch (c) {
@@ -181,6 +233,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_IGNORE_MTIME:
 			o.ignore_mtime = true;
+			break;
+		case OPT_PLATFORM:
+			platform_arg = optarg;
 			break;
 		case 'q':
 			tool_quiet = true;
@@ -209,22 +264,43 @@ int main(int argc, char **argv)
 	struct oci_error *err = NULL;
 	struct oci_changeset *cs = NULL;
 	const char *subject = argv[optind];
+	struct oci_layout *la = NULL, *lb = NULL;
+	struct oci_image *ia = NULL, *ib = NULL;
+	cJSON *cfgdiff = NULL;
 	int r;
 	if (nargs == 1) {
 		r = oci_changeset_bundle(argv[optind], &o, &cs, &err);
+	} else if (is_plain_dir(argv[optind]) && is_plain_dir(argv[optind + 1])) {
+		r = oci_changeset_dirs(argv[optind], argv[optind + 1], &o, &cs, &err);
 	} else {
-		const char *a = argv[optind], *b = argv[optind + 1];
-		struct stat sa, sb;
-		if (stat(a, &sa) < 0 || stat(b, &sb) < 0 || !S_ISDIR(sa.st_mode) ||
-		    !S_ISDIR(sb.st_mode) || is_bundle(a))
-			return tool_failf(NULL, "%s, %s: two directories expected (comparing images "
-					  "is not available yet)",
-					  a, b);
-		r = oci_changeset_dirs(a, b, &o, &cs, &err);
+		if (tar)
+			return tool_usage_error("--tar: not available between two images");
+		struct oci_platform platform;
+		if (tool_platform(platform_arg, &platform))
+			return EXIT_TROUBLE;
+		subject = argv[optind];
+		r = oci_image_open(argv[optind], &platform, &la, &ia, &err);
+		if (r == 0) {
+			subject = argv[optind + 1];
+			r = oci_image_open(argv[optind + 1], &platform, &lb, &ib, &err);
+		}
+		if (r == 0) {
+			subject = argv[optind];
+			r = oci_changeset_images(ia, ib, &o, &cs, &err);
+		}
+		if (r == 0)
+			cfgdiff = config_diff(ia->config, ib->config);
+		oci_platform_release(&platform);
 	}
-	if (r < 0)
+	if (r < 0) {
+		oci_image_free(ia);
+		oci_image_free(ib);
+		oci_layout_free(la);
+		oci_layout_free(lb);
 		return tool_fail(subject, err);
-	int status = cs->n ? EXIT_NEGATIVE : EXIT_OK;
+	}
+	int ncfg = cfgdiff ? cJSON_GetArraySize(cfgdiff) : 0;
+	int status = cs->n || ncfg ? EXIT_NEGATIVE : EXIT_OK;
 	if (tar) {
 		struct oci_layer_write_opts wo = {.compression = compression, .clamp_mtime = -1};
 		struct oci_layer_result res;
@@ -234,7 +310,7 @@ int main(int argc, char **argv)
 			tool_note("%zu change%s, %zu tar entries, diff_id %s", cs->n,
 				  cs->n == 1 ? "" : "s", res.entries, res.diff_id.str);
 	} else if (json) {
-		if (print_json(cs))
+		if (print_json(cs, cfgdiff))
 			status = EXIT_TROUBLE;
 	} else {
 		for (size_t i = 0; i < cs->n; i++) {
@@ -243,9 +319,19 @@ int main(int argc, char **argv)
 			put_path(stdout, (ch->after ? ch->after : ch->before)->path);
 			putchar('\n');
 		}
+		const cJSON *d;
+		cJSON_ArrayForEach(d, cfgdiff)
+		{
+			printf("C %s\n", cJSON_GetObjectItemCaseSensitive(d, "field")->valuestring);
+		}
 		if (tool_flush_stdout())
 			status = EXIT_TROUBLE;
 	}
 	oci_changeset_free(cs);
+	cJSON_Delete(cfgdiff);
+	oci_image_free(ia);
+	oci_image_free(ib);
+	oci_layout_free(la);
+	oci_layout_free(lb);
 	return status;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include "common.h"
 
@@ -22,6 +23,8 @@ static const char usage[] =
 	"      --index        the index's exact bytes (the one named, else index.json)\n"
 	"      --files        each layer's entries, ls -l style, whiteouts marked\n"
 	"      --layer N|DIGEST  with --files: only layer N (1 = bottom) or that digest\n"
+	"      --merged       with --files: the root filesystem the layers make, whiteouts\n"
+	"                     applied, without unpacking\n"
 	"      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
 	"  -q, --quiet        no messages on stderr\n"
 	"      --progress     accepted for symmetry with the other tools\n"
@@ -36,6 +39,7 @@ struct inspect {
 	enum mode mode;
 	bool json;
 	const char *layer;
+	bool merged;
 	const char *platform_arg;
 	struct oci_platform platform;
 	const char *spec;
@@ -644,12 +648,78 @@ static int pick_layer(const struct oci_image *img, const char *arg, size_t *out)
 	return 0;
 }
 
+static int list_merged(struct inspect *in, const struct oci_image *img)
+{
+	struct oci_snapshot *s;
+	struct oci_error *err = NULL;
+	if (oci_image_merge(img, &s, &err) < 0)
+		return tool_fail(in->spec, err);
+	cJSON *root = in->json ? cJSON_CreateObject() : NULL, *arr = NULL;
+	if (root) {
+		cJSON_AddStringToObject(root, "manifest", img->desc.digest.str);
+		arr = cJSON_AddArrayToObject(root, "entries");
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		const struct oci_snap_entry *e = &s->e[i];
+		char tc = S_ISDIR(e->mode) ? 'd' : S_ISLNK(e->mode) ? 'l' : S_ISCHR(e->mode) ? 'c'
+			: S_ISBLK(e->mode) ? 'b' : S_ISFIFO(e->mode) ? 'p' : '-';
+		time_t mt = (time_t)(e->mtime_ns / 1000000000);
+		if (root) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "path", e->path);
+			cJSON_AddStringToObject(o, "type", type_word(tc));
+			cJSON_AddNumberToObject(o, "mode", e->mode & 07777);
+			cJSON_AddNumberToObject(o, "uid", e->uid);
+			cJSON_AddNumberToObject(o, "gid", e->gid);
+			cJSON_AddNumberToObject(o, "size", (double)e->size);
+			cJSON_AddNumberToObject(o, "mtime", (double)mt);
+			if (e->link)
+				cJSON_AddStringToObject(o, "linkname", e->link);
+			if (e->digest.algo)
+				cJSON_AddStringToObject(o, "digest", e->digest.str);
+			cJSON_AddItemToArray(arr, o);
+			continue;
+		}
+		char ms[11], tbuf[32], owner[64];
+		mode_string(e->mode, tc, ms);
+		struct tm tm;
+		gmtime_r(&mt, &tm);
+		strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M", &tm);
+		snprintf(owner, sizeof(owner), "%u/%u", e->uid, e->gid);
+		if (tc == 'c' || tc == 'b')
+			printf("%s %-11s %4u,%4u %s /", ms, owner, major(e->rdev), minor(e->rdev), tbuf);
+		else
+			printf("%s %-11s %9lld %s /", ms, owner, (long long)e->size, tbuf);
+		put_name(e->path);
+		if (tc == 'd')
+			putchar('/');
+		else if (tc == 'l') {
+			printf(" -> ");
+			put_name(e->link);
+		}
+		putchar('\n');
+	}
+	if (root) {
+		char *js = cJSON_Print(root);
+		puts(js);
+		free(js);
+		cJSON_Delete(root);
+	}
+	oci_snapshot_free(s);
+	return tool_flush_stdout();
+}
+
 static int do_files(struct inspect *in)
 {
 	struct oci_image *img;
 	int r = load_image(in, &img);
 	if (r)
 		return r;
+	if (in->merged) {
+		r = list_merged(in, img);
+		oci_image_free(img);
+		return r;
+	}
 	size_t from = 0, to = img->manifest->n_layers;
 	if (in->layer) {
 		size_t k = 0;
@@ -744,8 +814,8 @@ int main(int argc, char **argv)
 			in.platform_arg = optarg;
 			break;
 		case OPT_MERGED:
-			return tool_usage_error("--merged: not available yet (it comes with oci-diff's "
-						"in-memory trees)");
+			in.merged = true;
+			break;
 		case OPT_VERIFY:
 		case OPT_REPAIR:
 			return tool_usage_error("--%s: not available yet",
@@ -768,8 +838,14 @@ int main(int argc, char **argv)
 	if (nmodes > 1)
 		return tool_usage_error("--refs, --manifest, --config, --index and --files are "
 					"mutually exclusive");
+	if (in.merged && nmodes == 0)
+		in.mode = MODE_FILES, nmodes++;
 	if (in.layer && in.mode != MODE_FILES)
 		return tool_usage_error("--layer needs --files");
+	if (in.layer && in.merged)
+		return tool_usage_error("--layer and --merged are mutually exclusive");
+	if (in.merged && in.mode != MODE_FILES)
+		return tool_usage_error("--merged goes with --files");
 	if (in.json && (in.mode == MODE_MANIFEST || in.mode == MODE_CONFIG ||
 			in.mode == MODE_INDEX))
 		return tool_usage_error("--json does not apply to --manifest, --config or --index "

@@ -10,7 +10,8 @@ static const char usage[] =
 	"Usage: oci-unpack [OPTION]... IMAGE BUNDLE\n"
 	"Unpack IMAGE (PATH, PATH:REF or PATH@DIGEST; - for an archive on stdin) into BUNDLE:\n"
 	"rootfs/, config.json and " OCI_BUNDLE_RECORD ". BUNDLE must be missing or empty; it\n"
-	"appears only when whole.\n"
+	"appears only when whole. BUNDLE - writes the merged root filesystem as one tar stream\n"
+	"to stdout instead (whiteouts applied, nothing written to disk).\n"
 	"\n"
 	"      --rootfs       BUNDLE is just the root filesystem (no config, no record)\n"
 	"      --rootless     no chown, no device nodes (kept in the record instead); a user\n"
@@ -71,8 +72,9 @@ int main(int argc, char **argv)
 		return tool_usage_error(argc - optind < 2 ? "missing IMAGE or BUNDLE"
 							  : "too many arguments");
 	const char *spec = argv[optind], *bundle = argv[optind + 1];
-	if (strcmp(bundle, "-") == 0)
-		return tool_usage_error("BUNDLE -: the merged tar stream is not available yet");
+	bool to_stdout = strcmp(bundle, "-") == 0;
+	if (to_stdout && isatty(1))
+		return tool_usage_error("BUNDLE -: refusing to write a tar stream to a terminal");
 	struct oci_platform platform;
 	if (tool_platform(platform_arg, &platform))
 		return EXIT_TROUBLE;
@@ -84,6 +86,12 @@ int main(int argc, char **argv)
 	int r = EXIT_OK;
 	if (oci_image_open(spec, &platform, &layout, &img, &err) < 0) {
 		r = tool_fail(spec, err);
+	} else if (to_stdout) {
+		/* the merged root filesystem as one tar stream, nothing on disk */
+		if (oci_image_export(img, 1, &err) < 0)
+			r = tool_fail(spec, err);
+		else if (tool_flush_stdout())
+			r = EXIT_TROUBLE;
 	} else {
 		struct tool_progress prog;
 		tool_progress_init(&prog, progress);
