@@ -6,6 +6,10 @@
 #if HAVE_ISAL
 #include <isa-l.h>
 #endif
+#if HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#include <pthread.h>
+#endif
 
 /* gzip member header, parsed by us (ISA-L's streaming header parser trips
  * over FHCRC split across reads); the deflate body and trailer go to the
@@ -288,6 +292,66 @@ int decoder_run(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t *
 
 #define ENC_OUT (1u << 20)
 
+#if HAVE_LIBDEFLATE
+/* Parallel gzip, as pigz does but simpler: the tar is cut into independent
+ * PGZ_BLOCK blocks, each compressed by libdeflate on a worker into its own
+ * gzip member, and the members are written in order. The bytes depend only
+ * on the input, the level and the block size, never on the thread count. */
+#define PGZ_BLOCK (1u << 20)
+#define PGZ_SLOTS 8
+
+struct pgz_slot {
+	uint8_t *in, *out;
+	size_t in_len, out_len, out_cap;
+	int state; /* 0 free, 1 queued, 2 done */
+	uint64_t seq;
+};
+
+struct pgz {
+	int level;
+	pthread_t *threads;
+	int n_threads;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct pgz_slot slot[PGZ_SLOTS];
+	uint64_t next_seq, emit_seq;
+	bool stop;
+	struct pgz_slot *filling;
+};
+
+static void *pgz_worker(void *arg)
+{
+	struct pgz *p = arg;
+	struct libdeflate_compressor *c = libdeflate_alloc_compressor(p->level);
+	if (!c)
+		abort();
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct pgz_slot *job = NULL;
+		while (!p->stop) {
+			/* the oldest queued block first, so output can flow in order */
+			for (int i = 0; i < PGZ_SLOTS; i++)
+				if (p->slot[i].state == 1 && (!job || p->slot[i].seq < job->seq))
+					job = &p->slot[i];
+			if (job)
+				break;
+			pthread_cond_wait(&p->work, &p->mu);
+		}
+		if (!job)
+			break;
+		job->state = 3; /* being compressed */
+		pthread_mutex_unlock(&p->mu);
+		job->out_len = libdeflate_gzip_compress(c, job->in, job->in_len, job->out, job->out_cap);
+		pthread_mutex_lock(&p->mu);
+		job->state = 2;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	libdeflate_free_compressor(c);
+	return NULL;
+}
+#endif
+
 struct encoder {
 	int kind;
 	encoder_sink_fn sink;
@@ -295,7 +359,171 @@ struct encoder {
 	z_stream z;
 	ZSTD_CCtx *zc;
 	uint8_t *out;
+#if HAVE_LIBDEFLATE
+	struct pgz *pgz;
+#endif
 };
+
+#if HAVE_LIBDEFLATE
+static struct pgz *pgz_new(int level)
+{
+	struct pgz *p = xcalloc(1, sizeof(*p));
+	p->level = level;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
+	size_t bound = libdeflate_gzip_compress_bound(c, PGZ_BLOCK);
+	libdeflate_free_compressor(c);
+	for (int i = 0; i < PGZ_SLOTS; i++) {
+		p->slot[i].in = xmalloc(PGZ_BLOCK);
+		p->slot[i].out = xmalloc(bound);
+		p->slot[i].out_cap = bound;
+	}
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	p->n_threads = n > 1 ? (int)(n > 16 ? 16 : n) : 1;
+	p->threads = xcalloc((size_t)p->n_threads, sizeof(*p->threads));
+	for (int i = 0; i < p->n_threads; i++)
+		if (pthread_create(&p->threads[i], NULL, pgz_worker, p) != 0)
+			abort();
+	return p;
+}
+
+/* write out, in order, every finished block; wait for the oldest when wait */
+static int pgz_emit(struct encoder *e, bool wait_all, struct oci_error **err)
+{
+	struct pgz *p = e->pgz;
+	for (;;) {
+		struct pgz_slot *s = NULL;
+		pthread_mutex_lock(&p->mu);
+		for (;;) {
+			s = NULL;
+			bool pending = false;
+			for (int i = 0; i < PGZ_SLOTS; i++) {
+				struct pgz_slot *x = &p->slot[i];
+				if (x->state != 0 && x != p->filling && x->seq == p->emit_seq)
+					s = x;
+				if (x->state == 1 || x->state == 3)
+					pending = true;
+			}
+			bool free_slot = false;
+			for (int i = 0; i < PGZ_SLOTS; i++)
+				free_slot |= p->slot[i].state == 0;
+			if (s && s->state == 2)
+				break;
+			/* wait when everything must go out, or when no slot is free */
+			if (!pending || (!wait_all && free_slot)) {
+				s = NULL;
+				break;
+			}
+			pthread_cond_wait(&p->done, &p->mu);
+		}
+		pthread_mutex_unlock(&p->mu);
+		if (!s)
+			return 0;
+		if (s->out_len == 0)
+			return error_set(err, OCI_E_IO, 0, "gzip: compression failed");
+		int r = e->sink(e->arg, s->out, s->out_len, err);
+		if (r < 0)
+			return r;
+		pthread_mutex_lock(&p->mu);
+		s->state = 0;
+		p->emit_seq++;
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+/* hand the block being filled to the workers (an empty one only when force) */
+static int pgz_submit(struct encoder *e, bool force, struct oci_error **err)
+{
+	struct pgz *p = e->pgz;
+	struct pgz_slot *s = p->filling;
+	if (!s || (s->in_len == 0 && !force))
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	s->state = 1;
+	p->filling = NULL;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return pgz_emit(e, false, err);
+}
+
+/* a free slot to fill, writing out finished blocks until one is free */
+static int pgz_take_slot(struct encoder *e, struct oci_error **err)
+{
+	struct pgz *p = e->pgz;
+	while (!p->filling) {
+		pthread_mutex_lock(&p->mu);
+		for (int i = 0; i < PGZ_SLOTS && !p->filling; i++)
+			if (p->slot[i].state == 0) {
+				p->slot[i].state = 4; /* filling */
+				p->slot[i].in_len = 0;
+				p->slot[i].seq = p->next_seq++;
+				p->filling = &p->slot[i];
+			}
+		pthread_mutex_unlock(&p->mu);
+		if (!p->filling) {
+			int r = pgz_emit(e, true, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int pgz_write(struct encoder *e, const uint8_t *buf, size_t len, struct oci_error **err)
+{
+	struct pgz *p = e->pgz;
+	while (len > 0) {
+		int r = pgz_take_slot(e, err);
+		if (r < 0)
+			return r;
+		struct pgz_slot *s = p->filling;
+		size_t n = PGZ_BLOCK - s->in_len < len ? PGZ_BLOCK - s->in_len : len;
+		memcpy(s->in + s->in_len, buf, n);
+		s->in_len += n;
+		buf += n;
+		len -= n;
+		if (s->in_len == PGZ_BLOCK && (r = pgz_submit(e, false, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int pgz_finish(struct encoder *e, struct oci_error **err)
+{
+	int r = 0;
+	/* an empty stream is still one gzip member */
+	if (e->pgz->next_seq == 0)
+		r = pgz_take_slot(e, err);
+	if (r == 0)
+		r = pgz_submit(e, true, err);
+	if (r == 0)
+		r = pgz_emit(e, true, err);
+	return r;
+}
+
+static void pgz_free(struct pgz *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->n_threads; i++)
+		pthread_join(p->threads[i], NULL);
+	for (int i = 0; i < PGZ_SLOTS; i++) {
+		free(p->slot[i].in);
+		free(p->slot[i].out);
+	}
+	free(p->threads);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
+#endif
 
 struct encoder *encoder_new(int kind, int level, encoder_sink_fn sink, void *arg)
 {
@@ -305,10 +533,14 @@ struct encoder *encoder_new(int kind, int level, encoder_sink_fn sink, void *arg
 	e->arg = arg;
 	e->out = xmalloc(ENC_OUT);
 	if (kind == OCI_COMPRESS_GZIP) {
+#if HAVE_LIBDEFLATE
+		e->pgz = pgz_new(level > 0 ? (level > 12 ? 12 : level) : 6);
+#else
 		/* zlib's gzip header has mtime 0 and a fixed OS byte: reproducible */
-		if (deflateInit2(&e->z, level > 0 ? level : 6, Z_DEFLATED, 16 + 15, 8,
-				 Z_DEFAULT_STRATEGY) != Z_OK)
+		if (deflateInit2(&e->z, level > 0 ? (level > 9 ? 9 : level) : 6, Z_DEFLATED, 16 + 15,
+				 8, Z_DEFAULT_STRATEGY) != Z_OK)
 			abort();
+#endif
 	} else if (kind == OCI_COMPRESS_ZSTD) {
 		e->zc = ZSTD_createCCtx();
 		if (!e->zc)
@@ -332,6 +564,10 @@ static int encoder_push(struct encoder *e, const void *buf, size_t len, bool end
 	if (e->kind == OCI_COMPRESS_NONE)
 		return len ? e->sink(e->arg, buf, len, err) : 0;
 	if (e->kind == OCI_COMPRESS_GZIP) {
+#if HAVE_LIBDEFLATE
+		int r = pgz_write(e, buf, len, err);
+		return r == 0 && end ? pgz_finish(e, err) : r;
+#else
 		e->z.next_in = (Bytef *)buf;
 		e->z.avail_in = (uInt)len;
 		for (;;) {
@@ -346,6 +582,7 @@ static int encoder_push(struct encoder *e, const void *buf, size_t len, bool end
 			if (end ? zr == Z_STREAM_END : (e->z.avail_in == 0 && e->z.avail_out != 0))
 				return 0;
 		}
+#endif
 	}
 	ZSTD_inBuffer ib = {buf, len, 0};
 	for (;;) {
@@ -383,8 +620,12 @@ void encoder_free(struct encoder *e)
 {
 	if (!e)
 		return;
+#if HAVE_LIBDEFLATE
+	pgz_free(e->pgz);
+#else
 	if (e->kind == OCI_COMPRESS_GZIP)
 		deflateEnd(&e->z);
+#endif
 	if (e->zc)
 		ZSTD_freeCCtx(e->zc);
 	free(e->out);
