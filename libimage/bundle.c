@@ -9,6 +9,7 @@
 #include <oci/spec.h>
 #include "inroot.h"
 
+/* 0 when path is missing, 1 when it is an empty directory */
 static int bundle_check_target(const char *path, struct oci_error **err)
 {
 	struct stat st;
@@ -30,7 +31,7 @@ static int bundle_check_target(const char *path, struct oci_error **err)
 	closedir(d);
 	if (!empty)
 		return error_set(err, OCI_E_USAGE, 0, "exists and is not empty");
-	return 0;
+	return 1;
 }
 
 static int bundle_write_file(int dirfd, const char *name, const char *data, size_t len,
@@ -101,17 +102,63 @@ static int bundle_fill(const struct oci_image *img, int tmpfd, const struct oci_
 	return r;
 }
 
+/* Put the finished tree at path. A missing path: one rename. An existing
+ * empty directory (perhaps a mount point, perhaps with a mode of its own):
+ * its new contents move in one by one, the record last, so it is a bundle
+ * only when whole. */
+static int bundle_place(const char *tmpl, int tmpfd, const char *path, bool existed,
+			bool rootfs_only, struct oci_error **err)
+{
+	if (!existed) {
+		if (rename(tmpl, path) < 0)
+			return error_set(err, OCI_E_IO, errno, "%s: rename into place", path);
+		return 0;
+	}
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return error_set(err, OCI_E_IO, errno, "%s: open", path);
+	int r = 0;
+	if (rootfs_only) {
+		/* the tree itself: move every top-level entry */
+		DIR *d = fdopendir(fcntl(tmpfd, F_DUPFD_CLOEXEC, 3));
+		struct dirent *de;
+		while (r == 0 && d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+			    renameat(tmpfd, de->d_name, dfd, de->d_name) < 0)
+				r = error_set(err, OCI_E_IO, errno, "%s: move %s into place", path,
+					      de->d_name);
+		if (d)
+			closedir(d);
+	} else {
+		static const char *const order[] = {"rootfs", "config.json", OCI_BUNDLE_RECORD};
+		for (int i = 0; r == 0 && i < 3; i++)
+			if (renameat(tmpfd, order[i], dfd, order[i]) < 0)
+				r = error_set(err, OCI_E_IO, errno, "%s: move %s into place", path,
+					      order[i]);
+	}
+	close(dfd);
+	if (r == 0)
+		rmdir(tmpl);
+	return r;
+}
+
 int oci_bundle_unpack(const struct oci_image *img, const char *path,
 		      const struct oci_unpack_opts *o, struct oci_error **err)
 {
 	int r = bundle_check_target(path, err);
 	if (r < 0)
 		return error_wrap(err, "%s", path);
+	bool existed = r == 1;
 	cleanup_free char *p1 = xstrdup(path), *p2 = xstrdup(path);
 	const char *parent = dirname(p1), *name = basename(p2);
-	if (!*name || strcmp(name, "/") == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+	if (!existed && (!*name || strcmp(name, "/") == 0 || strcmp(name, ".") == 0 ||
+			 strcmp(name, "..") == 0))
 		return error_set(err, OCI_E_USAGE, 0, "%s: not a usable bundle name", path);
-	cleanup_free char *tmpl = xasprintf("%s/.%s.unpack-XXXXXX", parent, name);
+	/* an existing (empty) directory may be a mount point: build inside it */
+	if (existed)
+		parent = path;
+	cleanup_free char *tmpl = existed ? xasprintf("%s/.unpack-XXXXXX", path)
+					  : xasprintf("%s/.%s.unpack-XXXXXX", parent, name);
 	if (!mkdtemp(tmpl))
 		return error_set(err, OCI_E_IO, errno, "%s: create temporary directory in %s", path,
 				 parent);
@@ -121,8 +168,10 @@ int oci_bundle_unpack(const struct oci_image *img, const char *path,
 		r = error_set(err, OCI_E_IO, errno, "%s: open", tmpl);
 	} else {
 		r = bundle_fill(img, tmpfd, o, err);
-		if (r == 0 && rename(tmpl, path) < 0)
-			r = error_set(err, OCI_E_IO, errno, "%s: rename into place", path);
+		if (r == 0 && (oci_cancelled() || (o->apply.cancel && *o->apply.cancel)))
+			r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+		if (r == 0)
+			r = bundle_place(tmpl, tmpfd, path, existed, o->rootfs_only, err);
 	}
 	if (tmpfd >= 0)
 		close(tmpfd);

@@ -178,3 +178,15 @@ ssize_t read_full(int fd, void *buf, size_t len)
 	}
 	return (ssize_t)done;
 }
+
+static volatile sig_atomic_t *cancel_flag;
+
+void oci_set_cancel_flag(volatile sig_atomic_t *flag)
+{
+	cancel_flag = flag;
+}
+
+bool oci_cancelled(void)
+{
+	return cancel_flag && *cancel_flag;
+}

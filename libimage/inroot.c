@@ -193,15 +193,23 @@ int inroot_remove(int parentfd, const char *name, const char *path, inroot_keep_
 int inroot_read_file(int rootfd, const char *path, size_t max, char **buf, size_t *len,
 		     struct oci_error **err)
 {
-	int fd = inroot_open(rootfd, path, O_RDONLY, err);
-	if (fd < 0)
-		return fd;
+	/* O_PATH first: opening a FIFO would block, a device node could act */
+	int pfd = inroot_open(rootfd, path, O_PATH, err);
+	if (pfd < 0)
+		return pfd;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		close(fd);
-		return error_set(err, OCI_E_INVALID, 0, "\"%s\" in rootfs: not a regular file of at most %zu bytes",
-				 path, max);
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		close(pfd);
+		return error_set(err, OCI_E_INVALID, 0,
+				 "\"%s\" in rootfs: not a regular file of at most %zu bytes", path,
+				 max);
 	}
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	int fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	close(pfd);
+	if (fd < 0)
+		return error_set(err, OCI_E_IO, errno, "open \"%s\" in rootfs", path);
 	char *b = xmalloc((size_t)st.st_size + 1);
 	ssize_t n = read_full(fd, b, (size_t)st.st_size);
 	close(fd);

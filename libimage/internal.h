@@ -4,6 +4,7 @@
 #define OCI_INTERNAL_H
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,9 @@ HIDDEN int error_wrap(struct oci_error **err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* status of *err, or fallback when err is NULL or empty */
 HIDDEN int error_status(struct oci_error **err, int fallback);
+
+/* has the caller's cancel flag been raised? */
+HIDDEN bool oci_cancelled(void);
 
 /* read exactly len bytes at off (short only at EOF); -1 on error */
 HIDDEN ssize_t read_full_at(int fd, void *buf, size_t len, off_t off);

@@ -37,6 +37,7 @@ struct oci_rootfs {
 	struct pathmap layer_anc; /* and their ancestors */
 	struct dir_meta *dirs;
 	size_t n_dirs, cap_dirs;
+	struct pathmap touched; /* directories this layer changed without an entry: their times */
 	/* parent fd cache */
 	char *cached_parent;
 	int cached_fd;
@@ -65,6 +66,7 @@ int oci_rootfs_open(int dirfd, const struct oci_apply_opts *opts, struct oci_roo
 	pathmap_init(&rf->info);
 	pathmap_init(&rf->layer);
 	pathmap_init(&rf->layer_anc);
+	pathmap_init(&rf->touched);
 	rf->cached_fd = -1;
 	*out = rf;
 	return 0;
@@ -88,6 +90,7 @@ void oci_rootfs_free(struct oci_rootfs *rf)
 	pathmap_release(&rf->info, rf_info_free);
 	pathmap_release(&rf->layer, NULL);
 	pathmap_release(&rf->layer_anc, NULL);
+	pathmap_release(&rf->touched, free);
 	for (size_t i = 0; i < rf->n_dirs; i++)
 		free(rf->dirs[i].path);
 	free(rf->dirs);
@@ -141,6 +144,32 @@ static void rf_mark_layer(struct oci_rootfs *rf, const char *path)
 	}
 }
 
+/* Remember a directory's times before this layer changes what is in it, so
+ * that they can be put back at the end of the layer (unless the layer gives
+ * the directory itself). dfd may be an O_PATH fd. */
+static void rf_note_dir(struct oci_rootfs *rf, const char *dir, int dfd)
+{
+	void **slot = pathmap_put(&rf->touched, dir);
+	if (*slot)
+		return;
+	struct stat st;
+	struct timespec *ts = xcalloc(2, sizeof(*ts));
+	if (fstat(dfd, &st) == 0) {
+		ts[0] = st.st_atim;
+		ts[1] = st.st_mtim;
+	} else {
+		ts[0].tv_nsec = ts[1].tv_nsec = UTIME_OMIT;
+	}
+	*slot = ts;
+}
+
+static void rf_note_parent(struct oci_rootfs *rf, const char *path, int pfd)
+{
+	const char *slash = strrchr(path, '/');
+	cleanup_free char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+	rf_note_dir(rf, dir, pfd);
+}
+
 static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char *target,
 		       struct oci_error **err)
 {
@@ -160,6 +189,7 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 			return error_set(err, OCI_E_IO, en, "opaque whiteout of \"%s\"", target);
 		}
 		rf_cache_drop(rf);
+		rf_note_dir(rf, target, dfd);
 		DIR *d = fdopendir(dfd);
 		if (!d) {
 			close(dfd);
@@ -199,6 +229,9 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 		return 0; /* the parent is not there: nothing to hide */
 	}
 	rf_cache_drop(rf);
+	struct stat tst;
+	if (fstatat(pfd, base, &tst, AT_SYMLINK_NOFOLLOW) == 0)
+		rf_note_parent(rf, target, pfd);
 	bool ours = rf_layer_has_under(rf, target);
 	int r = inroot_remove(pfd, base, target, ours ? rf_keep_this_layer : NULL, rf, err);
 	close(pfd);
@@ -255,6 +288,31 @@ static int rf_finish_dirs(struct oci_rootfs *rf, struct oci_error **err)
 	for (size_t i = 0; i < rf->n_dirs; i++)
 		free(rf->dirs[i].path);
 	rf->n_dirs = 0;
+	/* directories changed by this layer without an entry of their own keep
+	 * the times a lower layer gave them */
+	for (size_t i = 0; i < rf->touched.cap; i++) {
+		struct pathmap_slot *t = &rf->touched.slots[i];
+		if (!t->hash || pathmap_get(&rf->layer, t->key))
+			continue;
+		int fd;
+		if (!*t->key) {
+			fd = openat(rf->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		} else {
+			const char *base;
+			struct oci_error *e2 = NULL;
+			int pfd = inroot_parent(rf->rootfd, t->key, false, &base, &e2);
+			oci_error_free(e2);
+			if (pfd < 0)
+				continue;
+			fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			close(pfd);
+		}
+		if (fd < 0)
+			continue;
+		futimens(fd, t->val);
+		close(fd);
+	}
+	pathmap_clear(&rf->touched, free);
 	return 0;
 }
 
@@ -312,6 +370,25 @@ static int rf_set_xattrs(struct oci_rootfs *rf, struct archive_entry *e, int fd,
 	return 0;
 }
 
+/* remove the xattrs of fd that the entry does not have */
+static int rf_clear_xattrs(int fd, struct archive_entry *e)
+{
+	char list[65536];
+	ssize_t n = flistxattr(fd, list, sizeof(list));
+	for (char *p = list; n > 0 && p < list + n; p += strlen(p) + 1) {
+		bool keep = false;
+		const char *name;
+		const void *val;
+		size_t vl;
+		archive_entry_xattr_reset(e);
+		while (!keep && archive_entry_xattr_next(e, &name, &val, &vl) == ARCHIVE_OK)
+			keep = strcmp(name, p) == 0;
+		if (!keep)
+			fremovexattr(fd, p);
+	}
+	return 0;
+}
+
 static struct rf_info *rf_remember(struct oci_rootfs *rf, const char *path,
 				   struct archive_entry *e)
 {
@@ -326,6 +403,33 @@ static struct rf_info *rf_remember(struct oci_rootfs *rf, const char *path,
 	*slot = i;
 	rf_mark_layer(rf, path);
 	return i;
+}
+
+#define RF_BLOCK 4096
+
+static bool rf_is_zero(const char *p, size_t n)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)p;
+	for (size_t i = 0; i < n / 8; i += 4)
+		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3])
+			return false;
+	return true;
+}
+
+static int rf_pwrite_all(int fd, const char *p, size_t n, int64_t pos, const char *path,
+			 struct oci_error **err)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, pos);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return error_set(err, OCI_E_IO, errno, "write \"%s\"", path);
+		p += w;
+		n -= (size_t)w;
+		pos += w;
+	}
+	return 0;
 }
 
 static int rf_write_file(struct oci_rootfs *rf, struct oci_layer_reader *lr, int fd,
@@ -353,16 +457,28 @@ static int rf_write_file(struct oci_rootfs *rf, struct oci_layer_reader *lr, int
 			pos += (int64_t)z;
 		}
 		oci_hash_update(h, buf, len);
-		for (size_t done = 0; done < len;) {
-			ssize_t n = pwrite(fd, (const char *)buf + done, len - done, pos);
-			if (n < 0 && errno == EINTR)
+		/* whole zero blocks become holes, so that a sparse file stays sparse
+		 * even when its layer stored the zeros; the rest goes out in runs */
+		const char *p = buf;
+		size_t done = 0, run = 0; /* run: bytes from done not yet written */
+		while (done + run < len || run) {
+			size_t at = done + run;
+			size_t blk = RF_BLOCK - (size_t)((pos + (int64_t)run) % RF_BLOCK);
+			bool zero = at < len && len - at >= blk && blk == RF_BLOCK &&
+				    rf_is_zero(p + at, blk);
+			if (at < len && !zero) {
+				run += len - at < blk ? len - at : blk;
 				continue;
-			if (n < 0) {
-				r = error_set(err, OCI_E_IO, errno, "write \"%s\"", path);
-				goto out;
 			}
-			done += (size_t)n;
-			pos += n;
+			if (run && (r = rf_pwrite_all(fd, p + done, run, pos, path, err)) < 0)
+				goto out;
+			done += run;
+			pos += (int64_t)run;
+			run = 0;
+			if (zero) {
+				done += blk;
+				pos += (int64_t)blk;
+			}
 		}
 	}
 	if (r == 0 && ftruncate(fd, pos) < 0)
@@ -408,6 +524,11 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (!rf->opts.rootless &&
 		    fchown(rf->rootfd, archive_entry_uid(e), archive_entry_gid(e)) < 0)
 			return error_set(err, OCI_E_IO, errno, "chown rootfs");
+		int xr = rf_clear_xattrs(rf->rootfd, e);
+		if (xr == 0)
+			xr = rf_set_xattrs(rf, e, rf->rootfd, -1, ".", "/", err);
+		if (xr < 0)
+			return xr;
 		rf_remember(rf, path, e);
 		rf_add_dir_meta(rf, path, e);
 		return 0;
@@ -420,6 +541,8 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	bool exists = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (!exists && errno != ENOENT)
 		return error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
+	if (!exists || !S_ISDIR(st.st_mode) || type != AE_IFDIR || hl)
+		rf_note_parent(rf, path, pfd);
 
 	cleanup_free char *hl_path = hl ? oci_path_clean(hl) : NULL;
 	if (hl && strcmp(hl_path, path) == 0)
@@ -495,6 +618,8 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		int r = 0;
 		if (chown_ok && fchown(fd, uid, gid) < 0)
 			r = error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
+		if (r == 0 && exists)
+			rf_clear_xattrs(fd, e); /* a directory given again has only the new ones */
 		if (r == 0)
 			r = rf_set_xattrs(rf, e, fd, pfd, base, path, err);
 		close(fd);
@@ -600,7 +725,9 @@ int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l, const struct o
 		}
 		r = rf_apply_entry(rf, lr, e, err);
 		if (r < 0) {
-			error_wrap(err, "layer %s", d->digest.str);
+			/* errors of the layer reader already name the layer */
+			if (err && *err && strncmp((*err)->msg, "layer ", 6) != 0)
+				error_wrap(err, "layer %s", d->digest.str);
 			break;
 		}
 		if (rf->opts.progress && (++count & 63) == 0)
@@ -643,6 +770,11 @@ static int rf_snap_visit(void *arg, struct oci_snap_entry *e, int dfd, const cha
 		    fstat(self_fd, st) < 0)
 			return error_set(err, OCI_E_IO, errno, "chmod \"%s\"", e->path);
 		snapshot_fill_stat(e, st);
+	}
+	if (!i && rf->opts.rootless) {
+		/* made by us (parents of entries, the root): root's in the image */
+		e->uid = 0;
+		e->gid = 0;
 	}
 	if (i) {
 		if (rf->opts.rootless) { /* the image's owners, not ours */

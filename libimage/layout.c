@@ -58,6 +58,10 @@ static int layout_spool(int in, const uint8_t *first, size_t first_len, int comp
 	while (!eof || have) {
 		if (!eof && have < bufsz) {
 			ssize_t n = read(in, inbuf + have, bufsz - have);
+			if (oci_cancelled()) {
+				r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+				goto out;
+			}
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {

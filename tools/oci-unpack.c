@@ -79,6 +79,7 @@ int main(int argc, char **argv)
 	if (tool_platform(platform_arg, &platform))
 		return EXIT_TROUBLE;
 	tool_catch_signals();
+	oci_set_cancel_flag(&tool_signal);
 
 	struct oci_error *err = NULL;
 	struct oci_layout *layout = NULL;

@@ -51,7 +51,7 @@ expect_fail "an empty ref (PATH:): exit 2" oci-inspect "$TD/multi:"
 expect_fail "a ref with a control character: exit 2" oci-inspect "$TD/multi:"$'v\001'
 if grep -q $'\001' "$TMP/err"; then fail "a ref with a control character: not echoed raw"; else pass "a ref with a control character: not echoed raw"; fi
 expect_fail "nothing before the ref (:v1): exit 2" oci-inspect ":v1"
-expect_fail "--merged (reserved): exit 2" oci-inspect --files --merged "$TD/multi:v1"
+expect 0 "--files --merged: exit 0" oci-inspect --files --merged "$TD/multi:v1"
 expect_fail "--verify (reserved): exit 2" oci-inspect --verify "$TD/multi"
 expect_fail "--repair (reserved): exit 2" oci-inspect --repair "$TD/multi"
 

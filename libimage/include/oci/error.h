@@ -30,6 +30,10 @@ struct oci_error {
 
 OCI_EXPORT void oci_error_free(struct oci_error *err);
 OCI_EXPORT const char *oci_status_name(enum oci_status st);
+/* Long operations (spooling stdin, applying layers, committing) stop with
+ * OCI_E_INTERRUPTED once *flag becomes non-zero (a tool's signal handler). */
+#include <signal.h>
+OCI_EXPORT void oci_set_cancel_flag(volatile sig_atomic_t *flag);
 
 #ifdef __cplusplus
 }
