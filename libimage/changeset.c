@@ -211,7 +211,7 @@ int oci_changeset_bundle(const char *bundle, const struct oci_diff_opts *o,
 			if (cs->after_fd < 0)
 				r = error_set(err, OCI_E_IO, errno, "%s/rootfs", bundle);
 		} else {
-			error_wrap(err, "%s: not a bundle made by oci-unpack", bundle);
+			error_wrap(err, "not a bundle made by oci-unpack");
 		}
 		close(bfd);
 	}

@@ -9,6 +9,7 @@
 #include <oci/layout_write.h>
 #include "compress.h"
 #include "internal.h"
+#include "layout_int.h"
 
 struct commit {
 	const struct oci_commit_opts *o;
@@ -142,6 +143,40 @@ out:
 	decoder_free(dec);
 	encoder_free(enc);
 	return r;
+}
+
+/* A ready layer must be a tar to its end: read it back (from the temporary
+ * blob) through the same verified reader as every other layer. */
+static int commit_check_layer(struct commit *c, int fd, int compression,
+			      struct oci_layer_result *res, struct oci_error **err)
+{
+	(void)c;
+	struct oci_descriptor d = {
+		.media_type = (char *)(compression == OCI_COMPRESS_GZIP   ? OCI_MT_LAYER_GZIP
+				       : compression == OCI_COMPRESS_ZSTD ? OCI_MT_LAYER_ZSTD
+									  : OCI_MT_LAYER),
+		.digest = res->digest,
+		.size = res->size};
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/self/fd/%d", fd);
+	/* a one-blob view of the temporary file */
+	struct oci_layout *l = NULL;
+	int r = layout_open_single_blob(dir, &d, &l, err);
+	if (r < 0)
+		return r;
+	struct oci_layer_reader *lr;
+	if ((r = oci_layer_open(l, &d, &res->diff_id, &lr, err)) == 0) {
+		struct archive_entry *e;
+		size_t n = 0;
+		while ((r = oci_layer_next(lr, &e, err)) > 0)
+			n++;
+		res->entries = n;
+		oci_layer_free(lr);
+	}
+	oci_layout_free(l);
+	if (r < 0)
+		return error_wrap(err, "%s: not a layer tar", c->o->layer_file);
+	return 0;
 }
 
 /* ---- the config ---- */
@@ -301,31 +336,30 @@ static int commit_put_json(struct commit *c, cJSON *doc, struct oci_digest *out,
 	return r;
 }
 
+static int commit_copy_node(struct commit *c, const struct oci_node *x, struct oci_error **err)
+{
+	int r = oci_blob_copy(c->play, &x->desc, c->dfd, err);
+	if (r == 0 && x->image) {
+		const struct oci_manifest *m = x->image->manifest;
+		r = oci_blob_copy(c->play, &m->config, c->dfd, err);
+		for (size_t i = 0; r == 0 && i < m->n_layers; i++)
+			r = oci_blob_copy(c->play, &m->layers[i], c->dfd, err);
+	}
+	for (size_t i = 0; r == 0 && i < x->n_children; i++)
+		r = commit_copy_node(c, &x->children[i], err);
+	return r;
+}
+
 /* every blob reachable from d, copied into the destination */
 static int commit_copy_tree(struct commit *c, const struct oci_descriptor *d,
 			    struct oci_error **err)
 {
 	if (c->same_layout)
 		return 0;
-	struct oci_node *n;
+	struct oci_node *n = NULL;
 	int r = oci_node_load(c->play, d, NULL, &n, err);
-	if (r < 0)
-		return r;
-	struct oci_node *stack[64];
-	int sp = 0;
-	stack[sp++] = n;
-	while (sp > 0 && r == 0) {
-		struct oci_node *x = stack[--sp];
-		r = oci_blob_copy(c->play, &x->desc, c->dfd, err);
-		if (r == 0 && x->image) {
-			const struct oci_manifest *m = x->image->manifest;
-			r = oci_blob_copy(c->play, &m->config, c->dfd, err);
-			for (size_t i = 0; r == 0 && i < m->n_layers; i++)
-				r = oci_blob_copy(c->play, &m->layers[i], c->dfd, err);
-		}
-		for (size_t i = 0; r == 0 && i < x->n_children && sp < 64; i++)
-			stack[sp++] = &x->children[i];
-	}
+	if (r == 0)
+		r = commit_copy_node(c, n, err);
 	oci_node_free(n);
 	return r;
 }
@@ -397,7 +431,7 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	char *from = NULL;
 	struct oci_descriptor newtop = {0};
 	if (!c.dest.ref) {
-		r = error_set(err, OCI_E_USAGE, 0, "%s: the destination needs a :REF", o->dest);
+		r = error_set(err, OCI_E_USAGE, 0, "the destination needs a :REF");
 		goto out;
 	}
 	if ((r = oci_layout_create(c.dest.path, &c.dfd, err)) < 0)
@@ -435,6 +469,22 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 			error_wrap(err, "parent %s", from_spec);
 			goto out;
 		}
+		if (from == from_spec) {
+			/* unpacked from an index? Then the parent is that index, entered at
+			 * this manifest's platform, so that the round trip keeps the index */
+			struct oci_layout *l2 = NULL;
+			struct oci_image *p2 = NULL;
+			if (oci_image_open(rec->source, &c.parent->platform, &l2, &p2, NULL) == 0 &&
+			    oci_digest_equal(&p2->desc.digest, &c.parent->desc.digest)) {
+				oci_image_free(c.parent);
+				oci_layout_free(c.play);
+				c.parent = p2;
+				c.play = l2;
+			} else {
+				oci_image_free(p2);
+				oci_layout_free(l2);
+			}
+		}
 		struct stat a, b;
 		c.same_layout = oci_layout_kind(c.play) == OCI_LAYOUT_DIR &&
 				stat(oci_layout_path(c.play), &a) == 0 && fstat(c.dfd, &b) == 0 &&
@@ -452,7 +502,12 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 		if ((r = oci_changeset_bundle(o->bundle, &dopts, &cs, err)) < 0)
 			goto out;
 		res->changes = cs->n;
-		if (cs->n == 0 && !o->allow_empty)
+		/* the root's own metadata is not carried by layers: alone it is no change */
+		size_t real = cs->n;
+		for (size_t i = 0; i < cs->n; i++)
+			if (cs->c[i].after && !*cs->c[i].after->path)
+				real--;
+		if (real == 0 && !o->allow_empty)
 			want_layer = false;
 	}
 	if (want_layer) {
@@ -473,6 +528,10 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 				close(rfd);
 			}
 		}
+		if (r == 0 && o->layer_file)
+			r = commit_check_layer(&c, tmpfd, compression, &res->layer, err);
+		if (r == 0 && oci_cancelled())
+			r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
 		if (r == 0)
 			r = oci_blob_tmp_commit(c.dfd, tmpfd, tmpname, &res->layer.digest, err);
 		else
@@ -512,14 +571,18 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	if (!res->layer_added)
 		cJSON_AddBoolToObject(h, "empty_layer", 1);
 	cJSON_AddItemToArray(hist, h);
-	struct oci_descriptor cdesc = {.media_type = (char *)OCI_MT_CONFIG};
+	/* a Docker schema-2 parent gets a Docker child (no Docker name for zstd) */
+	bool docker = c.parent && oci_media_is_docker(c.parent->desc.media_type) &&
+		      compression != OCI_COMPRESS_ZSTD;
+	struct oci_descriptor cdesc = {.media_type = (char *)(docker ? OCI_MT_DOCKER_CONFIG
+								     : OCI_MT_CONFIG)};
 	if ((r = commit_put_json(&c, cfg, &cdesc.digest, &cdesc.size, err)) < 0)
 		goto out;
 
 	/* the manifest */
 	man = cJSON_CreateObject();
 	cJSON_AddNumberToObject(man, "schemaVersion", 2);
-	cJSON_AddStringToObject(man, "mediaType", OCI_MT_MANIFEST);
+	cJSON_AddStringToObject(man, "mediaType", docker ? OCI_MT_DOCKER_MANIFEST : OCI_MT_MANIFEST);
 	cJSON_AddItemToObject(man, "config", commit_desc_json(&cdesc));
 	cJSON *layers = cJSON_AddArrayToObject(man, "layers");
 	if (c.parent && !(o->squash && res->layer_added)) {
@@ -534,9 +597,10 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	}
 	if (res->layer_added) {
 		struct oci_descriptor ld = {
-			.media_type = (char *)(compression == OCI_COMPRESS_GZIP   ? OCI_MT_LAYER_GZIP
+			.media_type = (char *)(compression == OCI_COMPRESS_GZIP
+						       ? (docker ? OCI_MT_DOCKER_LAYER_GZIP : OCI_MT_LAYER_GZIP)
 					       : compression == OCI_COMPRESS_ZSTD ? OCI_MT_LAYER_ZSTD
-										  : OCI_MT_LAYER),
+					       : docker ? OCI_MT_DOCKER_LAYER : OCI_MT_LAYER),
 			.digest = res->layer.digest,
 			.size = res->layer.size};
 		cJSON_AddItemToArray(layers, commit_desc_json(&ld));
@@ -546,7 +610,8 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 		for (size_t i = 0; i < o->n_annotations; i++)
 			commit_set_str(ann, o->annotations[i].key, o->annotations[i].value);
 	}
-	struct oci_descriptor mdesc = {.media_type = (char *)OCI_MT_MANIFEST};
+	struct oci_descriptor mdesc = {.media_type = (char *)(docker ? OCI_MT_DOCKER_MANIFEST
+								     : OCI_MT_MANIFEST)};
 	if ((r = commit_put_json(&c, man, &mdesc.digest, &mdesc.size, err)) < 0)
 		goto out;
 	res->manifest = mdesc.digest;
@@ -560,6 +625,10 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 					      &newtop, &changed, 0, err)) < 0)
 			goto out;
 		top = newtop;
+	}
+	if (oci_cancelled()) {
+		r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+		goto out;
 	}
 	if ((r = oci_layout_set_ref(c.dfd, c.dest.ref, &top, err)) < 0)
 		goto out;

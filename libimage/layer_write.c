@@ -63,6 +63,8 @@ static int lw_open(struct lw *w, int fd, const struct oci_layer_write_opts *o,
 	if (!w->a)
 		abort();
 	archive_write_set_format_pax_restricted(w->a);
+	/* xattrs as SCHILY.xattr only: what GNU tar, Go and umoci read */
+	archive_write_set_format_option(w->a, "pax", "xattrheader", "SCHILY");
 	archive_write_add_filter_none(w->a);
 	archive_write_set_bytes_per_block(w->a, 512);
 	archive_write_set_bytes_in_last_block(w->a, 1);
@@ -126,7 +128,8 @@ static void lw_set_xattrs(struct archive_entry *ae, const char *x)
 
 /* one entry: metadata from e, content (regular files) read from rootfd */
 static int lw_entry(struct lw *w, const char *name, const struct oci_snap_entry *e,
-		    const char *hardlink, int rootfd, uid_t map_uid, struct oci_error **err)
+		    const char *hardlink, int rootfd, uid_t map_uid, gid_t map_gid,
+		    struct oci_error **err)
 {
 	if (!hardlink) {
 		int xr = snapshot_entry_xattrs(rootfd, (struct oci_snap_entry *)e, err);
@@ -142,7 +145,7 @@ static int lw_entry(struct lw *w, const char *name, const struct oci_snap_entry 
 	archive_entry_set_pathname(ae, tname);
 	archive_entry_set_mode(ae, e->mode);
 	archive_entry_set_uid(ae, e->uid == map_uid ? 0 : e->uid);
-	archive_entry_set_gid(ae, e->gid == map_uid ? 0 : e->gid);
+	archive_entry_set_gid(ae, e->gid == map_gid ? 0 : e->gid);
 	lw_set_times(w, ae, e->mtime_ns);
 	int fd = -1;
 	int r = 0;
@@ -367,7 +370,9 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 	struct pathmap inode_first;
 	pathmap_init(&inode_first);
 	int r = lw_open(&w, out_fd, o, err);
+	/* rootless: what we created is root's in the image, as in the user namespace */
 	uid_t map_uid = cs->ignore_owner ? getuid() : (uid_t)-1;
+	gid_t map_gid = cs->ignore_owner ? getgid() : (gid_t)-1;
 	for (size_t i = 0; r == 0 && i < p.n; i++) {
 		struct act *a = &p.v[i];
 		if (a->kind != ACT_ENTRY) {
@@ -384,7 +389,11 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 			else
 				*slot = a->name;
 		}
-		r = lw_entry(&w, a->name, a->e, link, cs->after_fd, map_uid, err);
+		if (oci_cancelled()) {
+			r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+			break;
+		}
+		r = lw_entry(&w, a->name, a->e, link, cs->after_fd, map_uid, map_gid, err);
 	}
 	if (r == 0)
 		r = lw_close(&w, res, err);

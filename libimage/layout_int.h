@@ -41,6 +41,9 @@ HIDDEN int layout_locate(struct oci_layout *l, const struct oci_digest *d, struc
 			 struct oci_error **err);
 HIDDEN int layout_read_member(struct oci_layout *l, const char *name, size_t max, char **buf,
 			      size_t *len, struct oci_error **err);
+/* a layout holding one blob: the file at path (commit reads a new layer back) */
+HIDDEN int layout_open_single_blob(const char *path, const struct oci_descriptor *d,
+				   struct oci_layout **out, struct oci_error **err);
 HIDDEN int docker_archive_load(struct oci_layout *l, struct oci_error **err);
 
 #endif

@@ -80,17 +80,24 @@ int oci_layout_create(const char *path, int *out, struct oci_error **err)
 	if (fstatat(fd, "index.json", &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		static const char idx[] =
 			"{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX "\",\"manifests\":[]}";
-		/* only when still missing: a concurrent creator may have won */
-		int tfd = openat(fd, "index.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (tfd >= 0) {
-			int r = lw_write_all(tfd, idx, sizeof(idx) - 1);
-			fsync(tfd);
+		/* whole before it has its name, and only when still missing: a
+		 * concurrent creator may have won (link fails then) */
+		cleanup_free char *tmp = xasprintf(".index.json.new-%d", (int)getpid());
+		int tfd = openat(fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		int r = tfd < 0 ? -1 : lw_write_all(tfd, idx, sizeof(idx) - 1);
+		if (r == 0)
+			r = fsync(tfd);
+		int e = errno;
+		if (tfd >= 0)
 			close(tfd);
-			if (r < 0) {
-				close(fd);
-				return error_set(err, OCI_E_IO, errno, "%s: write index.json", path);
-			}
+		if (r == 0 && linkat(fd, tmp, fd, "index.json", 0) < 0 && errno != EEXIST)
+			r = -1, e = errno;
+		unlinkat(fd, tmp, 0);
+		if (r < 0) {
+			close(fd);
+			return error_set(err, OCI_E_IO, e, "%s: write index.json", path);
 		}
+		lw_fsync_dir(fd, ".");
 	}
 	*out = fd;
 	return 0;

@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < 1 || v > 22)
-				return tool_usage_error("--level %s: expected 1..9 (gzip) or 1..22 (zstd)",
+				return tool_usage_error("--level %s: expected 1..9 (gzip) or 1..19 (zstd)",
 							optarg);
 			o.level = (int)v;
 			break;
@@ -256,6 +256,8 @@ int main(int argc, char **argv)
 	} else if (!o.layer_file && !o.from) {
 		return tool_usage_error("nothing to commit: give a SOURCE, --layer or --from");
 	}
+	if (o.level > (o.compression == OCI_COMPRESS_ZSTD ? 19 : 9))
+		return tool_usage_error("--level %d: expected 1..9 (gzip) or 1..19 (zstd)", o.level);
 	if (o.squash && !o.bundle)
 		return tool_usage_error("--squash needs a bundle as SOURCE");
 	if (!ts)
@@ -268,10 +270,16 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	o.platform = platform_arg ? &platform : NULL;
 
+	tool_catch_signals();
+	oci_set_cancel_flag(&tool_signal);
 	struct oci_error *err = NULL;
 	struct oci_commit_result res;
 	if (oci_commit(&o, &res, &err) < 0) {
 		oci_platform_release(&platform);
+		if (tool_signal) {
+			oci_error_free(err);
+			tool_signal_exit();
+		}
 		return tool_fail(o.dest, err);
 	}
 	if (!res.layer_added && (o.bundle || o.dir))

@@ -81,6 +81,26 @@ int main(int argc, char **argv)
 	tool_catch_signals();
 	oci_set_cancel_flag(&tool_signal);
 
+	/* the record names the source absolutely, so that oci-commit finds the
+	 * parent from anywhere */
+	char *source = NULL;
+	struct oci_image_ref sref;
+	if (strcmp(spec, "-") != 0 && oci_image_ref_parse(spec, &sref, NULL) == 0) {
+		char *abs = realpath(sref.path, NULL);
+		if (abs) {
+			size_t n = strlen(abs) + (sref.ref ? strlen(sref.ref) : 0) + OCI_DIGEST_MAX + 4;
+			source = malloc(n);
+			if (!source)
+				abort();
+			if (sref.has_digest)
+				snprintf(source, n, "%s@%s", abs, sref.digest.str);
+			else
+				snprintf(source, n, "%s%s%s", abs, sref.ref ? ":" : "",
+					 sref.ref ? sref.ref : "");
+			free(abs);
+		}
+		oci_image_ref_release(&sref);
+	}
 	struct oci_error *err = NULL;
 	struct oci_layout *layout = NULL;
 	struct oci_image *img = NULL;
@@ -102,7 +122,7 @@ int main(int argc, char **argv)
 				  .progress = tool_progress_layer,
 				  .progress_arg = &prog},
 			.rootfs_only = rootfs_only,
-			.source = spec,
+			.source = source ? source : spec,
 		};
 		int rc = oci_bundle_unpack(img, bundle, &o, &err);
 		tool_progress_end(&prog);
@@ -122,6 +142,7 @@ int main(int argc, char **argv)
 	oci_image_free(img);
 	oci_layout_free(layout);
 	oci_platform_release(&platform);
+	free(source);
 	tool_signal_exit();
 	return r;
 }
