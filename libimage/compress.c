@@ -204,16 +204,16 @@ static int decoder_gzip(struct decoder *d, const uint8_t **in, size_t *in_len, u
 		s->next_out = *out;
 		s->avail_out = aout;
 		int r = isal_inflate(s);
+		if (r < 0) /* ISA-L's counters are not to be trusted after an error */
+			return error_set(err, OCI_E_INVALID, 0, "gzip: %s",
+					 r == ISAL_INCORRECT_CHECKSUM ? "CRC mismatch"
+					 : r == ISAL_INVALID_WRAPPER  ? "bad header"
+								      : "corrupt deflate data");
 		size_t used = ain - s->avail_in, made = aout - s->avail_out;
 		*in += used;
 		*in_len -= used;
 		*out += made;
 		*out_len -= made;
-		if (r < 0)
-			return error_set(err, OCI_E_INVALID, 0, "gzip: %s",
-					 r == ISAL_INCORRECT_CHECKSUM ? "CRC mismatch"
-					 : r == ISAL_INVALID_WRAPPER  ? "bad header"
-								      : "corrupt deflate data");
 		if (s->block_state == ISAL_BLOCK_FINISH)
 			d->at_end = true;
 		else if (used == 0 && made == 0)

@@ -35,10 +35,6 @@ int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_
 	} else if (colon) {
 		if (!colon[1])
 			return error_set(err, OCI_E_USAGE, 0, "%s: empty ref", spec);
-		for (const char *p = colon + 1; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				return error_set(err, OCI_E_USAGE, 0,
-						 "ref contains a control character");
 		out->ref = xstrdup(colon + 1);
 		out->path = xstrndup(spec, (size_t)(colon - spec));
 	} else {
@@ -63,6 +59,11 @@ int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_
 		oci_image_ref_release(out);
 		return error_set(err, OCI_E_USAGE, 0, "%s: no path before the ref", spec);
 	}
+	for (const char *p = out->ref; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			oci_image_ref_release(out);
+			return error_set(err, OCI_E_USAGE, 0, "ref contains a control character");
+		}
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include "tarindex.h"
+#include "pathmap.h"
 
 #define TAR_MAX_EXT     (1u << 20) /* pax or long-name header */
 #define TAR_MAX_MEMBERS (1u << 22)
@@ -147,6 +148,8 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 	char *pax_path = NULL, *pax_link = NULL, *long_name = NULL, *long_link = NULL;
 	int64_t pax_size = -1;
 	int r = 0;
+	struct pathmap latest; /* name -> 1 + index of its latest member */
+	pathmap_init(&latest);
 	for (;;) {
 		uint8_t h[512];
 		ssize_t n = tar_read(s, h, 512, off);
@@ -247,13 +250,9 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 				snprintf(lname, sizeof(lname), "%.100s", (const char *)h + 157);
 				cleanup_free char *target =
 					tar_clean(pax_link ? pax_link : long_link ? long_link : lname);
-				/* the target is an earlier member: find the latest one */
-				const struct tar_member *tm = NULL;
-				for (size_t i = t.n; i-- > 0;)
-					if (strcmp(t.m[i].name, target) == 0) {
-						tm = &t.m[i];
-						break;
-					}
+				/* the target is an earlier member: the latest of that name */
+				uintptr_t at = (uintptr_t)pathmap_get(&latest, target);
+				const struct tar_member *tm = at ? &t.m[at - 1] : NULL;
 				if (tm) {
 					m.off = tm->off;
 					m.size = tm->size;
@@ -271,6 +270,7 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 				cap = cap ? cap * 2 : 64;
 				t.m = xrealloc(t.m, cap * sizeof(*t.m));
 			}
+			*pathmap_put(&latest, m.name) = (void *)(uintptr_t)(t.n + 1);
 			t.m[t.n++] = m;
 		}
 		free(pax_path);
@@ -282,7 +282,8 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 		off = next;
 	}
 	/* sort, and keep only the last of each name (sort is stable by offset) */
-	qsort(t.m, t.n, sizeof(*t.m), cmp_member);
+	if (t.n)
+		qsort(t.m, t.n, sizeof(*t.m), cmp_member);
 	size_t w = 0;
 	for (size_t i = 0; i < t.n; i++) {
 		if ((i + 1 < t.n && strcmp(t.m[i].name, t.m[i + 1].name) == 0) || t.m[i].off < 0) {
@@ -296,6 +297,7 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 	t.m = NULL;
 	t.n = 0;
 out:
+	pathmap_release(&latest, NULL);
 	free(pax_path);
 	free(pax_link);
 	free(long_name);

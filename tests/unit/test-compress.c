@@ -95,6 +95,13 @@ static int decode(int kind, const struct buf *in, size_t in_chunk, size_t out_ch
 		uint8_t *op = window;
 		size_t ol = out_chunk;
 		r = decoder_run(d, &ip, &il, &op, &ol, &err);
+		if (il > avail || ol > out_chunk || ip != in->p + pos + (avail - il)) {
+			if (getenv("TEST_VERBOSE"))
+				printf("# r=%d: in_len %zu -> %zu, out_len %zu -> %zu\n", r, avail, il,
+				       out_chunk, ol);
+			r = 3000; /* went backwards or past the end, even if r < 0 */
+			break;
+		}
 		if (r < 0) {
 			if (!err || err->status != r || !err->msg)
 				r = 2000;
@@ -181,6 +188,48 @@ static void test_gzip(void)
 		struct buf g = gzip_with(b, nb, hdrs[i].flags);
 		check_roundtrip(OCI_COMPRESS_GZIP, &g, b, nb, hdrs[i].what);
 		free(g.p);
+	}
+	/* header fields written by hand: empty and long FEXTRA, FTEXT, and the
+	 * reserved flag bits that must be refused */
+	{
+		struct buf plain = gzip_with(b, nb, 0);
+		const uint8_t *body = plain.p + 10;
+		size_t body_len = plain.len - 10;
+		static const uint8_t base[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+		struct buf g = {0};
+		uint8_t h[10];
+		memcpy(h, base, 10);
+		h[3] = 4; /* FEXTRA, XLEN 0 */
+		buf_add(&g, h, 10);
+		buf_add(&g, "\0\0", 2);
+		buf_add(&g, body, body_len);
+		check_roundtrip(OCI_COMPRESS_GZIP, &g, b, nb, "gzip with an empty FEXTRA");
+		free(g.p);
+		g = (struct buf){0};
+		h[3] = 4 | 8 | 1; /* FEXTRA of 3000 bytes, FNAME, FTEXT */
+		buf_add(&g, h, 10);
+		buf_add(&g, "\xb8\x0b", 2);
+		uint8_t *x = sample(3000, 9);
+		buf_add(&g, x, 3000);
+		free(x);
+		buf_add(&g, "name", 5);
+		buf_add(&g, body, body_len);
+		check_roundtrip(OCI_COMPRESS_GZIP, &g, b, nb, "gzip with a 3000-byte FEXTRA");
+		free(g.p);
+		static const uint8_t reserved[] = {0x20, 0x40, 0x80};
+		for (size_t i = 0; i < 3; i++) {
+			g = (struct buf){0};
+			h[3] = reserved[i];
+			buf_add(&g, h, 10);
+			buf_add(&g, body, body_len);
+			struct buf o;
+			bool e;
+			is_int(decode(OCI_COMPRESS_GZIP, &g, 1 << 20, 1 << 20, &o, &e), OCI_E_INVALID,
+			       "reserved gzip flag bit refused");
+			free(o.p);
+			free(g.p);
+		}
+		free(plain.p);
 	}
 
 	/* two members concatenated: both decoded */
@@ -300,6 +349,23 @@ static void test_gzip(void)
 		free(out.p);
 	}
 	free(bad.p);
+	/* corrupt deflate data (a distance too far back) given whole: the
+	 * error must leave the input pointer and length inside the input */
+	{
+		static const uint8_t bad_deflate[] = {
+			0x1f, 0x8b, 0x08, 0x08, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x6c,
+			0x61, 0x79, 0x65, 0x72, 0x2e, 0x74, 0x61, 0x72, 0x00, 0xcb, 0x48,
+			0xcd, 0xc9, 0xc9, 0xe7, 0xca, 0x18, 0x31, 0x3c, 0x00, 0x91, 0x24,
+			0x00, 0x13, 0xf0, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00};
+		struct buf in = {(uint8_t *)bad_deflate, sizeof(bad_deflate), 0};
+		size_t chunks[] = {sizeof(bad_deflate), 1, 7};
+		for (size_t i = 0; i < 3; i++) {
+			int r = decode(OCI_COMPRESS_GZIP, &in, chunks[i], 1 << 16, &out, &end);
+			is_int(r, OCI_E_INVALID,
+			       "corrupt deflate: an error, input accounting within the input");
+			free(out.p);
+		}
+	}
 	{
 		struct buf notgz = {(uint8_t *)"hello, world", 12, 0};
 		is_int(decode(OCI_COMPRESS_GZIP, &notgz, 100, 100, &out, &end), OCI_E_INVALID,

@@ -349,6 +349,21 @@ static void test_manifest(void)
 				      LAYERS),
 				   NULL, NULL),
 	       OCI_E_INVALID, "bad config descriptor with err == NULL is OCI_E_INVALID");
+	/* and must not be left over from an earlier failure */
+	is_int(manifest_status_err(MF("2", CONFIG_DESC,
+				      "\"layers\":[{\"mediaType\":\"x\",\"digest\":"
+				      "\"md5:d41d8cd98f00b204e9800998ecf8427e\",\"size\":1}]"),
+				   NULL, NULL),
+	       OCI_E_UNSUPPORTED, "md5 layer with err == NULL is OCI_E_UNSUPPORTED");
+	is_int(manifest_status_err(MF("2", CONFIG_DESC, LAYER_SIZE("1.5")), NULL, NULL),
+	       OCI_E_INVALID, "then a fractional size with err == NULL is OCI_E_INVALID");
+	is_int(manifest_status_err(MF("1", CONFIG_DESC, LAYERS), NULL, NULL),
+	       manifest_status(MF("1", CONFIG_DESC, LAYERS), NULL),
+	       "schemaVersion 1: same status with and without err");
+	is_int(manifest_status_err("{\"schemaVersion\":2," CONFIG_DESC ",\"layers\":[{\"mediaType\":"
+				   "\"x\",\"digest\":" Q(D2) ",\"size\":1,\"platform\":{}}]}",
+				   NULL, NULL),
+	       OCI_E_INVALID, "layer with an empty platform with err == NULL is OCI_E_INVALID");
 }
 
 /* ---- config ---- */

@@ -133,6 +133,18 @@ static void test_bounds(void)
 	       OCI_E_INVALID, "escaped NUL (\\u0000) inside a string value refused");
 	is_int(parse_status("{\"a\\u0000b\":1}"), OCI_E_INVALID,
 	       "escaped NUL (\\u0000) inside a key refused");
+	is_int(parse_status("{\"\\u0000\":1}"), OCI_E_INVALID, "key that is only \\u0000 refused");
+	is_int(parse_status("{\"a\":\"\\\\\\u0000\"}"), OCI_E_INVALID,
+	       "\\u0000 after an escaped backslash refused");
+	is_int(parse_status("{\"a\":\"\\\"\\u0000\"}"), OCI_E_INVALID,
+	       "\\u0000 after an escaped quote refused");
+	is_int(parse_status("{\"a\":\"x\",\"b\":[\"\\u00000\"]}"), OCI_E_INVALID,
+	       "\\u0000 in a later array element refused");
+	is_int(parse_status("{\"a\\\\u0000\":1}"), 0,
+	       "a backslash then the letters u0000 is not a NUL");
+	is_int(parse_status("{\"a\":\"\\u0001\\u0100\\uFFFF\"}"), 0,
+	       "other \\u escapes are fine");
+	is_int(parse_status("{\"a\":\"\\\\\"}"), 0, "a string ending in an escaped backslash");
 
 	/* size: one byte over the bound is refused before parsing */
 	size_t max = OCI_JSON_MAX;

@@ -130,6 +130,48 @@ static void test_ref(void)
 	is_int(ref_parse(spec, &r), OCI_E_USAGE, "control character in ref refused");
 	oci_image_ref_release(&r);
 	free(spec);
+	/* a ref may hold '/' and ':' (docker RepoTags): when the path split at
+	 * the last ':' does not exist, the first ':' whose left side does wins */
+	want = in_tmp("lay");
+	ok(mkdir(want, 0700) == 0, "made a directory lay");
+	spec = in_tmp("lay:example/app:1.0");
+	is_int(ref_parse(spec, &r), 0, "lay:example/app:1.0 parses");
+	is_str(r.path, want, "path is the existing lay");
+	is_str(r.ref, "example/app:1.0", "ref is the whole RepoTag");
+	oci_image_ref_release(&r);
+	free(spec);
+	spec = in_tmp("lay:app:1.0");
+	is_int(ref_parse(spec, &r), 0, "lay:app:1.0 parses");
+	is_str(r.path, want, "path is lay, not lay:app");
+	is_str(r.ref, "app:1.0", "ref app:1.0");
+	oci_image_ref_release(&r);
+	free(spec);
+	spec = in_tmp("lay:v1");
+	is_int(ref_parse(spec, &r), 0, "lay:v1 parses");
+	is_str(r.ref, "v1", "plain tag unchanged");
+	oci_image_ref_release(&r);
+	free(spec);
+	/* the control-character rule holds for a ref found either way */
+	spec = in_tmp("lay:a\x1b[31mb/c:tag");
+	is_int(ref_parse(spec, &r), OCI_E_USAGE,
+	       "escape sequence in a RepoTag-style ref refused");
+	oci_image_ref_release(&r);
+	free(spec);
+	spec = in_tmp("lay:x\ny/z:1");
+	is_int(ref_parse(spec, &r), OCI_E_USAGE, "newline in a RepoTag-style ref refused");
+	oci_image_ref_release(&r);
+	free(spec);
+	rmdir(want);
+	free(want);
+	spec = in_tmp("nope:example/app:1.0");
+	want = in_tmp("nope:example/app");
+	is_int(ref_parse(spec, &r), 0, "nothing exists: split at the last ':'");
+	is_str(r.path, want, "path up to the last ':'");
+	is_str(r.ref, "1.0", "ref after it");
+	oci_image_ref_release(&r);
+	free(spec);
+	free(want);
+
 	spec = in_tmp("dir:v1.0-rc_1");
 	is_int(ref_parse(spec, &r), 0, "ordinary tag parses");
 	is_str(r.ref, "v1.0-rc_1", "tag kept as written");
