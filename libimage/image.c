@@ -34,11 +34,11 @@ int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_
 		out->path = xstrndup(spec, (size_t)(at - spec));
 	} else if (colon) {
 		if (!colon[1])
-			return error_set(err, OCI_E_USAGE, 0, "%s: empty ref", spec);
+			return error_set(err, OCI_E_USAGE, 0, "empty ref");
 		out->ref = xstrdup(colon + 1);
 		out->path = xstrndup(spec, (size_t)(colon - spec));
 	} else {
-		return error_set(err, OCI_E_NOTFOUND, ENOENT, "%s", spec);
+		return error_set(err, OCI_E_NOTFOUND, ENOENT, "open");
 	}
 	/* A ref may itself hold '/' and ':' (docker RepoTags such as
 	 * "example/app:1.0"): when the split path does not exist, split at the
@@ -57,7 +57,7 @@ int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_
 	}
 	if (!*out->path) {
 		oci_image_ref_release(out);
-		return error_set(err, OCI_E_USAGE, 0, "%s: no path before the ref", spec);
+		return error_set(err, OCI_E_USAGE, 0, "no path before the ref");
 	}
 	for (const char *p = out->ref; p && *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {

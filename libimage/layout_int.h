@@ -26,6 +26,8 @@ struct oci_layout {
 	size_t n_vblobs;
 	struct oci_index *index;
 	int has_version;
+	int flags;
+	char *index_error;
 };
 
 /* Where a blob's bytes are: fd+off or memory; *size is the stored size. */

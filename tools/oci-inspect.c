@@ -26,20 +26,42 @@ static const char usage[] =
 	"      --merged       with --files: the root filesystem the layers make, whiteouts\n"
 	"                     applied, without unpacking\n"
 	"      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
+	"      --verify       check the whole layout: every reachable blob (digest, size, media\n"
+	"                     type, JSON, diff_ids, layers readable to the end), refs, oci-layout;\n"
+	"                     one line per problem: KIND DIGEST REFS DETAIL; exit 1 when any\n"
+	"      --repair       fix what can be fixed without guessing or losing anything; one\n"
+	"                     line per fix; exit 0 when it verifies afterwards, 1 otherwise\n"
+	"      --dry-run      with --repair: only say what would be fixed\n"
+	"      --gc           with --repair: delete unreferenced blobs\n"
+	"  -o PATH            with --repair of an archive: write the repaired copy (a layout\n"
+	"                     directory) to PATH; an archive is never rewritten in place\n"
 	"  -q, --quiet        no messages on stderr\n"
 	"      --progress     accepted for symmetry with the other tools\n"
 	"      --help         this help\n"
 	"      --version      print the version\n"
 	"\n"
-	"Exit status: 0 success, 2 trouble (bad usage, bad or unsafe image, I/O error).\n";
+	"Exit status: 0 success, 1 problems found (--verify, --repair), 2 trouble (bad usage,\n"
+	"bad or unsafe image, I/O error).\n";
 
-enum mode { MODE_TREE, MODE_JSON, MODE_REFS, MODE_MANIFEST, MODE_CONFIG, MODE_INDEX, MODE_FILES };
+enum mode {
+	MODE_TREE,
+	MODE_JSON,
+	MODE_REFS,
+	MODE_MANIFEST,
+	MODE_CONFIG,
+	MODE_INDEX,
+	MODE_FILES,
+	MODE_VERIFY,
+	MODE_REPAIR
+};
 
 struct inspect {
 	enum mode mode;
 	bool json;
 	const char *layer;
 	bool merged;
+	bool dry_run, gc;
+	const char *output;
 	const char *platform_arg;
 	struct oci_platform platform;
 	const char *spec;
@@ -748,6 +770,152 @@ static int do_files(struct inspect *in)
 	return r ? r : tool_flush_stdout();
 }
 
+/* ---- fsck ---- */
+
+static void put_field(const char *s)
+{
+	/* one line per problem: no spaces or control characters inside a field */
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		putchar(c < 0x20 || c == 0x7f ? '?' : c);
+	}
+}
+
+static int print_report(const struct inspect *in, const struct oci_verify_report *rep)
+{
+	if (in->json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON *p = cJSON_AddArrayToObject(o, "problems");
+		cJSON *nn = cJSON_AddArrayToObject(o, "notes");
+		for (size_t i = 0; i < rep->n; i++) {
+			const struct oci_problem *x = &rep->p[i];
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "kind", x->kind);
+			cJSON_AddStringToObject(e, "digest", x->digest);
+			cJSON_AddStringToObject(e, "refs", x->refs);
+			cJSON_AddStringToObject(e, "detail", x->detail);
+			cJSON_AddBoolToObject(e, "repairable", x->fixable);
+			cJSON_AddItemToArray(x->note ? nn : p, e);
+		}
+		cJSON_AddNumberToObject(o, "blobs", (double)rep->blobs);
+		cJSON_AddNumberToObject(o, "bytes", (double)rep->bytes);
+		char *s = cJSON_Print(o);
+		puts(s);
+		free(s);
+		cJSON_Delete(o);
+	} else {
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = 0; i < rep->n; i++) {
+				const struct oci_problem *x = &rep->p[i];
+				if (x->note != (pass == 1))
+					continue;
+				if (x->note)
+					fputs("note ", stdout);
+				put_field(x->kind);
+				putchar(' ');
+				put_field(x->digest);
+				putchar(' ');
+				put_field(x->refs);
+				putchar(' ');
+				put_name(x->detail);
+				putchar('\n');
+			}
+		tool_note("%zu problem%s, %zu note%s; %zu blobs, %lld bytes checked", rep->n_problems,
+			  rep->n_problems == 1 ? "" : "s", rep->n_notes, rep->n_notes == 1 ? "" : "s",
+			  rep->blobs, rep->bytes);
+	}
+	if (tool_flush_stdout())
+		return EXIT_TROUBLE;
+	return rep->n_problems ? EXIT_NEGATIVE : EXIT_OK;
+}
+
+static int verify_path(struct inspect *in, const char *path)
+{
+	struct oci_error *err = NULL;
+	struct oci_layout *l;
+	if (oci_layout_open_flags(path, OCI_LAYOUT_OPEN_LENIENT, &l, &err) < 0)
+		return tool_fail(path, err);
+	struct oci_verify_report *rep;
+	if (oci_layout_verify(l, &rep, &err) < 0) {
+		oci_layout_free(l);
+		return tool_fail(path, err);
+	}
+	int r = print_report(in, rep);
+	oci_verify_report_free(rep);
+	oci_layout_free(l);
+	return r;
+}
+
+static int do_verify(struct inspect *in)
+{
+	struct oci_image_ref ref;
+	struct oci_error *err = NULL;
+	if (oci_image_ref_parse(in->spec, &ref, &err) < 0)
+		return tool_fail(in->spec, err);
+	int r = verify_path(in, ref.path);
+	oci_image_ref_release(&ref);
+	return r;
+}
+
+static void repair_line(void *arg, const char *kind, const char *digest, const char *refs,
+			const char *detail)
+{
+	const struct inspect *in = arg;
+	fputs(in->dry_run ? "would fix " : "fixed ", stdout);
+	put_field(kind);
+	putchar(' ');
+	put_field(digest);
+	putchar(' ');
+	put_field(refs);
+	putchar(' ');
+	put_name(detail);
+	putchar('\n');
+}
+
+static int do_repair(struct inspect *in)
+{
+	struct oci_image_ref ref;
+	struct oci_error *err = NULL;
+	if (oci_image_ref_parse(in->spec, &ref, &err) < 0)
+		return tool_fail(in->spec, err);
+	struct stat st;
+	const char *target = ref.path;
+	int r = 0;
+	if (strcmp(ref.path, "-") == 0 || stat(ref.path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		/* an archive: repaired as a copy, never in place */
+		if (!in->output) {
+			oci_image_ref_release(&ref);
+			return tool_usage_error("--repair of an archive needs -o PATH for the repaired "
+						"copy");
+		}
+		struct oci_layout *l;
+		if (oci_layout_open_flags(ref.path, OCI_LAYOUT_OPEN_LENIENT, &l, &err) < 0 ||
+		    oci_layout_export_dir(l, in->output, &err) < 0) {
+			oci_image_ref_release(&ref);
+			return tool_fail(ref.path, err);
+		}
+		oci_layout_free(l);
+		target = in->output;
+	} else if (in->output) {
+		oci_image_ref_release(&ref);
+		return tool_usage_error("-o is for archives; a layout directory is repaired in place");
+	}
+	struct oci_repair_opts o = {.dry_run = in->dry_run, .gc = in->gc, .report = repair_line,
+				    .arg = in};
+	if (oci_layout_repair(target, &o, &err) < 0)
+		r = tool_fail(target, err);
+	else if (tool_flush_stdout())
+		r = EXIT_TROUBLE;
+	if (r == 0 && !in->dry_run) {
+		/* what is left, after the fixes */
+		struct inspect quiet = *in;
+		quiet.json = false;
+		r = verify_path(&quiet, target);
+	}
+	oci_image_ref_release(&ref);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	tool_init("oci-inspect", argc, argv);
@@ -763,6 +931,8 @@ int main(int argc, char **argv)
 		OPT_PLATFORM,
 		OPT_VERIFY,
 		OPT_REPAIR,
+		OPT_DRY_RUN,
+		OPT_GC,
 		OPT_PROGRESS,
 		OPT_HELP,
 		OPT_VERSION,
@@ -779,6 +949,9 @@ int main(int argc, char **argv)
 		{"platform", required_argument, NULL, OPT_PLATFORM},
 		{"verify", no_argument, NULL, OPT_VERIFY},
 		{"repair", no_argument, NULL, OPT_REPAIR},
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"gc", no_argument, NULL, OPT_GC},
+		{"output", required_argument, NULL, 'o'},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, OPT_HELP},
@@ -787,7 +960,7 @@ int main(int argc, char **argv)
 	};
 	struct inspect in = {.mode = MODE_TREE};
 	int nmodes = 0, c;
-	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qo:", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			in.json = true;
@@ -817,9 +990,20 @@ int main(int argc, char **argv)
 			in.merged = true;
 			break;
 		case OPT_VERIFY:
+			in.mode = MODE_VERIFY, nmodes++;
+			break;
 		case OPT_REPAIR:
-			return tool_usage_error("--%s: not available yet",
-						c == OPT_VERIFY ? "verify" : "repair");
+			in.mode = MODE_REPAIR, nmodes++;
+			break;
+		case OPT_DRY_RUN:
+			in.dry_run = true;
+			break;
+		case OPT_GC:
+			in.gc = true;
+			break;
+		case 'o':
+			in.output = optarg;
+			break;
 		case OPT_PROGRESS:
 			break;
 		case 'q':
@@ -836,8 +1020,10 @@ int main(int argc, char **argv)
 	}
 	tool_args_done(argc, argv);
 	if (nmodes > 1)
-		return tool_usage_error("--refs, --manifest, --config, --index and --files are "
-					"mutually exclusive");
+		return tool_usage_error("--refs, --manifest, --config, --index, --files, --verify "
+					"and --repair are mutually exclusive");
+	if ((in.dry_run || in.gc || in.output) && in.mode != MODE_REPAIR)
+		return tool_usage_error("--dry-run, --gc and -o go with --repair");
 	if (in.merged && nmodes == 0)
 		in.mode = MODE_FILES, nmodes++;
 	if (in.layer && in.mode != MODE_FILES)
@@ -859,18 +1045,20 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 
 	struct oci_error *err = NULL;
-	if (oci_image_ref_parse(in.spec, &in.ref, &err) < 0)
-		return tool_fail(in.spec, err);
-	if (oci_layout_open(in.ref.path, &in.layout, &err) < 0)
-		return tool_fail(in.ref.path, err);
-	if (in.ref.ref || in.ref.has_digest) {
-		if (oci_layout_select(in.layout, &in.ref, &in.sel, &err) < 0) {
-			oci_layout_free(in.layout);
-			return tool_fail(in.spec, err);
-		}
-		in.have_sel = true;
-	}
-	int r;
+	int r = -1;
+	if (in.mode == MODE_VERIFY || in.mode == MODE_REPAIR)
+		r = in.mode == MODE_VERIFY ? do_verify(&in) : do_repair(&in);
+	else if (oci_image_ref_parse(in.spec, &in.ref, &err) < 0)
+		r = tool_fail(in.spec, err);
+	else if (oci_layout_open(in.ref.path, &in.layout, &err) < 0)
+		r = tool_fail(in.ref.path, err);
+	else if ((in.ref.ref || in.ref.has_digest) &&
+		 oci_layout_select(in.layout, &in.ref, &in.sel, &err) < 0)
+		r = tool_fail(in.spec, err);
+	else
+		in.have_sel = in.ref.ref || in.ref.has_digest;
+	if (r >= 0)
+		goto out;
 	switch (in.mode) {
 	case MODE_TREE:
 	case MODE_JSON:
@@ -886,6 +1074,7 @@ int main(int argc, char **argv)
 		r = do_document(&in);
 		break;
 	}
+out:
 	if (in.have_sel)
 		oci_descriptor_release(&in.sel);
 	oci_image_ref_release(&in.ref);

@@ -19,6 +19,16 @@ struct oci_layout;
 struct oci_blob;
 
 OCI_EXPORT int oci_layout_open(const char *path, struct oci_layout **out, struct oci_error **err);
+/* For fsck: a layout whose index.json is missing or broken still opens (with
+ * an empty index); the problem is kept for oci_layout_index_error(). */
+#define OCI_LAYOUT_OPEN_LENIENT 1
+OCI_EXPORT int oci_layout_open_flags(const char *path, int flags, struct oci_layout **out,
+				     struct oci_error **err);
+OCI_EXPORT const char *oci_layout_index_error(const struct oci_layout *l);
+/* the layout directory's fd (-1 for archives) */
+OCI_EXPORT int oci_layout_dirfd(const struct oci_layout *l);
+/* every blob stored (digest strings), for fsck; *names NULL-terminated, free with free() */
+OCI_EXPORT int oci_layout_list_blobs(struct oci_layout *l, char ***names, struct oci_error **err);
 OCI_EXPORT void oci_layout_free(struct oci_layout *l);
 OCI_EXPORT enum oci_layout_kind oci_layout_kind(const struct oci_layout *l);
 OCI_EXPORT const char *oci_layout_kind_name(const struct oci_layout *l);

@@ -18,6 +18,7 @@
 #include <oci/layout_write.h>
 #include <oci/commit.h>
 #include <oci/merge.h>
+#include <oci/verify.h>
 
 OCI_EXPORT const char *oci_version(void);
 

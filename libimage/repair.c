@@ -1,0 +1,480 @@
+/* Repairing a layout directory, without guessing and without losing
+ * anything: recreate oci-layout, drop stray temporary files, correct wrong
+ * descriptor sizes and media types where the content is intact (rewriting
+ * the parents up to index.json, refs kept), rebuild a lost index.json from
+ * the manifests in blobs/, and (--gc) delete unreferenced blobs. Every
+ * rewrite goes through the crash-safe writes of layout_write.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <oci/layout_write.h>
+#include <oci/verify.h>
+#include "compress.h"
+#include "layout_int.h"
+#include "pathmap.h"
+
+struct repair {
+	struct oci_layout *l;
+	int dfd;
+	const struct oci_repair_opts *o;
+	struct pathmap reachable; /* digest strings */
+	int fixes;
+};
+
+static void rp_report(struct repair *r, const char *kind, const char *digest, const char *refs,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void rp_report(struct repair *r, const char *kind, const char *digest, const char *refs,
+		      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *detail;
+	if (vasprintf(&detail, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	r->fixes++;
+	if (r->o->report)
+		r->o->report(r->o->arg, kind, digest ? digest : "-", refs ? refs : "-", detail);
+	free(detail);
+}
+
+/* the stored blob's size when its content matches its digest, else -1 */
+static int64_t rp_intact(struct repair *r, const struct oci_digest *d)
+{
+	int64_t size = oci_layout_blob_size(r->l, d);
+	if (size < 0)
+		return -1;
+	struct oci_descriptor tmp = {.digest = *d, .size = size};
+	struct oci_blob *b;
+	if (oci_blob_open(r->l, &tmp, &b, NULL) < 0)
+		return -1;
+	int ok = oci_blob_finish(b, NULL);
+	oci_blob_free(b);
+	return ok == 0 ? size : -1;
+}
+
+static const char *rp_layer_type(struct repair *r, const struct oci_digest *d, const char *mt)
+{
+	struct oci_descriptor tmp = {.digest = *d, .size = oci_layout_blob_size(r->l, d)};
+	uint8_t magic[4] = {0};
+	struct oci_blob *b;
+	if (tmp.size < 0 || oci_blob_open(r->l, &tmp, &b, NULL) < 0)
+		return mt;
+	oci_blob_read(b, magic, sizeof(magic), NULL);
+	oci_blob_free(b);
+	int actual = compress_sniff(magic, sizeof(magic));
+	if (oci_media_layer_compression(mt) == actual)
+		return mt;
+	/* an unknown type: say what the content is (the check after repair reads
+	 * it as a tar to its end) */
+	bool docker = oci_media_is_docker(mt);
+	return actual == OCI_COMPRESS_GZIP   ? (docker ? OCI_MT_DOCKER_LAYER_GZIP : OCI_MT_LAYER_GZIP)
+	       : actual == OCI_COMPRESS_ZSTD ? (docker ? OCI_MT_DOCKER_LAYER_ZSTD : OCI_MT_LAYER_ZSTD)
+					     : (docker ? OCI_MT_DOCKER_LAYER : OCI_MT_LAYER);
+}
+
+static void rp_set(cJSON *o, const char *key, cJSON *v)
+{
+	if (cJSON_GetObjectItemCaseSensitive(o, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(o, key, v);
+	else
+		cJSON_AddItemToObject(o, key, v);
+}
+
+enum rp_role { RP_ENTRY, RP_CONFIG, RP_LAYER };
+static int rp_fix(struct repair *r, cJSON *desc, const char *ref, int depth, enum rp_role role,
+		  bool *changed);
+
+/* a document blob rewritten with fixed children; desc then names the new blob */
+static int rp_doc(struct repair *r, cJSON *desc, const struct oci_digest *d, const char *ref,
+		  int depth, bool *changed)
+{
+	int64_t size = oci_layout_blob_size(r->l, d);
+	struct oci_descriptor tmp = {.digest = *d, .size = size};
+	char *buf = NULL;
+	size_t len;
+	if (size < 0 || oci_blob_read_all(r->l, &tmp, OCI_JSON_MAX, &buf, &len, NULL) < 0)
+		return 0; /* lost or corrupt: nothing to fix here, verify names it */
+	cJSON *doc;
+	if (oci_json_parse(buf, len, &doc, NULL) < 0) {
+		free(buf);
+		return 0;
+	}
+	free(buf);
+	bool child_changed = false;
+	int rc = 0;
+	cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "manifests");
+	if (cJSON_IsArray(arr)) {
+		cJSON *c;
+		cJSON_ArrayForEach(c, arr)
+		{
+			if (rc == 0)
+				rc = rp_fix(r, c, ref, depth + 1, RP_ENTRY, &child_changed);
+		}
+	} else {
+		cJSON *cfg = cJSON_GetObjectItemCaseSensitive(doc, "config");
+		if (cJSON_IsObject(cfg))
+			rc = rp_fix(r, cfg, ref, depth + 1, RP_CONFIG, &child_changed);
+		cJSON *ls = cJSON_GetObjectItemCaseSensitive(doc, "layers");
+		cJSON *c;
+		cJSON_ArrayForEach(c, ls)
+		{
+			if (rc == 0)
+				rc = rp_fix(r, c, ref, depth + 1, RP_LAYER, &child_changed);
+		}
+	}
+	if (rc == 0 && child_changed) {
+		char *s = cJSON_PrintUnformatted(doc);
+		struct oci_digest nd;
+		if (r->o->dry_run)
+			oci_digest_buffer(OCI_DIGEST_SHA256, s, strlen(s), &nd);
+		else
+			rc = oci_blob_put(r->dfd, s, strlen(s), &nd, NULL);
+		if (rc == 0) {
+			rp_report(r, "rewrite", nd.str, ref, "%s rewritten from %s",
+				  cJSON_IsArray(arr) ? "index" : "manifest", d->str);
+			rp_set(desc, "digest", cJSON_CreateString(nd.str));
+			rp_set(desc, "size", cJSON_CreateNumber((double)strlen(s)));
+			*pathmap_put(&r->reachable, nd.str) = (void *)1;
+			*changed = true;
+		}
+		free(s);
+	}
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/* Fix one descriptor (a cJSON object) in place; *changed when it did. */
+static int rp_fix(struct repair *r, cJSON *desc, const char *ref, int depth, enum rp_role role,
+		  bool *changed)
+{
+	const cJSON *jd = cJSON_GetObjectItemCaseSensitive(desc, "digest");
+	const cJSON *jm = cJSON_GetObjectItemCaseSensitive(desc, "mediaType");
+	const cJSON *js = cJSON_GetObjectItemCaseSensitive(desc, "size");
+	struct oci_digest d;
+	if (!cJSON_IsString(jd) || oci_digest_parse(jd->valuestring, &d, NULL) < 0 ||
+	    depth > 2 * OCI_MAX_INDEX_DEPTH)
+		return 0;
+	*pathmap_put(&r->reachable, d.str) = (void *)1;
+	int64_t size = rp_intact(r, &d);
+	if (size < 0)
+		return 0; /* lost or corrupt content: verify names it */
+	if (!cJSON_IsNumber(js) || (int64_t)js->valuedouble != size) {
+		rp_report(r, "size", d.str, ref, "descriptor size %lld -> %lld",
+			  cJSON_IsNumber(js) ? (long long)js->valuedouble : -1LL, (long long)size);
+		rp_set(desc, "size", cJSON_CreateNumber((double)size));
+		*changed = true;
+	}
+	const char *mt = cJSON_IsString(jm) ? jm->valuestring : "";
+	enum oci_media_kind k = oci_media_kind(mt);
+	(void)k;
+	if (role == RP_LAYER) {
+		const char *want = rp_layer_type(r, &d, mt);
+		if (strcmp(want, mt) != 0) {
+			rp_report(r, "mediatype", d.str, ref, "\"%s\" -> \"%s\"", mt, want);
+			rp_set(desc, "mediaType", cJSON_CreateString(want));
+			*changed = true;
+		}
+		return 0;
+	}
+	if (role == RP_CONFIG)
+		return 0;
+	/* an index entry: its media type must say what the document is */
+	struct oci_descriptor tmp = {.digest = d, .size = size};
+	char *buf = NULL;
+	size_t len;
+	if (oci_blob_read_all(r->l, &tmp, OCI_JSON_MAX, &buf, &len, NULL) < 0)
+		return 0;
+	cJSON *doc;
+	const char *want = NULL;
+	if (oci_json_parse(buf, len, &doc, NULL) == 0) {
+		const cJSON *dm = cJSON_GetObjectItemCaseSensitive(doc, "mediaType");
+		if (cJSON_IsString(dm) && oci_media_kind(dm->valuestring) != OCI_MEDIA_UNKNOWN)
+			want = oci_media_kind(dm->valuestring) == OCI_MEDIA_INDEX
+				       ? (oci_media_is_docker(dm->valuestring) ? OCI_MT_DOCKER_LIST
+									       : OCI_MT_INDEX)
+				       : (oci_media_is_docker(dm->valuestring) ? OCI_MT_DOCKER_MANIFEST
+									       : OCI_MT_MANIFEST);
+		else if (cJSON_GetObjectItemCaseSensitive(doc, "manifests"))
+			want = OCI_MT_INDEX;
+		else if (cJSON_GetObjectItemCaseSensitive(doc, "layers"))
+			want = OCI_MT_MANIFEST;
+		cJSON_Delete(doc);
+	}
+	free(buf);
+	if (want && strcmp(want, mt) != 0) {
+		rp_report(r, "mediatype", d.str, ref, "\"%s\" -> \"%s\"", mt, want);
+		rp_set(desc, "mediaType", cJSON_CreateString(want));
+		*changed = true;
+	}
+	return rp_doc(r, desc, &d, ref, depth, changed);
+}
+
+/* index.json from the manifests and indexes in blobs/ that nothing else names */
+static cJSON *rp_rebuild_index(struct repair *r)
+{
+	char **names;
+	cJSON *idx = cJSON_CreateObject();
+	cJSON_AddNumberToObject(idx, "schemaVersion", 2);
+	cJSON_AddStringToObject(idx, "mediaType", OCI_MT_INDEX);
+	cJSON *arr = cJSON_AddArrayToObject(idx, "manifests");
+	if (oci_layout_list_blobs(r->l, &names, NULL) < 0)
+		return idx;
+	struct pathmap named;
+	pathmap_init(&named);
+	cJSON *cands = cJSON_CreateArray();
+	for (char **p = names; *p; p++) {
+		const char *slash = strrchr(*p, '/');
+		char dg[OCI_DIGEST_MAX];
+		snprintf(dg, sizeof(dg), "%.6s:%s", *p + 6, slash ? slash + 1 : "");
+		struct oci_digest d;
+		int64_t size;
+		char *buf = NULL;
+		size_t len;
+		cJSON *doc = NULL;
+		if (oci_digest_parse(dg, &d, NULL) == 0 && (size = rp_intact(r, &d)) >= 0 &&
+		    size <= (int64_t)OCI_JSON_MAX) {
+			struct oci_descriptor tmp = {.digest = d, .size = size};
+			if (oci_blob_read_all(r->l, &tmp, OCI_JSON_MAX, &buf, &len, NULL) == 0 &&
+			    oci_json_parse(buf, len, &doc, NULL) == 0) {
+				const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "manifests");
+				const cJSON *ls = cJSON_GetObjectItemCaseSensitive(doc, "layers");
+				const cJSON *c;
+				cJSON_ArrayForEach(c, m)
+				{
+					const cJSON *cd = cJSON_GetObjectItemCaseSensitive(c, "digest");
+					if (cJSON_IsString(cd))
+						*pathmap_put(&named, cd->valuestring) = (void *)1;
+				}
+				if (cJSON_IsArray(m) || cJSON_IsArray(ls)) {
+					const cJSON *dm = cJSON_GetObjectItemCaseSensitive(doc, "mediaType");
+					cJSON *o = cJSON_CreateObject();
+					cJSON_AddStringToObject(
+						o, "mediaType",
+						cJSON_IsString(dm) ? dm->valuestring
+						: cJSON_IsArray(m) ? OCI_MT_INDEX
+								   : OCI_MT_MANIFEST);
+					cJSON_AddStringToObject(o, "digest", d.str);
+					cJSON_AddNumberToObject(o, "size", (double)size);
+					const cJSON *ann = cJSON_GetObjectItemCaseSensitive(doc, "annotations");
+					const cJSON *rn = cJSON_GetObjectItemCaseSensitive(
+						ann, "org.opencontainers.image.ref.name");
+					if (cJSON_IsString(rn)) {
+						cJSON *a = cJSON_AddObjectToObject(o, "annotations");
+						cJSON_AddStringToObject(a, "org.opencontainers.image.ref.name",
+									rn->valuestring);
+					}
+					cJSON_AddItemToArray(cands, o);
+				}
+			}
+		}
+		cJSON_Delete(doc);
+		free(buf);
+		free(*p);
+	}
+	free(names);
+	cJSON *c;
+	cJSON_ArrayForEach(c, cands)
+	{
+		const char *dg = cJSON_GetObjectItemCaseSensitive(c, "digest")->valuestring;
+		if (pathmap_get(&named, dg))
+			continue; /* named by an index: not a top-level image */
+		rp_report(r, "index", dg, "-", "added to the rebuilt index.json");
+		cJSON_AddItemToArray(arr, cJSON_Duplicate(c, 1));
+	}
+	cJSON_Delete(cands);
+	pathmap_release(&named, NULL);
+	return idx;
+}
+
+static int rp_write_index(struct repair *r, cJSON *idx, struct oci_error **err)
+{
+	if (r->o->dry_run)
+		return 0;
+	char *s = cJSON_PrintUnformatted(idx);
+	cleanup_free char *tmp = xasprintf(".index.json.repair-%d", (int)getpid());
+	int fd = openat(r->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int rc = 0;
+	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s) || fsync(fd) < 0)
+		rc = error_set(err, OCI_E_IO, errno, "write index.json");
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0 && renameat(r->dfd, tmp, r->dfd, "index.json") < 0)
+		rc = error_set(err, OCI_E_IO, errno, "replace index.json");
+	if (rc < 0)
+		unlinkat(r->dfd, tmp, 0);
+	free(s);
+	return rc;
+}
+
+int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct oci_error **err)
+{
+	struct repair r = {.o = o, .dfd = -1};
+	pathmap_init(&r.reachable);
+	int rc = oci_layout_open_flags(path, OCI_LAYOUT_OPEN_LENIENT, &r.l, err);
+	if (rc < 0)
+		return rc;
+	if (oci_layout_kind(r.l) != OCI_LAYOUT_DIR) {
+		oci_layout_free(r.l);
+		return error_set(err, OCI_E_USAGE, 0, "only a layout directory is repaired in place");
+	}
+	r.dfd = oci_layout_dirfd(r.l);
+	/* the lock that oci-commit takes: no commit lands while we rewrite */
+	int lk = openat(r.dfd, ".index.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (lk >= 0 && !o->dry_run)
+		flock(lk, LOCK_EX);
+
+	if (!oci_layout_has_version_file(r.l)) {
+		rp_report(&r, "layout", "-", "-", "recreated oci-layout");
+		if (!o->dry_run) {
+			static const char v[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+			int fd = openat(r.dfd, ".oci-layout.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+					0644);
+			if (fd < 0 || write(fd, v, sizeof(v) - 1) != sizeof(v) - 1 || fsync(fd) < 0 ||
+			    renameat(r.dfd, ".oci-layout.tmp", r.dfd, "oci-layout") < 0)
+				rc = error_set(err, OCI_E_IO, errno, "write oci-layout");
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	cJSON *idx = NULL;
+	bool idx_changed = false;
+	if (rc == 0 && oci_layout_index_error(r.l)) {
+		idx = rp_rebuild_index(&r);
+		idx_changed = true;
+		rp_report(&r, "index", "-", "-", "rebuilt index.json with %d image%s found in blobs/ "
+			  "(was: %s)",
+			  cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(idx, "manifests")),
+			  cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(idx, "manifests")) == 1
+				  ? ""
+				  : "s",
+			  oci_layout_index_error(r.l));
+	} else if (rc == 0) {
+		idx = cJSON_Duplicate(oci_layout_index(r.l)->root, 1);
+	}
+	if (rc == 0) {
+		cJSON *arr = cJSON_GetObjectItemCaseSensitive(idx, "manifests");
+		cJSON *c;
+		cJSON_ArrayForEach(c, arr)
+		{
+			const cJSON *ann = cJSON_GetObjectItemCaseSensitive(c, "annotations");
+			const cJSON *rn = cJSON_GetObjectItemCaseSensitive(
+				ann, "org.opencontainers.image.ref.name");
+			if (rc == 0)
+				rc = rp_fix(&r, c, cJSON_IsString(rn) ? rn->valuestring : "-", 0,
+					    RP_ENTRY, &idx_changed);
+		}
+	}
+	if (rc == 0 && idx_changed)
+		rc = rp_write_index(&r, idx, err);
+	cJSON_Delete(idx);
+	/* stray temporary files, and (gc) unreferenced blobs */
+	char **names;
+	if (rc == 0 && oci_layout_list_blobs(r.l, &names, NULL) == 0) {
+		for (char **p = names; *p; p++) {
+			const char *base = strrchr(*p, '/') + 1;
+			char dg[OCI_DIGEST_MAX];
+			snprintf(dg, sizeof(dg), "%.6s:%s", *p + 6, base);
+			struct oci_digest d;
+			if (base[0] == '.') {
+				rp_report(&r, "stray", "-", "-", "removed %s", *p);
+				if (!o->dry_run)
+					unlinkat(r.dfd, *p, 0);
+			} else if (o->gc && oci_digest_parse(dg, &d, NULL) == 0 &&
+				   !pathmap_get(&r.reachable, d.str)) {
+				rp_report(&r, "gc", d.str, "-", "removed unreferenced blob");
+				if (!o->dry_run)
+					unlinkat(r.dfd, *p, 0);
+			}
+			free(*p);
+		}
+		free(names);
+	}
+	DIR *d = rc == 0 ? fdopendir(fcntl(r.dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (strncmp(de->d_name, ".index.json", 11) == 0 || strstr(de->d_name, ".tmp")) {
+			rp_report(&r, "stray", "-", "-", "removed %s", de->d_name);
+			if (!o->dry_run)
+				unlinkat(dirfd(d), de->d_name, 0);
+		}
+	if (d)
+		closedir(d);
+	if (lk >= 0)
+		close(lk);
+	pathmap_release(&r.reachable, NULL);
+	oci_layout_free(r.l);
+	return rc;
+}
+
+/* ---- an archive's contents as a new layout directory ---- */
+
+int oci_layout_export_dir(struct oci_layout *l, const char *dest, struct oci_error **err)
+{
+	struct stat st;
+	if (stat(dest, &st) == 0)
+		return error_set(err, OCI_E_USAGE, 0, "%s: exists; give a new path", dest);
+	int dfd;
+	int rc = oci_layout_create(dest, &dfd, err);
+	if (rc < 0)
+		return rc;
+	char **names;
+	if ((rc = oci_layout_list_blobs(l, &names, err)) == 0) {
+		for (char **p = names; *p; p++) {
+			const char *base = strrchr(*p, '/') + 1;
+			char dg[OCI_DIGEST_MAX];
+			snprintf(dg, sizeof(dg), "%.6s:%s", *p + 6, base);
+			struct oci_digest d;
+			if (rc == 0 && oci_digest_parse(dg, &d, NULL) == 0) {
+				/* copied as stored: verification comes after */
+				struct blob_loc loc;
+				if (layout_locate(l, &d, &loc, NULL) == 0) {
+					int fd;
+					char *tmp;
+					if ((rc = oci_blob_tmp_open(dfd, &fd, &tmp, err)) == 0) {
+						cleanup_free char *buf = xmalloc(1 << 20);
+						for (int64_t off = 0; rc == 0 && off < loc.size;) {
+							size_t n = loc.size - off < (1 << 20)
+									   ? (size_t)(loc.size - off)
+									   : (1 << 20);
+							ssize_t k = loc.mem ? (memcpy(buf, loc.mem + off, n), (ssize_t)n)
+									    : read_full_at(loc.fd, buf, n,
+											   loc.off + off);
+							if (k <= 0 || write(fd, buf, (size_t)k) != k)
+								rc = error_set(err, OCI_E_IO, errno,
+									       "copy %s", d.str);
+							off += k > 0 ? k : 0;
+						}
+						if (rc == 0) {
+							char final[32 + OCI_DIGEST_MAX];
+							snprintf(final, sizeof(final), "%s", *p);
+							if (fsync(fd) < 0 ||
+							    renameat(dfd, tmp, dfd, final) < 0)
+								rc = error_set(err, OCI_E_IO, errno,
+									       "copy %s", d.str);
+							close(fd);
+						} else {
+							oci_blob_tmp_abort(dfd, fd, tmp);
+						}
+						free(tmp);
+					}
+					if (loc.own_fd)
+						close(loc.fd);
+				}
+			}
+			free(*p);
+		}
+		free(names);
+	}
+	if (rc == 0) {
+		const struct oci_index *idx = oci_layout_index(l);
+		int fd = openat(dfd, "index.json", O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd < 0 || write(fd, idx->raw, idx->raw_len) != (ssize_t)idx->raw_len)
+			rc = error_set(err, OCI_E_IO, errno, "%s: write index.json", dest);
+		if (fd >= 0)
+			close(fd);
+	}
+	close(dfd);
+	return rc;
+}

@@ -1,0 +1,198 @@
+/* What the runtime's files share: the parsed config.json, the container's
+ * init (the child between clone and execve), its conversation with the
+ * runtime over a socket, and the record of what it created in the rootfs. */
+#ifndef OCI_RUNTIME_INT_H
+#define OCI_RUNTIME_INT_H
+
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <cjson/cJSON.h>
+#include <oci/runtime.h>
+#include "../internal.h"
+
+/* ---- config.json ---- */
+
+struct rt_mount {
+	char *dest; /* cleaned, relative to the root ("proc", "dev/pts") */
+	char *type;
+	char *source;
+	unsigned long flags;	      /* MS_* to set */
+	unsigned long prop;	      /* MS_PRIVATE, MS_SHARED, ... (with MS_REC) */
+	uint64_t attr_set, attr_clr;  /* recursive MOUNT_ATTR_* (rro, rnosuid, ...) */
+	char *data;		      /* the options that are not flags */
+	bool bind, rec;
+};
+
+struct rt_hook {
+	char *path;
+	char **args; /* NULL-terminated, argv[0] included */
+	char **env;  /* NULL: the runtime's environment */
+	int timeout; /* seconds, 0: none */
+};
+
+enum rt_hook_kind {
+	HOOK_PRESTART,
+	HOOK_CREATE_RUNTIME,
+	HOOK_CREATE_CONTAINER,
+	HOOK_START_CONTAINER,
+	HOOK_POSTSTART,
+	HOOK_POSTSTOP,
+	HOOK_N,
+};
+
+struct rt_hooks {
+	struct rt_hook *v;
+	size_t n;
+};
+
+struct rt_ns {
+	int type; /* CLONE_NEW* */
+	char *path;
+};
+
+struct rt_idmap {
+	uint32_t container, host, size;
+};
+
+struct rt_rlimit {
+	int resource;
+	struct rlimit lim;
+};
+
+struct rt_device {
+	char *path; /* relative, "dev/fuse" */
+	char type;  /* c, b, u, p */
+	unsigned major, minor;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
+
+enum { CAP_BOUNDING, CAP_EFFECTIVE, CAP_INHERITABLE, CAP_PERMITTED, CAP_AMBIENT, CAP_SETS };
+
+struct rt_config {
+	cJSON *json; /* the document, owned */
+	char *bundle; /* absolute */
+	char *rootfs; /* absolute or relative to bundle, as opened */
+	bool root_ro;
+	/* process */
+	char **args, **env; /* NULL-terminated */
+	char *cwd;
+	bool terminal;
+	unsigned short rows, cols;
+	uid_t uid;
+	gid_t gid;
+	gid_t *gids;
+	size_t n_gids;
+	mode_t umask;
+	bool has_umask;
+	struct rt_rlimit *rlimits;
+	size_t n_rlimits;
+	bool nnp;
+	uint64_t caps[CAP_SETS];
+	int oom_score_adj;
+	bool has_oom;
+	char *hostname, *domainname;
+	/* mounts, in order */
+	struct rt_mount *mounts;
+	size_t n_mounts;
+	/* linux */
+	int ns_new; /* CLONE_NEW* to create */
+	int ns_all; /* created or joined */
+	struct rt_ns *ns_join;
+	size_t n_join;
+	struct rt_idmap *uidmap, *gidmap;
+	size_t n_uidmap, n_gidmap;
+	char **masked, **readonly; /* NULL-terminated, relative */
+	struct rt_device *devices;
+	size_t n_devices;
+	unsigned long rootprop;
+	char **sysctl; /* key, value, key, value, ..., NULL */
+	struct rt_hooks hooks[HOOK_N];
+};
+
+/* Parse config.json of bundle (args replaces process.args when not NULL);
+ * warnings for what is ignored go through rt_warn. */
+HIDDEN int rt_config_load(const char *bundle, char *const *args, struct rt_config **out,
+			  struct oci_error **err);
+HIDDEN void rt_config_free(struct rt_config *c);
+/* the parts of each file: process.c, ns.c, mount.c, hooks.c */
+HIDDEN int rt_config_process(struct rt_config *c, const cJSON *proc, struct oci_error **err);
+HIDDEN int rt_config_ns(struct rt_config *c, const cJSON *lnx, struct oci_error **err);
+HIDDEN int rt_config_mounts(struct rt_config *c, const cJSON *mounts, struct oci_error **err);
+HIDDEN int rt_config_hooks(struct rt_config *c, const cJSON *hooks, struct oci_error **err);
+HIDDEN void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* small JSON helpers: a wrong type is an error naming the key */
+HIDDEN int rt_json_string(const cJSON *o, const char *key, bool required, char **out,
+			  struct oci_error **err);
+HIDDEN int rt_json_strings(const cJSON *o, const char *key, char ***out, struct oci_error **err);
+HIDDEN int rt_json_u32(const cJSON *o, const char *key, bool required, uint32_t *out,
+		       struct oci_error **err);
+HIDDEN int rt_json_bool(const cJSON *o, const char *key, bool *out, struct oci_error **err);
+HIDDEN void rt_strv_free(char **v);
+/* "/a/./b//c/" -> "a/b/c"; ".." kept (resolution stays in the root) */
+HIDDEN char *rt_clean_path(const char *p);
+
+/* ---- the state of a container ---- */
+
+/* The runtime-spec state document, as given to hooks. */
+HIDDEN char *rt_state_json(const struct rt_config *c, const char *id, const char *status,
+			   pid_t pid);
+
+/* ---- the container's init ---- */
+
+/* messages on the socket between the runtime (parent) and the init */
+enum {
+	MSG_GO = 'G',	 /* parent: ids mapped, go on; payload: host pid */
+	MSG_HOOKS = 'H', /* init: namespaces ready, run prestart/createRuntime */
+	MSG_HOOKS_DONE = 'D',
+	MSG_WARN = 'W',
+	MSG_ERROR = 'E',
+	MSG_PTY = 'T', /* init: the terminal's master, as SCM_RIGHTS */
+	MSG_READY = 'R',
+};
+
+struct rt_child {
+	const struct rt_config *cfg;
+	const char *id;
+	int sock;     /* to the runtime */
+	int fifo;     /* exec.fifo, opened O_RDWR: read blocks until start writes */
+	int record;   /* append-only list of what we created in the rootfs */
+	int nullfd;   /* the host's /dev/null, O_PATH, for maskedPaths */
+	pid_t hostpid;
+	bool no_new_keyring;
+};
+
+HIDDEN int rt_msg_send(int sock, char type, const void *data, size_t len, int fd);
+/* receive one message; *data is malloc'd and NUL-terminated; *fd when passed */
+HIDDEN int rt_msg_recv(int sock, char *type, char **data, size_t *len, int *fd);
+/* the init's whole life; never returns */
+HIDDEN __attribute__((noreturn)) void rt_child_main(struct rt_child *ch);
+/* in the init: report a failure to the runtime and die */
+HIDDEN __attribute__((noreturn)) void rt_child_fail(struct rt_child *ch, struct oci_error *e);
+
+/* ns.c: start the init in its namespaces (joining those given by path);
+ * fn runs in the child and never returns. */
+HIDDEN int ns_spawn(const struct rt_config *c, void (*fn)(void *), void *arg, pid_t *pid,
+		    struct oci_error **err);
+HIDDEN int ns_write_idmaps(const struct rt_config *c, pid_t pid, struct oci_error **err);
+HIDDEN int ns_setup_child(struct rt_child *ch, struct oci_error **err);
+
+/* mount.c: the root filesystem, from inside the init's mount namespace */
+HIDDEN int mount_rootfs(struct rt_child *ch, struct oci_error **err);
+HIDDEN int mount_pivot(struct rt_child *ch, struct oci_error **err);
+HIDDEN int mount_finish(struct rt_child *ch, struct oci_error **err);
+/* remove what the record says the runtime created, restore parents' times */
+HIDDEN int mount_undo_record(const char *rootfs, int recordfd, struct oci_error **err);
+HIDDEN int mount_console(const char *slave, struct oci_error **err);
+
+/* hooks.c */
+HIDDEN int hooks_run(const struct rt_hooks *h, const char *name, const char *state,
+		     struct oci_error **err);
+
+/* process.c */
+HIDDEN int proc_stat_start(pid_t pid, unsigned long long *start, char *state);
+
+#endif

@@ -1,0 +1,522 @@
+/* Verifying a layout: a walk of the documents from index.json (each blob
+ * read once, whatever number of images share it), then every layer read to
+ * its end on all cores (blob digest, tar, diff_id). Each problem is reported
+ * once, with every ref it breaks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <oci/verify.h>
+#include "compress.h"
+#include "layout_int.h"
+#include "pathmap.h"
+
+struct vcheck {
+	struct oci_digest d;
+	bool looked, exists, hashed, digest_ok;
+	int64_t stored;
+	char *data; /* documents only */
+	size_t len;
+	char **refs;
+	size_t n_refs;
+};
+
+struct vjob { /* a layer to read to its end */
+	struct vcheck *b;
+	struct oci_descriptor desc; /* media type, digest; size = stored */
+	struct oci_digest diff_id;
+	bool has_diff;
+	char *kind, *detail; /* the result */
+	long long bytes;
+};
+
+struct verify {
+	struct oci_layout *l;
+	struct pathmap blobs; /* digest -> struct vcheck */
+	struct oci_verify_report *rep;
+	size_t cap;
+	struct vjob *jobs;
+	size_t n_jobs, cap_jobs;
+	pthread_mutex_t mu;
+	size_t next_job;
+};
+
+static void v_add_ref(struct vcheck *b, const char *ref)
+{
+	for (size_t i = 0; i < b->n_refs; i++)
+		if (strcmp(b->refs[i], ref) == 0)
+			return;
+	b->refs = xrealloc(b->refs, (b->n_refs + 1) * sizeof(*b->refs));
+	b->refs[b->n_refs++] = xstrdup(ref);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *v_refs_string(struct vcheck *b)
+{
+	if (!b || b->n_refs == 0)
+		return xstrdup("-");
+	qsort(b->refs, b->n_refs, sizeof(*b->refs), cmp_str);
+	size_t len = 1;
+	for (size_t i = 0; i < b->n_refs; i++)
+		len += strlen(b->refs[i]) + 1;
+	char *s = xmalloc(len);
+	s[0] = 0;
+	for (size_t i = 0; i < b->n_refs; i++) {
+		if (i)
+			strncat(s, ",", len - strlen(s) - 1);
+		strncat(s, b->refs[i], len - strlen(s) - 1);
+	}
+	return s;
+}
+
+static void v_problem(struct verify *v, const char *kind, const char *digest, char *refs,
+		      bool note, bool fixable, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+static void v_problem(struct verify *v, const char *kind, const char *digest, char *refs,
+		      bool note, bool fixable, const char *fmt, ...)
+{
+	struct oci_verify_report *r = v->rep;
+	if (r->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 16;
+		r->p = xrealloc(r->p, v->cap * sizeof(*r->p));
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	char *detail;
+	if (vasprintf(&detail, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	r->p[r->n++] = (struct oci_problem){xstrdup(kind), xstrdup(digest ? digest : "-"),
+					    refs ? refs : xstrdup("-"), detail, note, fixable};
+	if (note)
+		r->n_notes++;
+	else
+		r->n_problems++;
+}
+
+static struct vcheck *v_blob(struct verify *v, const struct oci_digest *d)
+{
+	void **slot = pathmap_put(&v->blobs, d->str);
+	if (!*slot) {
+		struct vcheck *b = xcalloc(1, sizeof(*b));
+		b->d = *d;
+		*slot = b;
+	}
+	return *slot;
+}
+
+/* stat and (for documents) read and hash the stored blob, once */
+static void v_look(struct verify *v, struct vcheck *b, bool read_it)
+{
+	if (!b->looked) {
+		b->looked = true;
+		b->stored = oci_layout_blob_size(v->l, &b->d);
+		b->exists = b->stored >= 0;
+		v->rep->blobs++;
+	}
+	if (!read_it || b->hashed || !b->exists || b->stored > (int64_t)OCI_JSON_MAX)
+		return;
+	b->hashed = true;
+	struct oci_descriptor tmp = {.digest = b->d, .size = b->stored};
+	struct oci_error *e = NULL;
+	if (oci_blob_read_all(v->l, &tmp, OCI_JSON_MAX, &b->data, &b->len, &e) == 0)
+		b->digest_ok = true;
+	oci_error_free(e);
+	v->rep->bytes += b->stored;
+}
+
+/* the kind a JSON document really is */
+static enum oci_media_kind v_doc_kind(const char *data, size_t len, const char **doc_mt)
+{
+	cJSON *j;
+	*doc_mt = NULL;
+	if (oci_json_parse(data, len, &j, NULL) < 0)
+		return OCI_MEDIA_UNKNOWN;
+	enum oci_media_kind k = OCI_MEDIA_UNKNOWN;
+	const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "mediaType");
+	if (cJSON_IsString(mt) && oci_media_kind(mt->valuestring) != OCI_MEDIA_UNKNOWN) {
+		k = oci_media_kind(mt->valuestring);
+		*doc_mt = oci_media_kind(mt->valuestring) == OCI_MEDIA_INDEX
+				  ? (oci_media_is_docker(mt->valuestring) ? OCI_MT_DOCKER_LIST : OCI_MT_INDEX)
+				  : (oci_media_is_docker(mt->valuestring) ? OCI_MT_DOCKER_MANIFEST
+									  : OCI_MT_MANIFEST);
+	} else if (cJSON_GetObjectItemCaseSensitive(j, "manifests")) {
+		k = OCI_MEDIA_INDEX;
+	} else if (cJSON_GetObjectItemCaseSensitive(j, "layers")) {
+		k = OCI_MEDIA_MANIFEST;
+	} else if (cJSON_GetObjectItemCaseSensitive(j, "rootfs")) {
+		k = OCI_MEDIA_CONFIG;
+	}
+	cJSON_Delete(j);
+	return k;
+}
+
+static void v_desc(struct verify *v, const struct oci_descriptor *d, const char *ref, int depth,
+		   enum oci_media_kind expect, const struct oci_digest *diff_id);
+
+/* checks common to every descriptor: presence, size, digest; true when the
+ * content is what the digest says */
+static bool v_blob_ok(struct verify *v, struct vcheck *b, const struct oci_descriptor *d,
+		      bool document)
+{
+	v_look(v, b, document);
+	if (!b->exists) {
+		v_problem(v, "missing", d->digest.str, v_refs_string(b), false, false,
+			  "blob is missing (%s)", oci_media_short(d->media_type));
+		return false;
+	}
+	if (document && b->stored > (int64_t)OCI_JSON_MAX) {
+		v_problem(v, "json", d->digest.str, v_refs_string(b), false, false,
+			  "document of %lld bytes exceeds %u", (long long)b->stored, OCI_JSON_MAX);
+		return false;
+	}
+	if (document && !b->digest_ok) {
+		v_problem(v, "digest", d->digest.str, v_refs_string(b), false, false,
+			  "content does not match its digest");
+		return false;
+	}
+	if (b->stored != d->size)
+		v_problem(v, "size", d->digest.str, v_refs_string(b), false, true,
+			  "descriptor says %lld bytes, blob has %lld", (long long)d->size,
+			  (long long)b->stored);
+	return true;
+}
+
+static void v_manifest(struct verify *v, struct vcheck *b, const struct oci_descriptor *d,
+		       const char *ref, int depth)
+{
+	struct oci_manifest *m;
+	struct oci_error *e = NULL;
+	if (oci_manifest_parse(b->data, b->len, NULL, &m, &e) < 0) {
+		v_problem(v, "json", d->digest.str, v_refs_string(b), false, false, "manifest: %s",
+			  e->msg);
+		oci_error_free(e);
+		return;
+	}
+	struct vcheck *cb = v_blob(v, &m->config.digest);
+	v_add_ref(cb, ref);
+	struct oci_config *cfg = NULL;
+	if (oci_media_kind(m->config.media_type) != OCI_MEDIA_CONFIG) {
+		v_problem(v, "mediatype", m->config.digest.str, v_refs_string(cb), false, false,
+			  "config has media type \"%s\"", m->config.media_type);
+	} else if (v_blob_ok(v, cb, &m->config, true)) {
+		if (oci_config_parse(cb->data, cb->len, &cfg, &e) < 0) {
+			v_problem(v, "json", m->config.digest.str, v_refs_string(cb), false, false,
+				  "config: %s", e->msg);
+			oci_error_free(e);
+			e = NULL;
+		} else if (cfg->n_diff_ids != m->n_layers) {
+			v_problem(v, "diffid", m->config.digest.str, v_refs_string(cb), false, false,
+				  "%zu diff_ids for %zu layers in manifest %s", cfg->n_diff_ids,
+				  m->n_layers, d->digest.str);
+		}
+	}
+	for (size_t i = 0; i < m->n_layers; i++)
+		v_desc(v, &m->layers[i], ref, depth + 1, OCI_MEDIA_LAYER,
+		       cfg && cfg->n_diff_ids == m->n_layers ? &cfg->diff_ids[i] : NULL);
+	oci_config_free(cfg);
+	oci_manifest_free(m);
+}
+
+static void v_index(struct verify *v, struct vcheck *b, const struct oci_descriptor *d,
+		    const char *ref, int depth)
+{
+	struct oci_index *idx;
+	struct oci_error *e = NULL;
+	if (oci_index_parse(b->data, b->len, NULL, &idx, &e) < 0) {
+		v_problem(v, "json", d->digest.str, v_refs_string(b), false, false, "index: %s",
+			  e->msg);
+		oci_error_free(e);
+		return;
+	}
+	for (size_t i = 0; i < idx->n_manifests; i++)
+		v_desc(v, &idx->manifests[i], ref, depth + 1, OCI_MEDIA_UNKNOWN, NULL);
+	oci_index_free(idx);
+}
+
+static void v_desc(struct verify *v, const struct oci_descriptor *d, const char *ref, int depth,
+		   enum oci_media_kind expect, const struct oci_digest *diff_id)
+{
+	struct vcheck *b = v_blob(v, &d->digest);
+	v_add_ref(b, ref);
+	if (depth > 2 * OCI_MAX_INDEX_DEPTH) {
+		v_problem(v, "index", d->digest.str, v_refs_string(b), false, false,
+			  "nested deeper than %d levels", OCI_MAX_INDEX_DEPTH);
+		return;
+	}
+	enum oci_media_kind k = oci_media_kind(d->media_type);
+	if (expect == OCI_MEDIA_LAYER) {
+		v_look(v, b, false);
+		if (!b->exists) {
+			v_problem(v, "missing", d->digest.str, v_refs_string(b), false, false,
+				  "layer blob is missing");
+			return;
+		}
+		if (b->stored != d->size)
+			v_problem(v, "size", d->digest.str, v_refs_string(b), false, true,
+				  "descriptor says %lld bytes, blob has %lld", (long long)d->size,
+				  (long long)b->stored);
+		/* one job per (layer, diff_id): read and checked in phase two */
+		for (size_t i = 0; i < v->n_jobs; i++)
+			if (v->jobs[i].b == b &&
+			    (!diff_id || !v->jobs[i].has_diff || oci_digest_equal(diff_id, &v->jobs[i].diff_id)))
+				return;
+		if (v->n_jobs == v->cap_jobs) {
+			v->cap_jobs = v->cap_jobs ? v->cap_jobs * 2 : 16;
+			v->jobs = xrealloc(v->jobs, v->cap_jobs * sizeof(*v->jobs));
+		}
+		struct vjob *j = &v->jobs[v->n_jobs++];
+		memset(j, 0, sizeof(*j));
+		j->b = b;
+		oci_descriptor_copy(&j->desc, d);
+		j->desc.annotations = NULL;
+		j->desc.size = b->stored;
+		if (diff_id) {
+			j->diff_id = *diff_id;
+			j->has_diff = true;
+		}
+		return;
+	}
+	if (k == OCI_MEDIA_UNKNOWN || k == OCI_MEDIA_LAYER || k == OCI_MEDIA_CONFIG) {
+		v_look(v, b, false);
+		v_problem(v, "mediatype", d->digest.str, v_refs_string(b), false, false,
+			  "unsupported media type \"%s\" for an index entry", d->media_type);
+		return;
+	}
+	if (!v_blob_ok(v, b, d, true))
+		return;
+	const char *doc_mt;
+	enum oci_media_kind actual = v_doc_kind(b->data, b->len, &doc_mt);
+	if (actual == OCI_MEDIA_UNKNOWN) {
+		struct oci_error *e = NULL;
+		cJSON *j = NULL;
+		if (oci_json_parse(b->data, b->len, &j, &e) < 0)
+			v_problem(v, "json", d->digest.str, v_refs_string(b), false, false, "%s", e->msg);
+		else
+			v_problem(v, "json", d->digest.str, v_refs_string(b), false, false,
+				  "neither an index nor a manifest");
+		cJSON_Delete(j);
+		oci_error_free(e);
+		return;
+	}
+	if (actual != k || (doc_mt && strcmp(doc_mt, d->media_type) != 0))
+		v_problem(v, "mediatype", d->digest.str, v_refs_string(b), false, true,
+			  "descriptor says \"%s\", the document is %s", d->media_type,
+			  doc_mt ? doc_mt : (actual == OCI_MEDIA_INDEX ? "an index" : "a manifest"));
+	if (actual == OCI_MEDIA_INDEX)
+		v_index(v, b, d, ref, depth);
+	else if (actual == OCI_MEDIA_MANIFEST)
+		v_manifest(v, b, d, ref, depth);
+}
+
+/* ---- phase two: layers, on all cores ---- */
+
+static void v_run_job(struct verify *v, struct vjob *j)
+{
+	/* the media type's compression against the content's */
+	uint8_t magic[4] = {0};
+	struct oci_blob *ob;
+	struct oci_error *e = NULL;
+	int comp = oci_media_layer_compression(j->desc.media_type);
+	if (oci_blob_open(v->l, &j->desc, &ob, &e) == 0) {
+		oci_blob_read(ob, magic, sizeof(magic), NULL);
+		oci_blob_free(ob);
+	}
+	oci_error_free(e);
+	e = NULL;
+	int actual = compress_sniff(magic, sizeof(magic));
+	struct oci_descriptor d = j->desc;
+	char *fixed_mt = NULL;
+	if (actual != comp) {
+		bool docker = oci_media_is_docker(d.media_type);
+		fixed_mt = xstrdup(actual == OCI_COMPRESS_GZIP
+					   ? (docker ? OCI_MT_DOCKER_LAYER_GZIP : OCI_MT_LAYER_GZIP)
+				   : actual == OCI_COMPRESS_ZSTD
+					   ? (docker ? OCI_MT_DOCKER_LAYER_ZSTD : OCI_MT_LAYER_ZSTD)
+					   : (docker ? OCI_MT_DOCKER_LAYER : OCI_MT_LAYER));
+		d.media_type = fixed_mt;
+	}
+	struct oci_layer_reader *r;
+	int rc = oci_layer_open(v->l, &d, j->has_diff ? &j->diff_id : NULL, &r, &e);
+	if (rc == 0) {
+		struct archive_entry *ae;
+		while ((rc = oci_layer_next(r, &ae, &e)) > 0)
+			;
+		j->bytes = oci_layer_bytes_read(r);
+		oci_layer_free(r);
+	}
+	if (rc < 0) {
+		const char *m = e ? e->msg : "unreadable";
+		/* the line names the digest already */
+		size_t dl = strlen(j->desc.digest.str);
+		if (strncmp(m, "layer ", 6) == 0 && strncmp(m + 6, j->desc.digest.str, dl) == 0 &&
+		    m[6 + dl] == ':')
+			m += 6 + dl + 2;
+		j->kind = xstrdup(strstr(m, "diff_id mismatch")   ? "diffid"
+				  : strstr(m, "digest mismatch") ? "digest"
+				  : strstr(m, "truncated")       ? "digest"
+								 : "tar");
+		j->detail = xstrdup(m);
+	} else if (fixed_mt) {
+		j->kind = xstrdup("mediatype");
+		j->detail = comp < 0 ? xasprintf("unsupported layer media type \"%s\"; the content is %s",
+						 j->desc.media_type, fixed_mt)
+				     : xasprintf("descriptor says \"%s\", the content is %s",
+						 j->desc.media_type, fixed_mt);
+	}
+	free(fixed_mt);
+	oci_error_free(e);
+}
+
+static void *v_worker(void *arg)
+{
+	struct verify *v = arg;
+	for (;;) {
+		pthread_mutex_lock(&v->mu);
+		size_t i = v->next_job++;
+		pthread_mutex_unlock(&v->mu);
+		if (i >= v->n_jobs)
+			return NULL;
+		v_run_job(v, &v->jobs[i]);
+	}
+}
+
+/* ---- notes: what is stored but not reachable ---- */
+
+static bool v_hex_name(const char *s, size_t want)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == want;
+}
+
+static void v_notes(struct verify *v)
+{
+	char **names;
+	if (oci_layout_list_blobs(v->l, &names, NULL) < 0)
+		return;
+	for (char **p = names; *p; p++) {
+		const char *name = *p + 6; /* after "blobs/" */
+		const char *slash = strchr(name, '/');
+		bool ok = false;
+		if (slash) {
+			size_t want = strncmp(name, "sha256/", 7) == 0   ? 64
+				      : strncmp(name, "sha512/", 7) == 0 ? 128
+									 : 0;
+			if (want && v_hex_name(slash + 1, want)) {
+				char dg[OCI_DIGEST_MAX];
+				snprintf(dg, sizeof(dg), "%.6s:%s", name, slash + 1);
+				ok = true;
+				struct vcheck *b = pathmap_get(&v->blobs, dg);
+				if (!b)
+					v_problem(v, "unreferenced", dg, NULL, true, true,
+						  "blob not reachable from index.json");
+			}
+		}
+		if (!ok)
+			v_problem(v, "stray", "-", NULL, true, name[0] == '.' || strstr(name, "/."),
+				  "%s", *p);
+		free(*p);
+	}
+	free(names);
+	int dfd = oci_layout_dirfd(v->l);
+	if (dfd < 0)
+		return;
+	DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		const char *n = de->d_name;
+		if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "oci-layout") ||
+		    !strcmp(n, "index.json") || !strcmp(n, "blobs") || !strcmp(n, ".index.lock"))
+			continue;
+		v_problem(v, "stray", "-", NULL, true,
+			  strncmp(n, ".index.json", 11) == 0 || strstr(n, ".tmp") != NULL, "%s", n);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void vcheck_free(void *p)
+{
+	struct vcheck *b = p;
+	if (!b)
+		return;
+	free(b->data);
+	for (size_t i = 0; i < b->n_refs; i++)
+		free(b->refs[i]);
+	free(b->refs);
+	free(b);
+}
+
+void oci_verify_report_free(struct oci_verify_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->p[i].kind);
+		free(r->p[i].digest);
+		free(r->p[i].refs);
+		free(r->p[i].detail);
+	}
+	free(r->p);
+	free(r);
+}
+
+int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out,
+		      struct oci_error **err)
+{
+	(void)err;
+	struct verify v = {.l = l};
+	pathmap_init(&v.blobs);
+	pthread_mutex_init(&v.mu, NULL);
+	v.rep = xcalloc(1, sizeof(*v.rep));
+	if (l->kind != OCI_LAYOUT_DOCKER_ARCHIVE && !oci_layout_has_version_file(l))
+		v_problem(&v, "layout", "-", NULL, false, true, "oci-layout is missing or invalid");
+	if (oci_layout_index_error(l))
+		v_problem(&v, "index", "-", NULL, false, true, "index.json: %s",
+			  oci_layout_index_error(l));
+	const struct oci_index *idx = oci_layout_index(l);
+	for (size_t i = 0; i < idx->n_manifests; i++) {
+		const struct oci_descriptor *d = &idx->manifests[i];
+		char label[OCI_DIGEST_MAX + 8];
+		if (d->ref_name)
+			snprintf(label, sizeof(label), "%s", d->ref_name);
+		else
+			snprintf(label, sizeof(label), "@%s", d->digest.str);
+		v_desc(&v, d, label, 0, OCI_MEDIA_UNKNOWN, NULL);
+	}
+	/* phase two */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nt = ncpu > 1 ? (int)(ncpu > 8 ? 8 : ncpu) : 1;
+	pthread_t th[8];
+	int started = 0;
+	for (int i = 0; i < nt && (size_t)i < v.n_jobs; i++)
+		if (pthread_create(&th[i], NULL, v_worker, &v) == 0)
+			started++;
+	if (!started)
+		v_worker(&v);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	for (size_t i = 0; i < v.n_jobs; i++) {
+		struct vjob *j = &v.jobs[i];
+		v.rep->bytes += j->bytes;
+		if (j->kind)
+			v_problem(&v, j->kind, j->desc.digest.str, v_refs_string(j->b), false,
+				  strcmp(j->kind, "mediatype") == 0, "%s", j->detail);
+		free(j->kind);
+		free(j->detail);
+		oci_descriptor_release(&j->desc);
+	}
+	free(v.jobs);
+	v_notes(&v);
+	pathmap_release(&v.blobs, vcheck_free);
+	pthread_mutex_destroy(&v.mu);
+	*out = v.rep;
+	return 0;
+}
