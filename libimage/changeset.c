@@ -71,6 +71,18 @@ static bool cs_xattrs_equal(const char *a, const char *b)
 	return strcmp(a && *a ? a : "", b && *b ? b : "") == 0;
 }
 
+/* did the parent directory of path keep its inode since the record? */
+static bool cs_parent_kept(struct oci_changeset *cs, const char *path)
+{
+	if (!*path)
+		return false;
+	const char *slash = strrchr(path, '/');
+	cleanup_free char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+	const struct oci_snap_entry *a = oci_snapshot_find(cs->before, dir);
+	const struct oci_snap_entry *b = oci_snapshot_find(cs->after, dir);
+	return a && b && a->ino == b->ino;
+}
+
 static int cs_compare(struct oci_changeset *cs, const struct oci_diff_opts *o,
 		      struct oci_snap_entry *a, struct oci_snap_entry *b, bool by_record,
 		      unsigned *out, struct oci_error **err)
@@ -127,8 +139,14 @@ static int cs_compare(struct oci_changeset *cs, const struct oci_diff_opts *o,
 		if (a->rdev != b->rdev)
 			f |= OCI_FIELD_DEVICE;
 	}
-	if (by_record && S_ISDIR(a->mode) && a->ino != b->ino)
-		f |= OCI_FIELD_REPLACED;
+	if (by_record && a->ino != b->ino && cs_parent_kept(cs, a->path)) {
+		/* a new inode where the parent kept its own: made again, not copied
+		 * (a bundle copied with cp -a has new inodes everywhere) */
+		if (S_ISDIR(a->mode))
+			f |= OCI_FIELD_REPLACED;
+		else if (S_ISREG(a->mode) && a->nlink > 1)
+			f |= OCI_FIELD_LINK; /* a hard link group broken */
+	}
 	int r;
 	if ((r = snapshot_entry_xattrs(by_record ? -1 : cs->before_fd, a, err)) < 0 ||
 	    (r = snapshot_entry_xattrs(cs->after_fd, b, err)) < 0)

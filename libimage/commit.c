@@ -434,9 +434,6 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 		r = error_set(err, OCI_E_USAGE, 0, "the destination needs a :REF");
 		goto out;
 	}
-	if ((r = oci_layout_create(c.dest.path, &c.dfd, err)) < 0)
-		goto out;
-
 	/* the parent: --from, or where the bundle came from */
 	const char *from_spec = o->from;
 	if (!from_spec && o->bundle) {
@@ -485,6 +482,11 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 				oci_layout_free(l2);
 			}
 		}
+	}
+	/* the destination, made only once the parent is known to be there */
+	if ((r = oci_layout_create(c.dest.path, &c.dfd, err)) < 0)
+		goto out;
+	if (c.parent) {
 		struct stat a, b;
 		c.same_layout = oci_layout_kind(c.play) == OCI_LAYOUT_DIR &&
 				stat(oci_layout_path(c.play), &a) == 0 && fstat(c.dfd, &b) == 0 &&

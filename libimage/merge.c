@@ -257,6 +257,13 @@ int oci_changeset_images(const struct oci_image *a, const struct oci_image *b,
 	return changeset_from_snapshots(sa, sb, o, out, err);
 }
 
+int oci_changeset_snapshots(struct oci_snapshot *a, struct oci_snapshot *b,
+			    const struct oci_diff_opts *o, struct oci_changeset **out,
+			    struct oci_error **err)
+{
+	return changeset_from_snapshots(a, b, o, out, err);
+}
+
 /* ---- the merged tree as one tar stream ---- */
 
 static la_ssize_t export_write(struct archive *a, void *arg, const void *buf, size_t len)

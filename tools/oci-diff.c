@@ -274,21 +274,39 @@ int main(int argc, char **argv)
 	} else if (is_plain_dir(argv[optind]) && is_plain_dir(argv[optind + 1])) {
 		r = oci_changeset_dirs(argv[optind], argv[optind + 1], &o, &cs, &err);
 	} else {
+		for (int i = 0; i < 2; i++) {
+			struct oci_image_ref ir;
+			struct stat st;
+			if (oci_image_ref_parse(argv[optind + i], &ir, NULL) < 0 ||
+			    (strcmp(ir.path, "-") && stat(ir.path, &st) < 0)) {
+				if (ir.path)
+					oci_image_ref_release(&ir);
+				return tool_failf(argv[optind + i], "no such directory or image");
+			}
+			oci_image_ref_release(&ir);
+		}
 		if (tar)
 			return tool_usage_error("--tar: not available between two images");
 		struct oci_platform platform;
 		if (tool_platform(platform_arg, &platform))
 			return EXIT_TROUBLE;
+		struct oci_snapshot *sa = NULL, *sb = NULL;
 		subject = argv[optind];
 		r = oci_image_open(argv[optind], &platform, &la, &ia, &err);
+		if (r == 0)
+			r = oci_image_merge(ia, &sa, &err);
 		if (r == 0) {
 			subject = argv[optind + 1];
 			r = oci_image_open(argv[optind + 1], &platform, &lb, &ib, &err);
 		}
+		if (r == 0)
+			r = oci_image_merge(ib, &sb, &err);
 		if (r == 0) {
-			subject = argv[optind];
-			r = oci_changeset_images(ia, ib, &o, &cs, &err);
+			r = oci_changeset_snapshots(sa, sb, &o, &cs, &err);
+			sa = sb = NULL;
 		}
+		oci_snapshot_free(sa);
+		oci_snapshot_free(sb);
 		if (r == 0)
 			cfgdiff = config_diff(ia->config, ib->config);
 		oci_platform_release(&platform);

@@ -52,8 +52,8 @@ expect_fail "a ref with a control character: exit 2" oci-inspect "$TD/multi:"$'v
 if grep -q $'\001' "$TMP/err"; then fail "a ref with a control character: not echoed raw"; else pass "a ref with a control character: not echoed raw"; fi
 expect_fail "nothing before the ref (:v1): exit 2" oci-inspect ":v1"
 expect 0 "--files --merged: exit 0" oci-inspect --files --merged "$TD/multi:v1"
-expect_fail "--verify (reserved): exit 2" oci-inspect --verify "$TD/multi"
-expect_fail "--repair (reserved): exit 2" oci-inspect --repair "$TD/multi"
+expect 0 "--verify of a good layout: exit 0" oci-inspect --verify "$TD/multi"
+expect 2 "--repair of a layout with -o (archives only): exit 2" oci-inspect --repair -o "$TMP/x" "$TD/multi"
 
 # ---- default tree of multi:v1 ----
 expect 0 "tree multi:v1 exits 0" oci-inspect "$TD/multi:v1"

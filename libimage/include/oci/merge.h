@@ -14,6 +14,10 @@ OCI_EXPORT int oci_image_merge(const struct oci_image *img, struct oci_snapshot 
 OCI_EXPORT int oci_changeset_images(const struct oci_image *a, const struct oci_image *b,
 				    const struct oci_diff_opts *o, struct oci_changeset **out,
 				    struct oci_error **err);
+/* two trees known only by their snapshots (both taken over by the changeset) */
+OCI_EXPORT int oci_changeset_snapshots(struct oci_snapshot *a, struct oci_snapshot *b,
+				       const struct oci_diff_opts *o, struct oci_changeset **out,
+				       struct oci_error **err);
 /* the merged root filesystem as one tar stream on out_fd, whiteouts applied */
 OCI_EXPORT int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error **err);
 
