@@ -10,6 +10,7 @@
 #include <oci/changeset.h>
 #include "inroot.h"
 #include "snapshot_int.h"
+#include "pathmap.h"
 
 void oci_changeset_free(struct oci_changeset *cs)
 {
@@ -167,10 +168,18 @@ static void cs_push(struct oci_changeset *cs, size_t *cap, char kind, unsigned f
 	cs->c[cs->n++] = (struct oci_change){kind, fields, a, b};
 }
 
-static bool cs_under(const char *path, const char *dir)
+/* is path below a directory deleted (or turned into something else)? */
+static bool cs_under_deleted(struct pathmap *deleted, const char *path)
 {
-	size_t n = strlen(dir);
-	return strncmp(path, dir, n) == 0 && path[n] == '/';
+	if (deleted->n == 0)
+		return false;
+	cleanup_free char *p = xstrdup(path);
+	for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
+		*s = 0;
+		if (pathmap_get(deleted, p))
+			return true;
+	}
+	return false;
 }
 
 static int cs_merge(struct oci_changeset *cs, const struct oci_diff_opts *o, bool by_record,
@@ -178,31 +187,32 @@ static int cs_merge(struct oci_changeset *cs, const struct oci_diff_opts *o, boo
 {
 	struct oci_snapshot *A = cs->before, *B = cs->after;
 	size_t i = 0, j = 0, cap = 0;
-	const char *deleted_dir = NULL;
-	while (i < A->n || j < B->n) {
+	struct pathmap deleted; /* sorted order interleaves "d", "d-x", "d/f": a set */
+	pathmap_init(&deleted);
+	int r = 0;
+	while (r == 0 && (i < A->n || j < B->n)) {
 		int c = i >= A->n ? 1 : j >= B->n ? -1 : strcmp(A->e[i].path, B->e[j].path);
 		if (c < 0) {
 			struct oci_snap_entry *a = &A->e[i++];
-			if (deleted_dir && cs_under(a->path, deleted_dir))
+			if (cs_under_deleted(&deleted, a->path))
 				continue; /* its whiteout covers it */
 			cs_push(cs, &cap, OCI_CHANGE_DELETED, 0, a, NULL);
 			if (S_ISDIR(a->mode))
-				deleted_dir = a->path;
+				*pathmap_put(&deleted, a->path) = (void *)1;
 		} else if (c > 0) {
 			cs_push(cs, &cap, OCI_CHANGE_ADDED, 0, NULL, &B->e[j++]);
 		} else {
 			struct oci_snap_entry *a = &A->e[i++], *b = &B->e[j++];
 			unsigned f;
-			int r = cs_compare(cs, o, a, b, by_record, &f, err);
-			if (r < 0)
-				return r;
-			if (f)
+			r = cs_compare(cs, o, a, b, by_record, &f, err);
+			if (r == 0 && f)
 				cs_push(cs, &cap, OCI_CHANGE_CHANGED, f, a, b);
-			if (f & OCI_FIELD_TYPE && S_ISDIR(a->mode))
-				deleted_dir = a->path; /* a directory became something else */
+			if (r == 0 && (f & OCI_FIELD_TYPE) && S_ISDIR(a->mode))
+				*pathmap_put(&deleted, a->path) = (void *)1;
 		}
 	}
-	return 0;
+	pathmap_release(&deleted, NULL);
+	return r;
 }
 
 static int cs_open_dir(const char *path, struct oci_error **err)

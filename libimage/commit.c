@@ -10,6 +10,8 @@
 #include "compress.h"
 #include "internal.h"
 #include "layout_int.h"
+#include "inroot.h"
+#include <libgen.h>
 
 struct commit {
 	const struct oci_commit_opts *o;
@@ -390,6 +392,8 @@ static int commit_rewrite_index(struct commit *c, const struct oci_descriptor *o
 			sub = true;
 		} else if (oci_media_kind(d->media_type) == OCI_MEDIA_INDEX) {
 			r = commit_rewrite_index(c, d, target, repl, &nd, &sub, depth + 1, err);
+			if (r == 0 && !sub) /* untouched: kept as it is, bytes and digest */
+				r = commit_copy_tree(c, d, err);
 		} else {
 			r = commit_copy_tree(c, d, err);
 		}
@@ -405,7 +409,7 @@ static int commit_rewrite_index(struct commit *c, const struct oci_descriptor *o
 		if (sub && nd.media_type != repl->media_type)
 			free(nd.media_type);
 	}
-	if (r == 0) {
+	if (r == 0 && *changed) {
 		out->media_type = xstrdup(old->media_type);
 		r = commit_put_json(c, doc, &out->digest, &out->size, err);
 	}
@@ -429,6 +433,7 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	char *tmpname = NULL;
 	int tmpfd = -1;
 	char *from = NULL;
+	bool created = false;
 	struct oci_descriptor newtop = {0};
 	if (!c.dest.ref) {
 		r = error_set(err, OCI_E_USAGE, 0, "the destination needs a :REF");
@@ -483,7 +488,23 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 			}
 		}
 	}
+	/* what can be refused is refused before the destination exists */
+	for (int i = 0; i < 2; i++) {
+		const char *a = i ? o->cmd : o->entrypoint;
+		cJSON *t = a ? commit_args(a, err) : NULL;
+		if (a && !t) {
+			r = error_wrap(err, i ? "--cmd" : "--entrypoint");
+			goto out;
+		}
+		cJSON_Delete(t);
+	}
+	if (o->layer_file && strcmp(o->layer_file, "-") != 0 && access(o->layer_file, R_OK) < 0) {
+		r = error_set(err, OCI_E_IO, errno, "%s", o->layer_file);
+		goto out;
+	}
 	/* the destination, made only once the parent is known to be there */
+	struct stat dst;
+	created = stat(c.dest.path, &dst) < 0;
 	if ((r = oci_layout_create(c.dest.path, &c.dfd, err)) < 0)
 		goto out;
 	if (c.parent) {
@@ -647,6 +668,15 @@ out:
 	free(tmpname);
 	if (c.dfd >= 0)
 		close(c.dfd);
+	if (r < 0 && created) {
+		/* a layout this failed commit made: it holds nothing anyone wants */
+		cleanup_free char *p1 = xstrdup(c.dest.path), *p2 = xstrdup(c.dest.path);
+		int pfd = open(dirname(p1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd >= 0) {
+			inroot_remove(pfd, basename(p2), c.dest.path, NULL, NULL, NULL);
+			close(pfd);
+		}
+	}
 	oci_image_ref_release(&c.dest);
 	return r;
 }

@@ -65,6 +65,8 @@ static int lw_open(struct lw *w, int fd, const struct oci_layer_write_opts *o,
 	archive_write_set_format_pax_restricted(w->a);
 	/* xattrs as SCHILY.xattr only: what GNU tar, Go and umoci read */
 	archive_write_set_format_option(w->a, "pax", "xattrheader", "SCHILY");
+	/* names are bytes: store them as they are, whatever the locale */
+	archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY");
 	archive_write_add_filter_none(w->a);
 	archive_write_set_bytes_per_block(w->a, 512);
 	archive_write_set_bytes_in_last_block(w->a, 1);
@@ -302,10 +304,23 @@ static void plan_subtree(struct plan *p, const char *dir)
 		struct oci_snap_entry *e = &p->after->e[i];
 		if (strncmp(e->path, dir, n) != 0)
 			break;
-		if (e->path[n] == '/')
+		if (e->path[n] == '/' && !S_ISSOCK(e->mode))
 			plan_entry(p, e);
 		/* "dir-x" sorts between "dir" and "dir/...": keep scanning */
 	}
+}
+
+static bool cs_under_replaced(struct pathmap *replaced, const char *path)
+{
+	if (replaced->n == 0)
+		return false;
+	cleanup_free char *p = xstrdup(path);
+	for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
+		*s = 0;
+		if (pathmap_get(replaced, p))
+			return true;
+	}
+	return false;
 }
 
 static int cmp_act(const void *a, const void *b)
@@ -313,11 +328,6 @@ static int cmp_act(const void *a, const void *b)
 	return strcmp(((const struct act *)a)->name, ((const struct act *)b)->name);
 }
 
-static bool path_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-	return strncmp(path, dir, n) == 0 && path[n] == '/';
-}
 
 int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 			      const struct oci_layer_write_opts *o, struct oci_layer_result *res,
@@ -325,11 +335,13 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 {
 	struct plan p = {.after = cs->after};
 	pathmap_init(&p.seen);
-	const char *replaced = NULL;
+	memset(res, 0, sizeof(*res));
+	struct pathmap replaced;
+	pathmap_init(&replaced);
 	for (size_t i = 0; i < cs->n; i++) {
 		struct oci_change *c = &cs->c[i];
 		const char *path = c->after ? c->after->path : c->before->path;
-		if (replaced && path_under(path, replaced) && c->kind == OCI_CHANGE_DELETED)
+		if (c->kind == OCI_CHANGE_DELETED && cs_under_replaced(&replaced, path))
 			continue; /* the opaque whiteout hides it */
 		if (c->kind == OCI_CHANGE_DELETED) {
 			if (!*path)
@@ -341,17 +353,23 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 			plan_push(&p, wh, ACT_WHITEOUT, NULL);
 			continue;
 		}
-		if (!*path) {
+		if (!*path)
 			continue; /* the root's own metadata is not carried by layers */
+		if (S_ISSOCK(c->after->mode)) {
+			/* sockets are not kept, as tar does; the caller says so */
+			if (res->skipped++ == 0)
+				snprintf(res->skipped_first, sizeof(res->skipped_first), "/%s", path);
+			continue;
 		}
 		plan_entry(&p, c->after);
 		if (c->kind == OCI_CHANGE_CHANGED && S_ISDIR(c->after->mode) &&
 		    (c->fields & (OCI_FIELD_REPLACED | OCI_FIELD_TYPE))) {
 			plan_push(&p, xasprintf("%s/.wh..wh..opq", path), ACT_OPAQUE, NULL);
 			plan_subtree(&p, path);
-			replaced = path;
+			*pathmap_put(&replaced, path) = (void *)1;
 		}
 	}
+	pathmap_release(&replaced, NULL);
 	/* hardlink groups stay groups: every name of a changed inode goes in */
 	size_t n0 = p.n;
 	for (size_t i = 0; i < n0; i++) {

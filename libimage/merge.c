@@ -294,6 +294,7 @@ int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error *
 	struct archive *w = archive_write_new();
 	archive_write_set_format_pax_restricted(w);
 	archive_write_set_format_option(w, "pax", "xattrheader", "SCHILY");
+	archive_write_set_format_option(w, "pax", "hdrcharset", "BINARY");
 	archive_write_add_filter_none(w);
 	archive_write_set_bytes_in_last_block(w, 1);
 	int fd = out_fd;

@@ -287,6 +287,10 @@ int main(int argc, char **argv)
 	else if (res.layer_added)
 		tool_note("layer %s (%lld bytes, %zu entries)", res.layer.digest.str,
 			  (long long)res.layer.size, res.layer.entries);
+	if (res.layer.skipped)
+		tool_note("%zu socket%s not kept in the layer (as tar does): %s%s", res.layer.skipped,
+			  res.layer.skipped == 1 ? "" : "s", res.layer.skipped_first,
+			  res.layer.skipped > 1 ? ", ..." : "");
 	if (!oci_digest_equal(&res.top, &res.manifest))
 		tool_note("%s now points at index %s", o.dest, res.top.str);
 	printf("%s\n", res.manifest.str);

@@ -328,6 +328,10 @@ int main(int argc, char **argv)
 		else
 			tool_note("%zu change%s, %zu tar entries, diff_id %s", cs->n,
 				  cs->n == 1 ? "" : "s", res.entries, res.diff_id.str);
+		if (status != EXIT_TROUBLE && res.skipped)
+			tool_note("%zu socket%s not kept in the layer (as tar does): %s%s",
+				  res.skipped, res.skipped == 1 ? "" : "s", res.skipped_first,
+				  res.skipped > 1 ? ", ..." : "");
 	} else if (json) {
 		if (print_json(cs, cfgdiff))
 			status = EXIT_TROUBLE;

@@ -66,6 +66,8 @@ struct oci_layer_result {
 	struct oci_digest diff_id; /* of the tar */
 	int64_t size;
 	size_t entries;
+	size_t skipped;        /* sockets: not kept in layers, as tar does */
+	char skipped_first[256]; /* the first of them, for a message */
 };
 
 /* the changeset as a layer tar: parents included, whiteouts for deletions,
