@@ -382,7 +382,8 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 				plan_entry(&p, g);
 		}
 	}
-	qsort(p.v, p.n, sizeof(*p.v), cmp_act);
+	if (p.n)
+		qsort(p.v, p.n, sizeof(*p.v), cmp_act);
 
 	struct lw w;
 	struct pathmap inode_first;

@@ -204,6 +204,52 @@ static int layout_load_oci(struct oci_layout *l, struct oci_error **err)
 			}
 			return error_wrap(err, "index.json");
 		}
+		/* fsck: keep what can be kept. JSON whose entries are partly bad gives
+		 * an index of the good ones, the bad ones listed for the report */
+		cJSON *j = NULL;
+		if (r < 0 && buf && oci_json_parse(buf, len, &j, NULL) == 0 &&
+		    cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "manifests"))) {
+			cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "manifests");
+			cJSON *good = cJSON_CreateArray();
+			const cJSON *c;
+			size_t i = 0;
+			cJSON_ArrayForEach(c, arr)
+			{
+				struct oci_descriptor d;
+				struct oci_error *e3 = NULL;
+				if (oci_descriptor_parse(c, &d, &e3) == 0) {
+					cJSON_AddItemToArray(good, cJSON_Duplicate(c, 1));
+					oci_descriptor_release(&d);
+				} else {
+					const cJSON *ann = cJSON_GetObjectItemCaseSensitive(c, "annotations");
+					const cJSON *rn = cJSON_GetObjectItemCaseSensitive(
+						ann, "org.opencontainers.image.ref.name");
+					l->bad_entries = xrealloc(l->bad_entries,
+								  (l->n_bad_entries + 1) * sizeof(char *));
+					l->bad_entries[l->n_bad_entries++] =
+						xasprintf("%s\t%s", cJSON_IsString(rn) ? rn->valuestring : "-",
+							  e3 ? e3->msg : "bad descriptor");
+				}
+				oci_error_free(e3);
+				i++;
+			}
+			cJSON *fixed = cJSON_CreateObject();
+			cJSON_AddNumberToObject(fixed, "schemaVersion", 2);
+			cJSON_AddItemToObject(fixed, "manifests", good);
+			char *fs = cJSON_PrintUnformatted(fixed);
+			cJSON_Delete(fixed);
+			cJSON_Delete(j);
+			int pr = oci_index_parse(fs, strlen(fs), NULL, &l->index, NULL);
+			free(fs);
+			if (pr == 0 && l->n_bad_entries) {
+				oci_error_free(e2);
+				return 0;
+			}
+			oci_index_free(l->index);
+			l->index = NULL;
+		} else {
+			cJSON_Delete(j);
+		}
 		l->index_error = xstrdup(e2 ? e2->msg : "unreadable");
 		oci_error_free(e2);
 		static const char empty[] = "{\"schemaVersion\":2,\"manifests\":[]}";
@@ -323,6 +369,9 @@ void oci_layout_free(struct oci_layout *l)
 	free(l->vblobs);
 	oci_index_free(l->index);
 	free(l->index_error);
+	for (size_t i = 0; i < l->n_bad_entries; i++)
+		free(l->bad_entries[i]);
+	free(l->bad_entries);
 	free(l->path);
 	free(l);
 }
@@ -510,4 +559,10 @@ int oci_layout_list_blobs(struct oci_layout *l, char ***names, struct oci_error 
 	v[n] = NULL;
 	*names = v;
 	return 0;
+}
+
+size_t oci_layout_bad_entries(const struct oci_layout *l, const char *const **entries)
+{
+	*entries = (const char *const *)l->bad_entries;
+	return l->n_bad_entries;
 }

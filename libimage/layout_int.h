@@ -28,6 +28,8 @@ struct oci_layout {
 	int has_version;
 	int flags;
 	char *index_error;
+	char **bad_entries; /* lenient: "REF<TAB>why" of index.json entries left out */
+	size_t n_bad_entries;
 };
 
 /* Where a blob's bytes are: fd+off or memory; *size is the stored size. */

@@ -20,6 +20,7 @@ struct repair {
 	const struct oci_repair_opts *o;
 	struct pathmap reachable; /* digest strings */
 	int fixes;
+	bool damaged; /* some reachable content is lost or corrupt: its blobs are unknown */
 };
 
 static void rp_report(struct repair *r, const char *kind, const char *digest, const char *refs,
@@ -94,10 +95,13 @@ static int rp_doc(struct repair *r, cJSON *desc, const struct oci_digest *d, con
 	struct oci_descriptor tmp = {.digest = *d, .size = size};
 	char *buf = NULL;
 	size_t len;
-	if (size < 0 || oci_blob_read_all(r->l, &tmp, OCI_JSON_MAX, &buf, &len, NULL) < 0)
+	if (size < 0 || oci_blob_read_all(r->l, &tmp, OCI_JSON_MAX, &buf, &len, NULL) < 0) {
+		r->damaged = true;
 		return 0; /* lost or corrupt: nothing to fix here, verify names it */
+	}
 	cJSON *doc;
 	if (oci_json_parse(buf, len, &doc, NULL) < 0) {
+		r->damaged = true;
 		free(buf);
 		return 0;
 	}
@@ -158,8 +162,10 @@ static int rp_fix(struct repair *r, cJSON *desc, const char *ref, int depth, enu
 		return 0;
 	*pathmap_put(&r->reachable, d.str) = (void *)1;
 	int64_t size = rp_intact(r, &d);
-	if (size < 0)
+	if (size < 0) {
+		r->damaged = true;
 		return 0; /* lost or corrupt content: verify names it */
+	}
 	if (!cJSON_IsNumber(js) || (int64_t)js->valuedouble != size) {
 		rp_report(r, "size", d.str, ref, "descriptor size %lld -> %lld",
 			  cJSON_IsNumber(js) ? (long long)js->valuedouble : -1LL, (long long)size);
@@ -321,8 +327,9 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 	}
 	r.dfd = oci_layout_dirfd(r.l);
 	/* the lock that oci-commit takes: no commit lands while we rewrite */
-	int lk = openat(r.dfd, ".index.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (lk >= 0 && !o->dry_run)
+	int lk = o->dry_run ? -1
+			    : openat(r.dfd, ".index.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (lk >= 0)
 		flock(lk, LOCK_EX);
 
 	if (!oci_layout_has_version_file(r.l)) {
@@ -351,7 +358,25 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 				  : "s",
 			  oci_layout_index_error(r.l));
 	} else if (rc == 0) {
-		idx = cJSON_Duplicate(oci_layout_index(r.l)->root, 1);
+		const char *const *bad;
+		if (oci_layout_bad_entries(r.l, &bad)) {
+			/* keep every entry, the unusable ones too: they are refs */
+			r.damaged = true;
+			char *buf = NULL;
+			struct stat st;
+			int fd = openat(r.dfd, "index.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size <= (off_t)OCI_JSON_MAX) {
+				buf = xmalloc((size_t)st.st_size + 1);
+				ssize_t n = read_full(fd, buf, (size_t)st.st_size);
+				if (n >= 0)
+					oci_json_parse(buf, (size_t)n, &idx, NULL);
+			}
+			if (fd >= 0)
+				close(fd);
+			free(buf);
+		}
+		if (!idx)
+			idx = cJSON_Duplicate(oci_layout_index(r.l)->root, 1);
 	}
 	if (rc == 0) {
 		cJSON *arr = cJSON_GetObjectItemCaseSensitive(idx, "manifests");
@@ -369,7 +394,12 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 	if (rc == 0 && idx_changed)
 		rc = rp_write_index(&r, idx, err);
 	cJSON_Delete(idx);
-	/* stray temporary files, and (gc) unreferenced blobs */
+	/* stray temporary files (ours: dot names), and (gc) unreferenced blobs;
+	 * gc only when every reachable image could be read: the blobs of a
+	 * damaged one are unknown and may be wanted */
+	if (rc == 0 && o->gc && r.damaged)
+		rp_report(&r, "gc", "-", "-", "skipped: some images are damaged, and their blobs may "
+			  "be wanted");
 	char **names;
 	if (rc == 0 && oci_layout_list_blobs(r.l, &names, NULL) == 0) {
 		for (char **p = names; *p; p++) {
@@ -377,15 +407,15 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 			char dg[OCI_DIGEST_MAX];
 			snprintf(dg, sizeof(dg), "%.6s:%s", *p + 6, base);
 			struct oci_digest d;
-			if (base[0] == '.') {
-				rp_report(&r, "stray", "-", "-", "removed %s", *p);
-				if (!o->dry_run)
-					unlinkat(r.dfd, *p, 0);
-			} else if (o->gc && oci_digest_parse(dg, &d, NULL) == 0 &&
+			struct stat st;
+			bool file = fstatat(r.dfd, *p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+			if (base[0] == '.' && file) {
+				if (o->dry_run || unlinkat(r.dfd, *p, 0) == 0)
+					rp_report(&r, "stray", "-", "-", "removed %s", *p);
+			} else if (o->gc && !r.damaged && file && oci_digest_parse(dg, &d, NULL) == 0 &&
 				   !pathmap_get(&r.reachable, d.str)) {
-				rp_report(&r, "gc", d.str, "-", "removed unreferenced blob");
-				if (!o->dry_run)
-					unlinkat(r.dfd, *p, 0);
+				if (o->dry_run || unlinkat(r.dfd, *p, 0) == 0)
+					rp_report(&r, "gc", d.str, "-", "removed unreferenced blob");
 			}
 			free(*p);
 		}
@@ -393,12 +423,17 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 	}
 	DIR *d = rc == 0 ? fdopendir(fcntl(r.dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 	struct dirent *de;
-	while (d && (de = readdir(d)))
-		if (strncmp(de->d_name, ".index.json", 11) == 0 || strstr(de->d_name, ".tmp")) {
-			rp_report(&r, "stray", "-", "-", "removed %s", de->d_name);
-			if (!o->dry_run)
-				unlinkat(dirfd(d), de->d_name, 0);
-		}
+	while (d && (de = readdir(d))) {
+		const char *n = de->d_name;
+		/* only the temporary names this toolkit makes */
+		bool ours = n[0] == '.' && (strncmp(n, ".index.json.", 12) == 0 ||
+					    strcmp(n, ".oci-layout.tmp") == 0);
+		struct stat st;
+		if (!ours || fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (o->dry_run || unlinkat(dirfd(d), n, 0) == 0)
+			rp_report(&r, "stray", "-", "-", "removed %s", n);
+	}
 	if (d)
 		closedir(d);
 	if (lk >= 0)
@@ -466,6 +501,14 @@ int oci_layout_export_dir(struct oci_layout *l, const char *dest, struct oci_err
 			free(*p);
 		}
 		free(names);
+	}
+	/* docker-save archives: the documents we built, and members named by path */
+	for (size_t i = 0; rc == 0 && i < l->n_vblobs; i++) {
+		struct vblob *vb = &l->vblobs[i];
+		struct oci_descriptor d = {.digest = vb->digest,
+					   .size = oci_layout_blob_size(l, &vb->digest)};
+		if (d.size >= 0)
+			rc = oci_blob_copy(l, &d, dfd, err);
 	}
 	if (rc == 0) {
 		const struct oci_index *idx = oci_layout_index(l);

@@ -19,7 +19,8 @@ static int snap_cmp(const void *a, const void *b)
 
 void oci_snapshot_sort(struct oci_snapshot *s)
 {
-	qsort(s->e, s->n, sizeof(*s->e), snap_cmp);
+	if (s->n)
+		qsort(s->e, s->n, sizeof(*s->e), snap_cmp);
 }
 
 const struct oci_snap_entry *oci_snapshot_find(const struct oci_snapshot *s, const char *path)

@@ -17,37 +17,60 @@ struct vcheck {
 	int64_t stored;
 	char *data; /* documents only */
 	size_t len;
-	char **refs;
-	size_t n_refs;
 };
 
-struct vjob { /* a layer to read to its end */
+struct vrefs {
+	char **v;
+	size_t n;
+};
+
+struct vjob { /* a layer to read to its end, as one set of descriptors names it */
 	struct vcheck *b;
 	struct oci_descriptor desc; /* media type, digest; size = stored */
+	int64_t desc_size;          /* what the descriptors say */
 	struct oci_digest diff_id;
 	bool has_diff;
+	struct vrefs refs;
 	char *kind, *detail; /* the result */
 	long long bytes;
+};
+
+struct vprob {
+	char *kind, *digest, *detail;
+	bool note, fixable;
+	struct vrefs refs;
 };
 
 struct verify {
 	struct oci_layout *l;
 	struct pathmap blobs; /* digest -> struct vcheck */
 	struct oci_verify_report *rep;
-	size_t cap;
+	struct vprob *probs;
+	size_t n_probs, cap_probs;
 	struct vjob *jobs;
 	size_t n_jobs, cap_jobs;
 	pthread_mutex_t mu;
 	size_t next_job;
 };
 
-static void v_add_ref(struct vcheck *b, const char *ref)
+static void vrefs_add(struct vrefs *r, const char *ref)
 {
-	for (size_t i = 0; i < b->n_refs; i++)
-		if (strcmp(b->refs[i], ref) == 0)
+	if (!ref)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->v[i], ref) == 0)
 			return;
-	b->refs = xrealloc(b->refs, (b->n_refs + 1) * sizeof(*b->refs));
-	b->refs[b->n_refs++] = xstrdup(ref);
+	r->v = xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+	r->v[r->n++] = xstrdup(ref);
+}
+
+static void vrefs_release(struct vrefs *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i]);
+	free(r->v);
+	r->v = NULL;
+	r->n = 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -55,47 +78,62 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *v_refs_string(struct vcheck *b)
+static char *vrefs_string(struct vrefs *r)
 {
-	if (!b || b->n_refs == 0)
+	if (r->n == 0)
 		return xstrdup("-");
-	qsort(b->refs, b->n_refs, sizeof(*b->refs), cmp_str);
+	qsort(r->v, r->n, sizeof(*r->v), cmp_str);
 	size_t len = 1;
-	for (size_t i = 0; i < b->n_refs; i++)
-		len += strlen(b->refs[i]) + 1;
-	char *s = xmalloc(len);
-	s[0] = 0;
-	for (size_t i = 0; i < b->n_refs; i++) {
+	for (size_t i = 0; i < r->n; i++)
+		len += strlen(r->v[i]) + 1;
+	char *s = xmalloc(len), *o = s;
+	for (size_t i = 0; i < r->n; i++) {
+		size_t n = strlen(r->v[i]);
 		if (i)
-			strncat(s, ",", len - strlen(s) - 1);
-		strncat(s, b->refs[i], len - strlen(s) - 1);
+			*o++ = ',';
+		memcpy(o, r->v[i], n);
+		o += n;
 	}
+	*o = 0;
 	return s;
 }
 
-static void v_problem(struct verify *v, const char *kind, const char *digest, char *refs,
+/* One problem per (kind, digest, detail): seen again through another ref,
+ * it gains that ref instead of a second line. */
+static void v_problem(struct verify *v, const char *kind, const char *digest, const char *ref,
 		      bool note, bool fixable, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
-static void v_problem(struct verify *v, const char *kind, const char *digest, char *refs,
+static void v_problem(struct verify *v, const char *kind, const char *digest, const char *ref,
 		      bool note, bool fixable, const char *fmt, ...)
 {
-	struct oci_verify_report *r = v->rep;
-	if (r->n == v->cap) {
-		v->cap = v->cap ? v->cap * 2 : 16;
-		r->p = xrealloc(r->p, v->cap * sizeof(*r->p));
-	}
 	va_list ap;
 	va_start(ap, fmt);
 	char *detail;
 	if (vasprintf(&detail, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	r->p[r->n++] = (struct oci_problem){xstrdup(kind), xstrdup(digest ? digest : "-"),
-					    refs ? refs : xstrdup("-"), detail, note, fixable};
-	if (note)
-		r->n_notes++;
-	else
-		r->n_problems++;
+	if (!digest)
+		digest = "-";
+	for (size_t i = 0; i < v->n_probs; i++) {
+		struct vprob *p = &v->probs[i];
+		if (!strcmp(p->kind, kind) && !strcmp(p->digest, digest) && !strcmp(p->detail, detail)) {
+			vrefs_add(&p->refs, ref);
+			free(detail);
+			return;
+		}
+	}
+	if (v->n_probs == v->cap_probs) {
+		v->cap_probs = v->cap_probs ? v->cap_probs * 2 : 16;
+		v->probs = xrealloc(v->probs, v->cap_probs * sizeof(*v->probs));
+	}
+	struct vprob *p = &v->probs[v->n_probs++];
+	memset(p, 0, sizeof(*p));
+	p->kind = xstrdup(kind);
+	p->digest = xstrdup(digest);
+	p->detail = detail;
+	p->note = note;
+	p->fixable = fixable;
+	vrefs_add(&p->refs, ref);
 }
 
 static struct vcheck *v_blob(struct verify *v, const struct oci_digest *d)
@@ -161,26 +199,26 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 /* checks common to every descriptor: presence, size, digest; true when the
  * content is what the digest says */
 static bool v_blob_ok(struct verify *v, struct vcheck *b, const struct oci_descriptor *d,
-		      bool document)
+		      bool document, const char *ref)
 {
 	v_look(v, b, document);
 	if (!b->exists) {
-		v_problem(v, "missing", d->digest.str, v_refs_string(b), false, false,
+		v_problem(v, "missing", d->digest.str, ref, false, false,
 			  "blob is missing (%s)", oci_media_short(d->media_type));
 		return false;
 	}
 	if (document && b->stored > (int64_t)OCI_JSON_MAX) {
-		v_problem(v, "json", d->digest.str, v_refs_string(b), false, false,
+		v_problem(v, "json", d->digest.str, ref, false, false,
 			  "document of %lld bytes exceeds %u", (long long)b->stored, OCI_JSON_MAX);
 		return false;
 	}
 	if (document && !b->digest_ok) {
-		v_problem(v, "digest", d->digest.str, v_refs_string(b), false, false,
+		v_problem(v, "digest", d->digest.str, ref, false, false,
 			  "content does not match its digest");
 		return false;
 	}
 	if (b->stored != d->size)
-		v_problem(v, "size", d->digest.str, v_refs_string(b), false, true,
+		v_problem(v, "size", d->digest.str, ref, false, true,
 			  "descriptor says %lld bytes, blob has %lld", (long long)d->size,
 			  (long long)b->stored);
 	return true;
@@ -192,25 +230,24 @@ static void v_manifest(struct verify *v, struct vcheck *b, const struct oci_desc
 	struct oci_manifest *m;
 	struct oci_error *e = NULL;
 	if (oci_manifest_parse(b->data, b->len, NULL, &m, &e) < 0) {
-		v_problem(v, "json", d->digest.str, v_refs_string(b), false, false, "manifest: %s",
+		v_problem(v, "json", d->digest.str, ref, false, false, "manifest: %s",
 			  e->msg);
 		oci_error_free(e);
 		return;
 	}
 	struct vcheck *cb = v_blob(v, &m->config.digest);
-	v_add_ref(cb, ref);
 	struct oci_config *cfg = NULL;
 	if (oci_media_kind(m->config.media_type) != OCI_MEDIA_CONFIG) {
-		v_problem(v, "mediatype", m->config.digest.str, v_refs_string(cb), false, false,
+		v_problem(v, "mediatype", m->config.digest.str, ref, false, false,
 			  "config has media type \"%s\"", m->config.media_type);
-	} else if (v_blob_ok(v, cb, &m->config, true)) {
+	} else if (v_blob_ok(v, cb, &m->config, true, ref)) {
 		if (oci_config_parse(cb->data, cb->len, &cfg, &e) < 0) {
-			v_problem(v, "json", m->config.digest.str, v_refs_string(cb), false, false,
+			v_problem(v, "json", m->config.digest.str, ref, false, false,
 				  "config: %s", e->msg);
 			oci_error_free(e);
 			e = NULL;
 		} else if (cfg->n_diff_ids != m->n_layers) {
-			v_problem(v, "diffid", m->config.digest.str, v_refs_string(cb), false, false,
+			v_problem(v, "diffid", m->config.digest.str, ref, false, false,
 				  "%zu diff_ids for %zu layers in manifest %s", cfg->n_diff_ids,
 				  m->n_layers, d->digest.str);
 		}
@@ -228,7 +265,7 @@ static void v_index(struct verify *v, struct vcheck *b, const struct oci_descrip
 	struct oci_index *idx;
 	struct oci_error *e = NULL;
 	if (oci_index_parse(b->data, b->len, NULL, &idx, &e) < 0) {
-		v_problem(v, "json", d->digest.str, v_refs_string(b), false, false, "index: %s",
+		v_problem(v, "json", d->digest.str, ref, false, false, "index: %s",
 			  e->msg);
 		oci_error_free(e);
 		return;
@@ -242,9 +279,8 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 		   enum oci_media_kind expect, const struct oci_digest *diff_id)
 {
 	struct vcheck *b = v_blob(v, &d->digest);
-	v_add_ref(b, ref);
 	if (depth > 2 * OCI_MAX_INDEX_DEPTH) {
-		v_problem(v, "index", d->digest.str, v_refs_string(b), false, false,
+		v_problem(v, "index", d->digest.str, ref, false, false,
 			  "nested deeper than %d levels", OCI_MAX_INDEX_DEPTH);
 		return;
 	}
@@ -252,19 +288,20 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 	if (expect == OCI_MEDIA_LAYER) {
 		v_look(v, b, false);
 		if (!b->exists) {
-			v_problem(v, "missing", d->digest.str, v_refs_string(b), false, false,
+			v_problem(v, "missing", d->digest.str, ref, false, false,
 				  "layer blob is missing");
 			return;
 		}
-		if (b->stored != d->size)
-			v_problem(v, "size", d->digest.str, v_refs_string(b), false, true,
-				  "descriptor says %lld bytes, blob has %lld", (long long)d->size,
-				  (long long)b->stored);
-		/* one job per (layer, diff_id): read and checked in phase two */
-		for (size_t i = 0; i < v->n_jobs; i++)
-			if (v->jobs[i].b == b &&
-			    (!diff_id || !v->jobs[i].has_diff || oci_digest_equal(diff_id, &v->jobs[i].diff_id)))
+		/* one job per (layer, diff_id, descriptor size), read in phase two;
+		 * its size is judged there, once the content is known to be whole */
+		for (size_t i = 0; i < v->n_jobs; i++) {
+			struct vjob *j = &v->jobs[i];
+			if (j->b == b && j->desc_size == d->size && j->has_diff == (diff_id != NULL) &&
+			    (!diff_id || oci_digest_equal(diff_id, &j->diff_id))) {
+				vrefs_add(&j->refs, ref);
 				return;
+			}
+		}
 		if (v->n_jobs == v->cap_jobs) {
 			v->cap_jobs = v->cap_jobs ? v->cap_jobs * 2 : 16;
 			v->jobs = xrealloc(v->jobs, v->cap_jobs * sizeof(*v->jobs));
@@ -275,19 +312,16 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 		oci_descriptor_copy(&j->desc, d);
 		j->desc.annotations = NULL;
 		j->desc.size = b->stored;
+		j->desc_size = d->size;
+		vrefs_add(&j->refs, ref);
 		if (diff_id) {
 			j->diff_id = *diff_id;
 			j->has_diff = true;
 		}
 		return;
 	}
-	if (k == OCI_MEDIA_UNKNOWN || k == OCI_MEDIA_LAYER || k == OCI_MEDIA_CONFIG) {
-		v_look(v, b, false);
-		v_problem(v, "mediatype", d->digest.str, v_refs_string(b), false, false,
-			  "unsupported media type \"%s\" for an index entry", d->media_type);
-		return;
-	}
-	if (!v_blob_ok(v, b, d, true))
+	bool odd_type = k == OCI_MEDIA_UNKNOWN || k == OCI_MEDIA_LAYER || k == OCI_MEDIA_CONFIG;
+	if (!v_blob_ok(v, b, d, true, ref))
 		return;
 	const char *doc_mt;
 	enum oci_media_kind actual = v_doc_kind(b->data, b->len, &doc_mt);
@@ -295,16 +329,21 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 		struct oci_error *e = NULL;
 		cJSON *j = NULL;
 		if (oci_json_parse(b->data, b->len, &j, &e) < 0)
-			v_problem(v, "json", d->digest.str, v_refs_string(b), false, false, "%s", e->msg);
+			v_problem(v, "json", d->digest.str, ref, false, false, "%s", e->msg);
 		else
-			v_problem(v, "json", d->digest.str, v_refs_string(b), false, false,
+			v_problem(v, "json", d->digest.str, ref, false, false,
 				  "neither an index nor a manifest");
 		cJSON_Delete(j);
 		oci_error_free(e);
 		return;
 	}
+	if (odd_type && actual != OCI_MEDIA_INDEX && actual != OCI_MEDIA_MANIFEST) {
+		v_problem(v, "mediatype", d->digest.str, ref, false, false,
+			  "unsupported media type \"%s\" for an index entry", d->media_type);
+		return;
+	}
 	if (actual != k || (doc_mt && strcmp(doc_mt, d->media_type) != 0))
-		v_problem(v, "mediatype", d->digest.str, v_refs_string(b), false, true,
+		v_problem(v, "mediatype", d->digest.str, ref, false, true,
 			  "descriptor says \"%s\", the document is %s", d->media_type,
 			  doc_mt ? doc_mt : (actual == OCI_MEDIA_INDEX ? "an index" : "a manifest"));
 	if (actual == OCI_MEDIA_INDEX)
@@ -448,9 +487,6 @@ static void vcheck_free(void *p)
 	if (!b)
 		return;
 	free(b->data);
-	for (size_t i = 0; i < b->n_refs; i++)
-		free(b->refs[i]);
-	free(b->refs);
 	free(b);
 }
 
@@ -481,6 +517,14 @@ int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out,
 	if (oci_layout_index_error(l))
 		v_problem(&v, "index", "-", NULL, false, true, "index.json: %s",
 			  oci_layout_index_error(l));
+	const char *const *bad;
+	size_t nbad = oci_layout_bad_entries(l, &bad);
+	for (size_t i = 0; i < nbad; i++) {
+		const char *tab = strchr(bad[i], '\t');
+		cleanup_free char *ref = xstrndup(bad[i], (size_t)(tab - bad[i]));
+		v_problem(&v, "index", "-", strcmp(ref, "-") ? ref : NULL, false, false,
+			  "index.json entry: %s", tab + 1);
+	}
 	const struct oci_index *idx = oci_layout_index(l);
 	for (size_t i = 0; i < idx->n_manifests; i++) {
 		const struct oci_descriptor *d = &idx->manifests[i];
@@ -506,15 +550,37 @@ int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out,
 	for (size_t i = 0; i < v.n_jobs; i++) {
 		struct vjob *j = &v.jobs[i];
 		v.rep->bytes += j->bytes;
-		if (j->kind)
-			v_problem(&v, j->kind, j->desc.digest.str, v_refs_string(j->b), false,
-				  strcmp(j->kind, "mediatype") == 0, "%s", j->detail);
+		for (size_t k = 0; k < j->refs.n; k++) {
+			if (j->kind)
+				v_problem(&v, j->kind, j->desc.digest.str, j->refs.v[k], false,
+					  strcmp(j->kind, "mediatype") == 0, "%s", j->detail);
+			bool whole = !j->kind || strcmp(j->kind, "mediatype") == 0 ||
+				     strcmp(j->kind, "diffid") == 0;
+			if (whole && j->desc_size != j->b->stored)
+				v_problem(&v, "size", j->desc.digest.str, j->refs.v[k], false, true,
+					  "descriptor says %lld bytes, blob has %lld",
+					  (long long)j->desc_size, (long long)j->b->stored);
+		}
 		free(j->kind);
 		free(j->detail);
+		vrefs_release(&j->refs);
 		oci_descriptor_release(&j->desc);
 	}
 	free(v.jobs);
 	v_notes(&v);
+	struct oci_verify_report *rep = v.rep;
+	rep->p = xcalloc(v.n_probs ? v.n_probs : 1, sizeof(*rep->p));
+	for (size_t i = 0; i < v.n_probs; i++) {
+		struct vprob *q = &v.probs[i];
+		rep->p[rep->n++] = (struct oci_problem){q->kind, q->digest, vrefs_string(&q->refs),
+							q->detail, q->note, q->fixable};
+		if (q->note)
+			rep->n_notes++;
+		else
+			rep->n_problems++;
+		vrefs_release(&q->refs);
+	}
+	free(v.probs);
 	pathmap_release(&v.blobs, vcheck_free);
 	pthread_mutex_destroy(&v.mu);
 	*out = v.rep;

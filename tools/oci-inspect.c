@@ -777,11 +777,15 @@ static void put_field(const char *s)
 	/* one line per problem: no spaces or control characters inside a field */
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		putchar(c < 0x20 || c == 0x7f ? '?' : c);
+		if (c <= 0x20 || c == 0x7f || c == '\\')
+			printf("\\%03o", c);
+		else
+			putchar(c);
 	}
 }
 
-static int print_report(const struct inspect *in, const struct oci_verify_report *rep)
+static int print_report(const struct inspect *in, const struct oci_verify_report *rep,
+			bool unfixable_only)
 {
 	if (in->json) {
 		cJSON *o = cJSON_CreateObject();
@@ -807,7 +811,7 @@ static int print_report(const struct inspect *in, const struct oci_verify_report
 		for (int pass = 0; pass < 2; pass++)
 			for (size_t i = 0; i < rep->n; i++) {
 				const struct oci_problem *x = &rep->p[i];
-				if (x->note != (pass == 1))
+				if (x->note != (pass == 1) || (unfixable_only && (x->note || x->fixable)))
 					continue;
 				if (x->note)
 					fputs("note ", stdout);
@@ -826,10 +830,16 @@ static int print_report(const struct inspect *in, const struct oci_verify_report
 	}
 	if (tool_flush_stdout())
 		return EXIT_TROUBLE;
+	if (unfixable_only) {
+		for (size_t i = 0; i < rep->n; i++)
+			if (!rep->p[i].note && !rep->p[i].fixable)
+				return EXIT_NEGATIVE;
+		return EXIT_OK;
+	}
 	return rep->n_problems ? EXIT_NEGATIVE : EXIT_OK;
 }
 
-static int verify_path(struct inspect *in, const char *path)
+static int verify_path(struct inspect *in, const char *path, bool unfixable_only)
 {
 	struct oci_error *err = NULL;
 	struct oci_layout *l;
@@ -840,7 +850,7 @@ static int verify_path(struct inspect *in, const char *path)
 		oci_layout_free(l);
 		return tool_fail(path, err);
 	}
-	int r = print_report(in, rep);
+	int r = print_report(in, rep, unfixable_only);
 	oci_verify_report_free(rep);
 	oci_layout_free(l);
 	return r;
@@ -852,7 +862,7 @@ static int do_verify(struct inspect *in)
 	struct oci_error *err = NULL;
 	if (oci_image_ref_parse(in->spec, &ref, &err) < 0)
 		return tool_fail(in->spec, err);
-	int r = verify_path(in, ref.path);
+	int r = verify_path(in, ref.path, false);
 	oci_image_ref_release(&ref);
 	return r;
 }
@@ -906,11 +916,11 @@ static int do_repair(struct inspect *in)
 		r = tool_fail(target, err);
 	else if (tool_flush_stdout())
 		r = EXIT_TROUBLE;
-	if (r == 0 && !in->dry_run) {
-		/* what is left, after the fixes */
+	if (r == 0) {
+		/* what is left after the fixes (with --dry-run: what they would not fix) */
 		struct inspect quiet = *in;
 		quiet.json = false;
-		r = verify_path(&quiet, target);
+		r = verify_path(&quiet, target, in->dry_run);
 	}
 	oci_image_ref_release(&ref);
 	return r;

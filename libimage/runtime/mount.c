@@ -62,7 +62,6 @@ static const struct {
 	{"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
 };
 
-unsigned long rt_mount_prop(const char *name);
 unsigned long rt_mount_prop(const char *name)
 {
 	for (size_t i = 0; i < sizeof(mnt_props) / sizeof(mnt_props[0]); i++)
@@ -188,6 +187,7 @@ static struct {
 	struct mnt_touched *touched;
 	size_t n_touched;
 	bool userns;
+	int *srcfds; /* bind mounts' sources, opened before we leave the host's uid */
 	struct rt_child *ch;
 } M = {.rootfd = -1, .rec = -1};
 
@@ -222,6 +222,24 @@ static void mnt_record(const char *line)
 	}
 }
 
+int rt_create_op(int parentfd, const char *base, char kind, mode_t mode, dev_t dev,
+		 const char *target)
+{
+	int r;
+	if (kind == 'D') {
+		r = mkdirat(parentfd, base, mode);
+	} else if (kind == 'F') {
+		r = openat(parentfd, base, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		if (r >= 0)
+			r = close(r);
+	} else if (kind == 'N') {
+		r = mknodat(parentfd, base, mode, dev);
+	} else {
+		r = symlinkat(target, parentfd, base);
+	}
+	return r;
+}
+
 /* Create base in parentfd (path is its name from the root): a directory,
  * an empty file, a device node or a symlink. Recorded when on the rootfs
  * itself (not inside a tmpfs we mounted). */
@@ -243,17 +261,22 @@ static int mnt_create(int parentfd, const char *parent, const char *base, const 
 			mnt_record(l);
 		}
 	}
-	int r;
-	if (kind == 'D') {
-		r = mkdirat(parentfd, base, mode);
-	} else if (kind == 'F') {
-		r = openat(parentfd, base, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-		if (r >= 0)
-			r = close(r);
-	} else if (kind == 'N') {
-		r = mknodat(parentfd, base, mode, dev);
-	} else {
-		r = symlinkat(target, parentfd, base);
+	int r = rt_create_op(parentfd, base, kind, mode, dev, target);
+	if (r < 0 && (errno == EACCES || errno == EPERM) && M.userns) {
+		/* As the user namespace's root we may not write where the
+		 * host's root owns the rootfs: the runtime does it for us, in
+		 * the directory we resolved (its fd passed along). */
+		cleanup_free char *req = xasprintf("%c %o %lu %s%c%s", kind, (unsigned)mode,
+						   (unsigned long)dev, base, 0, target ? target : "");
+		size_t len = strlen(req) + 1 + (target ? strlen(target) : 0);
+		char type;
+		char *ans = NULL;
+		if (rt_msg_send(M.ch->sock, MSG_CREATE, req, len, parentfd) < 0 ||
+		    rt_msg_recv(M.ch->sock, &type, &ans, NULL, NULL) <= 0 || type != MSG_CREATED)
+			_exit(1);
+		errno = atoi(ans);
+		free(ans);
+		r = errno ? -1 : 0;
 	}
 	if (r < 0)
 		return -1;
@@ -453,13 +476,19 @@ static int mnt_cgroup(const struct rt_mount *m, struct oci_error **err)
 		/* the subsystems of this hierarchy, as /proc/self/cgroup names them */
 		char subs[256] = "";
 		size_t sl = 0;
-		for (char *s2 = NULL, *t = strtok_r(super, ",", &s2); t; t = strtok_r(NULL, ",", &s2))
-			if (strcmp(t, "rw") && strcmp(t, "ro") && strncmp(t, "release_agent=", 14) &&
-			    strcmp(t, "xattr") && strcmp(t, "clone_children") &&
-			    strcmp(t, "noprefix") && strncmp(t, "nsdelegate", 10) &&
-			    strncmp(t, "memory_", 7))
-				sl += (size_t)snprintf(subs + sl, sizeof(subs) - (sl < sizeof(subs) ? sl : sizeof(subs)),
-						       "%s%s", sl ? "," : "", t);
+		for (char *s2 = NULL, *t = strtok_r(super, ",", &s2); t; t = strtok_r(NULL, ",", &s2)) {
+			if (!strcmp(t, "rw") || !strcmp(t, "ro") || !strncmp(t, "release_agent=", 14) ||
+			    !strcmp(t, "xattr") || !strcmp(t, "clone_children") ||
+			    !strcmp(t, "noprefix") || !strncmp(t, "nsdelegate", 10) ||
+			    !strncmp(t, "memory_", 7))
+				continue;
+			int w = snprintf(subs + sl, sizeof(subs) - sl, "%s%s", sl ? "," : "", t);
+			if (w < 0 || (size_t)w >= sizeof(subs) - sl) {
+				sl = sizeof(subs);
+				break;
+			}
+			sl += (size_t)w;
+		}
 		if (sl >= sizeof(subs))
 			continue;
 		cleanup_free char *dest = xasprintf("%s/%s", m->dest, name);
@@ -523,18 +552,15 @@ static bool mnt_is_special(const char *dest)
 	return strcmp(dest, "proc") == 0 || strcmp(dest, "sys") == 0 || strcmp(dest, "dev") == 0;
 }
 
-static int mnt_one(const struct rt_mount *m, struct oci_error **err)
+static int mnt_one(const struct rt_mount *m, int srcfd, struct oci_error **err)
 {
 	if (m->type && strcmp(m->type, "cgroup") == 0 && !m->bind)
 		return mnt_cgroup(m, err);
 	bool proc_like = m->type && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0);
 	bool nolink = proc_like || mnt_is_special(m->dest);
-	cleanup_close int src = -1;
+	int src = srcfd;
 	bool dir = true;
 	if (m->bind) {
-		src = open(m->source, O_PATH | O_CLOEXEC);
-		if (src < 0)
-			return error_set(err, OCI_E_IO, errno, "open source \"%s\"", m->source);
 		struct stat st;
 		if (fstat(src, &st) < 0)
 			return error_set(err, OCI_E_IO, errno, "stat source \"%s\"", m->source);
@@ -747,6 +773,10 @@ int mount_rootfs(struct rt_child *ch, struct oci_error **err)
 	M.ch = ch;
 	M.rec = ch->record;
 	M.userns = (c->ns_all & CLONE_NEWUSER) != 0;
+	/* a mount can only bind what is in our own mount namespace */
+	ch->nullfd = open("/dev/null", O_PATH | O_CLOEXEC);
+	if (ch->nullfd < 0)
+		return error_set(err, OCI_E_IO, errno, "open /dev/null");
 	/* Nothing we mount may propagate back to the host: the whole tree
 	 * private (or slave, when the config says so) first. */
 	unsigned long prop = c->rootprop ? c->rootprop : MS_PRIVATE;
@@ -759,9 +789,21 @@ int mount_rootfs(struct rt_child *ch, struct oci_error **err)
 	if (M.rootfd < 0)
 		return error_set(err, OCI_E_IO, errno, "open rootfs \"%s\"", c->rootfs);
 	M.root_mnt = mnt_id_of(M.rootfd);
+	M.srcfds = xcalloc(c->n_mounts + 1, sizeof(int));
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		M.srcfds[i] = -1;
+		if (c->mounts[i].bind &&
+		    (M.srcfds[i] = open(c->mounts[i].source, O_PATH | O_CLOEXEC)) < 0)
+			return error_set(err, OCI_E_IO, errno, "mount \"/%s\": open source \"%s\"",
+					 c->mounts[i].dest, c->mounts[i].source);
+	}
+	/* In a user namespace, its root from now on: what we mount is its
+	 * own (a tmpfs we mount takes no inode of an unmapped uid). */
+	if (M.userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return error_set(err, OCI_E_IO, errno, "become root of the user namespace");
 	int r;
 	for (size_t i = 0; i < c->n_mounts; i++)
-		if ((r = mnt_one(&c->mounts[i], err)) < 0)
+		if ((r = mnt_one(&c->mounts[i], M.srcfds[i], err)) < 0)
 			return error_wrap(err, "mount \"/%s\"", c->mounts[i].dest);
 	if ((r = mnt_sysctls(err)) < 0 || (r = mnt_devices(err)) < 0)
 		return r;
@@ -803,6 +845,9 @@ int mount_pivot(struct rt_child *ch, struct oci_error **err)
 		return error_set(err, OCI_E_IO, errno, "unmount the old root");
 	if (chdir("/") < 0)
 		return error_set(err, OCI_E_IO, errno, "chdir /");
+	for (size_t i = 0; M.srcfds && i < ch->cfg->n_mounts; i++)
+		if (M.srcfds[i] >= 0)
+			close(M.srcfds[i]);
 	close(M.rootfd);
 	M.rootfd = -1;
 	close(ch->nullfd);

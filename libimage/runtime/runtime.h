@@ -152,6 +152,9 @@ enum {
 	MSG_ERROR = 'E',
 	MSG_PTY = 'T', /* init: the terminal's master, as SCM_RIGHTS */
 	MSG_READY = 'R',
+	MSG_COMMIT = 'C', /* parent: the state is saved, wait for start */
+	MSG_CREATE = 'M', /* init: create "KIND MODE DEV NAME\0TARGET" in the dir passed */
+	MSG_CREATED = 'K', /* parent: done, payload the errno */
 };
 
 struct rt_child {
@@ -192,7 +195,18 @@ HIDDEN int mount_console(const char *slave, struct oci_error **err);
 HIDDEN int hooks_run(const struct rt_hooks *h, const char *name, const char *state,
 		     struct oci_error **err);
 
+/* mount.c: create name in dirfd: kind D (directory), F (empty file), N
+ * (node), L (symlink to target); never through a symlink */
+HIDDEN int rt_create_op(int dirfd, const char *name, char kind, mode_t mode, dev_t dev,
+			const char *target);
+/* mount.c: "rslave" -> MS_SLAVE|MS_REC, 0 when not a propagation */
+HIDDEN unsigned long rt_mount_prop(const char *name);
+
 /* process.c */
+/* wait for pid forwarding signals read from sigfd, copying a terminal's
+ * master to stdout and stdin to it; reap_all when we are a subreaper */
+HIDDEN int rt_wait_loop(pid_t pid, int sigfd, int master, bool reap_all, int *wstatus,
+			struct oci_error **err);
 HIDDEN int proc_stat_start(pid_t pid, unsigned long long *start, char *state);
 
 #endif

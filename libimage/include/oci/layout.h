@@ -25,6 +25,8 @@ OCI_EXPORT int oci_layout_open(const char *path, struct oci_layout **out, struct
 OCI_EXPORT int oci_layout_open_flags(const char *path, int flags, struct oci_layout **out,
 				     struct oci_error **err);
 OCI_EXPORT const char *oci_layout_index_error(const struct oci_layout *l);
+/* lenient: index.json entries left out as unusable, each "REF<TAB>why" */
+OCI_EXPORT size_t oci_layout_bad_entries(const struct oci_layout *l, const char *const **entries);
 /* the layout directory's fd (-1 for archives) */
 OCI_EXPORT int oci_layout_dirfd(const struct oci_layout *l);
 /* every blob stored (digest strings), for fsck; *names NULL-terminated, free with free() */

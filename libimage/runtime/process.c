@@ -1,0 +1,1224 @@
+/* The container's process: config.json's process and root (parsed
+ * strictly), the init's life between clone and execve (user, groups,
+ * capabilities, rlimits, no_new_privs, terminal, fds), and the runtime's
+ * side of a foreground run (signals forwarded, terminal copied). */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <termios.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
+#include "runtime.h"
+
+extern char **environ;
+
+/* ---- JSON helpers ---- */
+
+int rt_json_string(const cJSON *o, const char *key, bool required, char **out,
+		   struct oci_error **err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	*out = NULL;
+	if (!v || cJSON_IsNull(v)) {
+		if (required)
+			return error_set(err, OCI_E_INVALID, 0, "%s: missing", key);
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return error_set(err, OCI_E_INVALID, 0, "%s: not a string", key);
+	*out = xstrdup(v->valuestring);
+	return 0;
+}
+
+int rt_json_strings(const cJSON *o, const char *key, char ***out, struct oci_error **err)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+	*out = NULL;
+	if (!a || cJSON_IsNull(a))
+		return 0;
+	if (!cJSON_IsArray(a))
+		return error_set(err, OCI_E_INVALID, 0, "%s: not an array", key);
+	size_t n = (size_t)cJSON_GetArraySize(a), i = 0;
+	char **v = xcalloc(n + 1, sizeof(char *));
+	const cJSON *s;
+	cJSON_ArrayForEach(s, a)
+	{
+		if (!cJSON_IsString(s)) {
+			rt_strv_free(v);
+			return error_set(err, OCI_E_INVALID, 0, "%s[%zu]: not a string", key, i);
+		}
+		v[i++] = xstrdup(s->valuestring);
+	}
+	*out = v;
+	return 0;
+}
+
+int rt_json_u32(const cJSON *o, const char *key, bool required, uint32_t *out,
+		struct oci_error **err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v) {
+		if (required)
+			return error_set(err, OCI_E_INVALID, 0, "%s: missing", key);
+		return 0;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > UINT32_MAX ||
+	    v->valuedouble != floor(v->valuedouble))
+		return error_set(err, OCI_E_INVALID, 0, "%s: not a 32-bit unsigned integer", key);
+	*out = (uint32_t)v->valuedouble;
+	return 0;
+}
+
+int rt_json_bool(const cJSON *o, const char *key, bool *out, struct oci_error **err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return error_set(err, OCI_E_INVALID, 0, "%s: not a boolean", key);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+void rt_strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+char *rt_clean_path(const char *p)
+{
+	size_t n = strlen(p);
+	char *out = xmalloc(n + 1);
+	size_t o = 0;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		size_t l = strcspn(p, "/");
+		if (l == 0)
+			break;
+		if (!(l == 1 && p[0] == '.')) {
+			if (o)
+				out[o++] = '/';
+			memcpy(out + o, p, l);
+			o += l;
+		}
+		p += l;
+	}
+	out[o] = 0;
+	return out;
+}
+
+static void (*rt_warn_fn)(const char *msg);
+
+void oci_runtime_set_warn(void (*fn)(const char *msg))
+{
+	rt_warn_fn = fn;
+}
+
+void rt_warn(const char *fmt, ...)
+{
+	if (!rt_warn_fn)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *s;
+	if (vasprintf(&s, fmt, ap) >= 0) {
+		rt_warn_fn(s);
+		free(s);
+	}
+	va_end(ap);
+}
+
+/* ---- config.json: process ---- */
+
+static const char *cap_names[] = {
+	"CHOWN",	    "DAC_OVERRIDE",	"DAC_READ_SEARCH", "FOWNER",
+	"FSETID",	    "KILL",		"SETGID",	   "SETUID",
+	"SETPCAP",	    "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
+	"NET_ADMIN",	    "NET_RAW",		"IPC_LOCK",	   "IPC_OWNER",
+	"SYS_MODULE",	    "SYS_RAWIO",	"SYS_CHROOT",	   "SYS_PTRACE",
+	"SYS_PACCT",	    "SYS_ADMIN",	"SYS_BOOT",	   "SYS_NICE",
+	"SYS_RESOURCE",	    "SYS_TIME",		"SYS_TTY_CONFIG",  "MKNOD",
+	"LEASE",	    "AUDIT_WRITE",	"AUDIT_CONTROL",   "SETFCAP",
+	"MAC_OVERRIDE",	    "MAC_ADMIN",	"SYSLOG",	   "WAKE_ALARM",
+	"BLOCK_SUSPEND",    "AUDIT_READ",	"PERFMON",	   "BPF",
+	"CHECKPOINT_RESTORE",
+};
+#define N_CAPS (sizeof(cap_names) / sizeof(cap_names[0]))
+
+static int cap_last(void)
+{
+	static int last = -1;
+	if (last >= 0)
+		return last;
+	char buf[16] = "";
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0)
+			last = atoi(buf);
+	}
+	if (last <= 0 || last > 63)
+		last = (int)N_CAPS - 1;
+	return last;
+}
+
+static int proc_caps(struct rt_config *c, const cJSON *caps, struct oci_error **err)
+{
+	static const char *sets[CAP_SETS] = {"bounding", "effective", "inheritable", "permitted",
+					     "ambient"};
+	if (!caps)
+		return 0;
+	if (!cJSON_IsObject(caps))
+		return error_set(err, OCI_E_INVALID, 0, "capabilities: not an object");
+	for (int s = 0; s < CAP_SETS; s++) {
+		char **names;
+		int r = rt_json_strings(caps, sets[s], &names, err);
+		if (r < 0)
+			return error_wrap(err, "capabilities");
+		for (char **n = names; n && *n; n++) {
+			const char *nm = strncmp(*n, "CAP_", 4) == 0 ? *n + 4 : *n;
+			size_t k = 0;
+			while (k < N_CAPS && strcmp(cap_names[k], nm) != 0)
+				k++;
+			if (k == N_CAPS) {
+				r = error_set(err, OCI_E_INVALID, 0,
+					      "capabilities.%s: unknown capability \"%s\"", sets[s],
+					      *n);
+				break;
+			}
+			if ((int)k > cap_last())
+				continue; /* not in this kernel: nothing to grant */
+			c->caps[s] |= 1ULL << k;
+		}
+		rt_strv_free(names);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int res;
+} rlimit_names[] = {
+	{"RLIMIT_AS", RLIMIT_AS},	      {"RLIMIT_CORE", RLIMIT_CORE},
+	{"RLIMIT_CPU", RLIMIT_CPU},	      {"RLIMIT_DATA", RLIMIT_DATA},
+	{"RLIMIT_FSIZE", RLIMIT_FSIZE},	      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+	{"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+	{"RLIMIT_NICE", RLIMIT_NICE},	      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+	{"RLIMIT_NPROC", RLIMIT_NPROC},	      {"RLIMIT_RSS", RLIMIT_RSS},
+	{"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+	{"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+};
+
+static int proc_rlimit_value(const cJSON *o, const char *key, rlim_t *out,
+			     struct oci_error **err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v || !cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble != floor(v->valuedouble))
+		return error_set(err, OCI_E_INVALID, 0, "%s: not an unsigned integer", key);
+	*out = v->valuedouble >= 18446744073709551615.0 ? RLIM_INFINITY : (rlim_t)v->valuedouble;
+	return 0;
+}
+
+static int proc_rlimits(struct rt_config *c, const cJSON *a, struct oci_error **err)
+{
+	if (!a)
+		return 0;
+	if (!cJSON_IsArray(a))
+		return error_set(err, OCI_E_INVALID, 0, "rlimits: not an array");
+	c->rlimits = xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(struct rt_rlimit));
+	const cJSON *o;
+	cJSON_ArrayForEach(o, a)
+	{
+		size_t i = c->n_rlimits;
+		cleanup_free char *type = NULL;
+		struct rt_rlimit *rl = &c->rlimits[c->n_rlimits++];
+		int r;
+		if (!cJSON_IsObject(o))
+			return error_set(err, OCI_E_INVALID, 0, "rlimits[%zu]: not an object", i);
+		if ((r = rt_json_string(o, "type", true, &type, err)) < 0 ||
+		    (r = proc_rlimit_value(o, "soft", &rl->lim.rlim_cur, err)) < 0 ||
+		    (r = proc_rlimit_value(o, "hard", &rl->lim.rlim_max, err)) < 0)
+			return error_wrap(err, "rlimits[%zu]", i);
+		rl->resource = -1;
+		for (size_t k = 0; k < sizeof(rlimit_names) / sizeof(rlimit_names[0]); k++)
+			if (strcmp(type, rlimit_names[k].name) == 0)
+				rl->resource = rlimit_names[k].res;
+		if (rl->resource < 0)
+			return error_set(err, OCI_E_INVALID, 0, "rlimits[%zu]: unknown type \"%s\"",
+					 i, type);
+		for (size_t k = 0; k + 1 < c->n_rlimits; k++)
+			if (c->rlimits[k].resource == rl->resource)
+				return error_set(err, OCI_E_INVALID, 0,
+						 "rlimits: \"%s\" given twice", type);
+		if (rl->lim.rlim_cur > rl->lim.rlim_max)
+			return error_set(err, OCI_E_INVALID, 0,
+					 "rlimits[%zu] (%s): soft limit above the hard one", i,
+					 type);
+	}
+	return 0;
+}
+
+int rt_config_process(struct rt_config *c, const cJSON *p, struct oci_error **err)
+{
+	int r;
+	if (!cJSON_IsObject(p))
+		return error_set(err, OCI_E_INVALID, 0, "process: missing or not an object");
+	if ((r = rt_json_bool(p, "terminal", &c->terminal, err)) < 0 ||
+	    (r = rt_json_strings(p, "env", &c->env, err)) < 0 ||
+	    (r = rt_json_string(p, "cwd", true, &c->cwd, err)) < 0 ||
+	    (r = rt_json_bool(p, "noNewPrivileges", &c->nnp, err)) < 0)
+		return error_wrap(err, "process");
+	if (!c->args && (r = rt_json_strings(p, "args", &c->args, err)) < 0)
+		return error_wrap(err, "process");
+	if (!c->args || !c->args[0])
+		return error_set(err, OCI_E_INVALID, 0, "process.args: missing or empty");
+	if (c->cwd[0] != '/')
+		return error_set(err, OCI_E_INVALID, 0, "process.cwd \"%s\": not absolute",
+				 c->cwd);
+	for (char **e = c->env; e && *e; e++)
+		if (!strchr(*e, '='))
+			return error_set(err, OCI_E_INVALID, 0, "process.env \"%s\": no '='", *e);
+	const cJSON *cs = cJSON_GetObjectItemCaseSensitive(p, "consoleSize");
+	if (cs) {
+		uint32_t h = 0, w = 0;
+		if ((r = rt_json_u32(cs, "height", true, &h, err)) < 0 ||
+		    (r = rt_json_u32(cs, "width", true, &w, err)) < 0)
+			return error_wrap(err, "process.consoleSize");
+		c->rows = (unsigned short)(h > 65535 ? 65535 : h);
+		c->cols = (unsigned short)(w > 65535 ? 65535 : w);
+	}
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(p, "user");
+	if (!cJSON_IsObject(u))
+		return error_set(err, OCI_E_INVALID, 0, "process.user: missing or not an object");
+	uint32_t uid = 0, gid = 0, um = 0;
+	if ((r = rt_json_u32(u, "uid", true, &uid, err)) < 0 ||
+	    (r = rt_json_u32(u, "gid", true, &gid, err)) < 0)
+		return error_wrap(err, "process.user");
+	c->uid = uid;
+	c->gid = gid;
+	if (cJSON_GetObjectItemCaseSensitive(u, "umask")) {
+		if ((r = rt_json_u32(u, "umask", false, &um, err)) < 0)
+			return error_wrap(err, "process.user");
+		if (um > 0777)
+			return error_set(err, OCI_E_INVALID, 0, "process.user.umask: above 0777");
+		c->umask = um;
+		c->has_umask = true;
+	}
+	const cJSON *ag = cJSON_GetObjectItemCaseSensitive(u, "additionalGids");
+	if (ag) {
+		if (!cJSON_IsArray(ag))
+			return error_set(err, OCI_E_INVALID, 0,
+					 "process.user.additionalGids: not an array");
+		if (cJSON_GetArraySize(ag) > NGROUPS_MAX)
+			return error_set(err, OCI_E_LIMIT, 0,
+					 "process.user.additionalGids: too many");
+		c->gids = xcalloc((size_t)cJSON_GetArraySize(ag) + 1, sizeof(gid_t));
+		const cJSON *g;
+		cJSON_ArrayForEach(g, ag)
+		{
+			if (!cJSON_IsNumber(g) || g->valuedouble < 0 ||
+			    g->valuedouble > UINT32_MAX || g->valuedouble != floor(g->valuedouble))
+				return error_set(err, OCI_E_INVALID, 0,
+						 "process.user.additionalGids: not a gid");
+			c->gids[c->n_gids++] = (gid_t)g->valuedouble;
+		}
+	}
+	if (cJSON_GetObjectItemCaseSensitive(u, "username"))
+		rt_warn("process.user.username is ignored (uid and gid are used)");
+	if ((r = proc_caps(c, cJSON_GetObjectItemCaseSensitive(p, "capabilities"), err)) < 0 ||
+	    (r = proc_rlimits(c, cJSON_GetObjectItemCaseSensitive(p, "rlimits"), err)) < 0)
+		return error_wrap(err, "process");
+	const cJSON *oom = cJSON_GetObjectItemCaseSensitive(p, "oomScoreAdj");
+	if (oom) {
+		if (!cJSON_IsNumber(oom) || oom->valuedouble < -1000 || oom->valuedouble > 1000)
+			return error_set(err, OCI_E_INVALID, 0,
+					 "process.oomScoreAdj: not in -1000..1000");
+		c->oom_score_adj = (int)oom->valuedouble;
+		c->has_oom = true;
+	}
+	static const char *ignored[] = {"apparmorProfile", "selinuxLabel", "scheduler",
+					"ioPriority", "execCPUAffinity"};
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, ignored[i]);
+		if (v && !(cJSON_IsString(v) && !*v->valuestring))
+			rt_warn("process.%s is not implemented: ignored", ignored[i]);
+	}
+	return 0;
+}
+
+/* ---- config.json: the whole document ---- */
+
+void rt_config_free(struct rt_config *c)
+{
+	if (!c)
+		return;
+	cJSON_Delete(c->json);
+	free(c->bundle);
+	free(c->rootfs);
+	rt_strv_free(c->args);
+	rt_strv_free(c->env);
+	free(c->cwd);
+	free(c->gids);
+	free(c->rlimits);
+	free(c->hostname);
+	free(c->domainname);
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		free(c->mounts[i].dest);
+		free(c->mounts[i].type);
+		free(c->mounts[i].source);
+		free(c->mounts[i].data);
+	}
+	free(c->mounts);
+	for (size_t i = 0; i < c->n_join; i++)
+		free(c->ns_join[i].path);
+	free(c->ns_join);
+	free(c->uidmap);
+	free(c->gidmap);
+	rt_strv_free(c->masked);
+	rt_strv_free(c->readonly);
+	for (size_t i = 0; i < c->n_devices; i++)
+		free(c->devices[i].path);
+	free(c->devices);
+	rt_strv_free(c->sysctl);
+	for (int k = 0; k < HOOK_N; k++) {
+		for (size_t i = 0; i < c->hooks[k].n; i++) {
+			free(c->hooks[k].v[i].path);
+			rt_strv_free(c->hooks[k].v[i].args);
+			rt_strv_free(c->hooks[k].v[i].env);
+		}
+		free(c->hooks[k].v);
+	}
+	free(c);
+}
+
+static int cfg_paths(const cJSON *lnx, const char *key, char ***out, struct oci_error **err)
+{
+	char **v;
+	int r = rt_json_strings(lnx, key, &v, err);
+	if (r < 0)
+		return error_wrap(err, "linux");
+	for (char **p = v; p && *p; p++) {
+		if ((*p)[0] != '/') {
+			r = error_set(err, OCI_E_INVALID, 0, "linux.%s: \"%s\" is not absolute", key,
+				      *p);
+			rt_strv_free(v);
+			return r;
+		}
+		char *c = rt_clean_path(*p);
+		free(*p);
+		*p = c;
+	}
+	*out = v;
+	return 0;
+}
+
+static int cfg_devices(struct rt_config *c, const cJSON *a, struct oci_error **err)
+{
+	if (!a)
+		return 0;
+	if (!cJSON_IsArray(a))
+		return error_set(err, OCI_E_INVALID, 0, "linux.devices: not an array");
+	c->devices = xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(struct rt_device));
+	const cJSON *o;
+	cJSON_ArrayForEach(o, a)
+	{
+		size_t i = c->n_devices;
+		struct rt_device *d = &c->devices[c->n_devices++];
+		cleanup_free char *path = NULL, *type = NULL;
+		uint32_t major = 0, minor = 0, mode = 0666, uid = 0, gid = 0;
+		int r;
+		if (!cJSON_IsObject(o))
+			return error_set(err, OCI_E_INVALID, 0, "linux.devices[%zu]: not an object",
+					 i);
+		if ((r = rt_json_string(o, "path", true, &path, err)) < 0 ||
+		    (r = rt_json_string(o, "type", true, &type, err)) < 0 ||
+		    (r = rt_json_u32(o, "major", false, &major, err)) < 0 ||
+		    (r = rt_json_u32(o, "minor", false, &minor, err)) < 0 ||
+		    (r = rt_json_u32(o, "fileMode", false, &mode, err)) < 0 ||
+		    (r = rt_json_u32(o, "uid", false, &uid, err)) < 0 ||
+		    (r = rt_json_u32(o, "gid", false, &gid, err)) < 0)
+			return error_wrap(err, "linux.devices[%zu]", i);
+		if (path[0] != '/' || !type[0] || type[1] || !strchr("cbup", type[0]))
+			return error_set(err, OCI_E_INVALID, 0,
+					 "linux.devices[%zu]: bad path or type", i);
+		d->path = rt_clean_path(path);
+		if (strncmp(d->path, "dev/", 4) != 0)
+			return error_set(err, OCI_E_INVALID, 0,
+					 "linux.devices[%zu]: \"%s\" is not under /dev", i, path);
+		d->type = type[0] == 'u' ? 'c' : type[0];
+		d->major = major;
+		d->minor = minor;
+		d->mode = mode & 07777;
+		d->uid = uid;
+		d->gid = gid;
+	}
+	return 0;
+}
+
+static int cfg_sysctl(struct rt_config *c, const cJSON *o, struct oci_error **err)
+{
+	if (!o)
+		return 0;
+	if (!cJSON_IsObject(o))
+		return error_set(err, OCI_E_INVALID, 0, "linux.sysctl: not an object");
+	c->sysctl = xcalloc(2 * (size_t)cJSON_GetArraySize(o) + 1, sizeof(char *));
+	size_t n = 0;
+	const cJSON *kv;
+	cJSON_ArrayForEach(kv, o)
+	{
+		const char *k = kv->string;
+		if (!cJSON_IsString(kv))
+			return error_set(err, OCI_E_INVALID, 0, "linux.sysctl.%s: not a string", k);
+		if (!*k || strstr(k, "..") || strchr(k, '/') || k[0] == '.')
+			return error_set(err, OCI_E_INVALID, 0, "linux.sysctl: bad key \"%s\"", k);
+		/* only what the container's own namespaces hold */
+		int need = 0;
+		static const char *ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+					    "kernel.sem", "kernel.shmall", "kernel.shmmax",
+					    "kernel.shmmni", "kernel.shm_rmid_forced"};
+		for (size_t i = 0; i < sizeof(ipc) / sizeof(ipc[0]); i++)
+			if (strcmp(k, ipc[i]) == 0)
+				need = CLONE_NEWIPC;
+		if (strncmp(k, "fs.mqueue.", 10) == 0)
+			need = CLONE_NEWIPC;
+		if (strncmp(k, "net.", 4) == 0)
+			need = CLONE_NEWNET;
+		if (strcmp(k, "kernel.hostname") == 0 || strcmp(k, "kernel.domainname") == 0)
+			need = CLONE_NEWUTS;
+		if (!need)
+			return error_set(err, OCI_E_UNSUPPORTED, 0,
+					 "linux.sysctl: \"%s\" is not namespaced: refused", k);
+		if (!(c->ns_new & need))
+			return error_set(err, OCI_E_INVALID, 0,
+					 "linux.sysctl: \"%s\" needs a namespace of its own", k);
+		c->sysctl[n++] = xstrdup(k);
+		c->sysctl[n++] = xstrdup(kv->valuestring);
+	}
+	return 0;
+}
+
+static int cfg_linux(struct rt_config *c, const cJSON *lnx, struct oci_error **err)
+{
+	int r;
+	if (lnx && !cJSON_IsObject(lnx))
+		return error_set(err, OCI_E_INVALID, 0, "linux: not an object");
+	if ((r = rt_config_ns(c, lnx, err)) < 0)
+		return r;
+	if (!lnx)
+		return 0;
+	if ((r = cfg_paths(lnx, "maskedPaths", &c->masked, err)) < 0 ||
+	    (r = cfg_paths(lnx, "readonlyPaths", &c->readonly, err)) < 0 ||
+	    (r = cfg_devices(c, cJSON_GetObjectItemCaseSensitive(lnx, "devices"), err)) < 0 ||
+	    (r = cfg_sysctl(c, cJSON_GetObjectItemCaseSensitive(lnx, "sysctl"), err)) < 0)
+		return r;
+	cleanup_free char *prop = NULL;
+	if ((r = rt_json_string(lnx, "rootfsPropagation", false, &prop, err)) < 0)
+		return error_wrap(err, "linux");
+	if (prop && *prop) {
+		c->rootprop = rt_mount_prop(prop) & ~(unsigned long)MS_REC;
+		if (!c->rootprop || c->rootprop == MS_SHARED)
+			return error_set(err, OCI_E_UNSUPPORTED, 0,
+					 "linux.rootfsPropagation \"%s\" is not supported", prop);
+	}
+	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(lnx, "seccomp");
+	if (sc && !cJSON_IsNull(sc)) {
+		/* a filter we cannot apply is refused, never silently dropped */
+		const cJSON *da = cJSON_GetObjectItemCaseSensitive(sc, "defaultAction");
+		bool allow = cJSON_IsString(da) && strcmp(da->valuestring, "SCMP_ACT_ALLOW") == 0;
+		const cJSON *sys = cJSON_GetObjectItemCaseSensitive(sc, "syscalls"), *s;
+		cJSON_ArrayForEach(s, sys)
+		{
+			const cJSON *act = cJSON_GetObjectItemCaseSensitive(s, "action");
+			if (!cJSON_IsString(act) || strcmp(act->valuestring, "SCMP_ACT_ALLOW") != 0)
+				allow = false;
+		}
+		if (!allow)
+			return error_set(err, OCI_E_UNSUPPORTED, 0,
+					 "linux.seccomp: seccomp filters are not implemented "
+					 "(only a filter that allows everything is accepted)");
+	}
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(lnx, "resources");
+	if (res && cJSON_GetArraySize(res) > 0)
+		rt_warn("linux.resources: cgroup resource limits are not implemented: ignored");
+	static const char *refused[] = {"intelRdt", "timeOffsets", "netDevices", "memoryPolicy"};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (cJSON_GetObjectItemCaseSensitive(lnx, refused[i]))
+			return error_set(err, OCI_E_UNSUPPORTED, 0, "linux.%s is not supported",
+					 refused[i]);
+	const cJSON *ml = cJSON_GetObjectItemCaseSensitive(lnx, "mountLabel");
+	if (cJSON_IsString(ml) && *ml->valuestring)
+		rt_warn("linux.mountLabel: SELinux labels are not implemented: ignored");
+	const cJSON *pers = cJSON_GetObjectItemCaseSensitive(lnx, "personality");
+	if (pers)
+		return error_set(err, OCI_E_UNSUPPORTED, 0, "linux.personality is not supported");
+	return 0;
+}
+
+static int cfg_parse(struct rt_config *c, char *const *args, struct oci_error **err)
+{
+	cJSON *j = c->json;
+	int r;
+	if (!cJSON_IsObject(j))
+		return error_set(err, OCI_E_INVALID, 0, "not a JSON object");
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "ociVersion");
+	if (!cJSON_IsString(ver) || strncmp(ver->valuestring, "1.", 2) != 0)
+		return error_set(err, OCI_E_UNSUPPORTED, 0, "ociVersion: missing or not 1.x");
+	if (args) {
+		cJSON *a = cJSON_CreateArray();
+		size_t na = 0;
+		for (char *const *p = args; *p; p++, na++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(*p));
+		c->args = xcalloc(na + 1, sizeof(char *));
+		for (size_t i = 0; i < na; i++)
+			c->args[i] = xstrdup(args[i]);
+		cJSON *proc = cJSON_GetObjectItemCaseSensitive(j, "process");
+		if (cJSON_IsObject(proc) && cJSON_GetObjectItemCaseSensitive(proc, "args"))
+			cJSON_ReplaceItemInObjectCaseSensitive(proc, "args", a);
+		else if (cJSON_IsObject(proc))
+			cJSON_AddItemToObject(proc, "args", a);
+		else
+			cJSON_Delete(a);
+	}
+	const cJSON *root = cJSON_GetObjectItemCaseSensitive(j, "root");
+	if (!cJSON_IsObject(root))
+		return error_set(err, OCI_E_INVALID, 0, "root: missing or not an object");
+	cleanup_free char *rp = NULL;
+	if ((r = rt_json_string(root, "path", true, &rp, err)) < 0 ||
+	    (r = rt_json_bool(root, "readonly", &c->root_ro, err)) < 0)
+		return error_wrap(err, "root");
+	c->rootfs = rp[0] == '/' ? xstrdup(rp) : xasprintf("%s/%s", c->bundle, rp);
+	if ((r = rt_config_process(c, cJSON_GetObjectItemCaseSensitive(j, "process"), err)) < 0 ||
+	    (r = rt_json_string(j, "hostname", false, &c->hostname, err)) < 0 ||
+	    (r = rt_json_string(j, "domainname", false, &c->domainname, err)) < 0 ||
+	    (r = rt_config_mounts(c, cJSON_GetObjectItemCaseSensitive(j, "mounts"), err)) < 0 ||
+	    (r = cfg_linux(c, cJSON_GetObjectItemCaseSensitive(j, "linux"), err)) < 0 ||
+	    (r = rt_config_hooks(c, cJSON_GetObjectItemCaseSensitive(j, "hooks"), err)) < 0)
+		return r;
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(j, "annotations"), *a;
+	if (ann && !cJSON_IsObject(ann))
+		return error_set(err, OCI_E_INVALID, 0, "annotations: not an object");
+	cJSON_ArrayForEach(a, ann)
+	{
+		if (!cJSON_IsString(a))
+			return error_set(err, OCI_E_INVALID, 0, "annotations.%s: not a string",
+					 a->string);
+	}
+	if (cJSON_GetObjectItemCaseSensitive(j, "solaris") ||
+	    cJSON_GetObjectItemCaseSensitive(j, "windows") ||
+	    cJSON_GetObjectItemCaseSensitive(j, "vm") || cJSON_GetObjectItemCaseSensitive(j, "zos"))
+		return error_set(err, OCI_E_UNSUPPORTED, 0,
+				 "a config for another platform (solaris, windows, vm, zos)");
+	return 0;
+}
+
+int rt_config_load(const char *bundle, char *const *args, struct rt_config **out,
+		   struct oci_error **err)
+{
+	cleanup_free char *abs = realpath(bundle, NULL);
+	if (!abs)
+		return error_set(err, OCI_E_NOTFOUND, errno, "bundle \"%s\"", bundle);
+	cleanup_free char *path = xasprintf("%s/config.json", abs);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno,
+				 "open %s", path);
+	if (!S_ISREG(st.st_mode) || st.st_size > OCI_JSON_MAX)
+		return error_set(err, OCI_E_INVALID, 0, "%s: not a regular file of at most %u bytes",
+				 path, OCI_JSON_MAX);
+	cleanup_free char *buf = xmalloc((size_t)st.st_size + 1);
+	ssize_t n = read_full(fd, buf, (size_t)st.st_size);
+	if (n < 0)
+		return error_set(err, OCI_E_IO, errno, "read %s", path);
+	struct rt_config *c = xcalloc(1, sizeof(*c));
+	c->bundle = abs;
+	abs = NULL;
+	int r = oci_json_parse(buf, (size_t)n, &c->json, err);
+	if (r == 0)
+		r = cfg_parse(c, args, err);
+	if (r < 0) {
+		rt_config_free(c);
+		return error_wrap(err, "%s", path);
+	}
+	*out = c;
+	return 0;
+}
+
+/* ---- messages between the runtime and the init ---- */
+
+int rt_msg_send(int sock, char type, const void *data, size_t len, int fd)
+{
+	if (len > 60000)
+		len = 60000;
+	char *buf = xmalloc(len + 1);
+	buf[0] = type;
+	if (len)
+		memcpy(buf + 1, data, len);
+	struct iovec iov = {.iov_base = buf, .iov_len = len + 1};
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.b;
+		mh.msg_controllen = sizeof(u.b);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	ssize_t n;
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	free(buf);
+	return n < 0 ? -1 : 0;
+}
+
+int rt_msg_recv(int sock, char *type, char **data, size_t *len, int *fd)
+{
+	char *buf = xmalloc(65536);
+	struct iovec iov = {.iov_base = buf, .iov_len = 65535};
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b)};
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (fd)
+		*fd = -1;
+	if (n <= 0) {
+		free(buf);
+		return n < 0 ? -1 : 0;
+	}
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			int f;
+			memcpy(&f, CMSG_DATA(cm), sizeof(int));
+			if (fd)
+				*fd = f;
+			else
+				close(f);
+		}
+	*type = buf[0];
+	memmove(buf, buf + 1, (size_t)n - 1);
+	buf[n - 1] = 0;
+	*data = buf;
+	if (len)
+		*len = (size_t)n - 1;
+	return 1;
+}
+
+/* ---- the init ---- */
+
+void rt_child_fail(struct rt_child *ch, struct oci_error *e)
+{
+	const char *msg = e && e->msg ? e->msg : "failed";
+	if (rt_msg_send(ch->sock, MSG_ERROR, msg, strlen(msg), -1) < 0)
+		dprintf(2, "oci-runtime: %s: %s\n", ch->id, msg);
+	_exit(1);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Close every fd but those in keep (and 0-2): nothing of the runtime may
+ * reach the container. What we keep is O_CLOEXEC and goes at execve. */
+static void close_all_but(int *keep, size_t n)
+{
+	qsort(keep, n, sizeof(int), cmp_int);
+	unsigned int from = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 3)
+			continue;
+		if ((unsigned)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+static char *child_lookup(const struct rt_config *c, struct oci_error **err)
+{
+	const char *file = c->args[0];
+	struct stat st;
+	if (strchr(file, '/')) {
+		if (stat(file, &st) < 0) {
+			error_set(err, OCI_E_NOTFOUND, errno, "exec \"%s\"", file);
+			return NULL;
+		}
+		return xstrdup(file);
+	}
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (char **e = c->env; e && *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	for (const char *p = path;;) {
+		size_t l = strcspn(p, ":");
+		cleanup_free char *cand =
+			l ? xasprintf("%.*s/%s", (int)l, p, file) : xasprintf("./%s", file);
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+			return xstrdup(cand);
+		if (!p[l])
+			break;
+		p += l + 1;
+	}
+	error_set(err, OCI_E_NOTFOUND, 0, "exec \"%s\": executable file not found in $PATH",
+		  file);
+	return NULL;
+}
+
+/* HOME from the container's own /etc/passwd, never the host's NSS */
+static char *child_home(uid_t uid)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	char *line = NULL, *home = NULL;
+	size_t cap = 0;
+	struct stat st;
+	if (f && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+		while (!home && getline(&line, &cap, f) > 0) {
+			char *fld[7] = {0}, *p = line;
+			int n = 0;
+			for (; n < 7 && p; n++) {
+				fld[n] = p;
+				p = strchr(p, ':');
+				if (p)
+					*p++ = 0;
+			}
+			if (n >= 6 && fld[2][0] && strtoul(fld[2], NULL, 10) == uid &&
+			    fld[5][0] == '/') {
+				fld[5][strcspn(fld[5], "\n")] = 0;
+				home = xstrdup(fld[5]);
+			}
+		}
+	free(line);
+	if (f)
+		fclose(f);
+	return home ? home : xstrdup("/");
+}
+
+static int child_caps(const struct rt_config *c, struct oci_error **err)
+{
+	int last = cap_last();
+	for (int i = 0; i <= last; i++)
+		if (!(c->caps[CAP_BOUNDING] & (1ULL << i)) &&
+		    prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 && errno != EINVAL)
+			return error_set(err, OCI_E_IO, errno, "drop capability %d from the bounding set",
+					 i);
+	return 0;
+}
+
+static int child_capset(const struct rt_config *c, struct oci_error **err)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	for (int i = 0; i < 2; i++) {
+		d[i].effective = (uint32_t)(c->caps[CAP_EFFECTIVE] >> (32 * i));
+		d[i].permitted = (uint32_t)(c->caps[CAP_PERMITTED] >> (32 * i));
+		d[i].inheritable = (uint32_t)(c->caps[CAP_INHERITABLE] >> (32 * i));
+	}
+	if (syscall(SYS_capset, &h, d) < 0)
+		return error_set(err, OCI_E_IO, errno, "set capabilities");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return error_set(err, OCI_E_IO, errno, "clear ambient capabilities");
+	for (int i = 0; i <= cap_last(); i++)
+		if ((c->caps[CAP_AMBIENT] & (1ULL << i)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
+			return error_set(err, OCI_E_IO, errno, "raise ambient capability %s",
+					 cap_names[i]);
+	return 0;
+}
+
+static int child_user(const struct rt_config *c, struct oci_error **err)
+{
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return error_set(err, OCI_E_IO, errno, "keep capabilities");
+	if (setgroups(c->n_gids, c->gids) < 0 && !(errno == EPERM && c->n_gids == 0))
+		return error_set(err, OCI_E_IO, errno, "set additional groups");
+	if (setresgid(c->gid, c->gid, c->gid) < 0)
+		return error_set(err, OCI_E_IO, errno, "set gid %u", (unsigned)c->gid);
+	if (setresuid(c->uid, c->uid, c->uid) < 0)
+		return error_set(err, OCI_E_IO, errno, "set uid %u", (unsigned)c->uid);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return error_set(err, OCI_E_IO, errno, "keep capabilities");
+	return 0;
+}
+
+static char **child_env(const struct rt_config *c)
+{
+	size_t n = 0;
+	bool home = false;
+	for (char **e = c->env; e && *e; e++, n++)
+		home |= strncmp(*e, "HOME=", 5) == 0;
+	char **v = xcalloc(n + 2, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		v[i] = c->env[i];
+	if (!home) {
+		cleanup_free char *h = child_home(c->uid);
+		v[n] = xasprintf("HOME=%s", h);
+	}
+	return v;
+}
+
+static int child_terminal(struct rt_child *ch, struct oci_error **err)
+{
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return error_set(err, OCI_E_IO, errno,
+				 "terminal: open /dev/ptmx (is /dev/pts mounted?)");
+	int unlock = 0, ptn = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &ptn) < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: unlock");
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: open the peer");
+	char name[32];
+	snprintf(name, sizeof(name), "/dev/pts/%d", ptn);
+	int r = mount_console(name, err);
+	if (r < 0)
+		return r;
+	if (ch->cfg->rows || ch->cfg->cols) {
+		struct winsize ws = {.ws_row = ch->cfg->rows, .ws_col = ch->cfg->cols};
+		ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	if (rt_msg_send(ch->sock, MSG_PTY, "", 0, master) < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: pass the master");
+	close(master);
+	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: make it the controlling one");
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return error_set(err, OCI_E_IO, errno, "terminal: dup");
+	close(slave);
+	return 0;
+}
+
+void rt_child_main(struct rt_child *ch)
+{
+	const struct rt_config *c = ch->cfg;
+	struct oci_error *e = NULL;
+	int keep[] = {ch->sock, ch->fifo, ch->record, ch->nullfd};
+	close_all_but(keep, sizeof(keep) / sizeof(keep[0]));
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	umask(0);
+
+	char type;
+	char *data = NULL;
+	if (rt_msg_recv(ch->sock, &type, &data, NULL, NULL) <= 0 || type != MSG_GO)
+		_exit(1);
+	ch->hostpid = (pid_t)atoi(data);
+	free(data);
+	/* From here on nothing in the container may open our /proc/PID/exe
+	 * or ptrace us; execve makes the new program dumpable again. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (ns_setup_child(ch, &e) < 0 || mount_rootfs(ch, &e) < 0)
+		rt_child_fail(ch, e);
+	/* the runtime's hooks (prestart, createRuntime) see our namespaces now */
+	if (rt_msg_send(ch->sock, MSG_HOOKS, "", 0, -1) < 0 ||
+	    rt_msg_recv(ch->sock, &type, &data, NULL, NULL) <= 0 || type != MSG_HOOKS_DONE)
+		_exit(1);
+	free(data);
+	cleanup_free char *creating = rt_state_json(c, ch->id, "creating", ch->hostpid);
+	if (hooks_run(&c->hooks[HOOK_CREATE_CONTAINER], "createContainer", creating, &e) < 0)
+		rt_child_fail(ch, e);
+	if (mount_pivot(ch, &e) < 0 || mount_finish(ch, &e) < 0)
+		rt_child_fail(ch, e);
+	close(ch->record);
+	if (c->terminal && child_terminal(ch, &e) < 0)
+		rt_child_fail(ch, e);
+	if (chdir(c->cwd) < 0) {
+		error_set(&e, OCI_E_IO, errno, "process.cwd \"%s\"", c->cwd);
+		rt_child_fail(ch, e);
+	}
+	cleanup_free char *exe = child_lookup(c, &e);
+	if (!exe)
+		rt_child_fail(ch, e);
+	char **env = child_env(c);
+	/* ready; the runtime answers once our state is saved (if it dies
+	 * first, the socket ends and so do we: no init waits unrecorded) */
+	if (rt_msg_send(ch->sock, MSG_READY, "", 0, -1) < 0 ||
+	    rt_msg_recv(ch->sock, &type, &data, NULL, NULL) <= 0 || type != MSG_COMMIT)
+		_exit(1);
+	free(data);
+
+	/* wait for start: it writes a byte into exec.fifo */
+	char b;
+	ssize_t n;
+	do
+		n = read(ch->fifo, &b, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(1);
+	close(ch->fifo);
+	cleanup_free char *created = rt_state_json(c, ch->id, "created", ch->hostpid);
+	if (hooks_run(&c->hooks[HOOK_START_CONTAINER], "startContainer", created, &e) < 0)
+		goto fail;
+	for (size_t i = 0; i < c->n_rlimits; i++)
+		if (setrlimit(c->rlimits[i].resource, &c->rlimits[i].lim) < 0) {
+			error_set(&e, OCI_E_IO, errno, "set rlimit %d", c->rlimits[i].resource);
+			goto fail;
+		}
+	if (child_caps(c, &e) < 0 || child_user(c, &e) < 0 || child_capset(c, &e) < 0)
+		goto fail;
+	if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		error_set(&e, OCI_E_IO, errno, "set no_new_privs");
+		goto fail;
+	}
+	umask(c->has_umask ? c->umask : 022);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(exe, c->args, env);
+	error_set(&e, OCI_E_IO, errno, "exec \"%s\"", c->args[0]);
+fail:
+	dprintf(2, "oci-runtime: %s: %s\n", ch->id, e && e->msg ? e->msg : "failed");
+	rt_msg_send(ch->sock, MSG_ERROR, e && e->msg ? e->msg : "", e && e->msg ? strlen(e->msg) : 0,
+		    -1);
+	_exit(127);
+}
+
+/* ---- /proc/PID/stat ---- */
+
+int proc_stat_start(pid_t pid, unsigned long long *start, char *state)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')'); /* comm may hold spaces and parens */
+	if (!p || p[1] != ' ')
+		return -1;
+	if (state)
+		*state = p[2];
+	/* field 3 is the state; start time is field 22 */
+	p += 2;
+	for (int f = 3; f < 22 && p; f++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return -1;
+	*start = strtoull(p, NULL, 10);
+	return 0;
+}
+
+/* ---- the sealed copy of the runtime ---- */
+
+/* The copy has no directory: a RUNPATH with $ORIGIN cannot find our
+ * library from it. The library's directory goes in LD_LIBRARY_PATH for
+ * the re-execution only; the caller's value comes back afterwards. */
+static void reexec_restore_env(void)
+{
+	const char *set = getenv("_OCI_RUNTIME_LDLP_SET");
+	if (!set)
+		return;
+	const char *old = getenv("_OCI_RUNTIME_LDLP");
+	if (strcmp(set, "1") == 0 && old)
+		setenv("LD_LIBRARY_PATH", old, 1);
+	else
+		unsetenv("LD_LIBRARY_PATH");
+	unsetenv("_OCI_RUNTIME_LDLP_SET");
+	unsetenv("_OCI_RUNTIME_LDLP");
+}
+
+static void reexec_library_path(void)
+{
+	Dl_info info;
+	if (!dladdr((void *)oci_runtime_reexec_sealed, &info) || !info.dli_fname ||
+	    !strchr(info.dli_fname, '/'))
+		return;
+	cleanup_free char *dir = xstrndup(info.dli_fname,
+					  (size_t)(strrchr(info.dli_fname, '/') - info.dli_fname));
+	const char *old = getenv("LD_LIBRARY_PATH");
+	setenv("_OCI_RUNTIME_LDLP_SET", old ? "1" : "0", 1);
+	setenv("_OCI_RUNTIME_LDLP", old ? old : "", 1);
+	cleanup_free char *v = old && *old ? xasprintf("%s:%s", *dir ? dir : "/", old)
+					   : xstrdup(*dir ? dir : "/");
+	setenv("LD_LIBRARY_PATH", v, 1);
+}
+
+int oci_runtime_reexec_sealed(char **argv, struct oci_error **err)
+{
+	cleanup_close int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return error_set(err, OCI_E_IO, errno, "open /proc/self/exe");
+	int seals = fcntl(self, F_GET_SEALS);
+	int want = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	if (seals >= 0 && (seals & want) == want) {
+		unsetenv("_OCI_RUNTIME_SEALED");
+		reexec_restore_env();
+		return 0;
+	}
+	if (getenv("_OCI_RUNTIME_SEALED"))
+		return error_set(err, OCI_E_IO, 0, "re-executed, yet not from a sealed copy");
+	struct stat st;
+	if (fstat(self, &st) < 0)
+		return error_set(err, OCI_E_IO, errno, "stat /proc/self/exe");
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+	cleanup_close int mfd =
+		memfd_create("oci-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (mfd < 0 && errno == EINVAL)
+		mfd = memfd_create("oci-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return error_set(err, OCI_E_IO, errno, "memfd_create");
+	off_t off = 0;
+	while (off < st.st_size) {
+		ssize_t n = sendfile(mfd, self, &off, (size_t)(st.st_size - off));
+		if (n <= 0)
+			return error_set(err, OCI_E_IO, n < 0 ? errno : EIO,
+					 "copy the runtime into memory");
+	}
+	if (fcntl(mfd, F_ADD_SEALS, want) < 0)
+		return error_set(err, OCI_E_IO, errno, "seal the runtime's copy");
+	setenv("_OCI_RUNTIME_SEALED", "1", 1);
+	reexec_library_path();
+	syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
+	int e = errno;
+	unsetenv("_OCI_RUNTIME_SEALED");
+	reexec_restore_env();
+	return error_set(err, OCI_E_IO, e, "re-execute from a sealed copy");
+}
+
+/* ---- run in the foreground: wait, forward signals, copy the terminal ---- */
+
+struct rt_wait {
+	pid_t pid;
+	int sigfd, master;
+};
+
+static void wait_copy(int from, int to, bool *open_)
+{
+	char buf[8192];
+	ssize_t n = read(from, buf, sizeof(buf));
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			*open_ = false;
+		return;
+	}
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(to, buf + off, (size_t)(n - off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pf = {.fd = to, .events = POLLOUT};
+			poll(&pf, 1, 1000);
+			continue;
+		}
+		if (w <= 0)
+			return;
+		off += w;
+	}
+}
+
+int rt_wait_loop(pid_t pid, int sigfd, int master, bool reap_all, int *wstatus,
+		 struct oci_error **err)
+{
+	bool in_open = master >= 0, out_open = master >= 0;
+	struct termios saved;
+	bool raw = false;
+	if (master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		raw = tcsetattr(0, TCSANOW, &t) == 0;
+		struct winsize ws;
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+			ioctl(master, TIOCSWINSZ, &ws);
+	}
+	if (master >= 0)
+		fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	bool done = false;
+	int st = 0;
+	while (!done) {
+		struct pollfd pf[3] = {{.fd = sigfd, .events = POLLIN},
+				       {.fd = out_open ? master : -1, .events = POLLIN},
+				       {.fd = in_open ? 0 : -1, .events = POLLIN}};
+		int n = poll(pf, 3, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error_set(err, OCI_E_IO, errno, "poll");
+			break;
+		}
+		if (pf[1].revents)
+			wait_copy(master, 1, &out_open);
+		if (pf[2].revents)
+			wait_copy(0, master, &in_open);
+		if (!pf[0].revents)
+			continue;
+		struct signalfd_siginfo si;
+		if (read(sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+			continue;
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD) {
+			int s;
+			pid_t p;
+			while ((p = waitpid(reap_all ? -1 : pid, &s, WNOHANG)) > 0)
+				if (p == pid) {
+					st = s;
+					done = true;
+				}
+		} else if (sig == SIGWINCH) {
+			struct winsize ws;
+			if (master >= 0 && ioctl(0, TIOCGWINSZ, &ws) == 0)
+				ioctl(master, TIOCSWINSZ, &ws);
+		} else {
+			kill(pid, sig);
+		}
+	}
+	/* what the container wrote last */
+	while (master >= 0 && out_open) {
+		struct pollfd pf = {.fd = master, .events = POLLIN};
+		if (poll(&pf, 1, 0) <= 0)
+			break;
+		wait_copy(master, 1, &out_open);
+	}
+	if (raw)
+		tcsetattr(0, TCSANOW, &saved);
+	*wstatus = st;
+	return done ? 0 : error_status(err, OCI_E_IO);
+}
+
