@@ -898,11 +898,13 @@ static int do_repair(struct inspect *in)
 			return tool_usage_error("--repair of an archive needs -o PATH for the repaired "
 						"copy");
 		}
-		struct oci_layout *l;
+		struct oci_layout *l = NULL;
 		if (oci_layout_open_flags(ref.path, OCI_LAYOUT_OPEN_LENIENT, &l, &err) < 0 ||
 		    oci_layout_export_dir(l, in->output, &err) < 0) {
+			oci_layout_free(l);
+			r = tool_fail(ref.path, err);
 			oci_image_ref_release(&ref);
-			return tool_fail(ref.path, err);
+			return r;
 		}
 		oci_layout_free(l);
 		target = in->output;

@@ -343,8 +343,10 @@ static int cmd_spec(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	/* argv as given, for a re-execution (getopt permutes it) */
-	char **orig = malloc(((size_t)argc + 1) * sizeof(char *));
+	/* argv as given, for a re-execution (getopt permutes it); static so that
+	 * it lives as long as the process, whichever way main returns */
+	static char **orig;
+	orig = malloc(((size_t)argc + 1) * sizeof(char *));
 	if (!orig)
 		abort();
 	memcpy(orig, argv, ((size_t)argc + 1) * sizeof(char *));
