@@ -32,6 +32,9 @@ struct decoder {
 	z_stream z;
 #endif
 	ZSTD_DStream *zs;
+	uint8_t zhdr[4]; /* the next zstd frame's magic, checked before libzstd sees it */
+	size_t zhdr_have;
+	bool zstart;
 };
 
 int compress_sniff(const uint8_t *b, size_t len)
@@ -67,6 +70,7 @@ struct decoder *decoder_new(int kind)
 			abort();
 		ZSTD_initDStream(d->zs);
 		d->at_end = false;
+		d->zstart = true;
 	}
 	return d;
 }
@@ -244,24 +248,63 @@ static int decoder_gzip(struct decoder *d, const uint8_t **in, size_t *in_len, u
 	return 0;
 }
 
+/* zstd frames only (and skippable ones): libzstd would also take legacy
+ * v0.x frames, and tell them apart differently depending on how the input
+ * is cut, which an image's bytes must never decide */
+static bool zstd_magic_ok(const uint8_t *m)
+{
+	uint32_t v = (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+	return v == 0xFD2FB528u || (v & 0xFFFFFFF0u) == 0x184D2A50u;
+}
+
 static int decoder_zstd(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t **out,
 			size_t *out_len, struct oci_error **err)
 {
+	if (d->zstart && *in_len > 0) {
+		/* gather the next frame's magic */
+		d->at_end = false;
+		while (d->zhdr_have < 4 && *in_len > 0) {
+			d->zhdr[d->zhdr_have++] = **in;
+			(*in)++;
+			(*in_len)--;
+		}
+		if (d->zhdr_have < 4)
+			return 0;
+		if (!zstd_magic_ok(d->zhdr))
+			return error_set(err, OCI_E_INVALID, 0, "zstd: not a zstd frame");
+		ZSTD_inBuffer hb = {d->zhdr, 4, 0};
+		ZSTD_outBuffer hob = {*out, *out_len, 0};
+		while (hb.pos < hb.size) {
+			size_t r = ZSTD_decompressStream(d->zs, &hob, &hb);
+			if (ZSTD_isError(r))
+				return error_set(err, OCI_E_INVALID, 0, "zstd: %s", ZSTD_getErrorName(r));
+		}
+		*out += hob.pos;
+		*out_len -= hob.pos;
+		d->zstart = false;
+		d->zhdr_have = 0;
+	}
 	ZSTD_inBuffer ib = {*in, *in_len, 0};
 	ZSTD_outBuffer ob = {*out, *out_len, 0};
-	while (ib.pos < ib.size && ob.pos < ob.size) {
+	while (ib.pos < ib.size && ob.pos < ob.size && !d->zstart) {
 		size_t r = ZSTD_decompressStream(d->zs, &ob, &ib);
 		if (ZSTD_isError(r))
 			return error_set(err, OCI_E_INVALID, 0, "zstd: %s", ZSTD_getErrorName(r));
-		d->at_end = r == 0;
+		if (r == 0) {
+			d->at_end = true;
+			d->zstart = true; /* a frame ended: the next one is checked again */
+		}
 	}
 	/* flush what is buffered inside the decoder even without new input */
-	while (ib.pos == ib.size && ob.pos < ob.size && !d->at_end) {
+	while (ib.pos == ib.size && ob.pos < ob.size && !d->at_end && !d->zstart) {
 		size_t before = ob.pos;
 		size_t r = ZSTD_decompressStream(d->zs, &ob, &ib);
 		if (ZSTD_isError(r))
 			return error_set(err, OCI_E_INVALID, 0, "zstd: %s", ZSTD_getErrorName(r));
-		d->at_end = r == 0;
+		if (r == 0) {
+			d->at_end = true;
+			d->zstart = true;
+		}
 		if (ob.pos == before)
 			break;
 	}
@@ -269,6 +312,9 @@ static int decoder_zstd(struct decoder *d, const uint8_t **in, size_t *in_len, u
 	*in_len -= ib.pos;
 	*out += ob.pos;
 	*out_len -= ob.pos;
+	/* a new frame may follow in what is left */
+	if (d->zstart && *in_len > 0 && *out_len > 0)
+		return decoder_zstd(d, in, in_len, out, out_len, err);
 	return 0;
 }
 
