@@ -39,7 +39,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 timeit() {
 	local s e
 	s=$(now)
-	"$@" >/dev/null 2>&1 || log "failed: $*"
+	"$@" >/dev/null 2>&1; [ $? -le 1 ] || log "failed: $*"
 	e=$(now)
 	echo "$e - $s" | bc -l
 }

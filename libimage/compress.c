@@ -580,7 +580,8 @@ struct encoder *encoder_new(int kind, int level, encoder_sink_fn sink, void *arg
 	e->out = xmalloc(ENC_OUT);
 	if (kind == OCI_COMPRESS_GZIP) {
 #if HAVE_LIBDEFLATE
-		e->pgz = pgz_new(level > 0 ? (level > 12 ? 12 : level) : 6);
+		/* libdeflate's level 4 packs smaller than zlib's 6 and twice as fast */
+		e->pgz = pgz_new(level > 0 ? (level > 12 ? 12 : level) : 4);
 #else
 		/* zlib's gzip header has mtime 0 and a fixed OS byte: reproducible */
 		if (deflateInit2(&e->z, level > 0 ? (level > 9 ? 9 : level) : 6, Z_DEFLATED, 16 + 15,
