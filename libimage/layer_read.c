@@ -45,6 +45,7 @@ struct oci_layer_reader {
 	struct oci_error *cb_err; /* error from the read path, kept for the caller */
 	char *name;               /* "layer sha256:..." */
 	bool finished;
+	bool hash_in_caller;
 };
 
 /* Fill out with up to cap bytes of tar; *eof at the verified end of the
@@ -80,7 +81,8 @@ static int layer_produce(struct oci_layer_reader *r, uint8_t *out, size_t cap, s
 			return -1;
 		}
 		size_t m = (cap - made) - ol;
-		oci_hash_update(r->diff, out + made, m);
+		if (!r->hash_in_caller)
+			oci_hash_update(r->diff, out + made, m);
 		made += m;
 		if (m == 0) {
 			if (r->blob_eof && r->in_len == 0) {
@@ -155,6 +157,11 @@ static ssize_t layer_take(struct oci_layer_reader *r, const void **buf)
 		r->held = (int)idx;
 		*buf = r->slot[idx];
 		n = (ssize_t)r->slot_len[idx];
+		if (r->hash_in_caller) {
+			pthread_mutex_unlock(&r->mu);
+			oci_hash_update(r->diff, *buf, (size_t)n);
+			return n;
+		}
 	} else {
 		n = r->prod_failed ? -1 : 0;
 	}
@@ -215,6 +222,13 @@ int oci_layer_open(struct oci_layout *l, const struct oci_descriptor *layer,
 		   const struct oci_digest *diff_id, struct oci_layer_reader **out,
 		   struct oci_error **err)
 {
+	return oci_layer_open_flags(l, layer, diff_id, 0, out, err);
+}
+
+int oci_layer_open_flags(struct oci_layout *l, const struct oci_descriptor *layer,
+			 const struct oci_digest *diff_id, int flags,
+			 struct oci_layer_reader **out, struct oci_error **err)
+{
 	int comp = oci_media_layer_compression(layer->media_type);
 	if (comp < 0)
 		return error_set(err, OCI_E_UNSUPPORTED, 0, "layer %s: unsupported media type \"%.200s\"",
@@ -222,6 +236,7 @@ int oci_layer_open(struct oci_layout *l, const struct oci_descriptor *layer,
 	struct oci_layer_reader *r = xcalloc(1, sizeof(*r));
 	r->name = xasprintf("layer %s", layer->digest.str);
 	r->held = -1;
+	r->hash_in_caller = flags & OCI_LAYER_HASH_IN_CALLER;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->can_fill, NULL);
 	pthread_cond_init(&r->can_take, NULL);

@@ -380,7 +380,8 @@ static void v_run_job(struct verify *v, struct vjob *j)
 		d.media_type = fixed_mt;
 	}
 	struct oci_layer_reader *r;
-	int rc = oci_layer_open(v->l, &d, j->has_diff ? &j->diff_id : NULL, &r, &e);
+	int rc = oci_layer_open_flags(v->l, &d, j->has_diff ? &j->diff_id : NULL,
+				      OCI_LAYER_HASH_IN_CALLER, &r, &e);
 	if (rc == 0) {
 		struct archive_entry *ae;
 		while ((rc = oci_layer_next(r, &ae, &e)) > 0)

@@ -15,6 +15,13 @@ struct oci_layer_reader;
 OCI_EXPORT int oci_layer_open(struct oci_layout *l, const struct oci_descriptor *layer,
 			      const struct oci_digest *diff_id, struct oci_layer_reader **out,
 			      struct oci_error **err);
+/* Where the tar is hashed for its diff_id: by default on the thread that
+ * inflates (the caller's thread has the entries to apply); a caller that
+ * only reads headers (verify, listings) takes the hashing itself. */
+#define OCI_LAYER_HASH_IN_CALLER 1
+OCI_EXPORT int oci_layer_open_flags(struct oci_layout *l, const struct oci_descriptor *layer,
+				    const struct oci_digest *diff_id, int flags,
+				    struct oci_layer_reader **out, struct oci_error **err);
 /* 1 and *entry set; 0 at the end of the tar (everything verified); <0 error */
 OCI_EXPORT int oci_layer_next(struct oci_layer_reader *r, struct archive_entry **entry,
 			      struct oci_error **err);
