@@ -168,20 +168,6 @@ static void cs_push(struct oci_changeset *cs, size_t *cap, char kind, unsigned f
 	cs->c[cs->n++] = (struct oci_change){kind, fields, a, b};
 }
 
-/* is path below a directory deleted (or turned into something else)? */
-static bool cs_under_deleted(struct pathmap *deleted, const char *path)
-{
-	if (deleted->n == 0)
-		return false;
-	cleanup_free char *p = xstrdup(path);
-	for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
-		*s = 0;
-		if (pathmap_get(deleted, p))
-			return true;
-	}
-	return false;
-}
-
 static int cs_merge(struct oci_changeset *cs, const struct oci_diff_opts *o, bool by_record,
 		    struct oci_error **err)
 {
@@ -194,7 +180,7 @@ static int cs_merge(struct oci_changeset *cs, const struct oci_diff_opts *o, boo
 		int c = i >= A->n ? 1 : j >= B->n ? -1 : strcmp(A->e[i].path, B->e[j].path);
 		if (c < 0) {
 			struct oci_snap_entry *a = &A->e[i++];
-			if (cs_under_deleted(&deleted, a->path))
+			if (pathmap_has_ancestor(&deleted, a->path))
 				continue; /* its whiteout covers it */
 			cs_push(cs, &cap, OCI_CHANGE_DELETED, 0, a, NULL);
 			if (S_ISDIR(a->mode))

@@ -122,6 +122,24 @@ int inroot_parent(int rootfd, const char *path, bool create, const char **base,
 	}
 }
 
+char **inroot_dir_names(DIR *d, size_t *count)
+{
+	size_t n = 0, cap = 16;
+	char **names = xmalloc(cap * sizeof(*names));
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	*count = n;
+	return names;
+}
+
 int inroot_remove(int parentfd, const char *name, const char *path, inroot_keep_fn keep, void *arg,
 		  struct oci_error **err)
 {
@@ -149,21 +167,10 @@ int inroot_remove(int parentfd, const char *name, const char *path, inroot_keep_
 			close(fd);
 			return error_set(err, OCI_E_IO, errno, "read directory \"%s\"", path);
 		}
-		struct dirent *de;
 		int r = 0;
 		bool kept = false;
-		/* collect names first: removing while iterating may skip entries */
-		size_t n = 0, cap = 0;
-		char **names = NULL;
-		while ((de = readdir(d))) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				names = xrealloc(names, cap * sizeof(*names));
-			}
-			names[n++] = xstrdup(de->d_name);
-		}
+		size_t n;
+		char **names = inroot_dir_names(d, &n);
 		for (size_t i = 0; i < n; i++) {
 			if (r == 0) {
 				cleanup_free char *sub =

@@ -20,6 +20,9 @@ HIDDEN int inroot_parent(int rootfd, const char *path, bool create, const char *
 typedef bool (*inroot_keep_fn)(void *arg, const char *path);
 HIDDEN int inroot_remove(int dirfd, const char *name, const char *path, inroot_keep_fn keep,
 			 void *arg, struct oci_error **err);
+/* The names in d but "." and "..", read before anything is removed
+ * (removing while iterating may skip entries); free each, then the array. */
+HIDDEN char **inroot_dir_names(DIR *d, size_t *count);
 /* Read a small file inside the root (e.g. etc/passwd), bounded by max. */
 HIDDEN int inroot_read_file(int rootfd, const char *path, size_t max, char **buf, size_t *len,
 			    struct oci_error **err);

@@ -195,18 +195,8 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 			close(dfd);
 			return error_set(err, OCI_E_IO, errno, "read directory \"%s\"", target);
 		}
-		size_t n = 0, cap = 0;
-		char **names = NULL;
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				names = xrealloc(names, cap * sizeof(*names));
-			}
-			names[n++] = xstrdup(de->d_name);
-		}
+		size_t n;
+		char **names = inroot_dir_names(d, &n);
 		int r = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (r == 0) {
@@ -316,31 +306,6 @@ static int rf_finish_dirs(struct oci_rootfs *rf, struct oci_error **err)
 	return 0;
 }
 
-/* "name=hex;..." from the entry's xattrs, sorted by name as libarchive gives them */
-static char *rf_xattrs_encode(struct archive_entry *e)
-{
-	if (archive_entry_xattr_reset(e) == 0)
-		return NULL;
-	size_t cap = 256, len = 0;
-	char *s = xmalloc(cap);
-	const char *name;
-	const void *val;
-	size_t vl;
-	while (archive_entry_xattr_next(e, &name, &val, &vl) == ARCHIVE_OK) {
-		size_t need = len + strlen(name) + 2 * vl + 4;
-		if (need > cap) {
-			cap = need * 2;
-			s = xrealloc(s, cap);
-		}
-		len += (size_t)snprintf(s + len, cap - len, "%s%s=", len ? ";" : "", name);
-		for (size_t i = 0; i < vl; i++)
-			len += (size_t)snprintf(s + len, cap - len, "%02x",
-						((const unsigned char *)val)[i]);
-	}
-	s[len] = 0;
-	return s;
-}
-
 static bool rf_xattr_soft_error(int e)
 {
 	return e == ENOTSUP || e == EOPNOTSUPP || e == EPERM || e == EACCES;
@@ -399,7 +364,7 @@ static struct rf_info *rf_remember(struct oci_rootfs *rf, const char *path,
 	i->uid = (uint32_t)archive_entry_uid(e);
 	i->gid = (uint32_t)archive_entry_gid(e);
 	i->rdev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
-	i->xattrs = rf_xattrs_encode(e);
+	i->xattrs = oci_layer_entry_xattrs(e);
 	*slot = i;
 	rf_mark_layer(rf, path);
 	return i;

@@ -310,19 +310,6 @@ static void plan_subtree(struct plan *p, const char *dir)
 	}
 }
 
-static bool cs_under_replaced(struct pathmap *replaced, const char *path)
-{
-	if (replaced->n == 0)
-		return false;
-	cleanup_free char *p = xstrdup(path);
-	for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
-		*s = 0;
-		if (pathmap_get(replaced, p))
-			return true;
-	}
-	return false;
-}
-
 static int cmp_act(const void *a, const void *b)
 {
 	return strcmp(((const struct act *)a)->name, ((const struct act *)b)->name);
@@ -341,7 +328,7 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 	for (size_t i = 0; i < cs->n; i++) {
 		struct oci_change *c = &cs->c[i];
 		const char *path = c->after ? c->after->path : c->before->path;
-		if (c->kind == OCI_CHANGE_DELETED && cs_under_replaced(&replaced, path))
+		if (c->kind == OCI_CHANGE_DELETED && pathmap_has_ancestor(&replaced, path))
 			continue; /* the opaque whiteout hides it */
 		if (c->kind == OCI_CHANGE_DELETED) {
 			if (!*path)

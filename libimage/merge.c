@@ -35,30 +35,6 @@ static void mnode_free(void *p)
 	free(n);
 }
 
-static char *merge_xattrs(struct archive_entry *ae)
-{
-	if (archive_entry_xattr_reset(ae) == 0)
-		return NULL;
-	size_t cap = 128, len = 0;
-	char *s = xmalloc(cap);
-	const char *name;
-	const void *val;
-	size_t vl;
-	while (archive_entry_xattr_next(ae, &name, &val, &vl) == ARCHIVE_OK) {
-		size_t need = len + strlen(name) + 2 * vl + 4;
-		if (need > cap) {
-			cap = need * 2;
-			s = xrealloc(s, cap);
-		}
-		len += (size_t)snprintf(s + len, cap - len, "%s%s=", len ? ";" : "", name);
-		for (size_t i = 0; i < vl; i++)
-			len += (size_t)snprintf(s + len, cap - len, "%02x",
-						((const unsigned char *)val)[i]);
-	}
-	s[len] = 0;
-	return s;
-}
-
 /* this layer's marks: a whiteout hides the path and what is below it, an
  * opaque directory and a non-directory hide what is below them */
 #define MARK_WHITEOUT ((void *)1)
@@ -138,7 +114,7 @@ static int merge_layer(struct merge *m, const struct oci_image *img, size_t li,
 		n->e.mtime_ns = (int64_t)archive_entry_mtime(ae) * 1000000000 +
 				archive_entry_mtime_nsec(ae);
 		n->e.nlink = 1;
-		n->e.xattrs = merge_xattrs(ae);
+		n->e.xattrs = oci_layer_entry_xattrs(ae);
 		const char *hl = archive_entry_hardlink(ae);
 		if (hl) {
 			n->hardlink = oci_path_clean(hl);

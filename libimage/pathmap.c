@@ -83,3 +83,16 @@ void pathmap_release(struct pathmap *m, void (*free_val)(void *))
 	free(m->slots);
 	pathmap_init(m);
 }
+
+bool pathmap_has_ancestor(const struct pathmap *m, const char *path)
+{
+	if (m->n == 0)
+		return false;
+	cleanup_free char *p = xstrdup(path);
+	for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
+		*s = 0;
+		if (pathmap_get(m, p))
+			return true;
+	}
+	return false;
+}

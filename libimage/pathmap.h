@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include "internal.h"
 
 struct pathmap {
@@ -22,6 +23,8 @@ HIDDEN void pathmap_init(struct pathmap *m);
 /* returns the slot's value pointer location: *pathmap_put(...) = v */
 HIDDEN void **pathmap_put(struct pathmap *m, const char *key);
 HIDDEN void *pathmap_get(const struct pathmap *m, const char *key);
+/* is a strict ancestor directory of path ("a" for "a/b/c") a key? */
+HIDDEN bool pathmap_has_ancestor(const struct pathmap *m, const char *path);
 /* free keys; values with free_val when not NULL */
 HIDDEN void pathmap_release(struct pathmap *m, void (*free_val)(void *));
 HIDDEN void pathmap_clear(struct pathmap *m, void (*free_val)(void *));

@@ -103,7 +103,7 @@ is "$(recf sgid 2):$(recf sgid 4)" "102750:50" "record: setgid file 2750, image 
 is "$(stat -c %a "$R/sticky")" 1777 "sticky directory 1777 on disk"
 is "$(recf owned 3):$(recf owned 4)" 1234:5678 "record: owner 1234:5678 from the image"
 is "$(stat -c %u:%g "$R/owned")" $NB:$NB "on disk: owned by the caller"
-is "$(recf xf 13)" "user.a=31;security.capability=0100000200040000000000000000000000000000" "record: xattrs kept, security.capability too"
+is "$(recf xf 13)" "security.capability=0100000200040000000000000000000000000000;user.a=31" "record: xattrs kept (sorted by name), security.capability too"
 is "$(getfattr -n user.a --only-values "$R/xf" 2>/dev/null)" 1 "user.a set on disk"
 is "$(stat -c %a "$R/ro")" 555 "ro/ is 0555 on disk"
 is "$(recf ro 2)" 40555 "record: ro 40555"

@@ -37,6 +37,10 @@ OCI_EXPORT int64_t oci_layer_bytes_read(const struct oci_layer_reader *r);
 OCI_EXPORT int oci_layer_finish(struct oci_layer_reader *r, struct oci_error **err);
 OCI_EXPORT void oci_layer_free(struct oci_layer_reader *r);
 
+/* an entry's xattrs as the snapshot keeps them: "name=hex;name=hex" sorted by
+ * name, or NULL when it has none */
+OCI_EXPORT char *oci_layer_entry_xattrs(struct archive_entry *e);
+
 enum oci_whiteout {
 	OCI_WHITEOUT_NONE = 0,
 	OCI_WHITEOUT_FILE,   /* .wh.NAME */
