@@ -375,6 +375,7 @@ void rt_config_free(struct rt_config *c)
 {
 	if (!c)
 		return;
+	rt_seccomp_free(c);
 	cJSON_Delete(c->json);
 	free(c->bundle);
 	free(c->rootfs);
@@ -544,22 +545,8 @@ static int cfg_linux(struct rt_config *c, const cJSON *lnx, struct oci_error **e
 					 "linux.rootfsPropagation \"%s\" is not supported", prop);
 	}
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(lnx, "seccomp");
-	if (sc && !cJSON_IsNull(sc)) {
-		/* a filter we cannot apply is refused, never silently dropped */
-		const cJSON *da = cJSON_GetObjectItemCaseSensitive(sc, "defaultAction");
-		bool allow = cJSON_IsString(da) && strcmp(da->valuestring, "SCMP_ACT_ALLOW") == 0;
-		const cJSON *sys = cJSON_GetObjectItemCaseSensitive(sc, "syscalls"), *s;
-		cJSON_ArrayForEach(s, sys)
-		{
-			const cJSON *act = cJSON_GetObjectItemCaseSensitive(s, "action");
-			if (!cJSON_IsString(act) || strcmp(act->valuestring, "SCMP_ACT_ALLOW") != 0)
-				allow = false;
-		}
-		if (!allow)
-			return error_set(err, OCI_E_UNSUPPORTED, 0,
-					 "linux.seccomp: seccomp filters are not implemented "
-					 "(only a filter that allows everything is accepted)");
-	}
+	if (sc && !cJSON_IsNull(sc) && (r = rt_seccomp_build(c, sc, err)) < 0)
+		return r;
 	const cJSON *res = cJSON_GetObjectItemCaseSensitive(lnx, "resources");
 	if (res && cJSON_GetArraySize(res) > 0)
 		rt_warn("linux.resources: cgroup resource limits are not implemented: ignored");
@@ -856,9 +843,15 @@ static int child_capset(const struct rt_config *c, struct oci_error **err)
 		return error_set(err, OCI_E_IO, errno, "clear ambient capabilities");
 	for (int i = 0; i <= cap_last(); i++)
 		if ((c->caps[CAP_AMBIENT] & (1ULL << i)) &&
-		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
-			return error_set(err, OCI_E_IO, errno, "raise ambient capability %s",
-					 cap_names[i]);
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0) {
+			/* an ambient capability must also be permitted and inheritable;
+			 * runc only warns when it is not (runc spec's own config) */
+			if (errno != EPERM)
+				return error_set(err, OCI_E_IO, errno, "raise ambient capability %s",
+						 cap_names[i]);
+			dprintf(2, "oci-runtime: warning: ambient capability %s not raised (not "
+				   "inheritable)\n", cap_names[i]);
+		}
 	return 0;
 }
 
@@ -969,6 +962,26 @@ void rt_child_main(struct rt_child *ch)
 	if (!exe)
 		rt_child_fail(ch, e);
 	char **env = child_env(c);
+	/* limits and credentials now, so that a failure shows at create (as
+	 * runc's do) rather than after start has said the process runs */
+	for (size_t i = 0; i < c->n_rlimits; i++)
+		if (setrlimit(c->rlimits[i].resource, &c->rlimits[i].lim) < 0) {
+			error_set(&e, OCI_E_IO, errno, "set rlimit %d", c->rlimits[i].resource);
+			rt_child_fail(ch, e);
+		}
+	if (child_caps(c, &e) < 0)
+		rt_child_fail(ch, e);
+	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it first */
+	if (!c->nnp && rt_seccomp_load(c, &e) < 0)
+		rt_child_fail(ch, e);
+	if (child_user(c, &e) < 0 || child_capset(c, &e) < 0)
+		rt_child_fail(ch, e);
+	if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		error_set(&e, OCI_E_IO, errno, "set no_new_privs");
+		rt_child_fail(ch, e);
+	}
+	if (c->nnp && rt_seccomp_load(c, &e) < 0)
+		rt_child_fail(ch, e);
 	/* ready; the runtime answers once our state is saved (if it dies
 	 * first, the socket ends and so do we: no init waits unrecorded) */
 	if (rt_msg_send(ch->sock, MSG_READY, "", 0, -1) < 0 ||
@@ -988,17 +1001,6 @@ void rt_child_main(struct rt_child *ch)
 	cleanup_free char *created = rt_state_json(c, ch->id, "created", ch->hostpid);
 	if (hooks_run(&c->hooks[HOOK_START_CONTAINER], "startContainer", created, &e) < 0)
 		goto fail;
-	for (size_t i = 0; i < c->n_rlimits; i++)
-		if (setrlimit(c->rlimits[i].resource, &c->rlimits[i].lim) < 0) {
-			error_set(&e, OCI_E_IO, errno, "set rlimit %d", c->rlimits[i].resource);
-			goto fail;
-		}
-	if (child_caps(c, &e) < 0 || child_user(c, &e) < 0 || child_capset(c, &e) < 0)
-		goto fail;
-	if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		error_set(&e, OCI_E_IO, errno, "set no_new_privs");
-		goto fail;
-	}
 	umask(c->has_umask ? c->umask : 022);
 	sigset_t none;
 	sigemptyset(&none);

@@ -110,7 +110,13 @@ struct rt_config {
 	unsigned long rootprop;
 	char **sysctl; /* key, value, key, value, ..., NULL */
 	struct rt_hooks hooks[HOOK_N];
+	void *seccomp; /* a libseccomp filter, or NULL */
 };
+
+/* seccomp.c: linux.seccomp built at parse time, loaded by the init */
+HIDDEN int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **err);
+HIDDEN int rt_seccomp_load(const struct rt_config *c, struct oci_error **err);
+HIDDEN void rt_seccomp_free(struct rt_config *c);
 
 /* Parse config.json of bundle (args replaces process.args when not NULL);
  * warnings for what is ignored go through rt_warn. */

@@ -665,6 +665,20 @@ int oci_runtime_start(const char *root, const char *id, struct oci_error **err)
 	}
 	close(fd);
 	unlinkat(s.dirfd, "exec.fifo", 0);
+	/* running means the container's program runs: wait (briefly) until the
+	 * init has left our memfd copy for it, or is gone, before poststart */
+	pid_t pid = (pid_t)st_num(s.state, "pid");
+	char link[64], target[256];
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	for (int i = 0; pid > 0 && i < 5000; i++) {
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			break; /* gone (or a zombie): nothing more to wait for */
+		target[n] = 0;
+		if (strncmp(target, "/memfd:oci-runtime", 18) != 0)
+			break;
+		usleep(i < 100 ? 100 : 1000);
+	}
 	st_set(s.state, "status", cJSON_CreateString("running"));
 	r = st_save(s.dirfd, s.state, err);
 	struct rt_config *hc = st_hooks(s.dirfd);

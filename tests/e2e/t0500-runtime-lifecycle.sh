@@ -201,9 +201,13 @@ rtc delete --force r5
 bundle e1 '.process.args = []'
 expect_fail "empty process.args: exit 2, one line" rtc run --bundle "$B" e1
 err_like 'process.args' "empty process.args: named"
-bundle e2 '.linux.seccomp = {"defaultAction": "SCMP_ACT_ERRNO"}'
-expect_fail "a seccomp filter: refused" rtc run --bundle "$B" e2
-err_like 'seccomp' "a seccomp filter: named"
+# seccomp: a filter that denies mkdir with EPERM, everything else allowed
+bundle e2 '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+run rtc run --bundle "$B" e2 -- sh -c 'mkdir /nope 2>/dev/null && echo made || echo refused; echo still-running'
+is "$(out | tr '\n' ' ')" "refused still-running " "seccomp: the denied syscall fails, the rest runs"
+bundle e2b '.linux.seccomp = {"defaultAction": "SCMP_ACT_FROB"}'
+expect_fail "seccomp: an unknown action is refused" rtc run --bundle "$B" e2b
+err_like 'seccomp' "seccomp: the refusal names seccomp"
 bundle e3 '.linux.resources = {"memory": {"limit": 1000000}}'
 run rtc run --bundle "$B" e3 -- true
 is "$status" 0 "linux.resources: runs anyway"
