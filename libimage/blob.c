@@ -24,9 +24,10 @@ int oci_blob_open(struct oci_layout *l, const struct oci_descriptor *d, struct o
 	if (loc.size != d->size) {
 		if (loc.own_fd)
 			close(loc.fd);
-		return error_set(err, OCI_E_MISMATCH, 0,
-				 "blob %s: size mismatch: descriptor says %lld bytes, blob has %lld",
-				 d->digest.str, (long long)d->size, (long long)loc.size);
+		return error_set(
+		    err, OCI_E_MISMATCH, 0,
+		    "blob %s: size mismatch: descriptor says %lld bytes, blob has %lld",
+		    d->digest.str, (long long)d->size, (long long)loc.size);
 	}
 	struct oci_blob *b = xcalloc(1, sizeof(*b));
 	b->loc = loc;
@@ -43,9 +44,8 @@ static int blob_check_end(struct oci_blob *b, struct oci_error **err)
 {
 	if (b->pos != b->want_size) {
 		b->state = OCI_E_MISMATCH;
-		return error_set(err, OCI_E_MISMATCH, 0,
-				 "blob %s: truncated: %lld of %lld bytes", b->want.str,
-				 (long long)b->pos, (long long)b->want_size);
+		return error_set(err, OCI_E_MISMATCH, 0, "blob %s: truncated: %lld of %lld bytes",
+				 b->want.str, (long long)b->pos, (long long)b->want_size);
 	}
 	struct oci_digest got;
 	oci_hash_final(b->hash, &got);
@@ -111,12 +111,13 @@ void oci_blob_free(struct oci_blob *b)
 	free(b);
 }
 
-int oci_blob_read_all(struct oci_layout *l, const struct oci_descriptor *d, size_t max,
-		      char **buf, size_t *len, struct oci_error **err)
+int oci_blob_read_all(struct oci_layout *l, const struct oci_descriptor *d, size_t max, char **buf,
+		      size_t *len, struct oci_error **err)
 {
 	if (d->size < 0 || (uint64_t)d->size > max)
-		return error_set(err, OCI_E_LIMIT, 0, "blob %s: %lld bytes exceeds the limit of %zu",
-				 d->digest.str, (long long)d->size, max);
+		return error_set(err, OCI_E_LIMIT, 0,
+				 "blob %s: %lld bytes exceeds the limit of %zu", d->digest.str,
+				 (long long)d->size, max);
 	struct oci_blob *b;
 	int r = oci_blob_open(l, d, &b, err);
 	if (r < 0)

@@ -151,8 +151,8 @@ int oci_bundle_unpack(const struct oci_image *img, const char *path,
 	bool existed = r == 1;
 	cleanup_free char *p1 = xstrdup(path), *p2 = xstrdup(path);
 	const char *parent = dirname(p1), *name = basename(p2);
-	if (!existed && (!*name || strcmp(name, "/") == 0 || strcmp(name, ".") == 0 ||
-			 strcmp(name, "..") == 0))
+	if (!existed &&
+	    (!*name || strcmp(name, "/") == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
 		return error_set(err, OCI_E_USAGE, 0, "%s: not a usable bundle name", path);
 	/* an existing (empty) directory may be a mount point: build inside it */
 	if (existed)

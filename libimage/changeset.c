@@ -220,8 +220,8 @@ int oci_changeset_bundle(const char *bundle, const struct oci_diff_opts *o,
 	if (bfd >= 0) {
 		r = oci_snapshot_load(bfd, OCI_BUNDLE_RECORD, &cs->before, err);
 		if (r == 0) {
-			cs->after_fd = openat(bfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-								    O_CLOEXEC);
+			cs->after_fd =
+			    openat(bfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (cs->after_fd < 0)
 				r = error_set(err, OCI_E_IO, errno, "%s/rootfs", bundle);
 		} else {

@@ -81,7 +81,8 @@ static int commit_layer_file(struct commit *c, int out_fd, struct oci_layer_resu
 	if (comp != OCI_COMPRESS_NONE)
 		dec = decoder_new(comp);
 	else
-		enc = encoder_new(c->o->compression, c->o->level, sink_write, &sink), *compression = c->o->compression;
+		enc = encoder_new(c->o->compression, c->o->level, sink_write, &sink),
+		*compression = c->o->compression;
 	while (n > 0) {
 		if (dec) {
 			if ((r = sink_write(&sink, buf, (size_t)n, err)) < 0)
@@ -97,7 +98,8 @@ static int commit_layer_file(struct commit *c, int out_fd, struct oci_layer_resu
 				}
 				oci_hash_update(diff, out, bufsz - ol);
 				if (ol == bufsz && il > 0 && ip == buf) {
-					r = error_set(err, OCI_E_INVALID, 0, "%s: decompression stalled", path);
+					r = error_set(err, OCI_E_INVALID, 0,
+						      "%s: decompression stalled", path);
 					goto out;
 				}
 			}
@@ -126,7 +128,8 @@ static int commit_layer_file(struct commit *c, int out_fd, struct oci_layer_resu
 			oci_hash_update(diff, out, bufsz - ol);
 		}
 		if (!decoder_at_end(dec)) {
-			r = error_set(err, OCI_E_INVALID, 0, "%s: truncated compressed stream", path);
+			r = error_set(err, OCI_E_INVALID, 0, "%s: truncated compressed stream",
+				      path);
 			goto out;
 		}
 	} else if ((r = encoder_finish(enc, err)) < 0) {
@@ -154,11 +157,11 @@ static int commit_check_layer(struct commit *c, int fd, int compression,
 {
 	(void)c;
 	struct oci_descriptor d = {
-		.media_type = (char *)(compression == OCI_COMPRESS_GZIP   ? OCI_MT_LAYER_GZIP
-				       : compression == OCI_COMPRESS_ZSTD ? OCI_MT_LAYER_ZSTD
-									  : OCI_MT_LAYER),
-		.digest = res->digest,
-		.size = res->size};
+	    .media_type = (char *)(compression == OCI_COMPRESS_GZIP   ? OCI_MT_LAYER_GZIP
+				   : compression == OCI_COMPRESS_ZSTD ? OCI_MT_LAYER_ZSTD
+								      : OCI_MT_LAYER),
+	    .digest = res->digest,
+	    .size = res->size};
 	char dir[64];
 	snprintf(dir, sizeof(dir), "/proc/self/fd/%d", fd);
 	/* a one-blob view of the temporary file */
@@ -191,7 +194,8 @@ static cJSON *commit_args(const char *s, struct oci_error **err)
 			return NULL;
 		const cJSON *e;
 		bool ok = cJSON_IsArray(a);
-		cJSON_ArrayForEach(e, a) ok = ok && cJSON_IsString(e);
+		cJSON_ArrayForEach (e, a)
+			ok = ok && cJSON_IsString(e);
 		if (!ok) {
 			cJSON_Delete(a);
 			error_set(err, OCI_E_USAGE, 0, "%s: not a JSON array of strings", s);
@@ -252,8 +256,7 @@ static int commit_edit_config(struct commit *c, cJSON *cfg, struct oci_error **e
 		size_t kl = (size_t)(eq - *e) + 1;
 		bool replaced = false;
 		cJSON *it;
-		cJSON_ArrayForEach(it, env)
-		{
+		cJSON_ArrayForEach (it, env) {
 			if (cJSON_IsString(it) && strncmp(it->valuestring, *e, kl) == 0) {
 				cJSON_SetValuestring(it, *e);
 				replaced = true;
@@ -456,10 +459,11 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 		struct oci_image_ref sr;
 		if (!rec->source || strcmp(rec->source, "-") == 0 || !rec->manifest.algo ||
 		    oci_image_ref_parse(rec->source, &sr, NULL) < 0 || strcmp(sr.path, "-") == 0) {
-			r = error_set(err, OCI_E_USAGE, 0,
-				      "%s: unpacked from stdin or an unknown image: name the parent "
-				      "with --from",
-				      o->bundle);
+			r = error_set(
+			    err, OCI_E_USAGE, 0,
+			    "%s: unpacked from stdin or an unknown image: name the parent "
+			    "with --from",
+			    o->bundle);
 			goto out;
 		}
 		from = xasprintf("%s@%s", sr.path, rec->manifest.str);
@@ -515,9 +519,8 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	}
 
 	/* the layer */
-	struct oci_layer_write_opts wo = {.compression = o->compression,
-					  .level = o->level,
-					  .clamp_mtime = o->timestamp};
+	struct oci_layer_write_opts wo = {
+	    .compression = o->compression, .level = o->level, .clamp_mtime = o->timestamp};
 	int compression = o->compression;
 	bool want_layer = o->bundle || o->dir || o->layer_file;
 	if (o->bundle && !o->squash) {
@@ -542,7 +545,7 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 			r = oci_changeset_write_layer(cs, tmpfd, &wo, &res->layer, err);
 		} else {
 			cleanup_free char *rootfs =
-				o->bundle ? xasprintf("%s/rootfs", o->bundle) : xstrdup(o->dir);
+			    o->bundle ? xasprintf("%s/rootfs", o->bundle) : xstrdup(o->dir);
 			int rfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (rfd < 0) {
 				r = error_set(err, OCI_E_IO, errno, "%s", rootfs);
@@ -597,21 +600,23 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	/* a Docker schema-2 parent gets a Docker child (no Docker name for zstd) */
 	bool docker = c.parent && oci_media_is_docker(c.parent->desc.media_type) &&
 		      compression != OCI_COMPRESS_ZSTD;
-	struct oci_descriptor cdesc = {.media_type = (char *)(docker ? OCI_MT_DOCKER_CONFIG
-								     : OCI_MT_CONFIG)};
+	struct oci_descriptor cdesc = {.media_type =
+					   (char *)(docker ? OCI_MT_DOCKER_CONFIG : OCI_MT_CONFIG)};
 	if ((r = commit_put_json(&c, cfg, &cdesc.digest, &cdesc.size, err)) < 0)
 		goto out;
 
 	/* the manifest */
 	man = cJSON_CreateObject();
 	cJSON_AddNumberToObject(man, "schemaVersion", 2);
-	cJSON_AddStringToObject(man, "mediaType", docker ? OCI_MT_DOCKER_MANIFEST : OCI_MT_MANIFEST);
+	cJSON_AddStringToObject(man, "mediaType",
+				docker ? OCI_MT_DOCKER_MANIFEST : OCI_MT_MANIFEST);
 	cJSON_AddItemToObject(man, "config", commit_desc_json(&cdesc));
 	cJSON *layers = cJSON_AddArrayToObject(man, "layers");
 	if (c.parent && !(o->squash && res->layer_added)) {
 		const struct oci_manifest *pm = c.parent->manifest;
 		for (size_t i = 0; i < pm->n_layers; i++) {
-			if (!c.same_layout && (r = oci_blob_copy(c.play, &pm->layers[i], c.dfd, err)) < 0)
+			if (!c.same_layout &&
+			    (r = oci_blob_copy(c.play, &pm->layers[i], c.dfd, err)) < 0)
 				goto out;
 			struct oci_descriptor ld = pm->layers[i];
 			ld.annotations = NULL;
@@ -620,12 +625,14 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	}
 	if (res->layer_added) {
 		struct oci_descriptor ld = {
-			.media_type = (char *)(compression == OCI_COMPRESS_GZIP
-						       ? (docker ? OCI_MT_DOCKER_LAYER_GZIP : OCI_MT_LAYER_GZIP)
-					       : compression == OCI_COMPRESS_ZSTD ? OCI_MT_LAYER_ZSTD
-					       : docker ? OCI_MT_DOCKER_LAYER : OCI_MT_LAYER),
-			.digest = res->layer.digest,
-			.size = res->layer.size};
+		    .media_type =
+			(char *)(compression == OCI_COMPRESS_GZIP
+				     ? (docker ? OCI_MT_DOCKER_LAYER_GZIP : OCI_MT_LAYER_GZIP)
+				 : compression == OCI_COMPRESS_ZSTD ? OCI_MT_LAYER_ZSTD
+				 : docker			    ? OCI_MT_DOCKER_LAYER
+								    : OCI_MT_LAYER),
+		    .digest = res->layer.digest,
+		    .size = res->layer.size};
 		cJSON_AddItemToArray(layers, commit_desc_json(&ld));
 	}
 	if (o->n_annotations) {
@@ -633,8 +640,8 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 		for (size_t i = 0; i < o->n_annotations; i++)
 			commit_set_str(ann, o->annotations[i].key, o->annotations[i].value);
 	}
-	struct oci_descriptor mdesc = {.media_type = (char *)(docker ? OCI_MT_DOCKER_MANIFEST
-								     : OCI_MT_MANIFEST)};
+	struct oci_descriptor mdesc = {
+	    .media_type = (char *)(docker ? OCI_MT_DOCKER_MANIFEST : OCI_MT_MANIFEST)};
 	if ((r = commit_put_json(&c, man, &mdesc.digest, &mdesc.size, err)) < 0)
 		goto out;
 	res->manifest = mdesc.digest;

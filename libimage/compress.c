@@ -24,7 +24,7 @@ struct decoder {
 	uint8_t gz_buf[10];
 	size_t gz_have;
 	uLong gz_crc;
-	bool at_end;    /* a member/frame just ended and nothing more came */
+	bool at_end;	/* a member/frame just ended and nothing more came */
 	bool in_member; /* gzip: inside a member */
 #if HAVE_ISAL
 	struct inflate_state *isal;
@@ -115,7 +115,8 @@ static int gzip_header(struct decoder *d, const uint8_t **in, size_t *in_len,
 				return error_set(err, OCI_E_INVALID, 0, "gzip: bad header");
 			d->gz_flags = d->gz_buf[3];
 			if (d->gz_flags & 0xe0)
-				return error_set(err, OCI_E_INVALID, 0, "gzip: reserved header flags");
+				return error_set(err, OCI_E_INVALID, 0,
+						 "gzip: reserved header flags");
 			d->gz_have = 0;
 			break;
 		case GZ_XLEN:
@@ -142,7 +143,8 @@ static int gzip_header(struct decoder *d, const uint8_t **in, size_t *in_len,
 			if (d->gz_have < 2)
 				continue;
 			if ((d->gz_buf[0] | (unsigned)d->gz_buf[1] << 8) != (d->gz_crc & 0xffff))
-				return error_set(err, OCI_E_INVALID, 0, "gzip: header CRC mismatch");
+				return error_set(err, OCI_E_INVALID, 0,
+						 "gzip: header CRC mismatch");
 			d->gz = GZ_BODY;
 			continue;
 		case GZ_BODY:
@@ -158,11 +160,13 @@ static int gzip_header(struct decoder *d, const uint8_t **in, size_t *in_len,
 			next = GZ_COMMENT;
 		else if (d->gz == GZ_COMMENT)
 			next = GZ_HCRC;
-		static const uint8_t flag_of[] = {[GZ_XLEN] = 4, [GZ_NAME] = 8, [GZ_COMMENT] = 16,
-						  [GZ_HCRC] = 2};
+		static const uint8_t flag_of[] = {
+		    [GZ_XLEN] = 4, [GZ_NAME] = 8, [GZ_COMMENT] = 16, [GZ_HCRC] = 2};
 		while (next != GZ_BODY && !(d->gz_flags & flag_of[next]))
-			next = next == GZ_XLEN ? GZ_NAME : next == GZ_NAME ? GZ_COMMENT
-						      : next == GZ_COMMENT ? GZ_HCRC : GZ_BODY;
+			next = next == GZ_XLEN	    ? GZ_NAME
+			       : next == GZ_NAME    ? GZ_COMMENT
+			       : next == GZ_COMMENT ? GZ_HCRC
+						    : GZ_BODY;
 		d->gz = next;
 		d->gz_have = 0;
 	}
@@ -253,7 +257,8 @@ static int decoder_gzip(struct decoder *d, const uint8_t **in, size_t *in_len, u
  * is cut, which an image's bytes must never decide */
 static bool zstd_magic_ok(const uint8_t *m)
 {
-	uint32_t v = (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+	uint32_t v =
+	    (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
 	return v == 0xFD2FB528u || (v & 0xFFFFFFF0u) == 0x184D2A50u;
 }
 
@@ -277,7 +282,8 @@ static int decoder_zstd(struct decoder *d, const uint8_t **in, size_t *in_len, u
 		while (hb.pos < hb.size) {
 			size_t r = ZSTD_decompressStream(d->zs, &hob, &hb);
 			if (ZSTD_isError(r))
-				return error_set(err, OCI_E_INVALID, 0, "zstd: %s", ZSTD_getErrorName(r));
+				return error_set(err, OCI_E_INVALID, 0, "zstd: %s",
+						 ZSTD_getErrorName(r));
 		}
 		*out += hob.pos;
 		*out_len -= hob.pos;
@@ -387,7 +393,8 @@ static void *pgz_worker(void *arg)
 			break;
 		job->state = 3; /* being compressed */
 		pthread_mutex_unlock(&p->mu);
-		job->out_len = libdeflate_gzip_compress(c, job->in, job->in_len, job->out, job->out_cap);
+		job->out_len =
+		    libdeflate_gzip_compress(c, job->in, job->in_len, job->out, job->out_cap);
 		pthread_mutex_lock(&p->mu);
 		job->state = 2;
 		pthread_cond_broadcast(&p->done);
@@ -584,8 +591,8 @@ struct encoder *encoder_new(int kind, int level, encoder_sink_fn sink, void *arg
 		e->pgz = pgz_new(level > 0 ? (level > 12 ? 12 : level) : 4);
 #else
 		/* zlib's gzip header has mtime 0 and a fixed OS byte: reproducible */
-		if (deflateInit2(&e->z, level > 0 ? (level > 9 ? 9 : level) : 6, Z_DEFLATED, 16 + 15,
-				 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		if (deflateInit2(&e->z, level > 0 ? (level > 9 ? 9 : level) : 6, Z_DEFLATED,
+				 16 + 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 			abort();
 #endif
 	} else if (kind == OCI_COMPRESS_ZSTD) {
@@ -634,7 +641,8 @@ static int encoder_push(struct encoder *e, const void *buf, size_t len, bool end
 	ZSTD_inBuffer ib = {buf, len, 0};
 	for (;;) {
 		ZSTD_outBuffer ob = {e->out, ENC_OUT, 0};
-		size_t left = ZSTD_compressStream2(e->zc, &ob, &ib, end ? ZSTD_e_end : ZSTD_e_continue);
+		size_t left =
+		    ZSTD_compressStream2(e->zc, &ob, &ib, end ? ZSTD_e_end : ZSTD_e_continue);
 		if (ZSTD_isError(left))
 			return error_set(err, OCI_E_IO, 0, "zstd: %s", ZSTD_getErrorName(left));
 		int r = encoder_emit(e, ob.pos, err);

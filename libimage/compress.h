@@ -21,7 +21,6 @@ HIDDEN void decoder_free(struct decoder *d);
 /* detect from magic bytes: OCI_COMPRESS_* */
 HIDDEN int compress_sniff(const uint8_t *buf, size_t len);
 
-
 /* Streaming compression: output goes to sink as it is made. */
 typedef int (*encoder_sink_fn)(void *arg, const void *buf, size_t len, struct oci_error **err);
 struct encoder;

@@ -53,8 +53,8 @@ int oci_digest_parse(const char *s, struct oci_digest *out, struct oci_error **e
 	else if (alen == 6 && memcmp(s, "sha512", 6) == 0)
 		algo = OCI_DIGEST_SHA512;
 	else
-		return error_set(err, OCI_E_UNSUPPORTED, 0,
-				 "digest \"%s\": unsupported algorithm", q);
+		return error_set(err, OCI_E_UNSUPPORTED, 0, "digest \"%s\": unsupported algorithm",
+				 q);
 	const char *hex = colon + 1;
 	size_t want = digest_hex_len(algo);
 	size_t n = 0;

@@ -21,8 +21,9 @@ static int docker_member(struct oci_layout *l, const cJSON *j, const char *what,
 	cleanup_free char *name = oci_path_clean(j->valuestring);
 	*out = tar_index_find(&l->tar, name);
 	if (!*out)
-		return error_set(err, OCI_E_NOTFOUND, 0, "manifest.json: %s \"%.200s\" not in archive",
-				 what, j->valuestring);
+		return error_set(err, OCI_E_NOTFOUND, 0,
+				 "manifest.json: %s \"%.200s\" not in archive", what,
+				 j->valuestring);
 	return 0;
 }
 
@@ -61,8 +62,8 @@ static int docker_image(struct oci_layout *l, const cJSON *img, size_t i, cJSON 
 			struct oci_error **err)
 {
 	const struct tar_member *cm;
-	int r = docker_member(l, cJSON_GetObjectItemCaseSensitive(img, "Config"), "Config", &cm,
-			      err);
+	int r =
+	    docker_member(l, cJSON_GetObjectItemCaseSensitive(img, "Config"), "Config", &cm, err);
 	if (r < 0)
 		return r;
 	cleanup_free char *cbuf = NULL;
@@ -92,13 +93,12 @@ static int docker_image(struct oci_layout *l, const cJSON *img, size_t i, cJSON 
 	cJSON *m = cJSON_CreateObject();
 	cJSON_AddNumberToObject(m, "schemaVersion", 2);
 	cJSON_AddStringToObject(m, "mediaType", OCI_MT_DOCKER_MANIFEST);
-	cJSON_AddItemToObject(m, "config", docker_desc_json(OCI_MT_DOCKER_CONFIG, &cdigest,
-							    (int64_t)clen));
+	cJSON_AddItemToObject(m, "config",
+			      docker_desc_json(OCI_MT_DOCKER_CONFIG, &cdigest, (int64_t)clen));
 	cJSON *ls = cJSON_AddArrayToObject(m, "layers");
 	size_t k = 0;
 	const cJSON *e;
-	cJSON_ArrayForEach(e, layers)
-	{
+	cJSON_ArrayForEach (e, layers) {
 		const struct tar_member *lm;
 		if ((r = docker_member(l, e, "layer", &lm, err)) < 0)
 			goto fail;
@@ -131,12 +131,11 @@ static int docker_image(struct oci_layout *l, const cJSON *img, size_t i, cJSON 
 	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(img, "RepoTags");
 	bool any = false;
 	if (cJSON_IsArray(tags)) {
-		cJSON_ArrayForEach(e, tags)
-		{
+		cJSON_ArrayForEach (e, tags) {
 			if (!cJSON_IsString(e))
-				return error_set(err, OCI_E_INVALID, 0,
-						 "manifest.json: image %zu: RepoTags entry is not a string",
-						 i);
+				return error_set(
+				    err, OCI_E_INVALID, 0,
+				    "manifest.json: image %zu: RepoTags entry is not a string", i);
 			cJSON *d = docker_desc_json(OCI_MT_DOCKER_MANIFEST, &mv->digest,
 						    (int64_t)mv->mem_len);
 			cJSON *ann = cJSON_AddObjectToObject(d, "annotations");
@@ -147,9 +146,9 @@ static int docker_image(struct oci_layout *l, const cJSON *img, size_t i, cJSON 
 		}
 	}
 	if (!any)
-		cJSON_AddItemToArray(manifests, docker_desc_json(OCI_MT_DOCKER_MANIFEST,
-								 &mv->digest,
-								 (int64_t)mv->mem_len));
+		cJSON_AddItemToArray(
+		    manifests,
+		    docker_desc_json(OCI_MT_DOCKER_MANIFEST, &mv->digest, (int64_t)mv->mem_len));
 	return 0;
 fail:
 	oci_config_free(cfg);
@@ -178,11 +177,10 @@ int docker_archive_load(struct oci_layout *l, struct oci_error **err)
 	cJSON *manifests = cJSON_AddArrayToObject(index, "manifests");
 	size_t i = 0;
 	const cJSON *img;
-	cJSON_ArrayForEach(img, root)
-	{
+	cJSON_ArrayForEach (img, root) {
 		if (!cJSON_IsObject(img)) {
-			r = error_set(err, OCI_E_INVALID, 0, "manifest.json: image %zu is not an object",
-				      i);
+			r = error_set(err, OCI_E_INVALID, 0,
+				      "manifest.json: image %zu is not an object", i);
 			break;
 		}
 		if ((r = docker_image(l, img, i, manifests, err)) < 0)

@@ -66,11 +66,11 @@ static int doc_string_map(const cJSON *obj, const char *key, const cJSON **out,
 	if (r <= 0)
 		return r;
 	const cJSON *c;
-	cJSON_ArrayForEach(c, *out)
-	{
+	cJSON_ArrayForEach (c, *out) {
 		if (!cJSON_IsString(c))
-			return error_set(err, OCI_E_INVALID, 0, "field \"%s\": value of \"%.64s\" is not a string",
-					 key, c->string);
+			return error_set(err, OCI_E_INVALID, 0,
+					 "field \"%s\": value of \"%.64s\" is not a string", key,
+					 c->string);
 	}
 	return 1;
 }
@@ -96,8 +96,7 @@ static int doc_strv(const cJSON *obj, const char *key, char ***out, struct oci_e
 	char **r = xcalloc(n + 1, sizeof(*r));
 	size_t i = 0;
 	const cJSON *c;
-	cJSON_ArrayForEach(c, v)
-	{
+	cJSON_ArrayForEach (c, v) {
 		if (!cJSON_IsString(c)) {
 			strv_free(r);
 			return error_set(err, OCI_E_INVALID, 0,
@@ -156,11 +155,11 @@ void oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor
 		dst->platform = xcalloc(1, sizeof(*dst->platform));
 		dst->platform->os = src->platform->os ? xstrdup(src->platform->os) : NULL;
 		dst->platform->architecture =
-			src->platform->architecture ? xstrdup(src->platform->architecture) : NULL;
+		    src->platform->architecture ? xstrdup(src->platform->architecture) : NULL;
 		dst->platform->variant =
-			src->platform->variant ? xstrdup(src->platform->variant) : NULL;
+		    src->platform->variant ? xstrdup(src->platform->variant) : NULL;
 		dst->platform->os_version =
-			src->platform->os_version ? xstrdup(src->platform->os_version) : NULL;
+		    src->platform->os_version ? xstrdup(src->platform->os_version) : NULL;
 	}
 }
 
@@ -189,8 +188,8 @@ int oci_descriptor_parse(const cJSON *obj, struct oci_descriptor *d, struct oci_
 			goto fail;
 	}
 	if (d->annotations) {
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(d->annotations,
-								  "org.opencontainers.image.ref.name");
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+		    d->annotations, "org.opencontainers.image.ref.name");
 		if (cJSON_IsString(n))
 			d->ref_name = xstrdup(n->valuestring);
 	}
@@ -247,8 +246,7 @@ static int doc_descriptor_array(const cJSON *root, const char *key, struct oci_d
 	struct oci_descriptor *v = xcalloc(n ? n : 1, sizeof(*v));
 	size_t i = 0;
 	const cJSON *c;
-	cJSON_ArrayForEach(c, arr)
-	{
+	cJSON_ArrayForEach (c, arr) {
 		int r = oci_descriptor_parse(c, &v[i], err);
 		if (r < 0) {
 			for (size_t j = 0; j < i; j++)
@@ -414,11 +412,10 @@ int oci_config_parse(const char *buf, size_t len, struct oci_config **out, struc
 	c->diff_ids = xcalloc(c->n_diff_ids ? c->n_diff_ids : 1, sizeof(*c->diff_ids));
 	size_t i = 0;
 	const cJSON *e;
-	cJSON_ArrayForEach(e, ids)
-	{
+	cJSON_ArrayForEach (e, ids) {
 		if (!cJSON_IsString(e)) {
-			r = error_set(err, OCI_E_INVALID, 0, "rootfs: diff_ids[%zu] is not a string",
-				      i);
+			r = error_set(err, OCI_E_INVALID, 0,
+				      "rootfs: diff_ids[%zu] is not a string", i);
 			goto fail;
 		}
 		if ((r = oci_digest_parse(e->valuestring, &c->diff_ids[i], err)) < 0) {
@@ -433,8 +430,7 @@ int oci_config_parse(const char *buf, size_t len, struct oci_config **out, struc
 			r = error_set(err, OCI_E_INVALID, 0, "field \"history\" is not an array");
 			goto fail;
 		}
-		cJSON_ArrayForEach(e, hist)
-		{
+		cJSON_ArrayForEach (e, hist) {
 			if (!cJSON_IsObject(e)) {
 				r = error_set(err, OCI_E_INVALID, 0,
 					      "history entry is not an object");

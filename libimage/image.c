@@ -116,7 +116,7 @@ static bool image_ref_matches(const struct oci_layout *l, const struct oci_descr
 	const char *names[2] = {d->ref_name, NULL};
 	if (d->annotations) {
 		const cJSON *n =
-			cJSON_GetObjectItemCaseSensitive(d->annotations, "io.containerd.image.name");
+		    cJSON_GetObjectItemCaseSensitive(d->annotations, "io.containerd.image.name");
 		if (cJSON_IsString(n))
 			names[1] = n->valuestring;
 	}
@@ -196,9 +196,10 @@ int oci_layout_select(struct oci_layout *l, const struct oci_image_ref *r,
 		if (found && !oci_digest_equal(&found->digest, &d->digest)) {
 			cleanup_free char *refs = image_list_refs(idx);
 			if (r->ref)
-				return error_set(err, OCI_E_INVALID, 0,
-						 "ref \"%s\" names several images; use @DIGEST (%s)",
-						 r->ref, refs);
+				return error_set(
+				    err, OCI_E_INVALID, 0,
+				    "ref \"%s\" names several images; use @DIGEST (%s)", r->ref,
+				    refs);
 			return error_set(err, OCI_E_USAGE, 0,
 					 "several images in the layout; name one of: %s", refs);
 		}
@@ -341,10 +342,9 @@ static int image_load_manifest(struct oci_image *img, struct oci_error **err)
 	if (r < 0)
 		return error_wrap(err, "config %s", m->config.digest.str);
 	if (img->config->n_diff_ids != m->n_layers)
-		return error_set(err, OCI_E_INVALID, 0,
-				 "config %s: %zu diff_ids for %zu layers in manifest %s",
-				 m->config.digest.str, img->config->n_diff_ids, m->n_layers,
-				 d->digest.str);
+		return error_set(
+		    err, OCI_E_INVALID, 0, "config %s: %zu diff_ids for %zu layers in manifest %s",
+		    m->config.digest.str, img->config->n_diff_ids, m->n_layers, d->digest.str);
 	return 0;
 }
 
@@ -464,8 +464,8 @@ static int node_fill(struct oci_layout *l, const struct oci_descriptor *d,
 	int r = oci_index_load(l, d, &n->index, err);
 	if (r < 0)
 		return r;
-	n->children = xcalloc(n->index->n_manifests ? n->index->n_manifests : 1,
-			      sizeof(*n->children));
+	n->children =
+	    xcalloc(n->index->n_manifests ? n->index->n_manifests : 1, sizeof(*n->children));
 	for (size_t i = 0; i < n->index->n_manifests; i++) {
 		const struct oci_descriptor *c = &n->index->manifests[i];
 		if (node_is_attestation(c))

@@ -13,14 +13,15 @@ static int inroot_have_openat2 = -1;
 static int inroot_openat2(int rootfd, const char *path, int flags)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY)),
-		.mode = 0,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	    .flags = (uint64_t)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY)),
+	    .mode = 0,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	if (inroot_have_openat2 != 0) {
 		int fd;
 		do
-			fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+			fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how,
+					  sizeof(how));
 		while (fd < 0 && errno == EAGAIN);
 		if (fd >= 0 || errno != ENOSYS) {
 			inroot_have_openat2 = 1;
@@ -96,15 +97,15 @@ int inroot_parent(int rootfd, const char *path, bool create, const char **base,
 			int ufd = inroot_openat2(rootfd, up, O_PATH | O_DIRECTORY);
 			if (ufd < 0) {
 				*p = saved;
-				return error_set(err, OCI_E_IO, errno, "open directory \"%s\" in rootfs",
-						 up);
+				return error_set(err, OCI_E_IO, errno,
+						 "open directory \"%s\" in rootfs", up);
 			}
 			if (mkdirat(ufd, b ? b + 1 : dir, 0755) < 0 && errno != EEXIST) {
 				int e = errno;
 				close(ufd);
 				*p = saved;
-				return error_set(err, OCI_E_IO, e, "create directory \"%s\" in rootfs",
-						 dir);
+				return error_set(err, OCI_E_IO, e,
+						 "create directory \"%s\" in rootfs", dir);
 			}
 			close(ufd);
 			pfd = inroot_openat2(rootfd, dir, O_PATH | O_DIRECTORY);
@@ -156,7 +157,8 @@ int inroot_remove(int parentfd, const char *name, const char *path, inroot_keep_
 		if (fd < 0 && errno == EACCES) {
 			/* rootless: a directory we may not read is ours to open up */
 			fchmodat(parentfd, name, 0700, 0);
-			fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			fd =
+			    openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (fd < 0)
 			return error_set(err, OCI_E_IO, errno, "open directory \"%s\"", path);
@@ -174,10 +176,10 @@ int inroot_remove(int parentfd, const char *name, const char *path, inroot_keep_
 		for (size_t i = 0; i < n; i++) {
 			if (r == 0) {
 				cleanup_free char *sub =
-					*path ? xasprintf("%s/%s", path, names[i]) : xstrdup(names[i]);
+				    *path ? xasprintf("%s/%s", path, names[i]) : xstrdup(names[i]);
 				r = inroot_remove(dirfd(d), names[i], sub, keep, arg, err);
-				if (r == 0 && keep && fstatat(dirfd(d), names[i], &st,
-							      AT_SYMLINK_NOFOLLOW) == 0)
+				if (r == 0 && keep &&
+				    fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
 					kept = true;
 			}
 			free(names[i]);

@@ -41,17 +41,17 @@ static inline void cleanup_closedirp(DIR **d)
 	if (*d)
 		closedir(*d);
 }
-#define cleanup_free     __attribute__((cleanup(cleanup_freep)))
-#define cleanup_close    __attribute__((cleanup(cleanup_closep)))
-#define cleanup_fclose   __attribute__((cleanup(cleanup_fclosep)))
+#define cleanup_free	 __attribute__((cleanup(cleanup_freep)))
+#define cleanup_close	 __attribute__((cleanup(cleanup_closep)))
+#define cleanup_fclose	 __attribute__((cleanup(cleanup_fclosep)))
 #define cleanup_closedir __attribute__((cleanup(cleanup_closedirp)))
 
 /* Set *err (when err is not NULL) and return st. errnum != 0 appends strerror. */
 HIDDEN int error_set(struct oci_error **err, enum oci_status st, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Prefix the message of *err with context ("ctx: old"); returns its status. */
 HIDDEN int error_wrap(struct oci_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* status of *err, or fallback when err is NULL or empty */
 HIDDEN int error_status(struct oci_error **err, int fallback);
 

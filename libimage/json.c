@@ -50,9 +50,11 @@ static int json_prescan(const char *buf, size_t len, struct oci_error **err)
 			if (c == '"') {
 				in_string = false;
 			} else if (c == '\\' && i + 1 < len) {
-				if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
+				if (buf[i + 1] == 'u' && i + 5 < len &&
+				    memcmp(buf + i + 2, "0000", 4) == 0)
 					return error_set(err, OCI_E_INVALID, 0,
-							 "invalid JSON: escaped NUL at offset %zu", i);
+							 "invalid JSON: escaped NUL at offset %zu",
+							 i);
 				i++; /* skip the escaped character */
 			}
 		} else if (c == '"') {
@@ -86,8 +88,8 @@ int oci_json_parse(const char *buf, size_t len, cJSON **out, struct oci_error **
 	cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
 	if (!root) {
 		size_t off = end && end >= buf && end <= buf + len ? (size_t)(end - buf) : 0;
-		return error_set(err, OCI_E_INVALID, 0, "invalid JSON: syntax error near offset %zu",
-				 off);
+		return error_set(err, OCI_E_INVALID, 0,
+				 "invalid JSON: syntax error near offset %zu", off);
 	}
 	for (const char *p = end; p < buf + len; p++) {
 		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {

@@ -32,8 +32,8 @@ struct dir_meta {
 struct oci_rootfs {
 	int rootfd;
 	struct oci_apply_opts opts;
-	struct pathmap info;  /* path -> struct rf_info */
-	struct pathmap layer; /* paths this layer wrote (value 1) */
+	struct pathmap info;	  /* path -> struct rf_info */
+	struct pathmap layer;	  /* paths this layer wrote (value 1) */
 	struct pathmap layer_anc; /* and their ancestors */
 	struct dir_meta *dirs;
 	size_t n_dirs, cap_dirs;
@@ -200,8 +200,9 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 		int r = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (r == 0) {
-				cleanup_free char *sub = *target ? xasprintf("%s/%s", target, names[i])
-								 : xstrdup(names[i]);
+				cleanup_free char *sub = *target
+							     ? xasprintf("%s/%s", target, names[i])
+							     : xstrdup(names[i]);
 				bool ours = rf_layer_has_under(rf, sub);
 				r = inroot_remove(dirfd(d), names[i], sub,
 						  ours ? rf_keep_this_layer : NULL, rf, err);
@@ -237,10 +238,10 @@ static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct arch
 	struct dir_meta *m = &rf->dirs[rf->n_dirs++];
 	m->path = xstrdup(path);
 	m->mode = archive_entry_perm(e) & 07777;
-	m->times[0].tv_sec = archive_entry_atime_is_set(e) ? archive_entry_atime(e)
-							    : archive_entry_mtime(e);
+	m->times[0].tv_sec =
+	    archive_entry_atime_is_set(e) ? archive_entry_atime(e) : archive_entry_mtime(e);
 	m->times[0].tv_nsec = archive_entry_atime_is_set(e) ? archive_entry_atime_nsec(e)
-							     : archive_entry_mtime_nsec(e);
+							    : archive_entry_mtime_nsec(e);
 	m->times[1].tv_sec = archive_entry_mtime(e);
 	m->times[1].tv_nsec = archive_entry_mtime_nsec(e);
 }
@@ -271,7 +272,8 @@ static int rf_finish_dirs(struct oci_rootfs *rf, struct oci_error **err)
 		if (fchmod(fd, mode) < 0 || futimens(fd, m->times) < 0) {
 			int e = errno;
 			close(fd);
-			return error_set(err, OCI_E_IO, e, "set metadata of directory \"%s\"", m->path);
+			return error_set(err, OCI_E_IO, e, "set metadata of directory \"%s\"",
+					 m->path);
 		}
 		close(fd);
 	}
@@ -330,7 +332,8 @@ static int rf_set_xattrs(struct oci_rootfs *rf, struct archive_entry *e, int fd,
 			r = lsetxattr(p, name, val, vl, 0);
 		}
 		if (r < 0 && !rf_xattr_soft_error(errno))
-			return error_set(err, OCI_E_IO, errno, "set xattr %s on \"%s\"", name, path);
+			return error_set(err, OCI_E_IO, errno, "set xattr %s on \"%s\"", name,
+					 path);
 	}
 	return 0;
 }
@@ -354,8 +357,7 @@ static int rf_clear_xattrs(int fd, struct archive_entry *e)
 	return 0;
 }
 
-static struct rf_info *rf_remember(struct oci_rootfs *rf, const char *path,
-				   struct archive_entry *e)
+static struct rf_info *rf_remember(struct oci_rootfs *rf, const char *path, struct archive_entry *e)
 {
 	void **slot = pathmap_put(&rf->info, path);
 	rf_info_free(*slot);
@@ -411,7 +413,8 @@ static int rf_write_file(struct oci_rootfs *rf, struct oci_layer_reader *lr, int
 		if (r <= 0)
 			break;
 		if (off < pos) {
-			r = error_set(err, OCI_E_INVALID, 0, "\"%s\": overlapping sparse data", path);
+			r = error_set(err, OCI_E_INVALID, 0, "\"%s\": overlapping sparse data",
+				      path);
 			break;
 		}
 		while (pos < off) { /* a hole: hash zeros, leave it unwritten */
@@ -484,8 +487,8 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	const char *hl = archive_entry_hardlink(e);
 	if (!*path) {
 		if (hl || type != AE_IFDIR)
-			return error_set(err, OCI_E_INVALID, 0, "entry \"%s\" would replace the root",
-					 raw);
+			return error_set(err, OCI_E_INVALID, 0,
+					 "entry \"%s\" would replace the root", raw);
 		if (!rf->opts.rootless &&
 		    fchown(rf->rootfd, archive_entry_uid(e), archive_entry_gid(e)) < 0)
 			return error_set(err, OCI_E_IO, errno, "chown rootfs");
@@ -528,8 +531,8 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	gid_t gid = (gid_t)archive_entry_gid(e);
 	mode_t perm = archive_entry_perm(e) & 07777;
 	struct timespec ts[2] = {
-		{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
-		{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
+	    {archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
+	    {archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
 	};
 	if (archive_entry_atime_is_set(e)) {
 		ts[0].tv_sec = archive_entry_atime(e);
@@ -543,8 +546,9 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		int tpfd = inroot_parent(rf->rootfd, hl_path, false, &tbase, &e2);
 		if (tpfd < 0) {
 			oci_error_free(e2);
-			return error_set(err, OCI_E_INVALID, 0, "\"%s\": hardlink target \"%s\" does not exist",
-					 path, hl_path);
+			return error_set(err, OCI_E_INVALID, 0,
+					 "\"%s\": hardlink target \"%s\" does not exist", path,
+					 hl_path);
 		}
 		struct stat tst;
 		if (fstatat(tpfd, tbase, &tst, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(tst.st_mode)) {
@@ -595,7 +599,8 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		return 0;
 	}
 	case AE_IFREG: {
-		int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int fd =
+		    openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return error_set(err, OCI_E_IO, errno, "create \"%s\"", path);
 		struct oci_digest dg;
@@ -619,7 +624,8 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	case AE_IFLNK: {
 		const char *to = archive_entry_symlink(e);
 		if (!to)
-			return error_set(err, OCI_E_INVALID, 0, "\"%s\": symlink without a target", path);
+			return error_set(err, OCI_E_INVALID, 0, "\"%s\": symlink without a target",
+					 path);
 		if (symlinkat(to, pfd, base) < 0)
 			return error_set(err, OCI_E_IO, errno, "create symlink \"%s\"", path);
 		rf_cache_drop(rf); /* a symlink may now stand where a cached path led */
@@ -640,15 +646,18 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	case AE_IFBLK:
 	case AE_IFIFO: {
 		dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
-		mode_t m = (type == AE_IFCHR ? S_IFCHR : type == AE_IFBLK ? S_IFBLK : S_IFIFO) | perm;
+		mode_t m = (type == AE_IFCHR   ? S_IFCHR
+			    : type == AE_IFBLK ? S_IFBLK
+					       : S_IFIFO) |
+			   perm;
 		bool placeholder = false;
 		if (mknodat(pfd, base, m, type == AE_IFIFO ? 0 : dev) < 0) {
 			if (!(errno == EPERM && rf->opts.rootless && type != AE_IFIFO))
 				return error_set(err, OCI_E_IO, errno, "create %s \"%s\"",
 						 type == AE_IFIFO ? "fifo" : "device", path);
 			/* rootless: an empty file stands in; the device lives in the record */
-			int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-					0);
+			int fd = openat(pfd, base,
+					O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
 			if (fd < 0)
 				return error_set(err, OCI_E_IO, errno, "create \"%s\"", path);
 			close(fd);
@@ -728,7 +737,8 @@ static int rf_snap_visit(void *arg, struct oci_snap_entry *e, int dfd, const cha
 {
 	struct oci_rootfs *rf = arg;
 	const struct rf_info *i = pathmap_get(&rf->info, e->path);
-	if (S_ISDIR(st->st_mode) && rf->opts.rootless && i && (i->mode & 07777) != (st->st_mode & 07777)) {
+	if (S_ISDIR(st->st_mode) && rf->opts.rootless && i &&
+	    (i->mode & 07777) != (st->st_mode & 07777)) {
 		/* the exact mode last: until now we kept u+rwx to work in it */
 		struct timespec ts[2] = {st->st_atim, st->st_mtim};
 		if (fchmod(self_fd, i->mode & 07777) < 0 || futimens(self_fd, ts) < 0 ||

@@ -7,9 +7,9 @@
 #include "compress.h"
 #include "layout_int.h"
 
-#define LAYER_INBUF  (256u << 10)
-#define LAYER_SLOT   (1u << 20)
-#define LAYER_RING   4
+#define LAYER_INBUF (256u << 10)
+#define LAYER_SLOT  (1u << 20)
+#define LAYER_RING  4
 
 /* Two threads joined by a ring of LAYER_RING buffers: the producer reads
  * the blob, hashes it, inflates and hashes the tar (diff_id); the consumer
@@ -43,7 +43,7 @@ struct oci_layer_reader {
 	bool check_diff;
 	struct archive *ar;
 	struct oci_error *cb_err; /* error from the read path, kept for the caller */
-	char *name;               /* "layer sha256:..." */
+	char *name;		  /* "layer sha256:..." */
 	bool finished;
 	bool hash_in_caller;
 };
@@ -226,13 +226,14 @@ int oci_layer_open(struct oci_layout *l, const struct oci_descriptor *layer,
 }
 
 int oci_layer_open_flags(struct oci_layout *l, const struct oci_descriptor *layer,
-			 const struct oci_digest *diff_id, int flags,
-			 struct oci_layer_reader **out, struct oci_error **err)
+			 const struct oci_digest *diff_id, int flags, struct oci_layer_reader **out,
+			 struct oci_error **err)
 {
 	int comp = oci_media_layer_compression(layer->media_type);
 	if (comp < 0)
-		return error_set(err, OCI_E_UNSUPPORTED, 0, "layer %s: unsupported media type \"%.200s\"",
-				 layer->digest.str, layer->media_type);
+		return error_set(err, OCI_E_UNSUPPORTED, 0,
+				 "layer %s: unsupported media type \"%.200s\"", layer->digest.str,
+				 layer->media_type);
 	struct oci_layer_reader *r = xcalloc(1, sizeof(*r));
 	r->name = xasprintf("layer %s", layer->digest.str);
 	r->held = -1;
@@ -271,8 +272,7 @@ int oci_layer_open_flags(struct oci_layout *l, const struct oci_descriptor *laye
 	return 0;
 }
 
-int oci_layer_next(struct oci_layer_reader *r, struct archive_entry **entry,
-		   struct oci_error **err)
+int oci_layer_next(struct oci_layer_reader *r, struct archive_entry **entry, struct oci_error **err)
 {
 	if (r->finished)
 		return 0;
@@ -297,8 +297,8 @@ ssize_t oci_layer_read_data(struct oci_layer_reader *r, void *buf, size_t len,
 	return n;
 }
 
-int oci_layer_read_block(struct oci_layer_reader *r, const void **buf, size_t *len,
-			 int64_t *offset, struct oci_error **err)
+int oci_layer_read_block(struct oci_layer_reader *r, const void **buf, size_t *len, int64_t *offset,
+			 struct oci_error **err)
 {
 	la_int64_t off;
 	int a = archive_read_data_block(r->ar, buf, len, &off);
@@ -384,7 +384,8 @@ char *oci_layer_entry_xattrs(struct archive_entry *e)
 		char *it = xmalloc(len);
 		size_t o = (size_t)snprintf(it, len, "%s=", name);
 		for (size_t i = 0; i < vl; i++)
-			o += (size_t)snprintf(it + o, len - o, "%02x", ((const unsigned char *)val)[i]);
+			o += (size_t)snprintf(it + o, len - o, "%02x",
+					      ((const unsigned char *)val)[i]);
 		items[k++] = it;
 		total += o + 1;
 	}

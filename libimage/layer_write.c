@@ -92,8 +92,7 @@ static int lw_fail(struct lw *w, struct oci_error **err, const char *what, const
 		error_set(err, st, 0, "%s", w->cb_err->msg);
 		return st;
 	}
-	return error_set(err, OCI_E_IO, 0, "%s \"%s\": %s", what, name,
-			 archive_error_string(w->a));
+	return error_set(err, OCI_E_IO, 0, "%s \"%s\": %s", what, name, archive_error_string(w->a));
 }
 
 static void lw_set_times(struct lw *w, struct archive_entry *ae, int64_t mtime_ns)
@@ -180,8 +179,8 @@ static int lw_entry(struct lw *w, const char *name, const struct oci_snap_entry 
 				continue;
 			if (n <= 0) {
 				r = n < 0 ? error_set(err, OCI_E_IO, errno, "read \"%s\"", e->path)
-					  : error_set(err, OCI_E_IO, 0, "\"%s\" shrank while being read",
-						      e->path);
+					  : error_set(err, OCI_E_IO, 0,
+						      "\"%s\" shrank while being read", e->path);
 				break;
 			}
 			if (archive_write_data(w->a, buf, (size_t)n) != n) {
@@ -315,7 +314,6 @@ static int cmp_act(const void *a, const void *b)
 	return strcmp(((const struct act *)a)->name, ((const struct act *)b)->name);
 }
 
-
 int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 			      const struct oci_layer_write_opts *o, struct oci_layer_result *res,
 			      struct oci_error **err)
@@ -335,8 +333,9 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 				continue;
 			plan_parents_of(&p, path);
 			const char *slash = strrchr(path, '/');
-			char *wh = slash ? xasprintf("%.*s/.wh.%s", (int)(slash - path), path, slash + 1)
-					 : xasprintf(".wh.%s", path);
+			char *wh =
+			    slash ? xasprintf("%.*s/.wh.%s", (int)(slash - path), path, slash + 1)
+				  : xasprintf(".wh.%s", path);
 			plan_push(&p, wh, ACT_WHITEOUT, NULL);
 			continue;
 		}
@@ -345,7 +344,8 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 		if (S_ISSOCK(c->after->mode)) {
 			/* sockets are not kept, as tar does; the caller says so */
 			if (res->skipped++ == 0)
-				snprintf(res->skipped_first, sizeof(res->skipped_first), "/%s", path);
+				snprintf(res->skipped_first, sizeof(res->skipped_first), "/%s",
+					 path);
 			continue;
 		}
 		plan_entry(&p, c->after);
@@ -426,7 +426,7 @@ int oci_tree_write_layer(int dirfd, const struct oci_layer_write_opts *o, int ou
 		cs->c = xcalloc(cs->after->n ? cs->after->n : 1, sizeof(*cs->c));
 		for (size_t i = 0; i < cs->after->n; i++)
 			cs->c[cs->n++] =
-				(struct oci_change){OCI_CHANGE_ADDED, 0, NULL, &cs->after->e[i]};
+			    (struct oci_change){OCI_CHANGE_ADDED, 0, NULL, &cs->after->e[i]};
 		r = oci_changeset_write_layer(cs, out_fd, o, res, err);
 	}
 	oci_changeset_free(cs);

@@ -11,8 +11,8 @@
 static int layout_openat_beneath(int dirfd, const char *path, int flags)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY)),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	    .flags = (uint64_t)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY)),
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
@@ -41,8 +41,8 @@ static int layout_tmpfile(struct oci_error **err)
 
 /* Copy (and decompress) from in into a new tmpfile; first holds bytes
  * already read from in. */
-static int layout_spool(int in, const uint8_t *first, size_t first_len, int compression,
-			int *out, struct oci_error **err)
+static int layout_spool(int in, const uint8_t *first, size_t first_len, int compression, int *out,
+			struct oci_error **err)
 {
 	int fd = layout_tmpfile(err);
 	if (fd < 0)
@@ -118,8 +118,8 @@ out:
 	return r;
 }
 
-int layout_read_member(struct oci_layout *l, const char *name, size_t max, char **buf,
-		       size_t *len, struct oci_error **err)
+int layout_read_member(struct oci_layout *l, const char *name, size_t max, char **buf, size_t *len,
+		       struct oci_error **err)
 {
 	const struct tar_member *m = tar_index_find(&l->tar, name);
 	if (!m)
@@ -131,8 +131,8 @@ int layout_read_member(struct oci_layout *l, const char *name, size_t max, char 
 	ssize_t n = read_full_at(l->fd, b, (size_t)m->size, l->base + m->off);
 	if (n != m->size) {
 		free(b);
-		return error_set(err, n < 0 ? OCI_E_IO : OCI_E_INVALID, n < 0 ? errno : 0,
-				 "%s: %s", name, n < 0 ? "read" : "truncated in archive");
+		return error_set(err, n < 0 ? OCI_E_IO : OCI_E_INVALID, n < 0 ? errno : 0, "%s: %s",
+				 name, n < 0 ? "read" : "truncated in archive");
 	}
 	b[m->size] = 0;
 	*buf = b;
@@ -213,22 +213,23 @@ static int layout_load_oci(struct oci_layout *l, struct oci_error **err)
 			cJSON *good = cJSON_CreateArray();
 			const cJSON *c;
 			size_t i = 0;
-			cJSON_ArrayForEach(c, arr)
-			{
+			cJSON_ArrayForEach (c, arr) {
 				struct oci_descriptor d;
 				struct oci_error *e3 = NULL;
 				if (oci_descriptor_parse(c, &d, &e3) == 0) {
 					cJSON_AddItemToArray(good, cJSON_Duplicate(c, 1));
 					oci_descriptor_release(&d);
 				} else {
-					const cJSON *ann = cJSON_GetObjectItemCaseSensitive(c, "annotations");
+					const cJSON *ann =
+					    cJSON_GetObjectItemCaseSensitive(c, "annotations");
 					const cJSON *rn = cJSON_GetObjectItemCaseSensitive(
-						ann, "org.opencontainers.image.ref.name");
-					l->bad_entries = xrealloc(l->bad_entries,
-								  (l->n_bad_entries + 1) * sizeof(char *));
-					l->bad_entries[l->n_bad_entries++] =
-						xasprintf("%s\t%s", cJSON_IsString(rn) ? rn->valuestring : "-",
-							  e3 ? e3->msg : "bad descriptor");
+					    ann, "org.opencontainers.image.ref.name");
+					l->bad_entries =
+					    xrealloc(l->bad_entries,
+						     (l->n_bad_entries + 1) * sizeof(char *));
+					l->bad_entries[l->n_bad_entries++] = xasprintf(
+					    "%s\t%s", cJSON_IsString(rn) ? rn->valuestring : "-",
+					    e3 ? e3->msg : "bad descriptor");
 				}
 				oci_error_free(e3);
 				i++;
@@ -258,8 +259,7 @@ static int layout_load_oci(struct oci_layout *l, struct oci_error **err)
 	return 0;
 }
 
-static int layout_open_archive(struct oci_layout *l, int fd, bool seekable,
-			       struct oci_error **err)
+static int layout_open_archive(struct oci_layout *l, int fd, bool seekable, struct oci_error **err)
 {
 	uint8_t magic[512];
 	ssize_t n = seekable ? read_full_at(fd, magic, sizeof(magic), l->base)
@@ -527,13 +527,15 @@ int oci_layout_list_blobs(struct oci_layout *l, char ***names, struct oci_error 
 		static const char *const algos[] = {"sha256", "sha512"};
 		for (int a = 0; a < 2; a++) {
 			cleanup_free char *dir = xasprintf("blobs/%s", algos[a]);
-			int fd = openat(l->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int fd =
+			    openat(l->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0)
 				continue;
 			DIR *d = fdopendir(fd);
 			struct dirent *de;
 			while (d && (de = readdir(d))) {
-				if (de->d_name[0] == '.' && (!de->d_name[1] || de->d_name[1] == '.'))
+				if (de->d_name[0] == '.' &&
+				    (!de->d_name[1] || de->d_name[1] == '.'))
 					continue;
 				if (n + 2 > cap) {
 					cap *= 2;

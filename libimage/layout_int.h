@@ -10,16 +10,16 @@
 struct vblob {
 	struct oci_digest digest;
 	const char *member; /* tar member name, or NULL */
-	char *mem;          /* in-memory bytes, or NULL */
+	char *mem;	    /* in-memory bytes, or NULL */
 	size_t mem_len;
 };
 
 struct oci_layout {
 	enum oci_layout_kind kind;
 	char *path;
-	int dirfd;   /* OCI_LAYOUT_DIR: the layout directory */
-	int fd;      /* archives: the (decompressed) tar */
-	off_t base;  /* archives: where the tar starts in fd */
+	int dirfd;  /* OCI_LAYOUT_DIR: the layout directory */
+	int fd;	    /* archives: the (decompressed) tar */
+	off_t base; /* archives: where the tar starts in fd */
 	int compression;
 	struct tar_index tar;
 	struct vblob *vblobs;

@@ -79,11 +79,12 @@ int oci_layout_create(const char *path, int *out, struct oci_error **err)
 	}
 	if (fstatat(fd, "index.json", &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		static const char idx[] =
-			"{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX "\",\"manifests\":[]}";
+		    "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX "\",\"manifests\":[]}";
 		/* whole before it has its name, and only when still missing: a
 		 * concurrent creator may have won (link fails then) */
 		cleanup_free char *tmp = xasprintf(".index.json.new-%d", (int)getpid());
-		int tfd = openat(fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		int tfd =
+		    openat(fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 		int r = tfd < 0 ? -1 : lw_write_all(tfd, idx, sizeof(idx) - 1);
 		if (r == 0)
 			r = fsync(tfd);
@@ -293,7 +294,7 @@ int oci_layout_set_ref(int dirfd, const char *ref, const struct oci_descriptor *
 			next = c->next;
 			const cJSON *ann = cJSON_GetObjectItemCaseSensitive(c, "annotations");
 			const cJSON *n = cJSON_GetObjectItemCaseSensitive(
-				ann, "org.opencontainers.image.ref.name");
+			    ann, "org.opencontainers.image.ref.name");
 			if (cJSON_IsString(n) && strcmp(n->valuestring, ref) == 0)
 				cJSON_Delete(cJSON_DetachItemViaPointer(m, c));
 		}

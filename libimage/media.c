@@ -7,18 +7,18 @@ static const struct {
 	int compression;
 	const char *name;
 } media_table[] = {
-	{OCI_MT_INDEX, OCI_MEDIA_INDEX, -1, "oci index"},
-	{OCI_MT_DOCKER_LIST, OCI_MEDIA_INDEX, -1, "docker manifest list"},
-	{OCI_MT_MANIFEST, OCI_MEDIA_MANIFEST, -1, "oci manifest"},
-	{OCI_MT_DOCKER_MANIFEST, OCI_MEDIA_MANIFEST, -1, "docker manifest"},
-	{OCI_MT_CONFIG, OCI_MEDIA_CONFIG, -1, "oci config"},
-	{OCI_MT_DOCKER_CONFIG, OCI_MEDIA_CONFIG, -1, "docker config"},
-	{OCI_MT_LAYER, OCI_MEDIA_LAYER, OCI_COMPRESS_NONE, "tar"},
-	{OCI_MT_LAYER_GZIP, OCI_MEDIA_LAYER, OCI_COMPRESS_GZIP, "tar+gzip"},
-	{OCI_MT_LAYER_ZSTD, OCI_MEDIA_LAYER, OCI_COMPRESS_ZSTD, "tar+zstd"},
-	{OCI_MT_DOCKER_LAYER, OCI_MEDIA_LAYER, OCI_COMPRESS_NONE, "docker tar"},
-	{OCI_MT_DOCKER_LAYER_GZIP, OCI_MEDIA_LAYER, OCI_COMPRESS_GZIP, "docker tar+gzip"},
-	{OCI_MT_DOCKER_LAYER_ZSTD, OCI_MEDIA_LAYER, OCI_COMPRESS_ZSTD, "docker tar+zstd"},
+    {OCI_MT_INDEX, OCI_MEDIA_INDEX, -1, "oci index"},
+    {OCI_MT_DOCKER_LIST, OCI_MEDIA_INDEX, -1, "docker manifest list"},
+    {OCI_MT_MANIFEST, OCI_MEDIA_MANIFEST, -1, "oci manifest"},
+    {OCI_MT_DOCKER_MANIFEST, OCI_MEDIA_MANIFEST, -1, "docker manifest"},
+    {OCI_MT_CONFIG, OCI_MEDIA_CONFIG, -1, "oci config"},
+    {OCI_MT_DOCKER_CONFIG, OCI_MEDIA_CONFIG, -1, "docker config"},
+    {OCI_MT_LAYER, OCI_MEDIA_LAYER, OCI_COMPRESS_NONE, "tar"},
+    {OCI_MT_LAYER_GZIP, OCI_MEDIA_LAYER, OCI_COMPRESS_GZIP, "tar+gzip"},
+    {OCI_MT_LAYER_ZSTD, OCI_MEDIA_LAYER, OCI_COMPRESS_ZSTD, "tar+zstd"},
+    {OCI_MT_DOCKER_LAYER, OCI_MEDIA_LAYER, OCI_COMPRESS_NONE, "docker tar"},
+    {OCI_MT_DOCKER_LAYER_GZIP, OCI_MEDIA_LAYER, OCI_COMPRESS_GZIP, "docker tar+gzip"},
+    {OCI_MT_DOCKER_LAYER_ZSTD, OCI_MEDIA_LAYER, OCI_COMPRESS_ZSTD, "docker tar+zstd"},
 };
 
 #define N_MEDIA (sizeof(media_table) / sizeof(media_table[0]))

@@ -13,7 +13,7 @@
 
 struct mnode {
 	struct oci_snap_entry e;
-	size_t layer;   /* 1-based layer that wrote it */
+	size_t layer;	/* 1-based layer that wrote it */
 	size_t ordinal; /* entry number in that layer */
 	char *hardlink; /* cleaned target, when the tar entry was a hardlink */
 };
@@ -91,7 +91,8 @@ static int merge_layer(struct merge *m, const struct oci_image *img, size_t li,
 		char *target = NULL;
 		enum oci_whiteout wh = oci_whiteout_parse(path, &target);
 		if (wh == OCI_WHITEOUT_INVALID) {
-			rc = error_set(err, OCI_E_INVALID, 0, "layer %s: \"%s\": reserved whiteout name",
+			rc = error_set(err, OCI_E_INVALID, 0,
+				       "layer %s: \"%s\": reserved whiteout name",
 				       man->layers[li].digest.str, path);
 			free(path);
 			break;
@@ -111,8 +112,8 @@ static int merge_layer(struct merge *m, const struct oci_image *img, size_t li,
 		n->e.mode = (uint32_t)archive_entry_mode(ae);
 		n->e.uid = (uint32_t)archive_entry_uid(ae);
 		n->e.gid = (uint32_t)archive_entry_gid(ae);
-		n->e.mtime_ns = (int64_t)archive_entry_mtime(ae) * 1000000000 +
-				archive_entry_mtime_nsec(ae);
+		n->e.mtime_ns =
+		    (int64_t)archive_entry_mtime(ae) * 1000000000 + archive_entry_mtime_nsec(ae);
 		n->e.nlink = 1;
 		n->e.xattrs = oci_layer_entry_xattrs(ae);
 		const char *hl = archive_entry_hardlink(ae);
@@ -133,7 +134,8 @@ static int merge_layer(struct merge *m, const struct oci_image *img, size_t li,
 			const char *l = archive_entry_symlink(ae);
 			n->e.link = xstrdup(l ? l : "");
 		} else if (S_ISCHR(n->e.mode) || S_ISBLK(n->e.mode)) {
-			n->e.rdev = makedev(archive_entry_rdevmajor(ae), archive_entry_rdevminor(ae));
+			n->e.rdev =
+			    makedev(archive_entry_rdevmajor(ae), archive_entry_rdevminor(ae));
 		} else if (S_ISREG(n->e.mode)) {
 			n->e.size = archive_entry_size(ae);
 			struct oci_hash *h = oci_hash_new(OCI_DIGEST_SHA256);
@@ -280,8 +282,8 @@ int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error *
 	}
 	for (size_t li = 0; r == 0 && li < img->manifest->n_layers; li++) {
 		struct oci_layer_reader *lr;
-		r = oci_layer_open(img->layout, &img->manifest->layers[li], &img->config->diff_ids[li],
-				   &lr, err);
+		r = oci_layer_open(img->layout, &img->manifest->layers[li],
+				   &img->config->diff_ids[li], &lr, err);
 		if (r < 0)
 			break;
 		struct archive_entry *ae;
@@ -318,8 +320,8 @@ int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error *
 				ssize_t k;
 				while ((k = oci_layer_read_data(lr, buf, 1 << 16, err)) > 0)
 					if (archive_write_data(w, buf, (size_t)k) != k) {
-						k = error_set(err, OCI_E_IO, 0, "write \"%s\": %s", path,
-							      archive_error_string(w));
+						k = error_set(err, OCI_E_IO, 0, "write \"%s\": %s",
+							      path, archive_error_string(w));
 						break;
 					}
 				if (k < 0) {
@@ -331,7 +333,8 @@ int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error *
 		oci_layer_free(lr);
 	}
 	if (r == 0 && archive_write_close(w) != ARCHIVE_OK)
-		r = error_set(err, OCI_E_IO, 0, "finish the tar stream: %s", archive_error_string(w));
+		r = error_set(err, OCI_E_IO, 0, "finish the tar stream: %s",
+			      archive_error_string(w));
 out:
 	archive_write_free(w);
 	merge_release(&m);

@@ -57,6 +57,7 @@ enum oci_whiteout oci_whiteout_parse(const char *path, char **target)
 	    strncmp(hidden, ".wh.", 4) == 0)
 		return OCI_WHITEOUT_INVALID;
 	if (target)
-		*target = dirlen ? xasprintf("%.*s/%s", (int)dirlen, path, hidden) : xstrdup(hidden);
+		*target =
+		    dirlen ? xasprintf("%.*s/%s", (int)dirlen, path, hidden) : xstrdup(hidden);
 	return OCI_WHITEOUT_FILE;
 }

@@ -70,9 +70,10 @@ static const char *rp_layer_type(struct repair *r, const struct oci_digest *d, c
 	/* an unknown type: say what the content is (the check after repair reads
 	 * it as a tar to its end) */
 	bool docker = oci_media_is_docker(mt);
-	return actual == OCI_COMPRESS_GZIP   ? (docker ? OCI_MT_DOCKER_LAYER_GZIP : OCI_MT_LAYER_GZIP)
-	       : actual == OCI_COMPRESS_ZSTD ? (docker ? OCI_MT_DOCKER_LAYER_ZSTD : OCI_MT_LAYER_ZSTD)
-					     : (docker ? OCI_MT_DOCKER_LAYER : OCI_MT_LAYER);
+	return actual == OCI_COMPRESS_GZIP ? (docker ? OCI_MT_DOCKER_LAYER_GZIP : OCI_MT_LAYER_GZIP)
+	       : actual == OCI_COMPRESS_ZSTD
+		   ? (docker ? OCI_MT_DOCKER_LAYER_ZSTD : OCI_MT_LAYER_ZSTD)
+		   : (docker ? OCI_MT_DOCKER_LAYER : OCI_MT_LAYER);
 }
 
 static void rp_set(cJSON *o, const char *key, cJSON *v)
@@ -111,8 +112,7 @@ static int rp_doc(struct repair *r, cJSON *desc, const struct oci_digest *d, con
 	cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "manifests");
 	if (cJSON_IsArray(arr)) {
 		cJSON *c;
-		cJSON_ArrayForEach(c, arr)
-		{
+		cJSON_ArrayForEach (c, arr) {
 			if (rc == 0)
 				rc = rp_fix(r, c, ref, depth + 1, RP_ENTRY, &child_changed);
 		}
@@ -122,8 +122,7 @@ static int rp_doc(struct repair *r, cJSON *desc, const struct oci_digest *d, con
 			rc = rp_fix(r, cfg, ref, depth + 1, RP_CONFIG, &child_changed);
 		cJSON *ls = cJSON_GetObjectItemCaseSensitive(doc, "layers");
 		cJSON *c;
-		cJSON_ArrayForEach(c, ls)
-		{
+		cJSON_ArrayForEach (c, ls) {
 			if (rc == 0)
 				rc = rp_fix(r, c, ref, depth + 1, RP_LAYER, &child_changed);
 		}
@@ -198,10 +197,10 @@ static int rp_fix(struct repair *r, cJSON *desc, const char *ref, int depth, enu
 		const cJSON *dm = cJSON_GetObjectItemCaseSensitive(doc, "mediaType");
 		if (cJSON_IsString(dm) && oci_media_kind(dm->valuestring) != OCI_MEDIA_UNKNOWN)
 			want = oci_media_kind(dm->valuestring) == OCI_MEDIA_INDEX
-				       ? (oci_media_is_docker(dm->valuestring) ? OCI_MT_DOCKER_LIST
-									       : OCI_MT_INDEX)
-				       : (oci_media_is_docker(dm->valuestring) ? OCI_MT_DOCKER_MANIFEST
-									       : OCI_MT_MANIFEST);
+				   ? (oci_media_is_docker(dm->valuestring) ? OCI_MT_DOCKER_LIST
+									   : OCI_MT_INDEX)
+				   : (oci_media_is_docker(dm->valuestring) ? OCI_MT_DOCKER_MANIFEST
+									   : OCI_MT_MANIFEST);
 		else if (cJSON_GetObjectItemCaseSensitive(doc, "manifests"))
 			want = OCI_MT_INDEX;
 		else if (cJSON_GetObjectItemCaseSensitive(doc, "layers"))
@@ -247,29 +246,33 @@ static cJSON *rp_rebuild_index(struct repair *r)
 				const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "manifests");
 				const cJSON *ls = cJSON_GetObjectItemCaseSensitive(doc, "layers");
 				const cJSON *c;
-				cJSON_ArrayForEach(c, m)
-				{
-					const cJSON *cd = cJSON_GetObjectItemCaseSensitive(c, "digest");
+				cJSON_ArrayForEach (c, m) {
+					const cJSON *cd =
+					    cJSON_GetObjectItemCaseSensitive(c, "digest");
 					if (cJSON_IsString(cd))
 						*pathmap_put(&named, cd->valuestring) = (void *)1;
 				}
 				if (cJSON_IsArray(m) || cJSON_IsArray(ls)) {
-					const cJSON *dm = cJSON_GetObjectItemCaseSensitive(doc, "mediaType");
+					const cJSON *dm =
+					    cJSON_GetObjectItemCaseSensitive(doc, "mediaType");
 					cJSON *o = cJSON_CreateObject();
-					cJSON_AddStringToObject(
-						o, "mediaType",
-						cJSON_IsString(dm) ? dm->valuestring
-						: cJSON_IsArray(m) ? OCI_MT_INDEX
-								   : OCI_MT_MANIFEST);
+					cJSON_AddStringToObject(o, "mediaType",
+								cJSON_IsString(dm) ? dm->valuestring
+								: cJSON_IsArray(m)
+								    ? OCI_MT_INDEX
+								    : OCI_MT_MANIFEST);
 					cJSON_AddStringToObject(o, "digest", d.str);
 					cJSON_AddNumberToObject(o, "size", (double)size);
-					const cJSON *ann = cJSON_GetObjectItemCaseSensitive(doc, "annotations");
+					const cJSON *ann =
+					    cJSON_GetObjectItemCaseSensitive(doc, "annotations");
 					const cJSON *rn = cJSON_GetObjectItemCaseSensitive(
-						ann, "org.opencontainers.image.ref.name");
+					    ann, "org.opencontainers.image.ref.name");
 					if (cJSON_IsString(rn)) {
-						cJSON *a = cJSON_AddObjectToObject(o, "annotations");
-						cJSON_AddStringToObject(a, "org.opencontainers.image.ref.name",
-									rn->valuestring);
+						cJSON *a =
+						    cJSON_AddObjectToObject(o, "annotations");
+						cJSON_AddStringToObject(
+						    a, "org.opencontainers.image.ref.name",
+						    rn->valuestring);
 					}
 					cJSON_AddItemToArray(cands, o);
 				}
@@ -281,8 +284,7 @@ static cJSON *rp_rebuild_index(struct repair *r)
 	}
 	free(names);
 	cJSON *c;
-	cJSON_ArrayForEach(c, cands)
-	{
+	cJSON_ArrayForEach (c, cands) {
 		const char *dg = cJSON_GetObjectItemCaseSensitive(c, "digest")->valuestring;
 		if (pathmap_get(&named, dg))
 			continue; /* named by an index: not a top-level image */
@@ -323,12 +325,14 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 		return rc;
 	if (oci_layout_kind(r.l) != OCI_LAYOUT_DIR) {
 		oci_layout_free(r.l);
-		return error_set(err, OCI_E_USAGE, 0, "only a layout directory is repaired in place");
+		return error_set(err, OCI_E_USAGE, 0,
+				 "only a layout directory is repaired in place");
 	}
 	r.dfd = oci_layout_dirfd(r.l);
 	/* the lock that oci-commit takes: no commit lands while we rewrite */
 	int lk = o->dry_run ? -1
-			    : openat(r.dfd, ".index.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+			    : openat(r.dfd, ".index.lock",
+				     O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (lk >= 0)
 		flock(lk, LOCK_EX);
 
@@ -336,9 +340,10 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 		rp_report(&r, "layout", "-", "-", "recreated oci-layout");
 		if (!o->dry_run) {
 			static const char v[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-			int fd = openat(r.dfd, ".oci-layout.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-					0644);
-			if (fd < 0 || write(fd, v, sizeof(v) - 1) != sizeof(v) - 1 || fsync(fd) < 0 ||
+			int fd = openat(r.dfd, ".oci-layout.tmp",
+					O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd < 0 || write(fd, v, sizeof(v) - 1) != sizeof(v) - 1 ||
+			    fsync(fd) < 0 ||
 			    renameat(r.dfd, ".oci-layout.tmp", r.dfd, "oci-layout") < 0)
 				rc = error_set(err, OCI_E_IO, errno, "write oci-layout");
 			if (fd >= 0)
@@ -350,12 +355,14 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 	if (rc == 0 && oci_layout_index_error(r.l)) {
 		idx = rp_rebuild_index(&r);
 		idx_changed = true;
-		rp_report(&r, "index", "-", "-", "rebuilt index.json with %d image%s found in blobs/ "
+		rp_report(&r, "index", "-", "-",
+			  "rebuilt index.json with %d image%s found in blobs/ "
 			  "(was: %s)",
 			  cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(idx, "manifests")),
-			  cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(idx, "manifests")) == 1
-				  ? ""
-				  : "s",
+			  cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(idx, "manifests")) ==
+				  1
+			      ? ""
+			      : "s",
 			  oci_layout_index_error(r.l));
 	} else if (rc == 0) {
 		const char *const *bad;
@@ -381,11 +388,10 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 	if (rc == 0) {
 		cJSON *arr = cJSON_GetObjectItemCaseSensitive(idx, "manifests");
 		cJSON *c;
-		cJSON_ArrayForEach(c, arr)
-		{
+		cJSON_ArrayForEach (c, arr) {
 			const cJSON *ann = cJSON_GetObjectItemCaseSensitive(c, "annotations");
 			const cJSON *rn = cJSON_GetObjectItemCaseSensitive(
-				ann, "org.opencontainers.image.ref.name");
+			    ann, "org.opencontainers.image.ref.name");
 			if (rc == 0)
 				rc = rp_fix(&r, c, cJSON_IsString(rn) ? rn->valuestring : "-", 0,
 					    RP_ENTRY, &idx_changed);
@@ -398,7 +404,8 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 	 * gc only when every reachable image could be read: the blobs of a
 	 * damaged one are unknown and may be wanted */
 	if (rc == 0 && o->gc && r.damaged)
-		rp_report(&r, "gc", "-", "-", "skipped: some images are damaged, and their blobs may "
+		rp_report(&r, "gc", "-", "-",
+			  "skipped: some images are damaged, and their blobs may "
 			  "be wanted");
 	char **names;
 	if (rc == 0 && oci_layout_list_blobs(r.l, &names, NULL) == 0) {
@@ -408,14 +415,17 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 			snprintf(dg, sizeof(dg), "%.6s:%s", *p + 6, base);
 			struct oci_digest d;
 			struct stat st;
-			bool file = fstatat(r.dfd, *p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+			bool file = fstatat(r.dfd, *p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISREG(st.st_mode);
 			if (base[0] == '.' && file) {
 				if (o->dry_run || unlinkat(r.dfd, *p, 0) == 0)
 					rp_report(&r, "stray", "-", "-", "removed %s", *p);
-			} else if (o->gc && !r.damaged && file && oci_digest_parse(dg, &d, NULL) == 0 &&
+			} else if (o->gc && !r.damaged && file &&
+				   oci_digest_parse(dg, &d, NULL) == 0 &&
 				   !pathmap_get(&r.reachable, d.str)) {
 				if (o->dry_run || unlinkat(r.dfd, *p, 0) == 0)
-					rp_report(&r, "gc", d.str, "-", "removed unreferenced blob");
+					rp_report(&r, "gc", d.str, "-",
+						  "removed unreferenced blob");
 			}
 			free(*p);
 		}
@@ -429,7 +439,8 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 		bool ours = n[0] == '.' && (strncmp(n, ".index.json.", 12) == 0 ||
 					    strcmp(n, ".oci-layout.tmp") == 0);
 		struct stat st;
-		if (!ours || fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		if (!ours || fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
 			continue;
 		if (o->dry_run || unlinkat(dirfd(d), n, 0) == 0)
 			rp_report(&r, "stray", "-", "-", "removed %s", n);
@@ -471,12 +482,16 @@ int oci_layout_export_dir(struct oci_layout *l, const char *dest, struct oci_err
 						cleanup_free char *buf = xmalloc(1 << 20);
 						for (int64_t off = 0; rc == 0 && off < loc.size;) {
 							size_t n = loc.size - off < (1 << 20)
-									   ? (size_t)(loc.size - off)
-									   : (1 << 20);
-							ssize_t k = loc.mem ? (memcpy(buf, loc.mem + off, n), (ssize_t)n)
-									    : read_full_at(loc.fd, buf, n,
-											   loc.off + off);
-							if (k <= 0 || write(fd, buf, (size_t)k) != k)
+								       ? (size_t)(loc.size - off)
+								       : (1 << 20);
+							ssize_t k =
+							    loc.mem
+								? (memcpy(buf, loc.mem + off, n),
+								   (ssize_t)n)
+								: read_full_at(loc.fd, buf, n,
+									       loc.off + off);
+							if (k <= 0 ||
+							    write(fd, buf, (size_t)k) != k)
 								rc = error_set(err, OCI_E_IO, errno,
 									       "copy %s", d.str);
 							off += k > 0 ? k : 0;

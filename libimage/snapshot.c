@@ -426,8 +426,7 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out,
-			 struct oci_error **err)
+int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out, struct oci_error **err)
 {
 	*out = NULL;
 	if (!S_ISREG(mode) && !S_ISDIR(mode))
@@ -472,8 +471,7 @@ int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out,
 	return 0;
 }
 
-static int snap_walk_dir(struct snap_walker *w, int dfd, const char *prefix,
-			 struct oci_error **err)
+static int snap_walk_dir(struct snap_walker *w, int dfd, const char *prefix, struct oci_error **err)
 {
 	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;

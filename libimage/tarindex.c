@@ -6,7 +6,7 @@
 #include "tarindex.h"
 #include "pathmap.h"
 
-#define TAR_MAX_EXT     (1u << 20) /* pax or long-name header */
+#define TAR_MAX_EXT	(1u << 20) /* pax or long-name header */
 #define TAR_MAX_MEMBERS (1u << 22)
 
 struct tar_src {
@@ -172,8 +172,8 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 		if (tar_block_zero(h))
 			break;
 		if (!tar_checksum_ok(h)) {
-			r = error_set(err, OCI_E_INVALID, 0, "bad tar header checksum at offset %lld",
-				      (long long)off);
+			r = error_set(err, OCI_E_INVALID, 0,
+				      "bad tar header checksum at offset %lld", (long long)off);
 			goto out;
 		}
 		int64_t size;
@@ -207,8 +207,8 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 				goto out;
 			}
 			ext[size] = 0;
-			if (type == 'x' && tar_pax(ext, (size_t)size, &pax_path, &pax_link,
-						   &pax_size) < 0) {
+			if (type == 'x' &&
+			    tar_pax(ext, (size_t)size, &pax_path, &pax_link, &pax_size) < 0) {
 				r = error_set(err, OCI_E_INVALID, 0,
 					      "bad pax header at offset %lld", (long long)off);
 				goto out;
@@ -248,8 +248,9 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 			if (type == '1') {
 				char lname[101];
 				snprintf(lname, sizeof(lname), "%.100s", (const char *)h + 157);
-				cleanup_free char *target =
-					tar_clean(pax_link ? pax_link : long_link ? long_link : lname);
+				cleanup_free char *target = tar_clean(pax_link	  ? pax_link
+								      : long_link ? long_link
+										  : lname);
 				/* the target is an earlier member: the latest of that name */
 				uintptr_t at = (uintptr_t)pathmap_get(&latest, target);
 				const struct tar_member *tm = at ? &t.m[at - 1] : NULL;
@@ -318,8 +319,8 @@ int tar_index_build(int fd, off_t base, struct tar_index *out, struct oci_error 
 int tar_index_build_mem(const uint8_t *buf, size_t len, struct tar_index *out,
 			struct oci_error **err)
 {
-	struct tar_src s = {.fd = -1, .mem = buf ? buf : (const uint8_t *)"", .mem_len = len,
-			    .total = (off_t)len};
+	struct tar_src s = {
+	    .fd = -1, .mem = buf ? buf : (const uint8_t *)"", .mem_len = len, .total = (off_t)len};
 	return tar_index_scan(&s, out, err);
 }
 

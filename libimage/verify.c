@@ -27,7 +27,7 @@ struct vrefs {
 struct vjob { /* a layer to read to its end, as one set of descriptors names it */
 	struct vcheck *b;
 	struct oci_descriptor desc; /* media type, digest; size = stored */
-	int64_t desc_size;          /* what the descriptors say */
+	int64_t desc_size;	    /* what the descriptors say */
 	struct oci_digest diff_id;
 	bool has_diff;
 	struct vrefs refs;
@@ -102,7 +102,7 @@ static char *vrefs_string(struct vrefs *r)
  * it gains that ref instead of a second line. */
 static void v_problem(struct verify *v, const char *kind, const char *digest, const char *ref,
 		      bool note, bool fixable, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
+    __attribute__((format(printf, 7, 8)));
 static void v_problem(struct verify *v, const char *kind, const char *digest, const char *ref,
 		      bool note, bool fixable, const char *fmt, ...)
 {
@@ -116,7 +116,8 @@ static void v_problem(struct verify *v, const char *kind, const char *digest, co
 		digest = "-";
 	for (size_t i = 0; i < v->n_probs; i++) {
 		struct vprob *p = &v->probs[i];
-		if (!strcmp(p->kind, kind) && !strcmp(p->digest, digest) && !strcmp(p->detail, detail)) {
+		if (!strcmp(p->kind, kind) && !strcmp(p->digest, digest) &&
+		    !strcmp(p->detail, detail)) {
 			vrefs_add(&p->refs, ref);
 			free(detail);
 			return;
@@ -178,10 +179,11 @@ static enum oci_media_kind v_doc_kind(const char *data, size_t len, const char *
 	const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "mediaType");
 	if (cJSON_IsString(mt) && oci_media_kind(mt->valuestring) != OCI_MEDIA_UNKNOWN) {
 		k = oci_media_kind(mt->valuestring);
-		*doc_mt = oci_media_kind(mt->valuestring) == OCI_MEDIA_INDEX
-				  ? (oci_media_is_docker(mt->valuestring) ? OCI_MT_DOCKER_LIST : OCI_MT_INDEX)
-				  : (oci_media_is_docker(mt->valuestring) ? OCI_MT_DOCKER_MANIFEST
-									  : OCI_MT_MANIFEST);
+		*doc_mt =
+		    oci_media_kind(mt->valuestring) == OCI_MEDIA_INDEX
+			? (oci_media_is_docker(mt->valuestring) ? OCI_MT_DOCKER_LIST : OCI_MT_INDEX)
+			: (oci_media_is_docker(mt->valuestring) ? OCI_MT_DOCKER_MANIFEST
+								: OCI_MT_MANIFEST);
 	} else if (cJSON_GetObjectItemCaseSensitive(j, "manifests")) {
 		k = OCI_MEDIA_INDEX;
 	} else if (cJSON_GetObjectItemCaseSensitive(j, "layers")) {
@@ -203,8 +205,8 @@ static bool v_blob_ok(struct verify *v, struct vcheck *b, const struct oci_descr
 {
 	v_look(v, b, document);
 	if (!b->exists) {
-		v_problem(v, "missing", d->digest.str, ref, false, false,
-			  "blob is missing (%s)", oci_media_short(d->media_type));
+		v_problem(v, "missing", d->digest.str, ref, false, false, "blob is missing (%s)",
+			  oci_media_short(d->media_type));
 		return false;
 	}
 	if (document && b->stored > (int64_t)OCI_JSON_MAX) {
@@ -230,8 +232,7 @@ static void v_manifest(struct verify *v, struct vcheck *b, const struct oci_desc
 	struct oci_manifest *m;
 	struct oci_error *e = NULL;
 	if (oci_manifest_parse(b->data, b->len, NULL, &m, &e) < 0) {
-		v_problem(v, "json", d->digest.str, ref, false, false, "manifest: %s",
-			  e->msg);
+		v_problem(v, "json", d->digest.str, ref, false, false, "manifest: %s", e->msg);
 		oci_error_free(e);
 		return;
 	}
@@ -242,8 +243,8 @@ static void v_manifest(struct verify *v, struct vcheck *b, const struct oci_desc
 			  "config has media type \"%s\"", m->config.media_type);
 	} else if (v_blob_ok(v, cb, &m->config, true, ref)) {
 		if (oci_config_parse(cb->data, cb->len, &cfg, &e) < 0) {
-			v_problem(v, "json", m->config.digest.str, ref, false, false,
-				  "config: %s", e->msg);
+			v_problem(v, "json", m->config.digest.str, ref, false, false, "config: %s",
+				  e->msg);
 			oci_error_free(e);
 			e = NULL;
 		} else if (cfg->n_diff_ids != m->n_layers) {
@@ -265,8 +266,7 @@ static void v_index(struct verify *v, struct vcheck *b, const struct oci_descrip
 	struct oci_index *idx;
 	struct oci_error *e = NULL;
 	if (oci_index_parse(b->data, b->len, NULL, &idx, &e) < 0) {
-		v_problem(v, "json", d->digest.str, ref, false, false, "index: %s",
-			  e->msg);
+		v_problem(v, "json", d->digest.str, ref, false, false, "index: %s", e->msg);
 		oci_error_free(e);
 		return;
 	}
@@ -296,7 +296,8 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 		 * its size is judged there, once the content is known to be whole */
 		for (size_t i = 0; i < v->n_jobs; i++) {
 			struct vjob *j = &v->jobs[i];
-			if (j->b == b && j->desc_size == d->size && j->has_diff == (diff_id != NULL) &&
+			if (j->b == b && j->desc_size == d->size &&
+			    j->has_diff == (diff_id != NULL) &&
 			    (!diff_id || oci_digest_equal(diff_id, &j->diff_id))) {
 				vrefs_add(&j->refs, ref);
 				return;
@@ -345,7 +346,8 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 	if (actual != k || (doc_mt && strcmp(doc_mt, d->media_type) != 0))
 		v_problem(v, "mediatype", d->digest.str, ref, false, true,
 			  "descriptor says \"%s\", the document is %s", d->media_type,
-			  doc_mt ? doc_mt : (actual == OCI_MEDIA_INDEX ? "an index" : "a manifest"));
+			  doc_mt ? doc_mt
+				 : (actual == OCI_MEDIA_INDEX ? "an index" : "a manifest"));
 	if (actual == OCI_MEDIA_INDEX)
 		v_index(v, b, d, ref, depth);
 	else if (actual == OCI_MEDIA_MANIFEST)
@@ -373,10 +375,10 @@ static void v_run_job(struct verify *v, struct vjob *j)
 	if (actual != comp) {
 		bool docker = oci_media_is_docker(d.media_type);
 		fixed_mt = xstrdup(actual == OCI_COMPRESS_GZIP
-					   ? (docker ? OCI_MT_DOCKER_LAYER_GZIP : OCI_MT_LAYER_GZIP)
+				       ? (docker ? OCI_MT_DOCKER_LAYER_GZIP : OCI_MT_LAYER_GZIP)
 				   : actual == OCI_COMPRESS_ZSTD
-					   ? (docker ? OCI_MT_DOCKER_LAYER_ZSTD : OCI_MT_LAYER_ZSTD)
-					   : (docker ? OCI_MT_DOCKER_LAYER : OCI_MT_LAYER));
+				       ? (docker ? OCI_MT_DOCKER_LAYER_ZSTD : OCI_MT_LAYER_ZSTD)
+				       : (docker ? OCI_MT_DOCKER_LAYER : OCI_MT_LAYER));
 		d.media_type = fixed_mt;
 	}
 	struct oci_layer_reader *r;
@@ -396,17 +398,18 @@ static void v_run_job(struct verify *v, struct vjob *j)
 		if (strncmp(m, "layer ", 6) == 0 && strncmp(m + 6, j->desc.digest.str, dl) == 0 &&
 		    m[6 + dl] == ':')
 			m += 6 + dl + 2;
-		j->kind = xstrdup(strstr(m, "diff_id mismatch")   ? "diffid"
+		j->kind = xstrdup(strstr(m, "diff_id mismatch")	 ? "diffid"
 				  : strstr(m, "digest mismatch") ? "digest"
-				  : strstr(m, "truncated")       ? "digest"
+				  : strstr(m, "truncated")	 ? "digest"
 								 : "tar");
 		j->detail = xstrdup(m);
 	} else if (fixed_mt) {
 		j->kind = xstrdup("mediatype");
-		j->detail = comp < 0 ? xasprintf("unsupported layer media type \"%s\"; the content is %s",
-						 j->desc.media_type, fixed_mt)
-				     : xasprintf("descriptor says \"%s\", the content is %s",
-						 j->desc.media_type, fixed_mt);
+		j->detail =
+		    comp < 0 ? xasprintf("unsupported layer media type \"%s\"; the content is %s",
+					 j->desc.media_type, fixed_mt)
+			     : xasprintf("descriptor says \"%s\", the content is %s",
+					 j->desc.media_type, fixed_mt);
 	}
 	free(fixed_mt);
 	oci_error_free(e);
@@ -446,7 +449,7 @@ static void v_notes(struct verify *v)
 		const char *slash = strchr(name, '/');
 		bool ok = false;
 		if (slash) {
-			size_t want = strncmp(name, "sha256/", 7) == 0   ? 64
+			size_t want = strncmp(name, "sha256/", 7) == 0	 ? 64
 				      : strncmp(name, "sha512/", 7) == 0 ? 128
 									 : 0;
 			if (want && v_hex_name(slash + 1, want)) {
@@ -505,8 +508,7 @@ void oci_verify_report_free(struct oci_verify_report *r)
 	free(r);
 }
 
-int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out,
-		      struct oci_error **err)
+int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out, struct oci_error **err)
 {
 	(void)err;
 	struct verify v = {.l = l};
@@ -573,8 +575,8 @@ int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out,
 	rep->p = xcalloc(v.n_probs ? v.n_probs : 1, sizeof(*rep->p));
 	for (size_t i = 0; i < v.n_probs; i++) {
 		struct vprob *q = &v.probs[i];
-		rep->p[rep->n++] = (struct oci_problem){q->kind, q->digest, vrefs_string(&q->refs),
-							q->detail, q->note, q->fixable};
+		rep->p[rep->n++] = (struct oci_problem){
+		    q->kind, q->digest, vrefs_string(&q->refs), q->detail, q->note, q->fixable};
 		if (q->note)
 			rep->n_notes++;
 		else

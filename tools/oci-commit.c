@@ -10,37 +10,37 @@
 #include "common.h"
 
 static const char usage[] =
-	"Usage: oci-commit [OPTION]... [SOURCE] IMAGE:REF\n"
-	"Commit SOURCE as a new layer on top of its parent and point REF at the result.\n"
-	"SOURCE is a bundle made by oci-unpack (the layer is its changeset, the parent the image\n"
-	"it came from), a plain directory (a scratch image with that one layer), or absent with\n"
-	"--layer FILE|- (a ready layer tar) or --from IMAGE alone (a config change).\n"
-	"Prints the new manifest digest.\n"
-	"\n"
-	"      --from IMAGE       the parent image\n"
-	"      --layer FILE|-     a ready layer tar (plain, gzip or zstd)\n"
-	"      --compression gzip|zstd|none  (default gzip)   --level N\n"
-	"      --squash           one layer holding the whole rootfs instead of the changeset\n"
-	"      --allow-empty      add a layer even when nothing changed\n"
-	"      --single-platform  REF points at the new manifest, not at a new index\n"
-	"      --timestamp T      reproducible: created and history use T (seconds since the\n"
-	"                         epoch or YYYY-MM-DDTHH:MM:SSZ); no mtime later than T.\n"
-	"                         SOURCE_DATE_EPOCH is used when this is absent.\n"
-	"      --platform OS/ARCH[/VARIANT]  of a scratch image; chooses the parent from an index\n"
-	"Config:\n"
-	"      --entrypoint ARGS  a JSON array, or a string run by /bin/sh -c\n"
-	"      --cmd ARGS         likewise\n"
-	"      --env K=V          set K (repeatable)\n"
-	"      --workdir DIR      --user USER[:GROUP]   --stop-signal SIG\n"
-	"      --label K=V        (repeatable)   --expose PORT[/PROTO] (repeatable)\n"
-	"      --volume PATH      (repeatable)   --author NAME\n"
-	"  -m, --message TEXT     the history comment   --created-by TEXT\n"
-	"      --annotation K=V   on the manifest (repeatable)\n"
-	"  -q, --quiet            no messages on stderr\n"
-	"      --help             this help\n"
-	"      --version          print the version\n"
-	"\n"
-	"Exit status: 0 success, 2 trouble.\n";
+    "Usage: oci-commit [OPTION]... [SOURCE] IMAGE:REF\n"
+    "Commit SOURCE as a new layer on top of its parent and point REF at the result.\n"
+    "SOURCE is a bundle made by oci-unpack (the layer is its changeset, the parent the image\n"
+    "it came from), a plain directory (a scratch image with that one layer), or absent with\n"
+    "--layer FILE|- (a ready layer tar) or --from IMAGE alone (a config change).\n"
+    "Prints the new manifest digest.\n"
+    "\n"
+    "      --from IMAGE       the parent image\n"
+    "      --layer FILE|-     a ready layer tar (plain, gzip or zstd)\n"
+    "      --compression gzip|zstd|none  (default gzip)   --level N\n"
+    "      --squash           one layer holding the whole rootfs instead of the changeset\n"
+    "      --allow-empty      add a layer even when nothing changed\n"
+    "      --single-platform  REF points at the new manifest, not at a new index\n"
+    "      --timestamp T      reproducible: created and history use T (seconds since the\n"
+    "                         epoch or YYYY-MM-DDTHH:MM:SSZ); no mtime later than T.\n"
+    "                         SOURCE_DATE_EPOCH is used when this is absent.\n"
+    "      --platform OS/ARCH[/VARIANT]  of a scratch image; chooses the parent from an index\n"
+    "Config:\n"
+    "      --entrypoint ARGS  a JSON array, or a string run by /bin/sh -c\n"
+    "      --cmd ARGS         likewise\n"
+    "      --env K=V          set K (repeatable)\n"
+    "      --workdir DIR      --user USER[:GROUP]   --stop-signal SIG\n"
+    "      --label K=V        (repeatable)   --expose PORT[/PROTO] (repeatable)\n"
+    "      --volume PATH      (repeatable)   --author NAME\n"
+    "  -m, --message TEXT     the history comment   --created-by TEXT\n"
+    "      --annotation K=V   on the manifest (repeatable)\n"
+    "  -q, --quiet            no messages on stderr\n"
+    "      --help             this help\n"
+    "      --version          print the version\n"
+    "\n"
+    "Exit status: 0 success, 2 trouble.\n";
 
 #define MAXREP 256
 
@@ -89,45 +89,68 @@ int main(int argc, char **argv)
 {
 	tool_init("oci-commit", argc, argv);
 	enum {
-		OPT_FROM = 256, OPT_LAYER, OPT_COMPRESSION, OPT_LEVEL, OPT_SQUASH, OPT_ALLOW_EMPTY,
-		OPT_SINGLE, OPT_TIMESTAMP, OPT_PLATFORM, OPT_ENTRYPOINT, OPT_CMD, OPT_ENV,
-		OPT_WORKDIR, OPT_USER, OPT_STOP, OPT_LABEL, OPT_EXPOSE, OPT_VOLUME, OPT_AUTHOR,
-		OPT_CREATED_BY, OPT_ANNOTATION, OPT_HELP, OPT_VERSION,
+		OPT_FROM = 256,
+		OPT_LAYER,
+		OPT_COMPRESSION,
+		OPT_LEVEL,
+		OPT_SQUASH,
+		OPT_ALLOW_EMPTY,
+		OPT_SINGLE,
+		OPT_TIMESTAMP,
+		OPT_PLATFORM,
+		OPT_ENTRYPOINT,
+		OPT_CMD,
+		OPT_ENV,
+		OPT_WORKDIR,
+		OPT_USER,
+		OPT_STOP,
+		OPT_LABEL,
+		OPT_EXPOSE,
+		OPT_VOLUME,
+		OPT_AUTHOR,
+		OPT_CREATED_BY,
+		OPT_ANNOTATION,
+		OPT_HELP,
+		OPT_VERSION,
 	};
 	static const struct option longopts[] = {
-		{"from", required_argument, NULL, OPT_FROM},
-		{"layer", required_argument, NULL, OPT_LAYER},
-		{"compression", required_argument, NULL, OPT_COMPRESSION},
-		{"level", required_argument, NULL, OPT_LEVEL},
-		{"squash", no_argument, NULL, OPT_SQUASH},
-		{"allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY},
-		{"single-platform", no_argument, NULL, OPT_SINGLE},
-		{"timestamp", required_argument, NULL, OPT_TIMESTAMP},
-		{"platform", required_argument, NULL, OPT_PLATFORM},
-		{"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
-		{"cmd", required_argument, NULL, OPT_CMD},
-		{"env", required_argument, NULL, OPT_ENV},
-		{"workdir", required_argument, NULL, OPT_WORKDIR},
-		{"user", required_argument, NULL, OPT_USER},
-		{"stop-signal", required_argument, NULL, OPT_STOP},
-		{"label", required_argument, NULL, OPT_LABEL},
-		{"expose", required_argument, NULL, OPT_EXPOSE},
-		{"volume", required_argument, NULL, OPT_VOLUME},
-		{"author", required_argument, NULL, OPT_AUTHOR},
-		{"message", required_argument, NULL, 'm'},
-		{"created-by", required_argument, NULL, OPT_CREATED_BY},
-		{"annotation", required_argument, NULL, OPT_ANNOTATION},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
+	    {"from", required_argument, NULL, OPT_FROM},
+	    {"layer", required_argument, NULL, OPT_LAYER},
+	    {"compression", required_argument, NULL, OPT_COMPRESSION},
+	    {"level", required_argument, NULL, OPT_LEVEL},
+	    {"squash", no_argument, NULL, OPT_SQUASH},
+	    {"allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY},
+	    {"single-platform", no_argument, NULL, OPT_SINGLE},
+	    {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
+	    {"platform", required_argument, NULL, OPT_PLATFORM},
+	    {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+	    {"cmd", required_argument, NULL, OPT_CMD},
+	    {"env", required_argument, NULL, OPT_ENV},
+	    {"workdir", required_argument, NULL, OPT_WORKDIR},
+	    {"user", required_argument, NULL, OPT_USER},
+	    {"stop-signal", required_argument, NULL, OPT_STOP},
+	    {"label", required_argument, NULL, OPT_LABEL},
+	    {"expose", required_argument, NULL, OPT_EXPOSE},
+	    {"volume", required_argument, NULL, OPT_VOLUME},
+	    {"author", required_argument, NULL, OPT_AUTHOR},
+	    {"message", required_argument, NULL, 'm'},
+	    {"created-by", required_argument, NULL, OPT_CREATED_BY},
+	    {"annotation", required_argument, NULL, OPT_ANNOTATION},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct oci_kv labels[MAXREP], annotations[MAXREP];
 	static const char *env[MAXREP + 1], *expose[MAXREP + 1], *volumes[MAXREP + 1];
 	size_t n_env = 0, n_expose = 0, n_volumes = 0;
-	struct oci_commit_opts o = {.compression = OCI_COMPRESS_GZIP, .timestamp = -1,
-				    .env = env, .expose = expose, .volumes = volumes,
-				    .labels = labels, .annotations = annotations};
+	struct oci_commit_opts o = {.compression = OCI_COMPRESS_GZIP,
+				    .timestamp = -1,
+				    .env = env,
+				    .expose = expose,
+				    .volumes = volumes,
+				    .labels = labels,
+				    .annotations = annotations};
 	const char *platform_arg = NULL, *ts = NULL;
 	int c, r;
 	while ((c = getopt_long(argc, argv, "qm:", longopts, NULL)) != -1) {
@@ -146,15 +169,15 @@ int main(int argc, char **argv)
 			else if (strcmp(optarg, "none") == 0)
 				o.compression = OCI_COMPRESS_NONE;
 			else
-				return tool_usage_error("--compression %s: expected gzip, zstd or none",
-							optarg);
+				return tool_usage_error(
+				    "--compression %s: expected gzip, zstd or none", optarg);
 			break;
 		case OPT_LEVEL: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < 1 || v > 22)
-				return tool_usage_error("--level %s: expected 1..9 (gzip) or 1..19 (zstd)",
-							optarg);
+				return tool_usage_error(
+				    "--level %s: expected 1..9 (gzip) or 1..19 (zstd)", optarg);
 			o.level = (int)v;
 			break;
 		}
@@ -257,14 +280,15 @@ int main(int argc, char **argv)
 		return tool_usage_error("nothing to commit: give a SOURCE, --layer or --from");
 	}
 	if (o.level > (o.compression == OCI_COMPRESS_ZSTD ? 19 : 9))
-		return tool_usage_error("--level %d: expected 1..9 (gzip) or 1..19 (zstd)", o.level);
+		return tool_usage_error("--level %d: expected 1..9 (gzip) or 1..19 (zstd)",
+					o.level);
 	if (o.squash && !o.bundle)
 		return tool_usage_error("--squash needs a bundle as SOURCE");
 	if (!ts)
 		ts = getenv("SOURCE_DATE_EPOCH");
 	if (ts && *ts && parse_time(ts, &o.timestamp) < 0)
-		return tool_usage_error("timestamp \"%s\": expected seconds or YYYY-MM-DDTHH:MM:SSZ",
-					ts);
+		return tool_usage_error(
+		    "timestamp \"%s\": expected seconds or YYYY-MM-DDTHH:MM:SSZ", ts);
 	struct oci_platform platform = {0};
 	if (platform_arg && tool_platform(platform_arg, &platform))
 		return EXIT_TROUBLE;
@@ -288,9 +312,9 @@ int main(int argc, char **argv)
 		tool_note("layer %s (%lld bytes, %zu entries)", res.layer.digest.str,
 			  (long long)res.layer.size, res.layer.entries);
 	if (res.layer.skipped)
-		tool_note("%zu socket%s not kept in the layer (as tar does): %s%s", res.layer.skipped,
-			  res.layer.skipped == 1 ? "" : "s", res.layer.skipped_first,
-			  res.layer.skipped > 1 ? ", ..." : "");
+		tool_note("%zu socket%s not kept in the layer (as tar does): %s%s",
+			  res.layer.skipped, res.layer.skipped == 1 ? "" : "s",
+			  res.layer.skipped_first, res.layer.skipped > 1 ? ", ..." : "");
 	if (!oci_digest_equal(&res.top, &res.manifest))
 		tool_note("%s now points at index %s", o.dest, res.top.str);
 	printf("%s\n", res.manifest.str);

@@ -9,27 +9,27 @@
 #include "common.h"
 
 static const char usage[] =
-	"Usage: oci-diff [OPTION]... BUNDLE\n"
-	"       oci-diff [OPTION]... DIR_A DIR_B\n"
-	"       oci-diff [OPTION]... IMAGE_A IMAGE_B\n"
-	"Show what changed in BUNDLE's rootfs since oci-unpack made it, from DIR_A to DIR_B, or\n"
-	"from IMAGE_A's root filesystem and config to IMAGE_B's (computed from their layers,\n"
-	"without unpacking; config differences are shown as C config.FIELD, or C os,\n"
-	"C architecture, C variant, C author for the top-level ones).\n"
-	"\n"
-	"  (no option)        one line per change, sorted: A /path, C /path, D /path\n"
-	"      --json         each change with the fields that differ, before and after\n"
-	"      --tar          the changeset as an OCI layer tar on stdout (whiteouts for\n"
-	"                     deletions, opaque whiteouts for replaced directories); not for\n"
-	"                     two images\n"
-	"      --platform OS/ARCH[/VARIANT]  for images: choose from an index (default: host)\n"
-	"      --compress gzip|zstd|none  compress the --tar output (default none)\n"
-	"      --ignore-mtime changes in modification time alone do not count\n"
-	"  -q, --quiet        no messages on stderr\n"
-	"      --help         this help\n"
-	"      --version      print the version\n"
-	"\n"
-	"Exit status: 0 no differences, 1 differences, 2 trouble.\n";
+    "Usage: oci-diff [OPTION]... BUNDLE\n"
+    "       oci-diff [OPTION]... DIR_A DIR_B\n"
+    "       oci-diff [OPTION]... IMAGE_A IMAGE_B\n"
+    "Show what changed in BUNDLE's rootfs since oci-unpack made it, from DIR_A to DIR_B, or\n"
+    "from IMAGE_A's root filesystem and config to IMAGE_B's (computed from their layers,\n"
+    "without unpacking; config differences are shown as C config.FIELD, or C os,\n"
+    "C architecture, C variant, C author for the top-level ones).\n"
+    "\n"
+    "  (no option)        one line per change, sorted: A /path, C /path, D /path\n"
+    "      --json         each change with the fields that differ, before and after\n"
+    "      --tar          the changeset as an OCI layer tar on stdout (whiteouts for\n"
+    "                     deletions, opaque whiteouts for replaced directories); not for\n"
+    "                     two images\n"
+    "      --platform OS/ARCH[/VARIANT]  for images: choose from an index (default: host)\n"
+    "      --compress gzip|zstd|none  compress the --tar output (default none)\n"
+    "      --ignore-mtime changes in modification time alone do not count\n"
+    "  -q, --quiet        no messages on stderr\n"
+    "      --help         this help\n"
+    "      --version      print the version\n"
+    "\n"
+    "Exit status: 0 no differences, 1 differences, 2 trouble.\n";
 
 static void put_path(FILE *f, const char *p)
 {
@@ -114,18 +114,19 @@ static int print_json(const struct oci_changeset *cs, cJSON *cfgdiff)
 		snprintf(p, pl, "/%s", e->path);
 		cJSON_AddStringToObject(o, "path", p);
 		free(p);
-		cJSON_AddStringToObject(o, "kind", c->kind == OCI_CHANGE_ADDED     ? "added"
-						   : c->kind == OCI_CHANGE_DELETED ? "deleted"
-										   : "changed");
+		cJSON_AddStringToObject(o, "kind",
+					c->kind == OCI_CHANGE_ADDED	? "added"
+					: c->kind == OCI_CHANGE_DELETED ? "deleted"
+									: "changed");
 		cJSON *fields = cJSON_AddArrayToObject(o, "fields");
 		for (unsigned f = 1; f <= OCI_FIELD_REPLACED; f <<= 1)
 			if (c->fields & f)
 				cJSON_AddItemToArray(fields,
 						     cJSON_CreateString(oci_change_field_name(f)));
-		cJSON_AddItemToObject(o, "before", c->before ? json_entry(c->before)
-							     : cJSON_CreateNull());
-		cJSON_AddItemToObject(o, "after", c->after ? json_entry(c->after)
-							   : cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "before",
+				      c->before ? json_entry(c->before) : cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "after",
+				      c->after ? json_entry(c->after) : cJSON_CreateNull());
 		cJSON_AddItemToArray(arr, o);
 	}
 	cJSON_AddNumberToObject(root, "count", (double)cs->n);
@@ -140,7 +141,7 @@ static int print_json(const struct oci_changeset *cs, cJSON *cfgdiff)
 
 /* the config fields two images may differ in: top-level, then config.* */
 static const char *const config_top[] = {"os", "architecture", "variant", "author", NULL};
-static const char *const config_fields[] = {"Entrypoint", "Cmd",	 "Env",	       "WorkingDir",
+static const char *const config_fields[] = {"Entrypoint", "Cmd",    "Env",	    "WorkingDir",
 					    "User",	  "Labels", "ExposedPorts", "Volumes",
 					    "StopSignal", NULL};
 
@@ -162,8 +163,10 @@ static cJSON *config_diff(const struct oci_config *a, const struct oci_config *b
 			char field[64];
 			snprintf(field, sizeof(field), "%s%s", pass ? "config." : "", *keys);
 			cJSON_AddStringToObject(o, "field", field);
-			cJSON_AddItemToObject(o, "before", na ? cJSON_CreateNull() : cJSON_Duplicate(va, 1));
-			cJSON_AddItemToObject(o, "after", nb ? cJSON_CreateNull() : cJSON_Duplicate(vb, 1));
+			cJSON_AddItemToObject(o, "before",
+					      na ? cJSON_CreateNull() : cJSON_Duplicate(va, 1));
+			cJSON_AddItemToObject(o, "after",
+					      nb ? cJSON_CreateNull() : cJSON_Duplicate(vb, 1));
 			cJSON_AddItemToArray(out, o);
 		}
 	}
@@ -199,15 +202,15 @@ int main(int argc, char **argv)
 		OPT_VERSION
 	};
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, OPT_JSON},
-		{"tar", no_argument, NULL, OPT_TAR},
-		{"compress", required_argument, NULL, OPT_COMPRESS},
-		{"ignore-mtime", no_argument, NULL, OPT_IGNORE_MTIME},
-		{"platform", required_argument, NULL, OPT_PLATFORM},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"tar", no_argument, NULL, OPT_TAR},
+	    {"compress", required_argument, NULL, OPT_COMPRESS},
+	    {"ignore-mtime", no_argument, NULL, OPT_IGNORE_MTIME},
+	    {"platform", required_argument, NULL, OPT_PLATFORM},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
 	};
 	bool json = false, tar = false;
 	int compression = OCI_COMPRESS_NONE;
@@ -230,7 +233,8 @@ int main(int argc, char **argv)
 			else if (strcmp(optarg, "none") == 0)
 				compression = OCI_COMPRESS_NONE;
 			else
-				return tool_usage_error("--compress %s: expected gzip or zstd", optarg);
+				return tool_usage_error("--compress %s: expected gzip or zstd",
+							optarg);
 			break;
 		case OPT_IGNORE_MTIME:
 			o.ignore_mtime = true;
@@ -343,8 +347,7 @@ int main(int argc, char **argv)
 			putchar('\n');
 		}
 		const cJSON *d;
-		cJSON_ArrayForEach(d, cfgdiff)
-		{
+		cJSON_ArrayForEach (d, cfgdiff) {
 			printf("C %s\n", cJSON_GetObjectItemCaseSensitive(d, "field")->valuestring);
 		}
 		if (tool_flush_stdout())

@@ -11,37 +11,37 @@
 #include "common.h"
 
 static const char usage[] =
-	"Usage: oci-inspect [OPTION]... IMAGE\n"
-	"Show an OCI image: a layout directory, an oci-archive or docker-save tar, or - for stdin.\n"
-	"IMAGE is PATH, PATH:REF or PATH@DIGEST.\n"
-	"\n"
-	"  (no option)        a tree: index -> manifest (platform) -> config -> layers\n"
-	"      --json         the same, resolved, as one JSON document\n"
-	"      --refs         one line per ref: REF<TAB>DIGEST<TAB>MEDIATYPE<TAB>PLATFORMS\n"
-	"      --manifest     the manifest's exact bytes\n"
-	"      --config       the config's exact bytes\n"
-	"      --index        the index's exact bytes (the one named, else index.json)\n"
-	"      --files        each layer's entries, ls -l style, whiteouts marked\n"
-	"      --layer N|DIGEST  with --files: only layer N (1 = bottom) or that digest\n"
-	"      --merged       with --files: the root filesystem the layers make, whiteouts\n"
-	"                     applied, without unpacking\n"
-	"      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
-	"      --verify       check the whole layout: every reachable blob (digest, size, media\n"
-	"                     type, JSON, diff_ids, layers readable to the end), refs, oci-layout;\n"
-	"                     one line per problem: KIND DIGEST REFS DETAIL; exit 1 when any\n"
-	"      --repair       fix what can be fixed without guessing or losing anything; one\n"
-	"                     line per fix; exit 0 when it verifies afterwards, 1 otherwise\n"
-	"      --dry-run      with --repair: only say what would be fixed\n"
-	"      --gc           with --repair: delete unreferenced blobs\n"
-	"  -o PATH            with --repair of an archive: write the repaired copy (a layout\n"
-	"                     directory) to PATH; an archive is never rewritten in place\n"
-	"  -q, --quiet        no messages on stderr\n"
-	"      --progress     accepted for symmetry with the other tools\n"
-	"      --help         this help\n"
-	"      --version      print the version\n"
-	"\n"
-	"Exit status: 0 success, 1 problems found (--verify, --repair), 2 trouble (bad usage,\n"
-	"bad or unsafe image, I/O error).\n";
+    "Usage: oci-inspect [OPTION]... IMAGE\n"
+    "Show an OCI image: a layout directory, an oci-archive or docker-save tar, or - for stdin.\n"
+    "IMAGE is PATH, PATH:REF or PATH@DIGEST.\n"
+    "\n"
+    "  (no option)        a tree: index -> manifest (platform) -> config -> layers\n"
+    "      --json         the same, resolved, as one JSON document\n"
+    "      --refs         one line per ref: REF<TAB>DIGEST<TAB>MEDIATYPE<TAB>PLATFORMS\n"
+    "      --manifest     the manifest's exact bytes\n"
+    "      --config       the config's exact bytes\n"
+    "      --index        the index's exact bytes (the one named, else index.json)\n"
+    "      --files        each layer's entries, ls -l style, whiteouts marked\n"
+    "      --layer N|DIGEST  with --files: only layer N (1 = bottom) or that digest\n"
+    "      --merged       with --files: the root filesystem the layers make, whiteouts\n"
+    "                     applied, without unpacking\n"
+    "      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
+    "      --verify       check the whole layout: every reachable blob (digest, size, media\n"
+    "                     type, JSON, diff_ids, layers readable to the end), refs, oci-layout;\n"
+    "                     one line per problem: KIND DIGEST REFS DETAIL; exit 1 when any\n"
+    "      --repair       fix what can be fixed without guessing or losing anything; one\n"
+    "                     line per fix; exit 0 when it verifies afterwards, 1 otherwise\n"
+    "      --dry-run      with --repair: only say what would be fixed\n"
+    "      --gc           with --repair: delete unreferenced blobs\n"
+    "  -o PATH            with --repair of an archive: write the repaired copy (a layout\n"
+    "                     directory) to PATH; an archive is never rewritten in place\n"
+    "  -q, --quiet        no messages on stderr\n"
+    "      --progress     accepted for symmetry with the other tools\n"
+    "      --help         this help\n"
+    "      --version      print the version\n"
+    "\n"
+    "Exit status: 0 success, 1 problems found (--verify, --repair), 2 trouble (bad usage,\n"
+    "bad or unsafe image, I/O error).\n";
 
 enum mode {
 	MODE_TREE,
@@ -264,9 +264,10 @@ static cJSON *json_image(const struct oci_image *img, struct totals *t)
 static cJSON *json_node(const struct oci_node *n, struct totals *t)
 {
 	cJSON *o = json_descriptor(&n->desc);
-	cJSON_AddStringToObject(o, "kind", n->kind == OCI_MEDIA_INDEX      ? "index"
-					   : n->kind == OCI_MEDIA_MANIFEST ? "manifest"
-									   : "other");
+	cJSON_AddStringToObject(o, "kind",
+				n->kind == OCI_MEDIA_INDEX	? "index"
+				: n->kind == OCI_MEDIA_MANIFEST ? "manifest"
+								: "other");
 	cJSON_AddItemToObject(o, "ref", json_opt_string(n->desc.ref_name));
 	cJSON_AddItemToObject(o, "platform", json_platform(n->desc.platform));
 	if (n->desc.annotations)
@@ -335,8 +336,9 @@ static int do_tree(struct inspect *in)
 		cJSON *src = cJSON_AddObjectToObject(o, "source");
 		cJSON_AddStringToObject(src, "path", oci_layout_path(in->layout));
 		cJSON_AddStringToObject(src, "kind", oci_layout_kind_name(in->layout));
-		cJSON_AddStringToObject(src, "compression",
-					compression_name(oci_layout_archive_compression(in->layout)));
+		cJSON_AddStringToObject(
+		    src, "compression",
+		    compression_name(oci_layout_archive_compression(in->layout)));
 		cJSON *a = cJSON_AddArrayToObject(o, "manifests");
 		for (size_t i = 0; i < n; i++)
 			cJSON_AddItemToArray(a, json_node(nodes[i], &t));
@@ -352,7 +354,8 @@ static int do_tree(struct inspect *in)
 		printf("%s  (%s", in->have_sel ? in->spec : oci_layout_path(in->layout),
 		       oci_layout_kind_name(in->layout));
 		if (oci_layout_archive_compression(in->layout))
-			printf(", %s", compression_name(oci_layout_archive_compression(in->layout)));
+			printf(", %s",
+			       compression_name(oci_layout_archive_compression(in->layout)));
 		printf(")\n");
 		for (size_t i = 0; i < n; i++)
 			tree_node(nodes[i], "", i + 1 == n, &t);
@@ -533,7 +536,6 @@ static const char *type_word(char c)
 	}
 }
 
-
 static int list_layer(struct inspect *in, const struct oci_image *img, size_t i, cJSON *jlayers)
 {
 	const struct oci_descriptor *d = &img->manifest->layers[i];
@@ -576,14 +578,15 @@ static int list_layer(struct inspect *in, const struct oci_image *img, size_t i,
 			cJSON_AddNumberToObject(o, "size", (double)archive_entry_size(e));
 			cJSON_AddNumberToObject(o, "mtime", (double)mt);
 			if (link)
-				cJSON_AddStringToObject(o, "linkname", clean_link ? clean_link : link);
+				cJSON_AddStringToObject(o, "linkname",
+							clean_link ? clean_link : link);
 			if (tc == 'c' || tc == 'b') {
 				cJSON_AddNumberToObject(o, "devmajor", archive_entry_rdevmajor(e));
 				cJSON_AddNumberToObject(o, "devminor", archive_entry_rdevminor(e));
 			}
 			if (wh == OCI_WHITEOUT_FILE || wh == OCI_WHITEOUT_OPAQUE) {
-				cJSON_AddStringToObject(o, "whiteout",
-							wh == OCI_WHITEOUT_FILE ? "file" : "opaque");
+				cJSON_AddStringToObject(
+				    o, "whiteout", wh == OCI_WHITEOUT_FILE ? "file" : "opaque");
 				cJSON_AddStringToObject(o, "hides", *target ? target : "/");
 			}
 			if (archive_entry_xattr_reset(e) > 0) {
@@ -593,7 +596,7 @@ static int list_layer(struct inspect *in, const struct oci_image *img, size_t i,
 				size_t xl;
 				while (archive_entry_xattr_next(e, &xn, &xv, &xl) == ARCHIVE_OK)
 					cJSON_AddItemToObject(
-						x, xn, cJSON_CreateString(xl ? "(binary)" : ""));
+					    x, xn, cJSON_CreateString(xl ? "(binary)" : ""));
 			}
 			cJSON_AddItemToArray(entries, o);
 		} else {
@@ -649,8 +652,8 @@ static int pick_layer(const struct oci_image *img, const char *arg, size_t *out)
 	unsigned long v = strtoul(arg, &end, 10);
 	if (*arg && !*end) {
 		if (v < 1 || v > n)
-			return tool_usage_error("--layer %s: the image has %zu layer%s (1..%zu)", arg,
-						n, n == 1 ? "" : "s", n);
+			return tool_usage_error("--layer %s: the image has %zu layer%s (1..%zu)",
+						arg, n, n == 1 ? "" : "s", n);
 		*out = v - 1;
 		return 0;
 	}
@@ -683,8 +686,12 @@ static int list_merged(struct inspect *in, const struct oci_image *img)
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		const struct oci_snap_entry *e = &s->e[i];
-		char tc = S_ISDIR(e->mode) ? 'd' : S_ISLNK(e->mode) ? 'l' : S_ISCHR(e->mode) ? 'c'
-			: S_ISBLK(e->mode) ? 'b' : S_ISFIFO(e->mode) ? 'p' : '-';
+		char tc = S_ISDIR(e->mode)    ? 'd'
+			  : S_ISLNK(e->mode)  ? 'l'
+			  : S_ISCHR(e->mode)  ? 'c'
+			  : S_ISBLK(e->mode)  ? 'b'
+			  : S_ISFIFO(e->mode) ? 'p'
+					      : '-';
 		time_t mt = (time_t)(e->mtime_ns / 1000000000);
 		if (root) {
 			cJSON *o = cJSON_CreateObject();
@@ -709,7 +716,8 @@ static int list_merged(struct inspect *in, const struct oci_image *img)
 		strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M", &tm);
 		snprintf(owner, sizeof(owner), "%u/%u", e->uid, e->gid);
 		if (tc == 'c' || tc == 'b')
-			printf("%s %-11s %4u,%4u %s /", ms, owner, major(e->rdev), minor(e->rdev), tbuf);
+			printf("%s %-11s %4u,%4u %s /", ms, owner, major(e->rdev), minor(e->rdev),
+			       tbuf);
 		else
 			printf("%s %-11s %9lld %s /", ms, owner, (long long)e->size, tbuf);
 		put_name(e->path);
@@ -811,7 +819,8 @@ static int print_report(const struct inspect *in, const struct oci_verify_report
 		for (int pass = 0; pass < 2; pass++)
 			for (size_t i = 0; i < rep->n; i++) {
 				const struct oci_problem *x = &rep->p[i];
-				if (x->note != (pass == 1) || (unfixable_only && (x->note || x->fixable)))
+				if (x->note != (pass == 1) ||
+				    (unfixable_only && (x->note || x->fixable)))
 					continue;
 				if (x->note)
 					fputs("note ", stdout);
@@ -824,9 +833,9 @@ static int print_report(const struct inspect *in, const struct oci_verify_report
 				put_name(x->detail);
 				putchar('\n');
 			}
-		tool_note("%zu problem%s, %zu note%s; %zu blobs, %lld bytes checked", rep->n_problems,
-			  rep->n_problems == 1 ? "" : "s", rep->n_notes, rep->n_notes == 1 ? "" : "s",
-			  rep->blobs, rep->bytes);
+		tool_note("%zu problem%s, %zu note%s; %zu blobs, %lld bytes checked",
+			  rep->n_problems, rep->n_problems == 1 ? "" : "s", rep->n_notes,
+			  rep->n_notes == 1 ? "" : "s", rep->blobs, rep->bytes);
 	}
 	if (tool_flush_stdout())
 		return EXIT_TROUBLE;
@@ -895,8 +904,9 @@ static int do_repair(struct inspect *in)
 		/* an archive: repaired as a copy, never in place */
 		if (!in->output) {
 			oci_image_ref_release(&ref);
-			return tool_usage_error("--repair of an archive needs -o PATH for the repaired "
-						"copy");
+			return tool_usage_error(
+			    "--repair of an archive needs -o PATH for the repaired "
+			    "copy");
 		}
 		struct oci_layout *l = NULL;
 		if (oci_layout_open_flags(ref.path, OCI_LAYOUT_OPEN_LENIENT, &l, &err) < 0 ||
@@ -910,10 +920,11 @@ static int do_repair(struct inspect *in)
 		target = in->output;
 	} else if (in->output) {
 		oci_image_ref_release(&ref);
-		return tool_usage_error("-o is for archives; a layout directory is repaired in place");
+		return tool_usage_error(
+		    "-o is for archives; a layout directory is repaired in place");
 	}
-	struct oci_repair_opts o = {.dry_run = in->dry_run, .gc = in->gc, .report = repair_line,
-				    .arg = in};
+	struct oci_repair_opts o = {
+	    .dry_run = in->dry_run, .gc = in->gc, .report = repair_line, .arg = in};
 	if (oci_layout_repair(target, &o, &err) < 0)
 		r = tool_fail(target, err);
 	else if (tool_flush_stdout())
@@ -950,25 +961,25 @@ int main(int argc, char **argv)
 		OPT_VERSION,
 	};
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, OPT_JSON},
-		{"refs", no_argument, NULL, OPT_REFS},
-		{"manifest", no_argument, NULL, OPT_MANIFEST},
-		{"config", no_argument, NULL, OPT_CONFIG},
-		{"index", no_argument, NULL, OPT_INDEX},
-		{"files", no_argument, NULL, OPT_FILES},
-		{"layer", required_argument, NULL, OPT_LAYER},
-		{"merged", no_argument, NULL, OPT_MERGED},
-		{"platform", required_argument, NULL, OPT_PLATFORM},
-		{"verify", no_argument, NULL, OPT_VERIFY},
-		{"repair", no_argument, NULL, OPT_REPAIR},
-		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-		{"gc", no_argument, NULL, OPT_GC},
-		{"output", required_argument, NULL, 'o'},
-		{"progress", no_argument, NULL, OPT_PROGRESS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"refs", no_argument, NULL, OPT_REFS},
+	    {"manifest", no_argument, NULL, OPT_MANIFEST},
+	    {"config", no_argument, NULL, OPT_CONFIG},
+	    {"index", no_argument, NULL, OPT_INDEX},
+	    {"files", no_argument, NULL, OPT_FILES},
+	    {"layer", required_argument, NULL, OPT_LAYER},
+	    {"merged", no_argument, NULL, OPT_MERGED},
+	    {"platform", required_argument, NULL, OPT_PLATFORM},
+	    {"verify", no_argument, NULL, OPT_VERIFY},
+	    {"repair", no_argument, NULL, OPT_REPAIR},
+	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	    {"gc", no_argument, NULL, OPT_GC},
+	    {"output", required_argument, NULL, 'o'},
+	    {"progress", no_argument, NULL, OPT_PROGRESS},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
 	};
 	struct inspect in = {.mode = MODE_TREE};
 	int nmodes = 0, c;
@@ -1044,8 +1055,8 @@ int main(int argc, char **argv)
 		return tool_usage_error("--layer and --merged are mutually exclusive");
 	if (in.merged && in.mode != MODE_FILES)
 		return tool_usage_error("--merged goes with --files");
-	if (in.json && (in.mode == MODE_MANIFEST || in.mode == MODE_CONFIG ||
-			in.mode == MODE_INDEX))
+	if (in.json &&
+	    (in.mode == MODE_MANIFEST || in.mode == MODE_CONFIG || in.mode == MODE_INDEX))
 		return tool_usage_error("--json does not apply to --manifest, --config or --index "
 					"(they print JSON already)");
 	if (optind + 1 != argc)

@@ -11,32 +11,32 @@
 #include "common.h"
 
 static const char usage[] =
-	"Usage: oci-runtime [GLOBAL OPTION]... COMMAND [OPTION]... ID\n"
-	"Run OCI runtime-spec bundles as containers, with runc's command line.\n"
-	"\n"
-	"Commands:\n"
-	"  create [--bundle B] [--pid-file F] [--console-socket S] ID\n"
-	"                     create a container from bundle B (default: .); its init waits\n"
-	"                     for start and keeps our stdin, stdout and stderr\n"
-	"  start ID           run the process of a created container\n"
-	"  state ID           its runtime-spec state as JSON (created, running or stopped)\n"
-	"  kill ID [SIGNAL]   send SIGNAL (TERM, SIGTERM or a number; default TERM)\n"
-	"  delete [--force] ID  delete a container (--force: kill it when running)\n"
-	"  list [-q] [--format table|json]  the containers under the root\n"
-	"  spec [--rootless] [--bundle B]  write a default config.json (never overwrites)\n"
-	"  run [--bundle B] [--detach] [--pid-file F] ID [-- CMD [ARG]...]\n"
-	"                     create, start, wait and delete; CMD replaces process.args;\n"
-	"                     exits with the container's status (128+N when killed by N)\n"
-	"\n"
-	"Global options:\n"
-	"      --root DIR     where containers' state lives (default: /run/oci-runtime)\n"
-	"      --log FILE, --log-format text|json, --debug, --systemd-cgroup\n"
-	"                     accepted for runc compatibility; ignored\n"
-	"  -q, --quiet        no warnings on stderr\n"
-	"      --help         this help\n"
-	"      --version      print the version\n"
-	"\n"
-	"Exit status: 0 success, 2 trouble; run: the container's own status.\n";
+    "Usage: oci-runtime [GLOBAL OPTION]... COMMAND [OPTION]... ID\n"
+    "Run OCI runtime-spec bundles as containers, with runc's command line.\n"
+    "\n"
+    "Commands:\n"
+    "  create [--bundle B] [--pid-file F] [--console-socket S] ID\n"
+    "                     create a container from bundle B (default: .); its init waits\n"
+    "                     for start and keeps our stdin, stdout and stderr\n"
+    "  start ID           run the process of a created container\n"
+    "  state ID           its runtime-spec state as JSON (created, running or stopped)\n"
+    "  kill ID [SIGNAL]   send SIGNAL (TERM, SIGTERM or a number; default TERM)\n"
+    "  delete [--force] ID  delete a container (--force: kill it when running)\n"
+    "  list [-q] [--format table|json]  the containers under the root\n"
+    "  spec [--rootless] [--bundle B]  write a default config.json (never overwrites)\n"
+    "  run [--bundle B] [--detach] [--pid-file F] ID [-- CMD [ARG]...]\n"
+    "                     create, start, wait and delete; CMD replaces process.args;\n"
+    "                     exits with the container's status (128+N when killed by N)\n"
+    "\n"
+    "Global options:\n"
+    "      --root DIR     where containers' state lives (default: /run/oci-runtime)\n"
+    "      --log FILE, --log-format text|json, --debug, --systemd-cgroup\n"
+    "                     accepted for runc compatibility; ignored\n"
+    "  -q, --quiet        no warnings on stderr\n"
+    "      --help         this help\n"
+    "      --version      print the version\n"
+    "\n"
+    "Exit status: 0 success, 2 trouble; run: the container's own status.\n";
 
 static bool quiet_warnings;
 
@@ -63,18 +63,25 @@ struct create_args {
 /* the options create and run share; returns 0, or an exit status */
 static int parse_create(int argc, char **argv, struct create_args *a, bool run)
 {
-	enum { OPT_BUNDLE = 256, OPT_PID, OPT_CONSOLE, OPT_NOKEYRING, OPT_NOPIVOT, OPT_PRESERVE,
-	       OPT_HELP };
+	enum {
+		OPT_BUNDLE = 256,
+		OPT_PID,
+		OPT_CONSOLE,
+		OPT_NOKEYRING,
+		OPT_NOPIVOT,
+		OPT_PRESERVE,
+		OPT_HELP
+	};
 	static const struct option lo[] = {
-		{"bundle", required_argument, NULL, 'b'},
-		{"pid-file", required_argument, NULL, OPT_PID},
-		{"console-socket", required_argument, NULL, OPT_CONSOLE},
-		{"no-new-keyring", no_argument, NULL, OPT_NOKEYRING},
-		{"no-pivot", no_argument, NULL, OPT_NOPIVOT},
-		{"preserve-fds", required_argument, NULL, OPT_PRESERVE},
-		{"detach", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{NULL, 0, NULL, 0},
+	    {"bundle", required_argument, NULL, 'b'},
+	    {"pid-file", required_argument, NULL, OPT_PID},
+	    {"console-socket", required_argument, NULL, OPT_CONSOLE},
+	    {"no-new-keyring", no_argument, NULL, OPT_NOKEYRING},
+	    {"no-pivot", no_argument, NULL, OPT_NOPIVOT},
+	    {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
+	    {"detach", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, run ? "b:d" : "b:", lo, NULL)) != -1) {
@@ -92,7 +99,8 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool run)
 			a->o.no_new_keyring = true;
 			break;
 		case OPT_NOPIVOT:
-			return tool_usage_error("--no-pivot: not supported (pivot_root is always used)");
+			return tool_usage_error(
+			    "--no-pivot: not supported (pivot_root is always used)");
 		case OPT_PRESERVE:
 			if (strcmp(optarg, "0") != 0)
 				return tool_usage_error("--preserve-fds: not supported");
@@ -178,10 +186,10 @@ static int cmd_create(const char *root, int argc, char **argv, bool run)
 static int cmd_simple(const char *cmd, const char *root, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"force", no_argument, NULL, 'f'},
-		{"all", no_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"force", no_argument, NULL, 'f'},
+	    {"all", no_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool force = false;
 	bool is_delete = strcmp(cmd, "delete") == 0, is_kill = strcmp(cmd, "kill") == 0;
@@ -228,10 +236,10 @@ static int cmd_simple(const char *cmd, const char *root, int argc, char **argv)
 static int cmd_list(const char *root, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"quiet", no_argument, NULL, 'q'},
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool ids = false, json = false;
 	int c;
@@ -293,10 +301,10 @@ static int cmd_list(const char *root, int argc, char **argv)
 static int cmd_spec(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"rootless", no_argument, NULL, 'r'},
-		{"bundle", required_argument, NULL, 'b'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"rootless", no_argument, NULL, 'r'},
+	    {"bundle", required_argument, NULL, 'b'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool rootless = false;
 	const char *bundle = ".";
@@ -353,15 +361,15 @@ int main(int argc, char **argv)
 	tool_init("oci-runtime", argc, argv);
 	enum { OPT_ROOT = 256, OPT_LOG, OPT_LOGFMT, OPT_DEBUG, OPT_SYSTEMD, OPT_HELP, OPT_VERSION };
 	static const struct option lo[] = {
-		{"root", required_argument, NULL, OPT_ROOT},
-		{"log", required_argument, NULL, OPT_LOG},
-		{"log-format", required_argument, NULL, OPT_LOGFMT},
-		{"debug", no_argument, NULL, OPT_DEBUG},
-		{"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
+	    {"root", required_argument, NULL, OPT_ROOT},
+	    {"log", required_argument, NULL, OPT_LOG},
+	    {"log-format", required_argument, NULL, OPT_LOGFMT},
+	    {"debug", no_argument, NULL, OPT_DEBUG},
+	    {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *root = NULL;
 	int c;
@@ -409,8 +417,8 @@ int main(int argc, char **argv)
 		return cmd_create(root, argc, argv, strcmp(cmd, "run") == 0);
 	}
 	free(orig);
-	if (strcmp(cmd, "start") == 0 || strcmp(cmd, "state") == 0 ||
-	    strcmp(cmd, "delete") == 0 || strcmp(cmd, "kill") == 0)
+	if (strcmp(cmd, "start") == 0 || strcmp(cmd, "state") == 0 || strcmp(cmd, "delete") == 0 ||
+	    strcmp(cmd, "kill") == 0)
 		return cmd_simple(cmd, root, argc, argv);
 	if (strcmp(cmd, "list") == 0)
 		return cmd_list(root, argc, argv);

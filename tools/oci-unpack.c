@@ -7,36 +7,36 @@
 #include "common.h"
 
 static const char usage[] =
-	"Usage: oci-unpack [OPTION]... IMAGE BUNDLE\n"
-	"Unpack IMAGE (PATH, PATH:REF or PATH@DIGEST; - for an archive on stdin) into BUNDLE:\n"
-	"rootfs/, config.json and " OCI_BUNDLE_RECORD ". BUNDLE must be missing or empty; it\n"
-	"appears only when whole. BUNDLE - writes the merged root filesystem as one tar stream\n"
-	"to stdout instead (whiteouts applied, nothing written to disk).\n"
-	"\n"
-	"      --rootfs       BUNDLE is just the root filesystem (no config, no record)\n"
-	"      --rootless     no chown, no device nodes (kept in the record instead); a user\n"
-	"                     namespace in config.json. The default when not run as root.\n"
-	"      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
-	"  -q, --quiet        no messages on stderr\n"
-	"      --progress     a progress line on stderr even when it is not a terminal\n"
-	"      --help         this help\n"
-	"      --version      print the version\n"
-	"\n"
-	"Exit status: 0 success, 2 trouble; 128+N when stopped by signal N.\n";
+    "Usage: oci-unpack [OPTION]... IMAGE BUNDLE\n"
+    "Unpack IMAGE (PATH, PATH:REF or PATH@DIGEST; - for an archive on stdin) into BUNDLE:\n"
+    "rootfs/, config.json and " OCI_BUNDLE_RECORD ". BUNDLE must be missing or empty; it\n"
+    "appears only when whole. BUNDLE - writes the merged root filesystem as one tar stream\n"
+    "to stdout instead (whiteouts applied, nothing written to disk).\n"
+    "\n"
+    "      --rootfs       BUNDLE is just the root filesystem (no config, no record)\n"
+    "      --rootless     no chown, no device nodes (kept in the record instead); a user\n"
+    "                     namespace in config.json. The default when not run as root.\n"
+    "      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
+    "  -q, --quiet        no messages on stderr\n"
+    "      --progress     a progress line on stderr even when it is not a terminal\n"
+    "      --help         this help\n"
+    "      --version      print the version\n"
+    "\n"
+    "Exit status: 0 success, 2 trouble; 128+N when stopped by signal N.\n";
 
 int main(int argc, char **argv)
 {
 	tool_init("oci-unpack", argc, argv);
 	enum { OPT_ROOTFS = 256, OPT_ROOTLESS, OPT_PLATFORM, OPT_PROGRESS, OPT_HELP, OPT_VERSION };
 	static const struct option longopts[] = {
-		{"rootfs", no_argument, NULL, OPT_ROOTFS},
-		{"rootless", no_argument, NULL, OPT_ROOTLESS},
-		{"platform", required_argument, NULL, OPT_PLATFORM},
-		{"progress", no_argument, NULL, OPT_PROGRESS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
+	    {"rootfs", no_argument, NULL, OPT_ROOTFS},
+	    {"rootless", no_argument, NULL, OPT_ROOTLESS},
+	    {"platform", required_argument, NULL, OPT_PLATFORM},
+	    {"progress", no_argument, NULL, OPT_PROGRESS},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
 	};
 	bool rootfs_only = false, rootless = geteuid() != 0, progress = false;
 	const char *platform_arg = NULL;
@@ -88,7 +88,8 @@ int main(int argc, char **argv)
 	if (strcmp(spec, "-") != 0 && oci_image_ref_parse(spec, &sref, NULL) == 0) {
 		char *abs = realpath(sref.path, NULL);
 		if (abs) {
-			size_t n = strlen(abs) + (sref.ref ? strlen(sref.ref) : 0) + OCI_DIGEST_MAX + 4;
+			size_t n =
+			    strlen(abs) + (sref.ref ? strlen(sref.ref) : 0) + OCI_DIGEST_MAX + 4;
 			source = malloc(n);
 			if (!source)
 				abort();
@@ -117,12 +118,12 @@ int main(int argc, char **argv)
 		struct tool_progress prog;
 		tool_progress_init(&prog, progress);
 		struct oci_unpack_opts o = {
-			.apply = {.rootless = rootless,
-				  .cancel = &tool_signal,
-				  .progress = tool_progress_layer,
-				  .progress_arg = &prog},
-			.rootfs_only = rootfs_only,
-			.source = source ? source : spec,
+		    .apply = {.rootless = rootless,
+			      .cancel = &tool_signal,
+			      .progress = tool_progress_layer,
+			      .progress_arg = &prog},
+		    .rootfs_only = rootfs_only,
+		    .source = source ? source : spec,
 		};
 		int rc = oci_bundle_unpack(img, bundle, &o, &err);
 		tool_progress_end(&prog);

@@ -13,7 +13,7 @@
 extern char **environ;
 
 static const char *hook_keys[HOOK_N] = {
-	"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
 };
 
 static int hook_parse(struct rt_hook *h, const cJSON *o, struct oci_error **err)
@@ -63,8 +63,7 @@ int rt_config_hooks(struct rt_config *c, const cJSON *hooks, struct oci_error **
 		int n = cJSON_GetArraySize(a);
 		c->hooks[k].v = xcalloc((size_t)n, sizeof(struct rt_hook));
 		const cJSON *o;
-		cJSON_ArrayForEach(o, a)
-		{
+		cJSON_ArrayForEach (o, a) {
 			struct rt_hook *h = &c->hooks[k].v[c->hooks[k].n++];
 			int r = hook_parse(h, o, err);
 			if (r < 0)
@@ -116,7 +115,8 @@ static int hook_run(const struct rt_hook *h, const char *state, struct oci_error
 	size_t len = strlen(state), off = 0;
 	bool timed_out = false;
 	for (;;) {
-		struct pollfd pf[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = -1, .events = POLLOUT}};
+		struct pollfd pf[2] = {{.fd = pidfd, .events = POLLIN},
+				       {.fd = -1, .events = POLLOUT}};
 		if (wfd >= 0 && off < len)
 			pf[1].fd = wfd;
 		else if (wfd >= 0) {
@@ -169,8 +169,7 @@ static int hook_run(const struct rt_hook *h, const char *state, struct oci_error
 	return error_set(err, OCI_E_IO, 0, "%s: exit status %d", h->path, WEXITSTATUS(st));
 }
 
-int hooks_run(const struct rt_hooks *h, const char *name, const char *state,
-	      struct oci_error **err)
+int hooks_run(const struct rt_hooks *h, const char *name, const char *state, struct oci_error **err)
 {
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
 	sigaction(SIGPIPE, &ign, &old);

@@ -23,31 +23,46 @@ static const struct {
 	bool clear;
 	unsigned long flag;
 } mnt_flags[] = {
-	{"async", true, MS_SYNCHRONOUS},   {"atime", true, MS_NOATIME},
-	{"bind", false, MS_BIND},	   {"defaults", false, 0},
-	{"dev", true, MS_NODEV},	   {"diratime", true, MS_NODIRATIME},
-	{"dirsync", false, MS_DIRSYNC},	   {"exec", true, MS_NOEXEC},
-	{"iversion", false, MS_I_VERSION}, {"lazytime", false, MS_LAZYTIME},
-	{"loud", true, MS_SILENT},	   {"mand", false, MS_MANDLOCK},
-	{"noatime", false, MS_NOATIME},	   {"nodev", false, MS_NODEV},
-	{"nodiratime", false, MS_NODIRATIME}, {"noexec", false, MS_NOEXEC},
-	{"noiversion", true, MS_I_VERSION},   {"nolazytime", true, MS_LAZYTIME},
-	{"nomand", true, MS_MANDLOCK},	   {"norelatime", true, MS_RELATIME},
-	{"nostrictatime", true, MS_STRICTATIME}, {"nosuid", false, MS_NOSUID},
-	{"rbind", false, MS_BIND | MS_REC}, {"relatime", false, MS_RELATIME},
-	{"ro", false, MS_RDONLY},	   {"rw", true, MS_RDONLY},
-	{"silent", false, MS_SILENT},	   {"strictatime", false, MS_STRICTATIME},
-	{"suid", true, MS_NOSUID},	   {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"atime", true, MS_NOATIME},
+    {"bind", false, MS_BIND},
+    {"defaults", false, 0},
+    {"dev", true, MS_NODEV},
+    {"diratime", true, MS_NODIRATIME},
+    {"dirsync", false, MS_DIRSYNC},
+    {"exec", true, MS_NOEXEC},
+    {"iversion", false, MS_I_VERSION},
+    {"lazytime", false, MS_LAZYTIME},
+    {"loud", true, MS_SILENT},
+    {"mand", false, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"nodev", false, MS_NODEV},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"noexec", false, MS_NOEXEC},
+    {"noiversion", true, MS_I_VERSION},
+    {"nolazytime", true, MS_LAZYTIME},
+    {"nomand", true, MS_MANDLOCK},
+    {"norelatime", true, MS_RELATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"nosuid", false, MS_NOSUID},
+    {"rbind", false, MS_BIND | MS_REC},
+    {"relatime", false, MS_RELATIME},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"silent", false, MS_SILENT},
+    {"strictatime", false, MS_STRICTATIME},
+    {"suid", true, MS_NOSUID},
+    {"sync", false, MS_SYNCHRONOUS},
 };
 
 static const struct {
 	const char *name;
 	unsigned long flag;
 } mnt_props[] = {
-	{"private", MS_PRIVATE},	 {"rprivate", MS_PRIVATE | MS_REC},
-	{"shared", MS_SHARED},		 {"rshared", MS_SHARED | MS_REC},
-	{"slave", MS_SLAVE},		 {"rslave", MS_SLAVE | MS_REC},
-	{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+    {"private", MS_PRIVATE},	   {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},	   {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},	   {"rslave", MS_SLAVE | MS_REC},
+    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
 static const struct {
@@ -55,11 +70,16 @@ static const struct {
 	bool clear;
 	uint64_t attr;
 } mnt_rattrs[] = {
-	{"rro", false, MOUNT_ATTR_RDONLY},	  {"rrw", true, MOUNT_ATTR_RDONLY},
-	{"rnosuid", false, MOUNT_ATTR_NOSUID},	  {"rsuid", true, MOUNT_ATTR_NOSUID},
-	{"rnodev", false, MOUNT_ATTR_NODEV},	  {"rdev", true, MOUNT_ATTR_NODEV},
-	{"rnoexec", false, MOUNT_ATTR_NOEXEC},	  {"rexec", true, MOUNT_ATTR_NOEXEC},
-	{"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
+    {"rro", false, MOUNT_ATTR_RDONLY},
+    {"rrw", true, MOUNT_ATTR_RDONLY},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID},
+    {"rsuid", true, MOUNT_ATTR_NOSUID},
+    {"rnodev", false, MOUNT_ATTR_NODEV},
+    {"rdev", true, MOUNT_ATTR_NODEV},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC},
+    {"rexec", true, MOUNT_ATTR_NOEXEC},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME},
+    {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
 };
 
 unsigned long rt_mount_prop(const char *name)
@@ -108,8 +128,8 @@ static int mnt_options(struct rt_mount *m, char **opts, struct oci_error **err)
 		if (strcmp(s, "idmap") == 0 || strcmp(s, "ridmap") == 0 ||
 		    strcmp(s, "tmpcopyup") == 0 || strcmp(s, "remount") == 0 ||
 		    strncmp(s, "X-mount.", 8) == 0)
-			return error_set(err, OCI_E_UNSUPPORTED, 0, "option \"%s\" is not supported",
-					 s);
+			return error_set(err, OCI_E_UNSUPPORTED, 0,
+					 "option \"%s\" is not supported", s);
 		if (strchr(s, ','))
 			return error_set(err, OCI_E_INVALID, 0, "option \"%s\": has a comma", s);
 		len += (size_t)snprintf(m->data + len, cap - len, "%s%s", len ? "," : "", s);
@@ -128,8 +148,7 @@ int rt_config_mounts(struct rt_config *c, const cJSON *mounts, struct oci_error 
 		return error_set(err, OCI_E_INVALID, 0, "mounts: not an array");
 	c->mounts = xcalloc((size_t)cJSON_GetArraySize(mounts) + 1, sizeof(struct rt_mount));
 	const cJSON *o;
-	cJSON_ArrayForEach(o, mounts)
-	{
+	cJSON_ArrayForEach (o, mounts) {
 		size_t i = c->n_mounts;
 		struct rt_mount *m = &c->mounts[c->n_mounts++];
 		cleanup_free char *dest = NULL;
@@ -149,7 +168,8 @@ int rt_config_mounts(struct rt_config *c, const cJSON *mounts, struct oci_error 
 					 dest);
 		if (dest[0] != '/')
 			return error_set(err, OCI_E_INVALID, 0,
-					 "mounts[%zu]: destination \"%s\" is not absolute", i, dest);
+					 "mounts[%zu]: destination \"%s\" is not absolute", i,
+					 dest);
 		m->dest = rt_clean_path(dest);
 		if (!*m->dest)
 			return error_set(err, OCI_E_INVALID, 0,
@@ -229,7 +249,8 @@ int rt_create_op(int parentfd, const char *base, char kind, mode_t mode, dev_t d
 	if (kind == 'D') {
 		r = mkdirat(parentfd, base, mode);
 	} else if (kind == 'F') {
-		r = openat(parentfd, base, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		r = openat(parentfd, base, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			   mode);
 		if (r >= 0)
 			r = close(r);
 	} else if (kind == 'N') {
@@ -256,8 +277,9 @@ static int mnt_create(int parentfd, const char *parent, const char *base, const 
 			M.touched = xrealloc(M.touched, (M.n_touched + 1) * sizeof(*M.touched));
 			M.touched[M.n_touched].path = xstrdup(parent);
 			M.touched[M.n_touched++].before = st.st_mtim;
-			cleanup_free char *l = xasprintf("T %lld %ld %s", (long long)st.st_mtim.tv_sec,
-							 st.st_mtim.tv_nsec, parent);
+			cleanup_free char *l =
+			    xasprintf("T %lld %ld %s", (long long)st.st_mtim.tv_sec,
+				      st.st_mtim.tv_nsec, parent);
 			mnt_record(l);
 		}
 	}
@@ -266,8 +288,9 @@ static int mnt_create(int parentfd, const char *parent, const char *base, const 
 		/* As the user namespace's root we may not write where the
 		 * host's root owns the rootfs: the runtime does it for us, in
 		 * the directory we resolved (its fd passed along). */
-		cleanup_free char *req = xasprintf("%c %o %lu %s%c%s", kind, (unsigned)mode,
-						   (unsigned long)dev, base, 0, target ? target : "");
+		cleanup_free char *req =
+		    xasprintf("%c %o %lu %s%c%s", kind, (unsigned)mode, (unsigned long)dev, base, 0,
+			      target ? target : "");
 		size_t len = strlen(req) + 1 + (target ? strlen(target) : 0);
 		char type;
 		char *ans = NULL;
@@ -476,11 +499,12 @@ static int mnt_cgroup(const struct rt_mount *m, struct oci_error **err)
 		/* the subsystems of this hierarchy, as /proc/self/cgroup names them */
 		char subs[256] = "";
 		size_t sl = 0;
-		for (char *s2 = NULL, *t = strtok_r(super, ",", &s2); t; t = strtok_r(NULL, ",", &s2)) {
-			if (!strcmp(t, "rw") || !strcmp(t, "ro") || !strncmp(t, "release_agent=", 14) ||
-			    !strcmp(t, "xattr") || !strcmp(t, "clone_children") ||
-			    !strcmp(t, "noprefix") || !strncmp(t, "nsdelegate", 10) ||
-			    !strncmp(t, "memory_", 7))
+		for (char *s2 = NULL, *t = strtok_r(super, ",", &s2); t;
+		     t = strtok_r(NULL, ",", &s2)) {
+			if (!strcmp(t, "rw") || !strcmp(t, "ro") ||
+			    !strncmp(t, "release_agent=", 14) || !strcmp(t, "xattr") ||
+			    !strcmp(t, "clone_children") || !strcmp(t, "noprefix") ||
+			    !strncmp(t, "nsdelegate", 10) || !strncmp(t, "memory_", 7))
 				continue;
 			int w = snprintf(subs + sl, sizeof(subs) - sl, "%s%s", sl ? "," : "", t);
 			if (w < 0 || (size_t)w >= sizeof(subs) - sl) {
@@ -500,7 +524,8 @@ static int mnt_cgroup(const struct rt_mount *m, struct oci_error **err)
 		char t[64];
 		fdpath(t, sizeof(t), fd);
 		if (cgns) {
-			if (mount("cgroup", t, v2 ? "cgroup2" : "cgroup", fl, v2 ? NULL : subs) == 0)
+			if (mount("cgroup", t, v2 ? "cgroup2" : "cgroup", fl, v2 ? NULL : subs) ==
+			    0)
 				continue;
 			if (errno == EPERM || errno == EBUSY) {
 				mnt_warn("cgroup hierarchy \"%s\" not mounted: %s", name,
@@ -591,10 +616,9 @@ static int mnt_one(const struct rt_mount *m, int srcfd, struct oci_error **err)
 			if (strcmp(m->type, "sysfs") == 0 && (e == EPERM || e == EBUSY)) {
 				if (mount("/sys", t, NULL, MS_BIND | MS_REC, NULL) < 0)
 					return error_set(err, OCI_E_IO, errno, "bind /sys");
-				return mnt_remount_bind(m->dest,
-							m->flags | MS_RDONLY | MS_NOSUID |
-								MS_NODEV | MS_NOEXEC,
-							err);
+				return mnt_remount_bind(
+				    m->dest,
+				    m->flags | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err);
 			}
 			return error_set(err, OCI_E_IO, e, "mount %s", m->type);
 		}
@@ -605,16 +629,16 @@ static int mnt_one(const struct rt_mount *m, int srcfd, struct oci_error **err)
 /* ---- devices ---- */
 
 static const struct rt_device mnt_default_devs[] = {
-	{"dev/null", 'c', 1, 3, 0666, 0, 0},	{"dev/zero", 'c', 1, 5, 0666, 0, 0},
-	{"dev/full", 'c', 1, 7, 0666, 0, 0},	{"dev/random", 'c', 1, 8, 0666, 0, 0},
-	{"dev/urandom", 'c', 1, 9, 0666, 0, 0}, {"dev/tty", 'c', 5, 0, 0666, 0, 0},
+    {"dev/null", 'c', 1, 3, 0666, 0, 0},    {"dev/zero", 'c', 1, 5, 0666, 0, 0},
+    {"dev/full", 'c', 1, 7, 0666, 0, 0},    {"dev/random", 'c', 1, 8, 0666, 0, 0},
+    {"dev/urandom", 'c', 1, 9, 0666, 0, 0}, {"dev/tty", 'c', 5, 0, 0666, 0, 0},
 };
 
 static int mnt_device(const struct rt_device *d, struct oci_error **err)
 {
 	const char *slash = strrchr(d->path, '/');
-	cleanup_free char *parent = slash ? xstrndup(d->path, (size_t)(slash - d->path))
-					  : xstrdup("");
+	cleanup_free char *parent =
+	    slash ? xstrndup(d->path, (size_t)(slash - d->path)) : xstrdup("");
 	const char *base = slash ? slash + 1 : d->path;
 	cleanup_close int pfd = mnt_mkdirs(parent, err);
 	if (pfd < 0)
@@ -679,9 +703,9 @@ static int mnt_devices(struct oci_error **err)
 	if (dev < 0)
 		return dev;
 	static const char *links[][2] = {
-		{"fd", "/proc/self/fd"},	   {"stdin", "/proc/self/fd/0"},
-		{"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
-		{"ptmx", "pts/ptmx"},
+	    {"fd", "/proc/self/fd"},	   {"stdin", "/proc/self/fd/0"},
+	    {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+	    {"ptmx", "pts/ptmx"},
 	};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		cleanup_free char *path = xasprintf("dev/%s", links[i][0]);
@@ -824,8 +848,8 @@ int mount_rootfs(struct rt_child *ch, struct oci_error **err)
 		struct stat st;
 		if (fd >= 0 && fstat(fd, &st) == 0) {
 			cleanup_free char *l =
-				xasprintf("A %lld %ld %s", (long long)st.st_mtim.tv_sec,
-					  st.st_mtim.tv_nsec, M.touched[i].path);
+			    xasprintf("A %lld %ld %s", (long long)st.st_mtim.tv_sec,
+				      st.st_mtim.tv_nsec, M.touched[i].path);
 			mnt_record(l);
 		}
 	}
@@ -939,10 +963,10 @@ int mount_undo_record(const char *rootfs, int recordfd, struct oci_error **err)
 	for (size_t i = 0; i < np; i++) {
 		cleanup_close int fd = mnt_open(rootfd, par[i].path, O_PATH | O_DIRECTORY);
 		struct stat st;
-		par[i].restore = fd >= 0 && fstat(fd, &st) == 0 &&
-				 (!par[i].has_after ||
-				  (st.st_mtim.tv_sec == par[i].after.tv_sec &&
-				   st.st_mtim.tv_nsec == par[i].after.tv_nsec));
+		par[i].restore =
+		    fd >= 0 && fstat(fd, &st) == 0 &&
+		    (!par[i].has_after || (st.st_mtim.tv_sec == par[i].after.tv_sec &&
+					   st.st_mtim.tv_nsec == par[i].after.tv_nsec));
 	}
 	int r = 0;
 	while (ne > 0) {

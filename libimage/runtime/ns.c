@@ -15,9 +15,9 @@ static const struct {
 	const char *name;
 	int flag;
 } ns_types[] = {
-	{"pid", CLONE_NEWPID},	 {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-	{"ipc", CLONE_NEWIPC},	 {"uts", CLONE_NEWUTS},	    {"user", CLONE_NEWUSER},
-	{"cgroup", CLONE_NEWCGROUP},
+    {"pid", CLONE_NEWPID},	 {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+    {"ipc", CLONE_NEWIPC},	 {"uts", CLONE_NEWUTS},	    {"user", CLONE_NEWUSER},
+    {"cgroup", CLONE_NEWCGROUP},
 };
 
 static int ns_idmaps(const cJSON *a, const char *key, struct rt_idmap **out, size_t *n,
@@ -32,8 +32,7 @@ static int ns_idmaps(const cJSON *a, const char *key, struct rt_idmap **out, siz
 		return error_set(err, OCI_E_LIMIT, 0, "linux.%s: more than 340 entries", key);
 	*out = xcalloc((size_t)cnt, sizeof(**out));
 	const cJSON *m;
-	cJSON_ArrayForEach(m, a)
-	{
+	cJSON_ArrayForEach (m, a) {
 		struct rt_idmap *im = &(*out)[(*n)++];
 		int r;
 		if (!cJSON_IsObject(m))
@@ -58,8 +57,7 @@ int rt_config_ns(struct rt_config *c, const cJSON *lnx, struct oci_error **err)
 	c->ns_join = xcalloc((size_t)(a ? cJSON_GetArraySize(a) : 0) + 1, sizeof(struct rt_ns));
 	const cJSON *o;
 	size_t i = 0;
-	cJSON_ArrayForEach(o, a)
-	{
+	cJSON_ArrayForEach (o, a) {
 		cleanup_free char *type = NULL, *path = NULL;
 		int r;
 		if (!cJSON_IsObject(o))
@@ -231,8 +229,8 @@ static char *ns_map_text(const struct rt_idmap *m, size_t n)
 	char *s = xmalloc(cap);
 	s[0] = 0;
 	for (size_t i = 0; i < n; i++)
-		len += (size_t)snprintf(s + len, cap - len, "%u %u %u\n", m[i].container,
-					m[i].host, m[i].size);
+		len += (size_t)snprintf(s + len, cap - len, "%u %u %u\n", m[i].container, m[i].host,
+					m[i].size);
 	return s;
 }
 

@@ -57,8 +57,7 @@ int rt_json_strings(const cJSON *o, const char *key, char ***out, struct oci_err
 	size_t n = (size_t)cJSON_GetArraySize(a), i = 0;
 	char **v = xcalloc(n + 1, sizeof(char *));
 	const cJSON *s;
-	cJSON_ArrayForEach(s, a)
-	{
+	cJSON_ArrayForEach (s, a) {
 		if (!cJSON_IsString(s)) {
 			rt_strv_free(v);
 			return error_set(err, OCI_E_INVALID, 0, "%s[%zu]: not a string", key, i);
@@ -150,17 +149,47 @@ void rt_warn(const char *fmt, ...)
 /* ---- config.json: process ---- */
 
 static const char *cap_names[] = {
-	"CHOWN",	    "DAC_OVERRIDE",	"DAC_READ_SEARCH", "FOWNER",
-	"FSETID",	    "KILL",		"SETGID",	   "SETUID",
-	"SETPCAP",	    "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
-	"NET_ADMIN",	    "NET_RAW",		"IPC_LOCK",	   "IPC_OWNER",
-	"SYS_MODULE",	    "SYS_RAWIO",	"SYS_CHROOT",	   "SYS_PTRACE",
-	"SYS_PACCT",	    "SYS_ADMIN",	"SYS_BOOT",	   "SYS_NICE",
-	"SYS_RESOURCE",	    "SYS_TIME",		"SYS_TTY_CONFIG",  "MKNOD",
-	"LEASE",	    "AUDIT_WRITE",	"AUDIT_CONTROL",   "SETFCAP",
-	"MAC_OVERRIDE",	    "MAC_ADMIN",	"SYSLOG",	   "WAKE_ALARM",
-	"BLOCK_SUSPEND",    "AUDIT_READ",	"PERFMON",	   "BPF",
-	"CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
 };
 #define N_CAPS (sizeof(cap_names) / sizeof(cap_names[0]))
 
@@ -221,18 +250,25 @@ static const struct {
 	const char *name;
 	int res;
 } rlimit_names[] = {
-	{"RLIMIT_AS", RLIMIT_AS},	      {"RLIMIT_CORE", RLIMIT_CORE},
-	{"RLIMIT_CPU", RLIMIT_CPU},	      {"RLIMIT_DATA", RLIMIT_DATA},
-	{"RLIMIT_FSIZE", RLIMIT_FSIZE},	      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-	{"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-	{"RLIMIT_NICE", RLIMIT_NICE},	      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-	{"RLIMIT_NPROC", RLIMIT_NPROC},	      {"RLIMIT_RSS", RLIMIT_RSS},
-	{"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-	{"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
-static int proc_rlimit_value(const cJSON *o, const char *key, rlim_t *out,
-			     struct oci_error **err)
+static int proc_rlimit_value(const cJSON *o, const char *key, rlim_t *out, struct oci_error **err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	if (!v || !cJSON_IsNumber(v) || v->valuedouble < 0 ||
@@ -250,8 +286,7 @@ static int proc_rlimits(struct rt_config *c, const cJSON *a, struct oci_error **
 		return error_set(err, OCI_E_INVALID, 0, "rlimits: not an array");
 	c->rlimits = xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(struct rt_rlimit));
 	const cJSON *o;
-	cJSON_ArrayForEach(o, a)
-	{
+	cJSON_ArrayForEach (o, a) {
 		size_t i = c->n_rlimits;
 		cleanup_free char *type = NULL;
 		struct rt_rlimit *rl = &c->rlimits[c->n_rlimits++];
@@ -296,8 +331,7 @@ int rt_config_process(struct rt_config *c, const cJSON *p, struct oci_error **er
 	if (!c->args || !c->args[0])
 		return error_set(err, OCI_E_INVALID, 0, "process.args: missing or empty");
 	if (c->cwd[0] != '/')
-		return error_set(err, OCI_E_INVALID, 0, "process.cwd \"%s\": not absolute",
-				 c->cwd);
+		return error_set(err, OCI_E_INVALID, 0, "process.cwd \"%s\": not absolute", c->cwd);
 	for (char **e = c->env; e && *e; e++)
 		if (!strchr(*e, '='))
 			return error_set(err, OCI_E_INVALID, 0, "process.env \"%s\": no '='", *e);
@@ -337,8 +371,7 @@ int rt_config_process(struct rt_config *c, const cJSON *p, struct oci_error **er
 					 "process.user.additionalGids: too many");
 		c->gids = xcalloc((size_t)cJSON_GetArraySize(ag) + 1, sizeof(gid_t));
 		const cJSON *g;
-		cJSON_ArrayForEach(g, ag)
-		{
+		cJSON_ArrayForEach (g, ag) {
 			if (!cJSON_IsNumber(g) || g->valuedouble < 0 ||
 			    g->valuedouble > UINT32_MAX || g->valuedouble != floor(g->valuedouble))
 				return error_set(err, OCI_E_INVALID, 0,
@@ -423,8 +456,8 @@ static int cfg_paths(const cJSON *lnx, const char *key, char ***out, struct oci_
 		return error_wrap(err, "linux");
 	for (char **p = v; p && *p; p++) {
 		if ((*p)[0] != '/') {
-			r = error_set(err, OCI_E_INVALID, 0, "linux.%s: \"%s\" is not absolute", key,
-				      *p);
+			r = error_set(err, OCI_E_INVALID, 0, "linux.%s: \"%s\" is not absolute",
+				      key, *p);
 			rt_strv_free(v);
 			return r;
 		}
@@ -444,8 +477,7 @@ static int cfg_devices(struct rt_config *c, const cJSON *a, struct oci_error **e
 		return error_set(err, OCI_E_INVALID, 0, "linux.devices: not an array");
 	c->devices = xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(struct rt_device));
 	const cJSON *o;
-	cJSON_ArrayForEach(o, a)
-	{
+	cJSON_ArrayForEach (o, a) {
 		size_t i = c->n_devices;
 		struct rt_device *d = &c->devices[c->n_devices++];
 		cleanup_free char *path = NULL, *type = NULL;
@@ -488,8 +520,7 @@ static int cfg_sysctl(struct rt_config *c, const cJSON *o, struct oci_error **er
 	c->sysctl = xcalloc(2 * (size_t)cJSON_GetArraySize(o) + 1, sizeof(char *));
 	size_t n = 0;
 	const cJSON *kv;
-	cJSON_ArrayForEach(kv, o)
-	{
+	cJSON_ArrayForEach (kv, o) {
 		const char *k = kv->string;
 		if (!cJSON_IsString(kv))
 			return error_set(err, OCI_E_INVALID, 0, "linux.sysctl.%s: not a string", k);
@@ -497,9 +528,9 @@ static int cfg_sysctl(struct rt_config *c, const cJSON *o, struct oci_error **er
 			return error_set(err, OCI_E_INVALID, 0, "linux.sysctl: bad key \"%s\"", k);
 		/* only what the container's own namespaces hold */
 		int need = 0;
-		static const char *ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-					    "kernel.sem", "kernel.shmall", "kernel.shmmax",
-					    "kernel.shmmni", "kernel.shm_rmid_forced"};
+		static const char *ipc[] = {
+		    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+		    "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
 		for (size_t i = 0; i < sizeof(ipc) / sizeof(ipc[0]); i++)
 			if (strcmp(k, ipc[i]) == 0)
 				need = CLONE_NEWIPC;
@@ -607,8 +638,7 @@ static int cfg_parse(struct rt_config *c, char *const *args, struct oci_error **
 	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(j, "annotations"), *a;
 	if (ann && !cJSON_IsObject(ann))
 		return error_set(err, OCI_E_INVALID, 0, "annotations: not an object");
-	cJSON_ArrayForEach(a, ann)
-	{
+	cJSON_ArrayForEach (a, ann) {
 		if (!cJSON_IsString(a))
 			return error_set(err, OCI_E_INVALID, 0, "annotations.%s: not a string",
 					 a->string);
@@ -631,11 +661,11 @@ int rt_config_load(const char *bundle, char *const *args, struct rt_config **out
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
-		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno,
-				 "open %s", path);
+		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno, "open %s",
+				 path);
 	if (!S_ISREG(st.st_mode) || st.st_size > OCI_JSON_MAX)
-		return error_set(err, OCI_E_INVALID, 0, "%s: not a regular file of at most %u bytes",
-				 path, OCI_JSON_MAX);
+		return error_set(err, OCI_E_INVALID, 0,
+				 "%s: not a regular file of at most %u bytes", path, OCI_JSON_MAX);
 	cleanup_free char *buf = xmalloc((size_t)st.st_size + 1);
 	ssize_t n = read_full(fd, buf, (size_t)st.st_size);
 	if (n < 0)
@@ -696,8 +726,8 @@ int rt_msg_recv(int sock, char *type, char **data, size_t *len, int *fd)
 		char b[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			    .msg_controllen = sizeof(u.b)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
 	ssize_t n;
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
@@ -775,15 +805,14 @@ static char *child_lookup(const struct rt_config *c, struct oci_error **err)
 	for (const char *p = path;;) {
 		size_t l = strcspn(p, ":");
 		cleanup_free char *cand =
-			l ? xasprintf("%.*s/%s", (int)l, p, file) : xasprintf("./%s", file);
+		    l ? xasprintf("%.*s/%s", (int)l, p, file) : xasprintf("./%s", file);
 		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
 			return xstrdup(cand);
 		if (!p[l])
 			break;
 		p += l + 1;
 	}
-	error_set(err, OCI_E_NOTFOUND, 0, "exec \"%s\": executable file not found in $PATH",
-		  file);
+	error_set(err, OCI_E_NOTFOUND, 0, "exec \"%s\": executable file not found in $PATH", file);
 	return NULL;
 }
 
@@ -822,8 +851,8 @@ static int child_caps(const struct rt_config *c, struct oci_error **err)
 	for (int i = 0; i <= last; i++)
 		if (!(c->caps[CAP_BOUNDING] & (1ULL << i)) &&
 		    prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 && errno != EINVAL)
-			return error_set(err, OCI_E_IO, errno, "drop capability %d from the bounding set",
-					 i);
+			return error_set(err, OCI_E_IO, errno,
+					 "drop capability %d from the bounding set", i);
 	return 0;
 }
 
@@ -847,10 +876,12 @@ static int child_capset(const struct rt_config *c, struct oci_error **err)
 			/* an ambient capability must also be permitted and inheritable;
 			 * runc only warns when it is not (runc spec's own config) */
 			if (errno != EPERM)
-				return error_set(err, OCI_E_IO, errno, "raise ambient capability %s",
-						 cap_names[i]);
-			dprintf(2, "oci-runtime: warning: ambient capability %s not raised (not "
-				   "inheritable)\n", cap_names[i]);
+				return error_set(err, OCI_E_IO, errno,
+						 "raise ambient capability %s", cap_names[i]);
+			dprintf(2,
+				"oci-runtime: warning: ambient capability %s not raised (not "
+				"inheritable)\n",
+				cap_names[i]);
 		}
 	return 0;
 }
@@ -1009,8 +1040,8 @@ void rt_child_main(struct rt_child *ch)
 	error_set(&e, OCI_E_IO, errno, "exec \"%s\"", c->args[0]);
 fail:
 	dprintf(2, "oci-runtime: %s: %s\n", ch->id, e && e->msg ? e->msg : "failed");
-	rt_msg_send(ch->sock, MSG_ERROR, e && e->msg ? e->msg : "", e && e->msg ? strlen(e->msg) : 0,
-		    -1);
+	rt_msg_send(ch->sock, MSG_ERROR, e && e->msg ? e->msg : "",
+		    e && e->msg ? strlen(e->msg) : 0, -1);
 	_exit(127);
 }
 
@@ -1071,13 +1102,13 @@ static void reexec_library_path(void)
 	if (!dladdr((void *)oci_runtime_reexec_sealed, &info) || !info.dli_fname ||
 	    !strchr(info.dli_fname, '/'))
 		return;
-	cleanup_free char *dir = xstrndup(info.dli_fname,
-					  (size_t)(strrchr(info.dli_fname, '/') - info.dli_fname));
+	cleanup_free char *dir =
+	    xstrndup(info.dli_fname, (size_t)(strrchr(info.dli_fname, '/') - info.dli_fname));
 	const char *old = getenv("LD_LIBRARY_PATH");
 	setenv("_OCI_RUNTIME_LDLP_SET", old ? "1" : "0", 1);
 	setenv("_OCI_RUNTIME_LDLP", old ? old : "", 1);
-	cleanup_free char *v = old && *old ? xasprintf("%s:%s", *dir ? dir : "/", old)
-					   : xstrdup(*dir ? dir : "/");
+	cleanup_free char *v =
+	    old && *old ? xasprintf("%s:%s", *dir ? dir : "/", old) : xstrdup(*dir ? dir : "/");
 	setenv("LD_LIBRARY_PATH", v, 1);
 }
 
@@ -1102,7 +1133,7 @@ int oci_runtime_reexec_sealed(char **argv, struct oci_error **err)
 #define MFD_EXEC 0x0010U
 #endif
 	cleanup_close int mfd =
-		memfd_create("oci-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	    memfd_create("oci-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
 	if (mfd < 0 && errno == EINVAL)
 		mfd = memfd_create("oci-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
@@ -1223,4 +1254,3 @@ int rt_wait_loop(pid_t pid, int sigfd, int master, bool reap_all, int *wstatus,
 	*wstatus = st;
 	return done ? 0 : error_status(err, OCI_E_IO);
 }
-

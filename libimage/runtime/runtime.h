@@ -17,10 +17,10 @@ struct rt_mount {
 	char *dest; /* cleaned, relative to the root ("proc", "dev/pts") */
 	char *type;
 	char *source;
-	unsigned long flags;	      /* MS_* to set */
-	unsigned long prop;	      /* MS_PRIVATE, MS_SHARED, ... (with MS_REC) */
-	uint64_t attr_set, attr_clr;  /* recursive MOUNT_ATTR_* (rro, rnosuid, ...) */
-	char *data;		      /* the options that are not flags */
+	unsigned long flags;	     /* MS_* to set */
+	unsigned long prop;	     /* MS_PRIVATE, MS_SHARED, ... (with MS_REC) */
+	uint64_t attr_set, attr_clr; /* recursive MOUNT_ATTR_* (rro, rnosuid, ...) */
+	char *data;		     /* the options that are not flags */
 	bool bind, rec;
 };
 
@@ -72,7 +72,7 @@ struct rt_device {
 enum { CAP_BOUNDING, CAP_EFFECTIVE, CAP_INHERITABLE, CAP_PERMITTED, CAP_AMBIENT, CAP_SETS };
 
 struct rt_config {
-	cJSON *json; /* the document, owned */
+	cJSON *json;  /* the document, owned */
 	char *bundle; /* absolute */
 	char *rootfs; /* absolute or relative to bundle, as opened */
 	bool root_ro;
@@ -158,18 +158,18 @@ enum {
 	MSG_ERROR = 'E',
 	MSG_PTY = 'T', /* init: the terminal's master, as SCM_RIGHTS */
 	MSG_READY = 'R',
-	MSG_COMMIT = 'C', /* parent: the state is saved, wait for start */
-	MSG_CREATE = 'M', /* init: create "KIND MODE DEV NAME\0TARGET" in the dir passed */
+	MSG_COMMIT = 'C',  /* parent: the state is saved, wait for start */
+	MSG_CREATE = 'M',  /* init: create "KIND MODE DEV NAME\0TARGET" in the dir passed */
 	MSG_CREATED = 'K', /* parent: done, payload the errno */
 };
 
 struct rt_child {
 	const struct rt_config *cfg;
 	const char *id;
-	int sock;     /* to the runtime */
-	int fifo;     /* exec.fifo, opened O_RDWR: read blocks until start writes */
-	int record;   /* append-only list of what we created in the rootfs */
-	int nullfd;   /* the host's /dev/null, O_PATH, for maskedPaths */
+	int sock;   /* to the runtime */
+	int fifo;   /* exec.fifo, opened O_RDWR: read blocks until start writes */
+	int record; /* append-only list of what we created in the rootfs */
+	int nullfd; /* the host's /dev/null, O_PATH, for maskedPaths */
 	pid_t hostpid;
 	bool no_new_keyring;
 };

@@ -28,8 +28,8 @@ static int sc_action(const char *name, const cJSON *rule, uint32_t *out, struct 
 	else if (!strcmp(name, "SCMP_ACT_LOG"))
 		*out = SCMP_ACT_LOG;
 	else
-		return error_set(err, OCI_E_UNSUPPORTED, 0, "linux.seccomp: action \"%s\" is not supported",
-				 name);
+		return error_set(err, OCI_E_UNSUPPORTED, 0,
+				 "linux.seccomp: action \"%s\" is not supported", name);
 	return 0;
 }
 
@@ -38,9 +38,12 @@ static int sc_op(const char *name, enum scmp_compare *out)
 	static const struct {
 		const char *n;
 		enum scmp_compare op;
-	} ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},	 {"SCMP_CMP_LT", SCMP_CMP_LT},
-		   {"SCMP_CMP_LE", SCMP_CMP_LE},	 {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-		   {"SCMP_CMP_GE", SCMP_CMP_GE},	 {"SCMP_CMP_GT", SCMP_CMP_GT},
+	} ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
+		   {"SCMP_CMP_LT", SCMP_CMP_LT},
+		   {"SCMP_CMP_LE", SCMP_CMP_LE},
+		   {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+		   {"SCMP_CMP_GE", SCMP_CMP_GE},
+		   {"SCMP_CMP_GT", SCMP_CMP_GT},
 		   {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (!strcmp(ops[i].n, name)) {
@@ -66,8 +69,7 @@ int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **er
 	 * know: no-new-privs is set (or not) by the runtime itself */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	const cJSON *arch;
-	cJSON_ArrayForEach(arch, cJSON_GetObjectItemCaseSensitive(sc, "architectures"))
-	{
+	cJSON_ArrayForEach (arch, cJSON_GetObjectItemCaseSensitive(sc, "architectures")) {
 		if (!cJSON_IsString(arch))
 			continue;
 		const char *n = arch->valuestring;
@@ -87,38 +89,40 @@ int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **er
 		}
 	}
 	const cJSON *rule;
-	cJSON_ArrayForEach(rule, cJSON_GetObjectItemCaseSensitive(sc, "syscalls"))
-	{
+	cJSON_ArrayForEach (rule, cJSON_GetObjectItemCaseSensitive(sc, "syscalls")) {
 		const cJSON *act = cJSON_GetObjectItemCaseSensitive(rule, "action");
 		uint32_t action;
-		if (!cJSON_IsString(act) || (r = sc_action(act->valuestring, rule, &action, err)) < 0) {
+		if (!cJSON_IsString(act) ||
+		    (r = sc_action(act->valuestring, rule, &action, err)) < 0) {
 			seccomp_release(ctx);
-			return r < 0 ? r : error_set(err, OCI_E_INVALID, 0, "linux.seccomp: a rule has no action");
+			return r < 0 ? r
+				     : error_set(err, OCI_E_INVALID, 0,
+						 "linux.seccomp: a rule has no action");
 		}
 		struct scmp_arg_cmp args[6];
 		unsigned n_args = 0;
 		const cJSON *a;
-		cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(rule, "args"))
-		{
+		cJSON_ArrayForEach (a, cJSON_GetObjectItemCaseSensitive(rule, "args")) {
 			const cJSON *idx = cJSON_GetObjectItemCaseSensitive(a, "index");
 			const cJSON *val = cJSON_GetObjectItemCaseSensitive(a, "value");
 			const cJSON *val2 = cJSON_GetObjectItemCaseSensitive(a, "valueTwo");
 			const cJSON *op = cJSON_GetObjectItemCaseSensitive(a, "op");
 			enum scmp_compare cmp;
-			if (n_args >= 6 || !cJSON_IsNumber(idx) || idx->valueint < 0 || idx->valueint > 5 ||
-			    !cJSON_IsString(op) || sc_op(op->valuestring, &cmp) < 0) {
+			if (n_args >= 6 || !cJSON_IsNumber(idx) || idx->valueint < 0 ||
+			    idx->valueint > 5 || !cJSON_IsString(op) ||
+			    sc_op(op->valuestring, &cmp) < 0) {
 				seccomp_release(ctx);
-				return error_set(err, OCI_E_INVALID, 0, "linux.seccomp: a bad argument rule");
+				return error_set(err, OCI_E_INVALID, 0,
+						 "linux.seccomp: a bad argument rule");
 			}
 			args[n_args++] = (struct scmp_arg_cmp){
-				.arg = (unsigned)idx->valueint,
-				.op = cmp,
-				.datum_a = cJSON_IsNumber(val) ? (scmp_datum_t)val->valuedouble : 0,
-				.datum_b = cJSON_IsNumber(val2) ? (scmp_datum_t)val2->valuedouble : 0};
+			    .arg = (unsigned)idx->valueint,
+			    .op = cmp,
+			    .datum_a = cJSON_IsNumber(val) ? (scmp_datum_t)val->valuedouble : 0,
+			    .datum_b = cJSON_IsNumber(val2) ? (scmp_datum_t)val2->valuedouble : 0};
 		}
 		const cJSON *nm;
-		cJSON_ArrayForEach(nm, cJSON_GetObjectItemCaseSensitive(rule, "names"))
-		{
+		cJSON_ArrayForEach (nm, cJSON_GetObjectItemCaseSensitive(rule, "names")) {
 			if (!cJSON_IsString(nm))
 				continue;
 			int nr = seccomp_syscall_resolve_name(nm->valuestring);
@@ -128,14 +132,15 @@ int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **er
 				continue; /* libseccomp refuses rules that change nothing */
 			int ar = seccomp_rule_add_array(ctx, action, nr, n_args, args);
 			if (ar < 0 && n_args > 1 && ar == -EINVAL) {
-				/* several conditions on one argument: one rule each, as runc does */
+				/* several conditions on one argument: one rule each, as runc does
+				 */
 				for (unsigned k = 0; k < n_args && ar < 0; k++)
 					ar = seccomp_rule_add_array(ctx, action, nr, 1, &args[k]);
 			}
 			if (ar < 0) {
 				seccomp_release(ctx);
-				return error_set(err, OCI_E_INVALID, -ar, "linux.seccomp: rule for %s",
-						 nm->valuestring);
+				return error_set(err, OCI_E_INVALID, -ar,
+						 "linux.seccomp: rule for %s", nm->valuestring);
 			}
 		}
 	}
@@ -166,16 +171,16 @@ int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **er
 	const cJSON *da = cJSON_GetObjectItemCaseSensitive(sc, "defaultAction");
 	bool allow = cJSON_IsString(da) && strcmp(da->valuestring, "SCMP_ACT_ALLOW") == 0;
 	const cJSON *s;
-	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(sc, "syscalls"))
-	{
+	cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(sc, "syscalls")) {
 		const cJSON *act = cJSON_GetObjectItemCaseSensitive(s, "action");
 		if (!cJSON_IsString(act) || strcmp(act->valuestring, "SCMP_ACT_ALLOW") != 0)
 			allow = false;
 	}
 	if (!allow)
-		return error_set(err, OCI_E_UNSUPPORTED, 0,
-				 "linux.seccomp: built without libseccomp: only a filter that allows "
-				 "everything is accepted");
+		return error_set(
+		    err, OCI_E_UNSUPPORTED, 0,
+		    "linux.seccomp: built without libseccomp: only a filter that allows "
+		    "everything is accepted");
 	return 0;
 }
 

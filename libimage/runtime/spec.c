@@ -6,20 +6,19 @@
 #include "../inroot.h"
 
 static const char *spec_caps[] = {
-	"CAP_AUDIT_WRITE", "CAP_CHOWN",	      "CAP_DAC_OVERRIDE", "CAP_FOWNER",
-	"CAP_FSETID",	   "CAP_KILL",	      "CAP_MKNOD",	  "CAP_NET_BIND_SERVICE",
-	"CAP_NET_RAW",	   "CAP_SETFCAP",     "CAP_SETGID",	  "CAP_SETPCAP",
-	"CAP_SETUID",	   "CAP_SYS_CHROOT",
+    "CAP_AUDIT_WRITE", "CAP_CHOWN",   "CAP_DAC_OVERRIDE",     "CAP_FOWNER",	"CAP_FSETID",
+    "CAP_KILL",	       "CAP_MKNOD",   "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",	"CAP_SETFCAP",
+    "CAP_SETGID",      "CAP_SETPCAP", "CAP_SETUID",	      "CAP_SYS_CHROOT",
 };
 
 static const char *spec_masked[] = {
-	"/proc/acpi",	     "/proc/asound",	 "/proc/kcore",	      "/proc/keys",
-	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-	"/sys/firmware",     "/proc/scsi",
+    "/proc/acpi",	   "/proc/asound",     "/proc/kcore",	    "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/sys/firmware",	   "/proc/scsi",
 };
 
 static const char *spec_readonly[] = {
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
 static cJSON *spec_strings(const char *const *v, size_t n)
@@ -79,8 +78,8 @@ cJSON *oci_spec_default(bool rootless)
 	spec_mount(mounts, "/proc", "proc", "proc", NULL, 0);
 	const char *dev[] = {"nosuid", "strictatime", "mode=755", "size=65536k"};
 	spec_mount(mounts, "/dev", "tmpfs", "tmpfs", dev, N(dev));
-	const char *pts[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
-			     "gid=5"};
+	const char *pts[] = {"nosuid",	      "noexec",	   "newinstance",
+			     "ptmxmode=0666", "mode=0620", "gid=5"};
 	spec_mount(mounts, "/dev/pts", "devpts", "devpts", pts, rootless ? N(pts) - 1 : N(pts));
 	const char *shm[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"};
 	spec_mount(mounts, "/dev/shm", "tmpfs", "shm", shm, N(shm));
@@ -200,7 +199,7 @@ static int spec_user(const char *spec, int rootfd, cJSON *user, struct oci_error
 		char *f[4];
 		bool numeric = spec_number(upart, &uid);
 		cleanup_free char *line =
-			passwd ? spec_db_lookup(passwd, numeric ? NULL : upart, uid, f) : NULL;
+		    passwd ? spec_db_lookup(passwd, numeric ? NULL : upart, uid, f) : NULL;
 		if (line) {
 			if (!spec_number(f[2], &uid) || !spec_number(f[3], &gid))
 				return error_set(err, OCI_E_INVALID, 0,
@@ -209,7 +208,8 @@ static int spec_user(const char *spec, int rootfd, cJSON *user, struct oci_error
 			uname = xstrdup(f[0]);
 		} else if (!numeric) {
 			return error_set(err, OCI_E_NOTFOUND, 0,
-					 "user \"%s\": not found in the image's /etc/passwd", upart);
+					 "user \"%s\": not found in the image's /etc/passwd",
+					 upart);
 		}
 	}
 	if (gpart && *gpart) {
@@ -217,9 +217,9 @@ static int spec_user(const char *spec, int rootfd, cJSON *user, struct oci_error
 		if (!spec_number(gpart, &gid)) {
 			cleanup_free char *line = group ? spec_db_lookup(group, gpart, 0, f) : NULL;
 			if (!line || !spec_number(f[2], &gid))
-				return error_set(err, OCI_E_NOTFOUND, 0,
-						 "group \"%s\": not found in the image's /etc/group",
-						 gpart);
+				return error_set(
+				    err, OCI_E_NOTFOUND, 0,
+				    "group \"%s\": not found in the image's /etc/group", gpart);
 		}
 	}
 	cJSON_ReplaceItemInObject(user, "uid", cJSON_CreateNumber(uid));
@@ -241,7 +241,8 @@ static int spec_user(const char *spec, int rootfd, cJSON *user, struct oci_error
 			if (!spec_number(p2 + 1, &g) || g == gid)
 				continue;
 			char *save = NULL;
-			for (char *m = strtok_r(p3 + 1, ",", &save); m; m = strtok_r(NULL, ",", &save))
+			for (char *m = strtok_r(p3 + 1, ",", &save); m;
+			     m = strtok_r(NULL, ",", &save))
 				if (strcmp(m, uname) == 0) {
 					cJSON_AddItemToArray(add, cJSON_CreateNumber(g));
 					break;
@@ -284,8 +285,8 @@ int oci_spec_from_image(const struct oci_config *cfg, int rootfd, bool rootless,
 		}
 		if (!has_path)
 			cJSON_AddItemToArray(
-				env, cJSON_CreateString("PATH=/usr/local/sbin:/usr/local/bin:/usr/"
-							"sbin:/usr/bin:/sbin:/bin"));
+			    env, cJSON_CreateString("PATH=/usr/local/sbin:/usr/local/bin:/usr/"
+						    "sbin:/usr/bin:/sbin:/bin"));
 		cJSON_ReplaceItemInObject(proc, "env", env);
 	}
 	if (cfg->workdir && *cfg->workdir)
@@ -298,8 +299,7 @@ int oci_spec_from_image(const struct oci_config *cfg, int rootfd, bool rootless,
 	cJSON *ann = cJSON_AddObjectToObject(s, "annotations");
 	if (cfg->labels) {
 		const cJSON *l;
-		cJSON_ArrayForEach(l, cfg->labels)
-		{
+		cJSON_ArrayForEach (l, cfg->labels) {
 			spec_annotate(ann, l->string, l->valuestring);
 		}
 	}
@@ -313,8 +313,7 @@ int oci_spec_from_image(const struct oci_config *cfg, int rootfd, bool rootless,
 		size_t cap = 64, len = 0;
 		char *ports = xcalloc(1, cap);
 		const cJSON *p;
-		cJSON_ArrayForEach(p, cfg->exposed_ports)
-		{
+		cJSON_ArrayForEach (p, cfg->exposed_ports) {
 			size_t need = len + strlen(p->string) + 2;
 			if (need > cap) {
 				cap = need * 2;
@@ -332,8 +331,7 @@ int oci_spec_from_image(const struct oci_config *cfg, int rootfd, bool rootless,
 		size_t cap = 64, len = 0;
 		char *vols = xcalloc(1, cap);
 		const cJSON *v;
-		cJSON_ArrayForEach(v, cfg->volumes)
-		{
+		cJSON_ArrayForEach (v, cfg->volumes) {
 			size_t need = len + strlen(v->string) + 2;
 			if (need > cap) {
 				cap = need * 2;

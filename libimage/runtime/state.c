@@ -74,12 +74,11 @@ char *rt_state_json(const struct rt_config *c, const char *id, const char *statu
 
 /* ---- files in the container's directory ---- */
 
-static int state_write_file(int dirfd, const char *name, const char *text,
-			    struct oci_error **err)
+static int state_write_file(int dirfd, const char *name, const char *text, struct oci_error **err)
 {
 	cleanup_free char *tmp = xasprintf(".%s.tmp", name);
 	cleanup_close int fd =
-		openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return error_set(err, OCI_E_IO, errno, "create %s", tmp);
 	size_t len = strlen(text);
@@ -117,8 +116,8 @@ static int state_read_json(int dirfd, const char *name, cJSON **out, struct oci_
 
 static void state_remove_dir(int rootfd, int dirfd, const char *id)
 {
-	static const char *files[] = {"state.json", "config.json", "exec.fifo", "created",
-				      ".state.json.tmp", ".config.json.tmp"};
+	static const char *files[] = {"state.json", "config.json",     "exec.fifo",
+				      "created",    ".state.json.tmp", ".config.json.tmp"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		unlinkat(dirfd, files[i], 0);
 	unlinkat(rootfd, id, AT_REMOVEDIR);
@@ -197,8 +196,7 @@ static bool st_alive(const cJSON *state)
 	char ch;
 	if (pid <= 0 || proc_stat_start(pid, &start, &ch) < 0)
 		return false;
-	return start == (unsigned long long)st_num(state, "pidStartTime") && ch != 'Z' &&
-	       ch != 'X';
+	return start == (unsigned long long)st_num(state, "pidStartTime") && ch != 'Z' && ch != 'X';
 }
 
 static const char *st_status(const struct st *s)
@@ -432,8 +430,10 @@ static int create_talk(struct create *k, const struct oci_runtime_opts *o, struc
 				nm = msg + off;
 				const char *target = nm + strlen(nm) + 1;
 				e = (strchr(nm, '/') || !*nm) ? EINVAL
-				    : rt_create_op(fd, nm, kind, (mode_t)mode, (dev_t)dev,
-						   target) < 0 ? errno : 0;
+				    : rt_create_op(fd, nm, kind, (mode_t)mode, (dev_t)dev, target) <
+					    0
+					? errno
+					: 0;
 			}
 			if (fd >= 0)
 				close(fd);
@@ -458,8 +458,8 @@ static int create_talk(struct create *k, const struct oci_runtime_opts *o, struc
 int oci_runtime_create(const char *root, const char *id, const struct oci_runtime_opts *o,
 		       struct oci_container **out, struct oci_error **err)
 {
-	struct create k = {.root = root, .id = id, .rootfd = -1, .dirfd = -1, .sock = -1,
-			   .master = -1};
+	struct create k = {
+	    .root = root, .id = id, .rootfd = -1, .dirfd = -1, .sock = -1, .master = -1};
 	if (out)
 		*out = NULL;
 	int r = state_check_id(id, err);
@@ -469,18 +469,17 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 		return r;
 	if (k.cfg->terminal && !o->console_socket && !o->foreground)
 		return create_fail(&k, error_set(err, OCI_E_USAGE, 0,
-						  "process.terminal needs --console-socket here"));
+						 "process.terminal needs --console-socket here"));
 	if ((r = mkdir_p(root, 0700, err)) < 0)
 		return create_fail(&k, r);
 	k.rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (k.rootfd < 0)
 		return create_fail(&k, error_set(err, OCI_E_IO, errno, "open %s", root));
 	if (mkdirat(k.rootfd, id, 0700) < 0)
-		return create_fail(&k, errno == EEXIST
-					       ? error_set(err, OCI_E_USAGE, 0,
-							   "container \"%s\" already exists", id)
-					       : error_set(err, OCI_E_IO, errno, "create %s/%s",
-							   root, id));
+		return create_fail(
+		    &k, errno == EEXIST
+			    ? error_set(err, OCI_E_USAGE, 0, "container \"%s\" already exists", id)
+			    : error_set(err, OCI_E_IO, errno, "create %s/%s", root, id));
 	k.dirfd = openat(k.rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (k.dirfd < 0 || flock(k.dirfd, LOCK_EX) < 0) {
 		r = error_set(err, OCI_E_IO, errno, "lock %s/%s", root, id);
@@ -512,10 +511,9 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 	}
 	int sv[2] = {-1, -1};
 	cleanup_close int fifo = openat(k.dirfd, "exec.fifo", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	cleanup_close int rec = openat(k.dirfd, "created",
-				       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fifo < 0 || rec < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+	cleanup_close int rec = openat(
+	    k.dirfd, "created", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fifo < 0 || rec < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		cJSON_Delete(state);
 		return create_fail(&k, error_set(err, OCI_E_IO, errno, "prepare the init"));
 	}
@@ -526,7 +524,8 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 		/* signals wait in a signalfd until the init runs, then go to it */
 		sigset_t set;
 		sigemptyset(&set);
-		int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
+		int sigs[] = {SIGINT,  SIGTERM, SIGHUP,	  SIGQUIT,
+			      SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
 		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 			sigaddset(&set, sigs[i]);
 			/* an ignored signal would never reach the signalfd (a shell
@@ -546,8 +545,13 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 			k.c->subreaper = true;
 		}
 	}
-	struct rt_child ch = {.cfg = k.cfg, .id = id, .sock = sv[1], .fifo = fifo,
-			      .record = rec, .nullfd = -1, .no_new_keyring = o->no_new_keyring};
+	struct rt_child ch = {.cfg = k.cfg,
+			      .id = id,
+			      .sock = sv[1],
+			      .fifo = fifo,
+			      .record = rec,
+			      .nullfd = -1,
+			      .no_new_keyring = o->no_new_keyring};
 	r = ns_spawn(k.cfg, create_entry, &ch, &k.pid, err);
 	close(sv[1]);
 	k.direct_child = k.cfg->n_join == 0;
@@ -590,15 +594,17 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 	if (o->pid_file) {
 		cleanup_free char *tmp = xasprintf("%s.%d.tmp", o->pid_file, (int)getpid());
 		cleanup_close int fd =
-			open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0 || write(fd, pidtext, strlen(pidtext)) < 0 || rename(tmp, o->pid_file) < 0) {
+		    open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0 || write(fd, pidtext, strlen(pidtext)) < 0 ||
+		    rename(tmp, o->pid_file) < 0) {
 			r = error_set(err, OCI_E_IO, errno, "write pid file %s", o->pid_file);
 			unlink(tmp);
 			return create_fail(&k, r);
 		}
 	}
 	if (rt_msg_send(k.sock, MSG_COMMIT, "", 0, -1) < 0)
-		return create_fail(&k, error_set(err, OCI_E_IO, errno, "the container's init died"));
+		return create_fail(&k,
+				   error_set(err, OCI_E_IO, errno, "the container's init died"));
 	/* done: the lock goes, the init waits on exec.fifo */
 	close(k.dirfd);
 	close(k.rootfd);
@@ -655,8 +661,7 @@ int oci_runtime_start(const char *root, const char *id, struct oci_error **err)
 	}
 	int fd = openat(s.dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || write(fd, "0", 1) != 1) {
-		r = error_set(err, OCI_E_IO, errno == ENXIO ? 0 : errno,
-			      "container \"%s\": %s", id,
+		r = error_set(err, OCI_E_IO, errno == ENXIO ? 0 : errno, "container \"%s\": %s", id,
 			      errno == ENXIO ? "its init is gone" : "write exec.fifo");
 		if (fd >= 0)
 			close(fd);
@@ -844,15 +849,15 @@ int oci_signal_parse(const char *s)
 		const char *name;
 		int sig;
 	} sigs[] = {
-		{"HUP", SIGHUP},   {"INT", SIGINT},	{"QUIT", SIGQUIT},   {"ILL", SIGILL},
-		{"TRAP", SIGTRAP}, {"ABRT", SIGABRT},	{"IOT", SIGIOT},     {"BUS", SIGBUS},
-		{"FPE", SIGFPE},   {"KILL", SIGKILL},	{"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
-		{"USR2", SIGUSR2}, {"PIPE", SIGPIPE},	{"ALRM", SIGALRM},   {"TERM", SIGTERM},
-		{"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
-		{"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},	{"TTOU", SIGTTOU},   {"URG", SIGURG},
-		{"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},	{"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-		{"WINCH", SIGWINCH}, {"IO", SIGIO},	{"POLL", SIGPOLL},   {"PWR", SIGPWR},
-		{"SYS", SIGSYS},
+	    {"HUP", SIGHUP},	   {"INT", SIGINT},   {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+	    {"TRAP", SIGTRAP},	   {"ABRT", SIGABRT}, {"IOT", SIGIOT},	     {"BUS", SIGBUS},
+	    {"FPE", SIGFPE},	   {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+	    {"USR2", SIGUSR2},	   {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+	    {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
+	    {"TSTP", SIGTSTP},	   {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+	    {"XCPU", SIGXCPU},	   {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+	    {"WINCH", SIGWINCH},   {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},
+	    {"SYS", SIGSYS},
 	};
 	if (!s || !*s)
 		return -1;

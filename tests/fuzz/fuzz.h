@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                               \
+#define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
 			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
@@ -18,7 +18,7 @@
 	} while (0)
 
 /* A failed call must fill err consistently: its status, and a message. */
-#define CHECK_ERR(r, err)                                                                         \
+#define CHECK_ERR(r, err)                                                                          \
 	do {                                                                                       \
 		CHECK((err) != NULL);                                                              \
 		CHECK((err)->status == (r));                                                       \

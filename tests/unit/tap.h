@@ -10,7 +10,7 @@
 static int tap_n, tap_failed;
 
 static inline int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static inline int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -28,17 +28,17 @@ static inline int tap_ok(int cond, const char *file, int line, const char *fmt, 
 }
 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define is_int(got, want, name)                                                                   \
+#define is_int(got, want, name)                                                                    \
 	do {                                                                                       \
 		long long g_ = (long long)(got), w_ = (long long)(want);                           \
 		if (!ok(g_ == w_, "%s", name))                                                     \
-			printf("#   got %lld, want %lld\n", g_, w_);                                   \
+			printf("#   got %lld, want %lld\n", g_, w_);                               \
 	} while (0)
-#define is_str(got, want, name)                                                                   \
+#define is_str(got, want, name)                                                                    \
 	do {                                                                                       \
 		const char *g_ = (got), *w_ = (want);                                              \
 		if (!ok(g_ && w_ && strcmp(g_, w_) == 0, "%s", name))                              \
-			printf("#   got \"%s\", want \"%s\"\n", g_ ? g_ : "(null)",                    \
+			printf("#   got \"%s\", want \"%s\"\n", g_ ? g_ : "(null)",                \
 			       w_ ? w_ : "(null)");                                                \
 	} while (0)
 

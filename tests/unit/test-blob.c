@@ -32,8 +32,7 @@ static int write_file(const char *rel, const void *buf, size_t len)
 }
 
 /* store buf as a blob, under the digest of want (default: of buf itself) */
-static void put_blob(enum oci_digest_algo algo, const void *buf, size_t len,
-		     struct oci_digest *out)
+static void put_blob(enum oci_digest_algo algo, const void *buf, size_t len, struct oci_digest *out)
 {
 	oci_digest_buffer(algo, buf, len, out);
 	char rel[200];
@@ -52,8 +51,7 @@ static struct oci_descriptor desc(const char *mt, const struct oci_digest *d, in
 	return x;
 }
 
-static int read_all(struct oci_layout *l, const struct oci_descriptor *d, char **buf,
-		    size_t *len)
+static int read_all(struct oci_layout *l, const struct oci_descriptor *d, char **buf, size_t *len)
 {
 	struct oci_error *err = NULL;
 	*buf = NULL;
@@ -67,9 +65,10 @@ static int read_all(struct oci_layout *l, const struct oci_descriptor *d, char *
 }
 
 static const char layer[] = "pretend this is a tar layer, 64 bytes or so of layer content..";
-static const char config[] = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
-			     "\"layers\",\"diff_ids\":[\"sha256:"
-			     "1111111111111111111111111111111111111111111111111111111111111111\"]}}";
+static const char config[] =
+    "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
+    "\"layers\",\"diff_ids\":[\"sha256:"
+    "1111111111111111111111111111111111111111111111111111111111111111\"]}}";
 static const char big512[] = "a blob addressed by its sha512 digest";
 
 static struct oci_digest d_layer, d_config, d_manifest, d_512, d_tamper, d_empty;
@@ -93,12 +92,12 @@ static void make_layout(void)
 
 	char manifest[2048];
 	manifest_len = (size_t)snprintf(
-		manifest, sizeof(manifest),
-		"{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","
-		"\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"%s\",\"digest\":"
-		"\"%s\",\"size\":%zu}]}",
-		OCI_MT_MANIFEST, OCI_MT_CONFIG, d_config.str, strlen(config), OCI_MT_LAYER,
-		d_layer.str, strlen(layer));
+	    manifest, sizeof(manifest),
+	    "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","
+	    "\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"%s\",\"digest\":"
+	    "\"%s\",\"size\":%zu}]}",
+	    OCI_MT_MANIFEST, OCI_MT_CONFIG, d_config.str, strlen(config), OCI_MT_LAYER, d_layer.str,
+	    strlen(layer));
 	put_blob(OCI_DIGEST_SHA256, manifest, manifest_len, &d_manifest);
 
 	char index[1024];

@@ -41,7 +41,8 @@ static struct buf gzip_with(const void *data, size_t len, int flags)
 		if (flags & GZ_COMMENT)
 			h.comment = (Bytef *)"a comment";
 		if (flags & GZ_EXTRA) {
-			h.extra = (Bytef *)"XY\x02\x00" "ab";
+			h.extra = (Bytef *)"XY\x02\x00"
+					   "ab";
 			h.extra_len = 6;
 		}
 		h.hcrc = (flags & GZ_HCRC) != 0;
@@ -97,8 +98,8 @@ static int decode(int kind, const struct buf *in, size_t in_chunk, size_t out_ch
 		r = decoder_run(d, &ip, &il, &op, &ol, &err);
 		if (il > avail || ol > out_chunk || ip != in->p + pos + (avail - il)) {
 			if (getenv("TEST_VERBOSE"))
-				printf("# r=%d: in_len %zu -> %zu, out_len %zu -> %zu\n", r, avail, il,
-				       out_chunk, ol);
+				printf("# r=%d: in_len %zu -> %zu, out_len %zu -> %zu\n", r, avail,
+				       il, out_chunk, ol);
 			r = 3000; /* went backwards or past the end, even if r < 0 */
 			break;
 		}
@@ -148,7 +149,7 @@ static void check_roundtrip(int kind, const struct buf *in, const uint8_t *want,
 			    const char *what)
 {
 	static const size_t chunks[][2] = {{1 << 20, 1 << 20}, {1, 1 << 16}, {7, 13},
-					   {4096, 1},     {3, 65536}, {65536, 4096}};
+					   {4096, 1},	       {3, 65536},   {65536, 4096}};
 	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
 		struct buf out;
 		bool end = false;
@@ -224,8 +225,8 @@ static void test_gzip(void)
 			buf_add(&g, body, body_len);
 			struct buf o;
 			bool e;
-			is_int(decode(OCI_COMPRESS_GZIP, &g, 1 << 20, 1 << 20, &o, &e), OCI_E_INVALID,
-			       "reserved gzip flag bit refused");
+			is_int(decode(OCI_COMPRESS_GZIP, &g, 1 << 20, 1 << 20, &o, &e),
+			       OCI_E_INVALID, "reserved gzip flag bit refused");
 			free(o.p);
 			free(g.p);
 		}
@@ -252,8 +253,10 @@ static void test_gzip(void)
 		for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
 			bool end2 = false;
 			struct buf out2;
-			int r = decode(OCI_COMPRESS_GZIP, &two_hcrc, splits[i], 1 << 20, &out2, &end2);
-			ok(r == 0 && end2 && out2.len == na + nb && memcmp(out2.p, ab, na + nb) == 0,
+			int r =
+			    decode(OCI_COMPRESS_GZIP, &two_hcrc, splits[i], 1 << 20, &out2, &end2);
+			ok(r == 0 && end2 && out2.len == na + nb &&
+			       memcmp(out2.p, ab, na + nb) == 0,
 			   "FHCRC member whose header is split %zu bytes in decodes (r=%d)",
 			   splits[i] - ga.len, r);
 			free(out2.p);
@@ -290,8 +293,8 @@ static void test_gzip(void)
 		free(out.p);
 		r = decode(OCI_COMPRESS_GZIP, &g, 5, 100, &out, &end);
 		ok(r == OCI_E_INVALID || (r == 0 && !end),
-		   "trailing garbage #%zu in small pieces: error or not at end (r=%d end=%d)", i,
-		   r, end);
+		   "trailing garbage #%zu in small pieces: error or not at end (r=%d end=%d)", i, r,
+		   end);
 		free(out.p);
 		free(g.p);
 	}
@@ -353,10 +356,10 @@ static void test_gzip(void)
 	 * error must leave the input pointer and length inside the input */
 	{
 		static const uint8_t bad_deflate[] = {
-			0x1f, 0x8b, 0x08, 0x08, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x6c,
-			0x61, 0x79, 0x65, 0x72, 0x2e, 0x74, 0x61, 0x72, 0x00, 0xcb, 0x48,
-			0xcd, 0xc9, 0xc9, 0xe7, 0xca, 0x18, 0x31, 0x3c, 0x00, 0x91, 0x24,
-			0x00, 0x13, 0xf0, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00};
+		    0x1f, 0x8b, 0x08, 0x08, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x6c,
+		    0x61, 0x79, 0x65, 0x72, 0x2e, 0x74, 0x61, 0x72, 0x00, 0xcb, 0x48,
+		    0xcd, 0xc9, 0xc9, 0xe7, 0xca, 0x18, 0x31, 0x3c, 0x00, 0x91, 0x24,
+		    0x00, 0x13, 0xf0, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00};
 		struct buf in = {(uint8_t *)bad_deflate, sizeof(bad_deflate), 0};
 		size_t chunks[] = {sizeof(bad_deflate), 1, 7};
 		for (size_t i = 0; i < 3; i++) {
@@ -493,7 +496,8 @@ static void test_sniff(void)
 	is_int(compress_sniff(gz, 2), OCI_COMPRESS_GZIP, "gzip magic");
 	is_int(compress_sniff(gz, 1), OCI_COMPRESS_NONE, "one byte of gzip magic is not enough");
 	is_int(compress_sniff(zs, 4), OCI_COMPRESS_ZSTD, "zstd magic");
-	is_int(compress_sniff(zs, 3), OCI_COMPRESS_NONE, "three bytes of zstd magic are not enough");
+	is_int(compress_sniff(zs, 3), OCI_COMPRESS_NONE,
+	       "three bytes of zstd magic are not enough");
 	is_int(compress_sniff(tar, sizeof(tar)), OCI_COMPRESS_NONE, "tar is plain");
 	is_int(compress_sniff(tar, 0), OCI_COMPRESS_NONE, "nothing is plain");
 	is_int(compress_sniff(NULL, 0), OCI_COMPRESS_NONE, "NULL with length 0 is plain");

@@ -8,8 +8,9 @@
 #define H1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define H2 "2222222222222222222222222222222222222222222222222222222222222222"
 #define H3 "3333333333333333333333333333333333333333333333333333333333333333"
-#define H4 "44444444444444444444444444444444444444444444444444444444444444444444444444444444" \
-	   "444444444444444444444444444444444444444444444444"
+#define H4                                                                                         \
+	"44444444444444444444444444444444444444444444444444444444444444444444444444444444"         \
+	"444444444444444444444444444444444444444444444444"
 #define D1 "sha256:" H1
 #define D2 "sha256:" H2
 #define D3 "sha256:" H3
@@ -19,19 +20,28 @@
 
 /* ---- index ---- */
 
-#define OCI_INDEX                                                                                 \
-	"{\"schemaVersion\":2,\"mediaType\":" Q(OCI_MT_INDEX) ",\"manifests\":["                  \
-	"{\"mediaType\":" Q(OCI_MT_MANIFEST) ",\"digest\":" Q(D1) ",\"size\":528,"              \
-	"\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"},"        \
-	"\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\",\"x\":\"y\"}},"           \
-	"{\"mediaType\":" Q(OCI_MT_INDEX) ",\"digest\":" Q(D4) ",\"size\":0,"                   \
-	"\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\",\"os.version\":\"6.1\"}}"   \
-	"],\"annotations\":{\"a\":\"b\"}}"
+#define OCI_INDEX                                                                                  \
+	"{\"schemaVersion\":2,\"mediaType\":" Q(                                                   \
+	    OCI_MT_INDEX) ",\"manifests\":["                                                       \
+			  "{\"mediaType\":" Q(OCI_MT_MANIFEST) ",\"digest\":" Q(                   \
+			      D1) ",\"size\":528,"                                                 \
+				  "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\","     \
+				  "\"variant\":\"v8\"},"                                           \
+				  "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"," \
+				  "\"x\":\"y\"}},"                                                 \
+				  "{\"mediaType\":" Q(OCI_MT_INDEX) ",\"digest\":" Q(              \
+				      D4) ",\"size\":0,"                                           \
+					  "\"platform\":{\"architecture\":\"amd64\",\"os\":"       \
+					  "\"linux\",\"os.version\":\"6.1\"}}"                     \
+					  "],\"annotations\":{\"a\":\"b\"}}"
 
-#define DOCKER_LIST                                                                               \
-	"{\"schemaVersion\":2,\"mediaType\":" Q(OCI_MT_DOCKER_LIST) ",\"manifests\":["            \
-	"{\"mediaType\":" Q(OCI_MT_DOCKER_MANIFEST) ",\"digest\":" Q(D2) ",\"size\":9007199254740992," \
-	"\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}}]}"
+#define DOCKER_LIST                                                                                \
+	"{\"schemaVersion\":2,\"mediaType\":" Q(                                                   \
+	    OCI_MT_DOCKER_LIST) ",\"manifests\":["                                                 \
+				"{\"mediaType\":" Q(OCI_MT_DOCKER_MANIFEST) ",\"digest\":" Q(      \
+				    D2) ",\"size\":9007199254740992,"                              \
+					"\"platform\":{\"architecture\":\"amd64\",\"os\":"         \
+					"\"linux\"}}]}"
 
 static int index_status(const char *doc, const char *mt)
 {
@@ -89,7 +99,7 @@ static void test_index(void)
 	ok(c.media_type != idx->manifests[0].media_type && !strcmp(c.media_type, OCI_MT_MANIFEST),
 	   "descriptor copy duplicates the media type");
 	ok(c.platform && c.platform != idx->manifests[0].platform &&
-		   !strcmp(c.platform->variant, "v8"),
+	       !strcmp(c.platform->variant, "v8"),
 	   "descriptor copy duplicates the platform");
 	ok(oci_digest_equal(&c.digest, &idx->manifests[0].digest), "descriptor copy digest");
 	oci_descriptor_release(&c);
@@ -108,9 +118,9 @@ static void test_index(void)
 	       "empty index without mediaType");
 	is_int(index_status("{\"schemaVersion\":2,\"manifests\":[]}", OCI_MT_DOCKER_LIST),
 	       OCI_E_INVALID, "Docker list without mediaType refused");
-	is_int(index_status("{\"schemaVersion\":2,\"mediaType\":" Q(OCI_MT_MANIFEST)
-			    ",\"manifests\":[]}",
-			    NULL),
+	is_int(index_status(
+		   "{\"schemaVersion\":2,\"mediaType\":" Q(OCI_MT_MANIFEST) ",\"manifests\":[]}",
+		   NULL),
 	       OCI_E_INVALID, "index whose mediaType is a manifest's refused");
 	is_int(index_status("{\"schemaVersion\":2}", NULL), OCI_E_INVALID,
 	       "index without manifests refused");
@@ -126,17 +136,19 @@ static void test_index(void)
 	is_int(index_status("[]", NULL), OCI_E_INVALID, "array document refused");
 	is_int(index_status("{\"schemaVersion\":2,\"manifests\":[1]}", NULL), OCI_E_INVALID,
 	       "descriptor that is not an object refused");
-	is_int(index_status("{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":1}}",
-			    NULL),
-	       OCI_E_INVALID, "non-string annotation value refused");
-	is_int(index_status("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"digest\":"
-			    Q(D1) ",\"size\":1,\"platform\":{\"os\":\"linux\"}}]}",
-			    NULL),
-	       OCI_E_INVALID, "platform without architecture refused");
-	is_int(index_status("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"digest\":"
-			    Q(D1) ",\"size\":1,\"platform\":\"linux/amd64\"}]}",
-			    NULL),
-	       OCI_E_INVALID, "platform as a string refused");
+	is_int(
+	    index_status("{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":1}}", NULL),
+	    OCI_E_INVALID, "non-string annotation value refused");
+	is_int(
+	    index_status("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"digest\":" Q(
+			     D1) ",\"size\":1,\"platform\":{\"os\":\"linux\"}}]}",
+			 NULL),
+	    OCI_E_INVALID, "platform without architecture refused");
+	is_int(
+	    index_status("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"digest\":" Q(
+			     D1) ",\"size\":1,\"platform\":\"linux/amd64\"}]}",
+			 NULL),
+	    OCI_E_INVALID, "platform as a string refused");
 	is_int(index_status("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"digest\":"
 			    "\"md5:d41d8cd98f00b204e9800998ecf8427e\",\"size\":1}]}",
 			    NULL),
@@ -149,32 +161,40 @@ static void test_index(void)
 			    "\"" D1 "\\u0000/../../x\",\"size\":1}]}",
 			    NULL),
 	       OCI_E_INVALID, "digest with an escaped NUL and a path after it refused");
-	is_int(index_status("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"digest\":"
-			    Q(D1) ",\"size\":1,\"size\":2}]}",
-			    NULL),
-	       OCI_E_INVALID, "duplicate key in a descriptor refused");
+	is_int(
+	    index_status("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\",\"digest\":" Q(
+			     D1) ",\"size\":1,\"size\":2}]}",
+			 NULL),
+	    OCI_E_INVALID, "duplicate key in a descriptor refused");
 }
 
 /* ---- manifest ---- */
 
-#define LAYERS                                                                                    \
-	"\"layers\":[{\"mediaType\":" Q(OCI_MT_LAYER_GZIP) ",\"digest\":" Q(D2) ",\"size\":1234}," \
-	"{\"mediaType\":" Q(OCI_MT_LAYER_ZSTD) ",\"digest\":" Q(D4) ",\"size\":99,"            \
-	"\"annotations\":{\"k\":\"v\"}}]"
-#define CONFIG_DESC "\"config\":{\"mediaType\":" Q(OCI_MT_CONFIG) ",\"digest\":" Q(D1) ",\"size\":456}"
-#define OCI_MANIFEST                                                                              \
-	"{\"schemaVersion\":2,\"mediaType\":" Q(OCI_MT_MANIFEST) "," CONFIG_DESC "," LAYERS       \
-	",\"annotations\":{\"org.opencontainers.image.created\":\"now\"}}"
-#define DOCKER_MANIFEST                                                                           \
-	"{\"schemaVersion\":2,\"mediaType\":" Q(OCI_MT_DOCKER_MANIFEST) ",\"config\":{"           \
-	"\"mediaType\":" Q(OCI_MT_DOCKER_CONFIG) ",\"digest\":" Q(D3) ",\"size\":7},"           \
-	"\"layers\":[{\"mediaType\":" Q(OCI_MT_DOCKER_LAYER_GZIP) ",\"digest\":" Q(D2)          \
-	",\"size\":10}]}"
+#define LAYERS                                                                                     \
+	"\"layers\":[{\"mediaType\":" Q(OCI_MT_LAYER_GZIP) ",\"digest\":" Q(                       \
+	    D2) ",\"size\":1234},"                                                                 \
+		"{\"mediaType\":" Q(OCI_MT_LAYER_ZSTD) ",\"digest\":" Q(                           \
+		    D4) ",\"size\":99,"                                                            \
+			"\"annotations\":{\"k\":\"v\"}}]"
+#define CONFIG_DESC                                                                                \
+	"\"config\":{\"mediaType\":" Q(OCI_MT_CONFIG) ",\"digest\":" Q(D1) ",\"size\":456}"
+#define OCI_MANIFEST                                                                               \
+	"{\"schemaVersion\":2,\"mediaType\":" Q(                                                   \
+	    OCI_MT_MANIFEST) "," CONFIG_DESC "," LAYERS                                            \
+			     ",\"annotations\":{\"org.opencontainers.image.created\":\"now\"}}"
+#define DOCKER_MANIFEST                                                                            \
+	"{\"schemaVersion\":2,\"mediaType\":" Q(                                                   \
+	    OCI_MT_DOCKER_MANIFEST) ",\"config\":{"                                                \
+				    "\"mediaType\":" Q(OCI_MT_DOCKER_CONFIG) ",\"digest\":" Q(     \
+					D3) ",\"size\":7},"                                        \
+					    "\"layers\":[{\"mediaType\":" Q(                       \
+						OCI_MT_DOCKER_LAYER_GZIP) ",\"digest\":" Q(D2) "," \
+											       "\"size\":10}]}"
 
 /* an OCI manifest with one field's text replaced */
-#define MF(schema, config, layers)                                                                \
+#define MF(schema, config, layers)                                                                 \
 	"{\"schemaVersion\":" schema ",\"mediaType\":" Q(OCI_MT_MANIFEST) "," config "," layers "}"
-#define LAYER_SIZE(sz)                                                                            \
+#define LAYER_SIZE(sz)                                                                             \
 	"\"layers\":[{\"mediaType\":" Q(OCI_MT_LAYER_GZIP) ",\"digest\":" Q(D2) ",\"size\":" sz "}]"
 
 static int manifest_status_err(const char *doc, const char *mt, struct oci_error **err)
@@ -238,17 +258,17 @@ static void test_manifest(void)
 	is_int(manifest_status(OCI_MANIFEST, NULL), 0, "OCI manifest, no descriptor type");
 	is_int(manifest_status(MF("2", CONFIG_DESC, "\"layers\":[]"), NULL), 0,
 	       "manifest with no layers");
-	is_int(manifest_status("{\"schemaVersion\":2," CONFIG_DESC ",\"layers\":[]}",
-			       OCI_MT_MANIFEST),
-	       0, "OCI manifest without mediaType is fine");
+	is_int(
+	    manifest_status("{\"schemaVersion\":2," CONFIG_DESC ",\"layers\":[]}", OCI_MT_MANIFEST),
+	    0, "OCI manifest without mediaType is fine");
 
 	{
 		int r = manifest_status(MF("1", CONFIG_DESC, LAYERS), NULL);
-		ok(r == OCI_E_UNSUPPORTED || r == OCI_E_INVALID,
-		   "schemaVersion 1 refused (got %d)", r);
+		ok(r == OCI_E_UNSUPPORTED || r == OCI_E_INVALID, "schemaVersion 1 refused (got %d)",
+		   r);
 		r = manifest_status(MF("3", CONFIG_DESC, LAYERS), NULL);
-		ok(r == OCI_E_UNSUPPORTED || r == OCI_E_INVALID,
-		   "schemaVersion 3 refused (got %d)", r);
+		ok(r == OCI_E_UNSUPPORTED || r == OCI_E_INVALID, "schemaVersion 3 refused (got %d)",
+		   r);
 	}
 	is_int(manifest_status(MF("\"2\"", CONFIG_DESC, LAYERS), NULL), OCI_E_INVALID,
 	       "schemaVersion as a string refused");
@@ -261,8 +281,8 @@ static void test_manifest(void)
 	       "missing layers refused");
 	is_int(manifest_status("{\"schemaVersion\":2," CONFIG_DESC ",\"Layers\":[]}", NULL),
 	       OCI_E_INVALID, "\"Layers\" is not \"layers\"");
-	is_int(manifest_status("{\"schemaVersion\":2,\"Config\":{\"mediaType\":\"x\",\"digest\":"
-			       Q(D1) ",\"size\":1},\"layers\":[]}",
+	is_int(manifest_status("{\"schemaVersion\":2,\"Config\":{\"mediaType\":\"x\",\"digest\":" Q(
+				   D1) ",\"size\":1},\"layers\":[]}",
 			       NULL),
 	       OCI_E_INVALID, "\"Config\" is not \"config\"");
 	is_int(manifest_status("{\"schemaVersion\":2," LAYERS "}", NULL), OCI_E_INVALID,
@@ -286,17 +306,15 @@ static void test_manifest(void)
 	       "size null refused");
 	is_int(manifest_status(MF("2", CONFIG_DESC, LAYER_SIZE("true")), NULL), OCI_E_INVALID,
 	       "size true refused");
-	is_int(manifest_status(MF("2", CONFIG_DESC,
-				  "\"layers\":[{\"mediaType\":\"x\",\"digest\":" Q(D2) "}]"),
-			       NULL),
+	is_int(manifest_status(
+		   MF("2", CONFIG_DESC, "\"layers\":[{\"mediaType\":\"x\",\"digest\":" Q(D2) "}]"),
+		   NULL),
 	       OCI_E_INVALID, "missing size refused");
-	is_int(manifest_status(MF("2", CONFIG_DESC,
-				  "\"layers\":[{\"mediaType\":\"x\",\"size\":1}]"),
-			       NULL),
+	is_int(manifest_status(
+		   MF("2", CONFIG_DESC, "\"layers\":[{\"mediaType\":\"x\",\"size\":1}]"), NULL),
 	       OCI_E_INVALID, "missing digest refused");
-	is_int(manifest_status(MF("2", CONFIG_DESC,
-				  "\"layers\":[{\"digest\":" Q(D2) ",\"size\":1}]"),
-			       NULL),
+	is_int(manifest_status(
+		   MF("2", CONFIG_DESC, "\"layers\":[{\"digest\":" Q(D2) ",\"size\":1}]"), NULL),
 	       OCI_E_INVALID, "missing mediaType refused");
 	is_int(manifest_status(MF("2", CONFIG_DESC,
 				  "\"layers\":[{\"mediaType\":7,\"digest\":" Q(D2) ",\"size\":1}]"),
@@ -315,37 +333,37 @@ static void test_manifest(void)
 	       "Docker manifest where the descriptor says OCI refused");
 	is_int(manifest_status(OCI_MANIFEST, OCI_MT_INDEX), OCI_E_INVALID,
 	       "manifest where the descriptor says index refused");
-	is_int(manifest_status("{\"schemaVersion\":2,\"mediaType\":" Q(OCI_MT_INDEX) ","
-			       CONFIG_DESC "," LAYERS "}",
+	is_int(manifest_status("{\"schemaVersion\":2,\"mediaType\":" Q(OCI_MT_INDEX) "," CONFIG_DESC
+										     "," LAYERS "}",
 			       NULL),
 	       OCI_E_INVALID, "manifest whose mediaType is an index's refused");
-	is_int(manifest_status("{\"schemaVersion\":2,\"mediaType\":\"application/x-foo\","
-			       CONFIG_DESC "," LAYERS "}",
-			       NULL),
-	       OCI_E_INVALID, "unknown document mediaType refused");
+	is_int(
+	    manifest_status("{\"schemaVersion\":2,\"mediaType\":\"application/x-foo\"," CONFIG_DESC
+			    "," LAYERS "}",
+			    NULL),
+	    OCI_E_INVALID, "unknown document mediaType refused");
 	is_int(manifest_status("{\"schemaVersion\":2," CONFIG_DESC "," LAYERS "}",
 			       OCI_MT_DOCKER_MANIFEST),
 	       OCI_E_INVALID, "Docker manifest without mediaType refused");
 	is_int(manifest_status("{\"schemaVersion\":2,\"mediaType\":7," CONFIG_DESC "," LAYERS "}",
 			       NULL),
 	       OCI_E_INVALID, "mediaType as a number refused");
-	is_int(manifest_status(OCI_MANIFEST " x", NULL), OCI_E_INVALID,
-	       "trailing garbage refused");
-	is_int(manifest_status("{\"schemaVersion\":2,\"mediaType\":" Q(OCI_MT_MANIFEST)
-			       "," CONFIG_DESC "," CONFIG_DESC "," LAYERS "}",
+	is_int(manifest_status(OCI_MANIFEST " x", NULL), OCI_E_INVALID, "trailing garbage refused");
+	is_int(manifest_status("{\"schemaVersion\":2,\"mediaType\":" Q(
+				   OCI_MT_MANIFEST) "," CONFIG_DESC "," CONFIG_DESC "," LAYERS "}",
 			       NULL),
 	       OCI_E_INVALID, "config twice refused");
-	is_int(manifest_status("{\"schemaVersion\":2,\"mediaType\":" Q(OCI_MT_MANIFEST
-							     "\\u0000x") "," CONFIG_DESC
-			       "," LAYERS "}",
+	is_int(manifest_status("{\"schemaVersion\":2,\"mediaType\":" Q(
+				   OCI_MT_MANIFEST "\\u0000x") "," CONFIG_DESC "," LAYERS "}",
 			       NULL),
 	       OCI_E_INVALID, "mediaType with an escaped NUL and junk after it refused");
 
 	/* the status must not depend on whether the caller wants the message */
 	is_int(manifest_status_err(MF("2", CONFIG_DESC, LAYER_SIZE("-1")), NULL, NULL),
 	       OCI_E_INVALID, "bad layer with err == NULL is still OCI_E_INVALID");
-	is_int(manifest_status_err(MF("2", "\"config\":{\"mediaType\":\"x\",\"digest\":\"x\","
-					   "\"size\":1}",
+	is_int(manifest_status_err(MF("2",
+				      "\"config\":{\"mediaType\":\"x\",\"digest\":\"x\","
+				      "\"size\":1}",
 				      LAYERS),
 				   NULL, NULL),
 	       OCI_E_INVALID, "bad config descriptor with err == NULL is OCI_E_INVALID");
@@ -360,7 +378,8 @@ static void test_manifest(void)
 	is_int(manifest_status_err(MF("1", CONFIG_DESC, LAYERS), NULL, NULL),
 	       manifest_status(MF("1", CONFIG_DESC, LAYERS), NULL),
 	       "schemaVersion 1: same status with and without err");
-	is_int(manifest_status_err("{\"schemaVersion\":2," CONFIG_DESC ",\"layers\":[{\"mediaType\":"
+	is_int(manifest_status_err("{\"schemaVersion\":2," CONFIG_DESC
+				   ",\"layers\":[{\"mediaType\":"
 				   "\"x\",\"digest\":" Q(D2) ",\"size\":1,\"platform\":{}}]}",
 				   NULL, NULL),
 	       OCI_E_INVALID, "layer with an empty platform with err == NULL is OCI_E_INVALID");
@@ -369,15 +388,16 @@ static void test_manifest(void)
 /* ---- config ---- */
 
 #define ROOTFS(ids) "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":" ids "}"
-#define CONFIG_JSON                                                                               \
-	"{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\","                        \
+#define CONFIG_JSON                                                                                \
+	"{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\","                         \
 	"\"created\":\"2023-11-14T22:13:20Z\",\"author\":\"me\",\"config\":{"                      \
-	"\"Entrypoint\":[\"/bin/tool\"],\"Cmd\":[\"--help\",\"-v\"],"                           \
-	"\"Env\":[\"PATH=/usr/bin:/bin\",\"LANG=C.UTF-8\"],\"WorkingDir\":\"/srv\","              \
-	"\"User\":\"app\",\"Labels\":{\"org.example.name\":\"multi\"},"                          \
-	"\"ExposedPorts\":{\"8080/tcp\":{}},\"Volumes\":{\"/var/cache\":{}},"                     \
-	"\"StopSignal\":\"SIGTERM\"}," ROOTFS("[" Q(D1) "," Q(D4) "]") ","                       \
-	"\"history\":[{\"created_by\":\"a\"},{\"empty_layer\":true}]}"
+	"\"Entrypoint\":[\"/bin/tool\"],\"Cmd\":[\"--help\",\"-v\"],"                              \
+	"\"Env\":[\"PATH=/usr/bin:/bin\",\"LANG=C.UTF-8\"],\"WorkingDir\":\"/srv\","               \
+	"\"User\":\"app\",\"Labels\":{\"org.example.name\":\"multi\"},"                            \
+	"\"ExposedPorts\":{\"8080/tcp\":{}},\"Volumes\":{\"/var/cache\":{}},"                      \
+	"\"StopSignal\":\"SIGTERM\"}," ROOTFS("[" Q(D1) "," Q(                                     \
+	    D4) "]") ","                                                                           \
+		     "\"history\":[{\"created_by\":\"a\"},{\"empty_layer\":true}]}"
 
 static int config_status(const char *doc)
 {
@@ -408,13 +428,13 @@ static void test_config(void)
 	is_str(c->created, "2023-11-14T22:13:20Z", "created");
 	is_str(c->author, "me", "author");
 	ok(c->entrypoint && c->entrypoint[0] && !strcmp(c->entrypoint[0], "/bin/tool") &&
-		   !c->entrypoint[1],
+	       !c->entrypoint[1],
 	   "entrypoint");
 	ok(c->cmd && c->cmd[0] && c->cmd[1] && !strcmp(c->cmd[0], "--help") &&
-		   !strcmp(c->cmd[1], "-v") && !c->cmd[2],
+	       !strcmp(c->cmd[1], "-v") && !c->cmd[2],
 	   "cmd");
 	ok(c->env && c->env[0] && c->env[1] && !strcmp(c->env[0], "PATH=/usr/bin:/bin") &&
-		   !strcmp(c->env[1], "LANG=C.UTF-8") && !c->env[2],
+	       !strcmp(c->env[1], "LANG=C.UTF-8") && !c->env[2],
 	   "env");
 	is_str(c->workdir, "/srv", "workdir");
 	is_str(c->user, "app", "user");
@@ -461,16 +481,16 @@ static void test_config(void)
 	       OCI_E_INVALID, "rootfs without diff_ids refused");
 	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\"," ROOTFS("{}") "}"),
 	       OCI_E_INVALID, "diff_ids not an array refused");
-	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\","
-			     ROOTFS("[\"sha256:abc\"]") "}"),
+	is_int(config_status(
+		   "{\"architecture\":\"amd64\",\"os\":\"linux\"," ROOTFS("[\"sha256:abc\"]") "}"),
 	       OCI_E_INVALID, "short diff_id refused");
-	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\","
-			     ROOTFS("[" Q(D1) ",\"sha256:" H1 "/\"]") "}"),
+	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\"," ROOTFS(
+		   "[" Q(D1) ",\"sha256:" H1 "/\"]") "}"),
 	       OCI_E_INVALID, "second diff_id invalid refused");
 	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\"," ROOTFS("[1]") "}"),
 	       OCI_E_INVALID, "diff_id as a number refused");
-	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\","
-			     ROOTFS("[\"md5:d41d8cd98f00b204e9800998ecf8427e\"]") "}"),
+	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\"," ROOTFS(
+		   "[\"md5:d41d8cd98f00b204e9800998ecf8427e\"]") "}"),
 	       OCI_E_UNSUPPORTED, "md5 diff_id unsupported");
 	is_int(config_status("{\"os\":\"linux\"," ROOTFS("[]") "}"), OCI_E_INVALID,
 	       "missing architecture refused");
@@ -492,18 +512,19 @@ static void test_config(void)
 	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{"
 			     "\"Labels\":{\"a\":1}}," ROOTFS("[]") "}"),
 	       OCI_E_INVALID, "non-string label refused");
-	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":[],"
-			     ROOTFS("[]") "}"),
+	is_int(config_status(
+		   "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":[]," ROOTFS("[]") "}"),
 	       OCI_E_INVALID, "config as an array refused");
-	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\",\"history\":{},"
-			     ROOTFS("[]") "}"),
+	is_int(config_status(
+		   "{\"architecture\":\"amd64\",\"os\":\"linux\",\"history\":{}," ROOTFS("[]") "}"),
 	       OCI_E_INVALID, "history as an object refused");
-	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\",\"history\":[1],"
-			     ROOTFS("[]") "}"),
+	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\",\"history\":[1]," ROOTFS(
+		   "[]") "}"),
 	       OCI_E_INVALID, "history entry not an object refused");
-	is_int(config_status("{\"architecture\":\"amd64\",\"os\":\"linux\",\"os\":\"linux\","
-			     ROOTFS("[]") "}"),
-	       OCI_E_INVALID, "duplicate os refused");
+	is_int(
+	    config_status(
+		"{\"architecture\":\"amd64\",\"os\":\"linux\",\"os\":\"linux\"," ROOTFS("[]") "}"),
+	    OCI_E_INVALID, "duplicate os refused");
 	is_int(config_status("[]"), OCI_E_INVALID, "array document refused");
 }
 

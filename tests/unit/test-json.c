@@ -51,7 +51,8 @@ static void test_valid(void)
 	is_int(parse_status(" \n{}"), 0, "leading whitespace accepted");
 	is_int(parse_status("[]"), 0, "an array is valid JSON");
 	is_int(parse_status("[{\"a\":1},{\"a\":2}]"), 0, "same key in sibling objects is fine");
-	is_int(parse_status("{\"a\":{\"a\":{\"a\":1}}}"), 0, "same key at different depths is fine");
+	is_int(parse_status("{\"a\":{\"a\":{\"a\":1}}}"), 0,
+	       "same key at different depths is fine");
 	is_int(parse_status("{\"a\":1,\"A\":2}"), 0, "keys differing in case are distinct");
 	is_int(parse_status("{\"a\":1,\"ab\":2,\"b\":3}"), 0, "prefix keys are distinct");
 }
@@ -142,8 +143,7 @@ static void test_bounds(void)
 	       "\\u0000 in a later array element refused");
 	is_int(parse_status("{\"a\\\\u0000\":1}"), 0,
 	       "a backslash then the letters u0000 is not a NUL");
-	is_int(parse_status("{\"a\":\"\\u0001\\u0100\\uFFFF\"}"), 0,
-	       "other \\u escapes are fine");
+	is_int(parse_status("{\"a\":\"\\u0001\\u0100\\uFFFF\"}"), 0, "other \\u escapes are fine");
 	is_int(parse_status("{\"a\":\"\\\\\"}"), 0, "a string ending in an escaped backslash");
 
 	/* size: one byte over the bound is refused before parsing */

@@ -153,8 +153,7 @@ static void test_ref(void)
 	free(spec);
 	/* the control-character rule holds for a ref found either way */
 	spec = in_tmp("lay:a\x1b[31mb/c:tag");
-	is_int(ref_parse(spec, &r), OCI_E_USAGE,
-	       "escape sequence in a RepoTag-style ref refused");
+	is_int(ref_parse(spec, &r), OCI_E_USAGE, "escape sequence in a RepoTag-style ref refused");
 	oci_image_ref_release(&r);
 	free(spec);
 	spec = in_tmp("lay:x\ny/z:1");

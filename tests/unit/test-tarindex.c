@@ -64,8 +64,7 @@ static size_t tb_header_p(struct tb *t, const char *prefix, const char *name, ch
 	return off;
 }
 
-static size_t tb_header(struct tb *t, const char *name, char type, long long size,
-			const char *link)
+static size_t tb_header(struct tb *t, const char *name, char type, long long size, const char *link)
 {
 	return tb_header_p(t, NULL, name, type, size, link);
 }
@@ -205,7 +204,6 @@ static void test_basic(void)
 	is_int(ix.n, 6, "still six members");
 	tar_index_release(&ix);
 	free(t.buf);
-
 }
 
 static void test_extended(void)
@@ -355,7 +353,8 @@ static void test_links_and_duplicates(void)
 	tb_end(&t);
 	is_int(build(&t, &ix), 0, "files replaced by other kinds of member");
 	ok(tar_index_find(&ix, "z") == NULL, "a later symlink of the same name replaces the file");
-	ok(tar_index_find(&ix, "d") == NULL, "a later directory of the same name replaces the file");
+	ok(tar_index_find(&ix, "d") == NULL,
+	   "a later directory of the same name replaces the file");
 	ok(tar_index_find(&ix, "h") == NULL, "a later dangling hard link replaces the file");
 	ok(tar_index_find(&ix, "f") == NULL, "a later fifo of the same name replaces the file");
 	member_is(&ix, "s", back + 1024 + 512, 4, "a file after the symlink is found again");
@@ -540,8 +539,8 @@ static void test_hostile(void)
 
 	/* pax: absurd and malformed sizes, bad records */
 	char rec[256];
-	const char *bad_sizes[] = {"9000000000000000000", "99999999999999999999", "-1", "abc",
-				   "12x", ""};
+	const char *bad_sizes[] = {
+	    "9000000000000000000", "99999999999999999999", "-1", "abc", "12x", ""};
 	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
 		t = (struct tb){0};
 		pax_record(rec, sizeof(rec), "size", bad_sizes[i]);
@@ -554,8 +553,8 @@ static void test_hostile(void)
 		free(t.buf);
 	}
 	const char *bad_records[] = {
-		"garbage",        "5 a=b\n",     "0 a=b\n",      "100 path=x\n", "7 path\n",
-		"8 path=x",       "x path=y\n",  "9 path=xy\n5", "10 path=x\n\n",
+	    "garbage",	"5 a=b\n",    "0 a=b\n",      "100 path=x\n",  "7 path\n",
+	    "8 path=x", "x path=y\n", "9 path=xy\n5", "10 path=x\n\n",
 	};
 	for (size_t i = 0; i < sizeof(bad_records) / sizeof(bad_records[0]); i++) {
 		t = (struct tb){0};
@@ -584,12 +583,14 @@ static void test_hostile(void)
 		tb_header(&t, "huge", types[i], 2ll << 20, NULL);
 		tb_data(&t, "1 ", 2);
 		char name[80];
-		snprintf(name, sizeof(name), "2 MiB '%c' header refused with OCI_E_LIMIT", types[i]);
+		snprintf(name, sizeof(name), "2 MiB '%c' header refused with OCI_E_LIMIT",
+			 types[i]);
 		is_int(tar_status(&t), OCI_E_LIMIT, name);
 		free(t.buf);
 		t = (struct tb){0};
 		tb_header(&t, "huge", types[i], 077777777777ll, NULL);
-		snprintf(name, sizeof(name), "8 GiB '%c' header refused with OCI_E_LIMIT", types[i]);
+		snprintf(name, sizeof(name), "8 GiB '%c' header refused with OCI_E_LIMIT",
+			 types[i]);
 		is_int(tar_status(&t), OCI_E_LIMIT, name);
 		free(t.buf);
 	}

@@ -226,9 +226,9 @@ int tool_bad_option(char **argv)
 	if (arg[0] == '-' && arg[1] == '-') {
 		size_t n = strcspn(arg, "=");
 		return tool_usage_error("%.*s: %s", (int)n, arg,
-					!optopt		  ? "unknown option"
+					!optopt		? "unknown option"
 					: arg[n] == '=' ? "takes no argument"
-							  : "needs an argument");
+							: "needs an argument");
 	}
 	if (optopt > 0 && optopt < 128)
 		return tool_usage_error("-%c: unknown option or missing argument", optopt);

@@ -39,11 +39,10 @@ const char *tool_human_size(long long n, char *buf, size_t len);
 /* parse a platform option, or the host's when s is NULL */
 int tool_platform(const char *s, struct oci_platform *out);
 
-
 /* Progress on stderr: only when stderr is a terminal or forced (--progress). */
 struct tool_progress {
 	bool on;
-	double last;  /* seconds, last line drawn */
+	double last; /* seconds, last line drawn */
 	double start;
 	bool drawn;
 };

@@ -10,7 +10,7 @@
 
 struct oci_unpack_opts {
 	struct oci_apply_opts apply;
-	bool rootfs_only; /* the target is the root filesystem itself */
+	bool rootfs_only;   /* the target is the root filesystem itself */
 	const char *source; /* the image as the user named it, kept in the record */
 };
 

@@ -38,7 +38,7 @@ struct oci_changeset {
 	struct oci_change *c; /* sorted by path; a deleted directory's contents are not listed */
 	struct oci_snapshot *before, *after;
 	int before_fd, after_fd; /* roots of the trees on disk, or -1 */
-	bool ignore_owner;       /* rootless record: owners on disk are not the image's */
+	bool ignore_owner;	 /* rootless record: owners on disk are not the image's */
 };
 
 struct oci_diff_opts {
@@ -56,8 +56,8 @@ OCI_EXPORT const char *oci_change_field_name(unsigned field);
 
 /* Writing a changeset (or a whole tree) as a layer */
 struct oci_layer_write_opts {
-	int compression;  /* OCI_COMPRESS_* */
-	int level;        /* 0 = the compressor's default */
+	int compression;     /* OCI_COMPRESS_* */
+	int level;	     /* 0 = the compressor's default */
 	int64_t clamp_mtime; /* >= 0: no entry's mtime later than this (seconds) */
 };
 
@@ -66,7 +66,7 @@ struct oci_layer_result {
 	struct oci_digest diff_id; /* of the tar */
 	int64_t size;
 	size_t entries;
-	size_t skipped;        /* sockets: not kept in layers, as tar does */
+	size_t skipped;		 /* sockets: not kept in layers, as tar does */
 	char skipped_first[256]; /* the first of them, for a message */
 };
 

@@ -19,8 +19,8 @@ struct oci_commit_opts {
 	const char *bundle;
 	const char *dir;
 	const char *layer_file;
-	const char *from;     /* the parent image (default for a bundle: where it came from) */
-	const char *dest;     /* IMAGE:REF */
+	const char *from; /* the parent image (default for a bundle: where it came from) */
+	const char *dest; /* IMAGE:REF */
 	const struct oci_platform *platform; /* to choose the parent, and for a scratch image */
 
 	int compression; /* OCI_COMPRESS_* */
@@ -34,19 +34,21 @@ struct oci_commit_opts {
 	const char *const *env; /* K=V, NULL-terminated */
 	const char *workdir;
 	const char *user;
-	const struct oci_kv *labels; size_t n_labels;
-	const char *const *expose;  /* PORT[/PROTO] */
+	const struct oci_kv *labels;
+	size_t n_labels;
+	const char *const *expose; /* PORT[/PROTO] */
 	const char *const *volumes;
 	const char *stop_signal;
 	const char *author;
-	const char *message;    /* history comment */
+	const char *message; /* history comment */
 	const char *created_by;
-	const struct oci_kv *annotations; size_t n_annotations; /* on the manifest */
+	const struct oci_kv *annotations;
+	size_t n_annotations; /* on the manifest */
 };
 
 struct oci_commit_result {
 	struct oci_digest manifest; /* the new manifest */
-	struct oci_digest top;      /* what REF points at (an index for a multi-platform parent) */
+	struct oci_digest top;	    /* what REF points at (an index for a multi-platform parent) */
 	bool layer_added;
 	struct oci_layer_result layer;
 	size_t changes;

@@ -22,7 +22,7 @@ struct oci_descriptor {
 	struct oci_digest digest;
 	int64_t size;
 	struct oci_platform *platform; /* NULL if none */
-	char *ref_name;                /* org.opencontainers.image.ref.name, or NULL */
+	char *ref_name;		       /* org.opencontainers.image.ref.name, or NULL */
 	const cJSON *annotations;      /* borrowed from the owning document, or NULL */
 };
 
@@ -59,10 +59,10 @@ struct oci_config {
 	char *workdir;
 	char *user;
 	char *stop_signal;
-	const cJSON *labels;        /* object, or NULL */
+	const cJSON *labels;	    /* object, or NULL */
 	const cJSON *exposed_ports; /* object, or NULL */
-	const cJSON *volumes;       /* object, or NULL */
-	const cJSON *history;       /* array, or NULL */
+	const cJSON *volumes;	    /* object, or NULL */
+	const cJSON *history;	    /* array, or NULL */
 	size_t n_diff_ids;
 	struct oci_digest *diff_ids;
 	cJSON *root;

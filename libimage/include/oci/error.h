@@ -12,13 +12,13 @@ extern "C" {
 
 enum oci_status {
 	OCI_OK = 0,
-	OCI_E_IO = -1,          /* reading or writing failed */
-	OCI_E_INVALID = -2,     /* bad, malformed or unsafe input */
-	OCI_E_NOTFOUND = -3,    /* a ref, blob, platform or file does not exist */
-	OCI_E_MISMATCH = -4,    /* digest, size or diff_id mismatch */
+	OCI_E_IO = -1,		/* reading or writing failed */
+	OCI_E_INVALID = -2,	/* bad, malformed or unsafe input */
+	OCI_E_NOTFOUND = -3,	/* a ref, blob, platform or file does not exist */
+	OCI_E_MISMATCH = -4,	/* digest, size or diff_id mismatch */
 	OCI_E_UNSUPPORTED = -5, /* a media type, algorithm or feature we do not handle */
-	OCI_E_USAGE = -6,       /* the caller asked for something that cannot be */
-	OCI_E_LIMIT = -7,       /* input exceeds a bound we set */
+	OCI_E_USAGE = -6,	/* the caller asked for something that cannot be */
+	OCI_E_LIMIT = -7,	/* input exceeds a bound we set */
 	OCI_E_INTERRUPTED = -8, /* cancelled by a signal */
 };
 

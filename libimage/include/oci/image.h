@@ -11,7 +11,7 @@
 
 struct oci_image_ref {
 	char *path;
-	char *ref;                /* NULL when none */
+	char *ref; /* NULL when none */
 	bool has_digest;
 	struct oci_digest digest;
 };
@@ -27,9 +27,9 @@ OCI_EXPORT int oci_layout_select(struct oci_layout *l, const struct oci_image_re
 				 struct oci_descriptor *out, struct oci_error **err);
 
 struct oci_image {
-	struct oci_layout *layout; /* borrowed */
-	struct oci_descriptor top; /* what the ref named (index or manifest) */
-	struct oci_descriptor desc; /* the manifest chosen */
+	struct oci_layout *layout;    /* borrowed */
+	struct oci_descriptor top;    /* what the ref named (index or manifest) */
+	struct oci_descriptor desc;   /* the manifest chosen */
 	struct oci_platform platform; /* the platform it was chosen for (or its own) */
 	struct oci_manifest *manifest;
 	struct oci_config *config;
@@ -59,7 +59,7 @@ struct oci_node {
 	struct oci_index *index;   /* kind INDEX */
 	struct oci_node *children; /* kind INDEX */
 	size_t n_children;
-	struct oci_image *image;   /* kind MANIFEST */
+	struct oci_image *image; /* kind MANIFEST */
 };
 
 OCI_EXPORT int oci_node_load(struct oci_layout *l, const struct oci_descriptor *d,

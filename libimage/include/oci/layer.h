@@ -43,8 +43,8 @@ OCI_EXPORT char *oci_layer_entry_xattrs(struct archive_entry *e);
 
 enum oci_whiteout {
 	OCI_WHITEOUT_NONE = 0,
-	OCI_WHITEOUT_FILE,   /* .wh.NAME */
-	OCI_WHITEOUT_OPAQUE, /* .wh..wh..opq */
+	OCI_WHITEOUT_FILE,    /* .wh.NAME */
+	OCI_WHITEOUT_OPAQUE,  /* .wh..wh..opq */
 	OCI_WHITEOUT_INVALID, /* a reserved .wh. name that is neither */
 };
 /* classify a (cleaned) path; *target gets the hidden name's path (malloc'd) */

@@ -47,8 +47,7 @@ OCI_EXPORT int oci_layout_has_version_file(const struct oci_layout *l);
 OCI_EXPORT int oci_blob_open(struct oci_layout *l, const struct oci_descriptor *d,
 			     struct oci_blob **out, struct oci_error **err);
 /* >0 bytes read, 0 at the verified end, <0 a status */
-OCI_EXPORT ssize_t oci_blob_read(struct oci_blob *b, void *buf, size_t len,
-				 struct oci_error **err);
+OCI_EXPORT ssize_t oci_blob_read(struct oci_blob *b, void *buf, size_t len, struct oci_error **err);
 /* read whatever is left and check size and digest */
 OCI_EXPORT int oci_blob_finish(struct oci_blob *b, struct oci_error **err);
 OCI_EXPORT void oci_blob_free(struct oci_blob *b);

@@ -11,8 +11,8 @@
 OCI_EXPORT int oci_layout_create(const char *path, int *dirfd, struct oci_error **err);
 /* A temporary blob file in blobs/sha256; commit it under its digest. */
 OCI_EXPORT int oci_blob_tmp_open(int dirfd, int *fd, char **name, struct oci_error **err);
-OCI_EXPORT int oci_blob_tmp_commit(int dirfd, int fd, const char *name,
-				   const struct oci_digest *d, struct oci_error **err);
+OCI_EXPORT int oci_blob_tmp_commit(int dirfd, int fd, const char *name, const struct oci_digest *d,
+				   struct oci_error **err);
 OCI_EXPORT void oci_blob_tmp_abort(int dirfd, int fd, const char *name);
 /* write a small blob (a document) and give its digest */
 OCI_EXPORT int oci_blob_put(int dirfd, const void *buf, size_t len, struct oci_digest *out,

@@ -5,16 +5,16 @@
 #include <stdbool.h>
 #include <oci/error.h>
 
-#define OCI_MT_INDEX      "application/vnd.oci.image.index.v1+json"
-#define OCI_MT_MANIFEST   "application/vnd.oci.image.manifest.v1+json"
-#define OCI_MT_CONFIG     "application/vnd.oci.image.config.v1+json"
-#define OCI_MT_LAYER      "application/vnd.oci.image.layer.v1.tar"
-#define OCI_MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define OCI_MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define OCI_MT_DOCKER_LIST     "application/vnd.docker.distribution.manifest.list.v2+json"
-#define OCI_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define OCI_MT_DOCKER_CONFIG   "application/vnd.docker.container.image.v1+json"
-#define OCI_MT_DOCKER_LAYER    "application/vnd.docker.image.rootfs.diff.tar"
+#define OCI_MT_INDEX		 "application/vnd.oci.image.index.v1+json"
+#define OCI_MT_MANIFEST		 "application/vnd.oci.image.manifest.v1+json"
+#define OCI_MT_CONFIG		 "application/vnd.oci.image.config.v1+json"
+#define OCI_MT_LAYER		 "application/vnd.oci.image.layer.v1.tar"
+#define OCI_MT_LAYER_GZIP	 "application/vnd.oci.image.layer.v1.tar+gzip"
+#define OCI_MT_LAYER_ZSTD	 "application/vnd.oci.image.layer.v1.tar+zstd"
+#define OCI_MT_DOCKER_LIST	 "application/vnd.docker.distribution.manifest.list.v2+json"
+#define OCI_MT_DOCKER_MANIFEST	 "application/vnd.docker.distribution.manifest.v2+json"
+#define OCI_MT_DOCKER_CONFIG	 "application/vnd.docker.container.image.v1+json"
+#define OCI_MT_DOCKER_LAYER	 "application/vnd.docker.image.rootfs.diff.tar"
 #define OCI_MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 #define OCI_MT_DOCKER_LAYER_ZSTD "application/vnd.docker.image.rootfs.diff.tar.zstd"
 

@@ -10,7 +10,7 @@
 #include <oci/snapshot.h>
 
 struct oci_apply_opts {
-	bool rootless; /* no chown, no device nodes: both kept in the snapshot */
+	bool rootless;		       /* no chown, no device nodes: both kept in the snapshot */
 	volatile sig_atomic_t *cancel; /* when it becomes non-zero, stop with OCI_E_INTERRUPTED */
 	/* called now and then: layer (1-based) of n, compressed bytes done of total */
 	void (*progress)(void *arg, size_t layer, size_t n_layers, int64_t done, int64_t total);
@@ -25,8 +25,9 @@ OCI_EXPORT int oci_rootfs_open(int dirfd, const struct oci_apply_opts *opts,
 OCI_EXPORT void oci_rootfs_free(struct oci_rootfs *rf);
 /* apply one layer; layer is 1-based of n_layers, for progress */
 OCI_EXPORT int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l,
-				const struct oci_descriptor *layer, const struct oci_digest *diff_id,
-				size_t layer_no, size_t n_layers, struct oci_error **err);
+				const struct oci_descriptor *layer,
+				const struct oci_digest *diff_id, size_t layer_no, size_t n_layers,
+				struct oci_error **err);
 /* walk the result and record it (sorted); finishes rootless directory modes */
 OCI_EXPORT int oci_rootfs_snapshot(struct oci_rootfs *rf, struct oci_snapshot **out,
 				   struct oci_error **err);

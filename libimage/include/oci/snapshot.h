@@ -17,7 +17,7 @@ enum oci_snap_flag {
 };
 
 struct oci_snap_entry {
-	char *path; /* relative, cleaned; "" is the root */
+	char *path;    /* relative, cleaned; "" is the root */
 	uint32_t mode; /* st_mode: type and permission bits */
 	uint32_t uid, gid;
 	uint32_t nlink;
@@ -25,16 +25,16 @@ struct oci_snap_entry {
 	int64_t mtime_ns, ctime_ns;
 	uint64_t ino;
 	uint64_t rdev;
-	char *link;      /* symlink target, or NULL */
+	char *link;		  /* symlink target, or NULL */
 	struct oci_digest digest; /* regular files; algo NONE otherwise */
-	char *xattrs;    /* "name=hex;name=hex" sorted, or NULL */
+	char *xattrs;		  /* "name=hex;name=hex" sorted, or NULL */
 	uint32_t flags;
 };
 
 struct oci_snapshot {
 	size_t n;
 	struct oci_snap_entry *e; /* sorted by path (bytewise) */
-	char *source;             /* the image as named */
+	char *source;		  /* the image as named */
 	struct oci_digest manifest;
 	struct oci_digest config;
 	bool rootless;

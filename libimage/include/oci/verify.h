@@ -20,8 +20,8 @@ struct oci_verify_report {
 	size_t n;
 	struct oci_problem *p;
 	size_t n_problems, n_notes;
-	size_t blobs;        /* distinct blobs checked */
-	long long bytes;     /* bytes read */
+	size_t blobs;	 /* distinct blobs checked */
+	long long bytes; /* bytes read */
 };
 
 OCI_EXPORT int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out,
