@@ -804,11 +804,15 @@ int mount_rootfs(struct rt_child *ch, struct oci_error **err)
 	/* Nothing we mount may propagate back to the host: the whole tree
 	 * private (or slave, when the config says so) first. */
 	unsigned long prop = c->rootprop ? c->rootprop : MS_PRIVATE;
-	if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+	/* "shared" asks for a shared rootfs, not for a tree shared with the
+	 * host: the host's side becomes a slave first (its mounts still come
+	 * in, none of ours go out), the rootfs a peer group of its own after */
+	if (mount(NULL, "/", NULL, (prop == MS_SHARED ? MS_SLAVE : prop) | MS_REC, NULL) < 0)
 		return error_set(err, OCI_E_IO, errno, "make / private");
 	/* the rootfs becomes a mount of its own, for pivot_root */
 	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return error_set(err, OCI_E_IO, errno, "bind rootfs \"%s\"", c->rootfs);
+
 	M.rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (M.rootfd < 0)
 		return error_set(err, OCI_E_IO, errno, "open rootfs \"%s\"", c->rootfs);
@@ -869,6 +873,10 @@ int mount_pivot(struct rt_child *ch, struct oci_error **err)
 		return error_set(err, OCI_E_IO, errno, "unmount the old root");
 	if (chdir("/") < 0)
 		return error_set(err, OCI_E_IO, errno, "chdir /");
+	/* a shared rootfs, once pivot_root (which refuses shared mounts) is
+	 * done: a peer group of its own, the host's side being a slave */
+	if (ch->cfg->rootprop == MS_SHARED && mount(NULL, "/", NULL, MS_SHARED | MS_REC, NULL) < 0)
+		return error_set(err, OCI_E_IO, errno, "make the rootfs shared");
 	for (size_t i = 0; M.srcfds && i < ch->cfg->n_mounts; i++)
 		if (M.srcfds[i] >= 0)
 			close(M.srcfds[i]);

@@ -571,7 +571,7 @@ static int cfg_linux(struct rt_config *c, const cJSON *lnx, struct oci_error **e
 		return error_wrap(err, "linux");
 	if (prop && *prop) {
 		c->rootprop = rt_mount_prop(prop) & ~(unsigned long)MS_REC;
-		if (!c->rootprop || c->rootprop == MS_SHARED)
+		if (!c->rootprop)
 			return error_set(err, OCI_E_UNSUPPORTED, 0,
 					 "linux.rootfsPropagation \"%s\" is not supported", prop);
 	}
