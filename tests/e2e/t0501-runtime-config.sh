@@ -15,6 +15,13 @@ inside() { # inside NAME JQ CMD...
 	run rtc run --bundle "$B" "$name" -- "$@"
 }
 
+# ---- rootfsPropagation shared: the root its own peer group, nothing reaches the host ----
+hostmounts=$(wc -l </proc/self/mountinfo)
+inside pr1 '.linux.rootfsPropagation = "shared"' cat /proc/self/mountinfo
+is "$status" 0 "rootfsPropagation shared: runs"
+like '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / [^ ]+ shared:[0-9]+' "rootfsPropagation shared: the root mount is shared inside"
+is "$(wc -l </proc/self/mountinfo)" "$hostmounts" "rootfsPropagation shared: no mount reached the host"
+
 # ---- process ----
 inside p1 '.hostname = "box1" | .process.env += ["FOO=bar baz"]' sh -c 'hostname; echo "$FOO"; echo "$HOME"; pwd'
 is "$status" 0 "a plain run: exit 0"
