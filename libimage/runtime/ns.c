@@ -80,11 +80,6 @@ int rt_config_ns(struct rt_config *c, const cJSON *lnx, struct oci_error **err)
 					 "linux.namespaces: \"%s\" given twice", type);
 		c->ns_all |= flag;
 		if (path && *path) {
-			if (flag == CLONE_NEWNS)
-				return error_set(err, OCI_E_UNSUPPORTED, 0,
-						 "linux.namespaces: joining a mount namespace "
-						 "(\"%s\") is not supported",
-						 path);
 			c->ns_join[c->n_join].type = flag;
 			c->ns_join[c->n_join++].path = path;
 			path = NULL;
@@ -93,9 +88,11 @@ int rt_config_ns(struct rt_config *c, const cJSON *lnx, struct oci_error **err)
 		}
 		i++;
 	}
-	if (!(c->ns_new & CLONE_NEWNS))
+	/* the rootfs is prepared in a mount namespace of the container's own
+	 * (made, or joined by path), never in ours */
+	if (!(c->ns_all & CLONE_NEWNS))
 		return error_set(err, OCI_E_UNSUPPORTED, 0,
-				 "linux.namespaces: a new mount namespace is required");
+				 "linux.namespaces: a mount namespace is required");
 	int r;
 	if ((r = ns_idmaps(lnx ? cJSON_GetObjectItemCaseSensitive(lnx, "uidMappings") : NULL,
 			   "uidMappings", &c->uidmap, &c->n_uidmap, err)) < 0 ||

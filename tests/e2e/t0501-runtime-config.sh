@@ -73,6 +73,16 @@ sl=$!
 inside n5 "del(.linux.namespaces[] | select(.type == \"uts\")) | .linux.namespaces += [{\"type\": \"uts\", \"path\": \"/proc/$sl/ns/uts\"}] | del(.hostname)" hostname
 is "$(out)" "$(hostname)" "joining a namespace by path (the host's uts)"
 kill $sl
+# a mount namespace joined by path: the container lives in it, the host's is untouched
+hostmounts=$(wc -l </proc/self/mountinfo)
+unshare -m --propagation private sleep 100 &
+um=$!
+sleep 0.2
+inside n6 "del(.linux.namespaces[] | select(.type == \"mount\")) | .linux.namespaces += [{\"type\": \"mount\", \"path\": \"/proc/$um/ns/mnt\"}]" readlink /proc/self/ns/mnt
+is "$status" 0 "joining a mount namespace by path: runs"
+is "$(out)" "$(readlink /proc/$um/ns/mnt)" "joining a mount namespace by path: the container is in it"
+is "$(wc -l </proc/self/mountinfo)" "$hostmounts" "joining a mount namespace by path: the host's mounts unchanged"
+kill $um
 
 # ---- mounts ----
 mkdir -p "$TMP/share" && echo shared >"$TMP/share/f"
