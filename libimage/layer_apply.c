@@ -685,7 +685,9 @@ int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l, const struct o
 		     struct oci_error **err)
 {
 	struct oci_layer_reader *lr;
-	int r = oci_layer_open(l, d, diff_id, &lr, err);
+	/* the inflating thread is the busier one here (ISA-L, the blob's sha256):
+	 * the tar's sha256 goes with the writes */
+	int r = oci_layer_open_flags(l, d, diff_id, OCI_LAYER_HASH_IN_CALLER, &lr, err);
 	if (r < 0)
 		return r;
 	pathmap_clear(&rf->layer, NULL);
