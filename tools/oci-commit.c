@@ -110,8 +110,6 @@ int main(int argc, char **argv)
 		OPT_AUTHOR,
 		OPT_CREATED_BY,
 		OPT_ANNOTATION,
-		OPT_HELP,
-		OPT_VERSION,
 	};
 	static const struct option longopts[] = {
 	    {"from", required_argument, NULL, OPT_FROM},
@@ -136,9 +134,7 @@ int main(int argc, char **argv)
 	    {"message", required_argument, NULL, 'm'},
 	    {"created-by", required_argument, NULL, OPT_CREATED_BY},
 	    {"annotation", required_argument, NULL, OPT_ANNOTATION},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {"version", no_argument, NULL, OPT_VERSION},
+	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	static struct oci_kv labels[MAXREP], annotations[MAXREP];
@@ -242,16 +238,11 @@ int main(int argc, char **argv)
 			if ((r = add_kv(annotations, &o.n_annotations, optarg, "--annotation")))
 				return r;
 			break;
-		case 'q':
-			tool_quiet = true;
-			break;
-		case OPT_HELP:
-			fputs(usage, stdout);
-			return tool_flush_stdout();
-		case OPT_VERSION:
-			return tool_version();
-		default:
-			return tool_bad_option(argv);
+		default: {
+			int st = tool_std_option(c, usage, argv);
+			if (st != TOOL_CONTINUE)
+				return st;
+		}
 		}
 	}
 	tool_args_done(argc, argv);

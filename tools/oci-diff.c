@@ -192,24 +192,14 @@ static bool is_plain_dir(const char *path)
 int main(int argc, char **argv)
 {
 	tool_init("oci-diff", argc, argv);
-	enum {
-		OPT_JSON = 256,
-		OPT_TAR,
-		OPT_COMPRESS,
-		OPT_IGNORE_MTIME,
-		OPT_PLATFORM,
-		OPT_HELP,
-		OPT_VERSION
-	};
+	enum { OPT_JSON = 256, OPT_TAR, OPT_COMPRESS, OPT_IGNORE_MTIME, OPT_PLATFORM };
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"tar", no_argument, NULL, OPT_TAR},
 	    {"compress", required_argument, NULL, OPT_COMPRESS},
 	    {"ignore-mtime", no_argument, NULL, OPT_IGNORE_MTIME},
 	    {"platform", required_argument, NULL, OPT_PLATFORM},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {"version", no_argument, NULL, OPT_VERSION},
+	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	bool json = false, tar = false;
@@ -242,16 +232,11 @@ int main(int argc, char **argv)
 		case OPT_PLATFORM:
 			platform_arg = optarg;
 			break;
-		case 'q':
-			tool_quiet = true;
-			break;
-		case OPT_HELP:
-			fputs(usage, stdout);
-			return tool_flush_stdout();
-		case OPT_VERSION:
-			return tool_version();
-		default:
-			return tool_bad_option(argv);
+		default: {
+			int st = tool_std_option(c, usage, argv);
+			if (st != TOOL_CONTINUE)
+				return st;
+		}
 		}
 	}
 	tool_args_done(argc, argv);

@@ -957,8 +957,6 @@ int main(int argc, char **argv)
 		OPT_DRY_RUN,
 		OPT_GC,
 		OPT_PROGRESS,
-		OPT_HELP,
-		OPT_VERSION,
 	};
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, OPT_JSON},
@@ -976,9 +974,7 @@ int main(int argc, char **argv)
 	    {"gc", no_argument, NULL, OPT_GC},
 	    {"output", required_argument, NULL, 'o'},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {"version", no_argument, NULL, OPT_VERSION},
+	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct inspect in = {.mode = MODE_TREE};
@@ -1029,16 +1025,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PROGRESS:
 			break;
-		case 'q':
-			tool_quiet = true;
-			break;
-		case OPT_HELP:
-			fputs(usage, stdout);
-			return tool_flush_stdout();
-		case OPT_VERSION:
-			return tool_version();
-		default:
-			return tool_bad_option(argv);
+		default: {
+			int st = tool_std_option(c, usage, argv);
+			if (st != TOOL_CONTINUE)
+				return st;
+		}
 		}
 	}
 	tool_args_done(argc, argv);

@@ -359,16 +359,14 @@ int main(int argc, char **argv)
 		abort();
 	memcpy(orig, argv, ((size_t)argc + 1) * sizeof(char *));
 	tool_init("oci-runtime", argc, argv);
-	enum { OPT_ROOT = 256, OPT_LOG, OPT_LOGFMT, OPT_DEBUG, OPT_SYSTEMD, OPT_HELP, OPT_VERSION };
+	enum { OPT_ROOT = 256, OPT_LOG, OPT_LOGFMT, OPT_DEBUG, OPT_SYSTEMD };
 	static const struct option lo[] = {
 	    {"root", required_argument, NULL, OPT_ROOT},
 	    {"log", required_argument, NULL, OPT_LOG},
 	    {"log-format", required_argument, NULL, OPT_LOGFMT},
 	    {"debug", no_argument, NULL, OPT_DEBUG},
 	    {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {"version", no_argument, NULL, OPT_VERSION},
+	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	const char *root = NULL;
@@ -386,13 +384,11 @@ int main(int argc, char **argv)
 		case 'q':
 			tool_quiet = quiet_warnings = true;
 			break;
-		case OPT_HELP:
-			fputs(usage, stdout);
-			return tool_flush_stdout();
-		case OPT_VERSION:
-			return tool_version();
-		default:
-			return tool_bad_option(argv);
+		default: {
+			int st = tool_std_option(c, usage, argv);
+			if (st != TOOL_CONTINUE)
+				return st;
+		}
 		}
 	}
 	tool_args_done(argc, argv);

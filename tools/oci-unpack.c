@@ -27,15 +27,13 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
 	tool_init("oci-unpack", argc, argv);
-	enum { OPT_ROOTFS = 256, OPT_ROOTLESS, OPT_PLATFORM, OPT_PROGRESS, OPT_HELP, OPT_VERSION };
+	enum { OPT_ROOTFS = 256, OPT_ROOTLESS, OPT_PLATFORM, OPT_PROGRESS };
 	static const struct option longopts[] = {
 	    {"rootfs", no_argument, NULL, OPT_ROOTFS},
 	    {"rootless", no_argument, NULL, OPT_ROOTLESS},
 	    {"platform", required_argument, NULL, OPT_PLATFORM},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, OPT_HELP},
-	    {"version", no_argument, NULL, OPT_VERSION},
+	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	bool rootfs_only = false, rootless = geteuid() != 0, progress = false;
@@ -55,16 +53,11 @@ int main(int argc, char **argv)
 		case OPT_PROGRESS:
 			progress = true;
 			break;
-		case 'q':
-			tool_quiet = true;
-			break;
-		case OPT_HELP:
-			fputs(usage, stdout);
-			return tool_flush_stdout();
-		case OPT_VERSION:
-			return tool_version();
-		default:
-			return tool_bad_option(argv);
+		default: {
+			int st = tool_std_option(c, usage, argv);
+			if (st != TOOL_CONTINUE)
+				return st;
+		}
 		}
 	}
 	tool_args_done(argc, argv);

@@ -234,3 +234,19 @@ int tool_bad_option(char **argv)
 		return tool_usage_error("-%c: unknown option or missing argument", optopt);
 	return tool_usage_error("%s: unknown option", arg);
 }
+
+int tool_std_option(int c, const char *usage, char **argv)
+{
+	switch (c) {
+	case 'q':
+		tool_quiet = true;
+		return TOOL_CONTINUE;
+	case TOOL_OPT_HELP:
+		fputs(usage, stdout);
+		return tool_flush_stdout();
+	case TOOL_OPT_VERSION:
+		return tool_version();
+	default:
+		return tool_bad_option(argv);
+	}
+}

@@ -24,6 +24,19 @@ void tool_init(const char *name, int argc, char **argv);
 void tool_args_done(int argc, char **argv);
 /* the one-line complaint for getopt's '?' (or ':') */
 int tool_bad_option(char **argv);
+
+/* The options every tool has, for its getopt_long table, and their
+ * handling: tool_std_option() returns TOOL_CONTINUE after -q, else the exit
+ * status to return (--help, --version, or a bad option). */
+#define TOOL_OPT_HELP	 0x7f00
+#define TOOL_OPT_VERSION 0x7f01
+#define TOOL_CONTINUE	 (-1)
+#define TOOL_STD_OPTIONS                                                                           \
+	{"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, TOOL_OPT_HELP},             \
+	{                                                                                          \
+		"version", no_argument, NULL, TOOL_OPT_VERSION                                     \
+	}
+int tool_std_option(int c, const char *usage, char **argv);
 /* "TOOL: SUBJECT: MESSAGE" on stderr; returns EXIT_TROUBLE. subject may be NULL. */
 int tool_fail(const char *subject, struct oci_error *err);
 int tool_failf(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
