@@ -246,6 +246,24 @@ static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct arch
 	m->times[1].tv_nsec = archive_entry_mtime_nsec(e);
 }
 
+/* A directory of the rootfs again, through an fd opened O_NOFOLLOW from its
+ * re-resolved parent: -1 when it is gone or is no longer a directory (a name
+ * that has since become a symlink is never followed). */
+static int rf_reopen_dir(struct oci_rootfs *rf, const char *path)
+{
+	if (!*path)
+		return openat(rf->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *base;
+	struct oci_error *e2 = NULL;
+	int pfd = inroot_parent(rf->rootfd, path, false, &base, &e2);
+	oci_error_free(e2);
+	if (pfd < 0)
+		return -1;
+	int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(pfd);
+	return fd;
+}
+
 /* Directory modes and times, last: through an fd opened O_NOFOLLOW from its
  * resolved parent, so a name that has since become a symlink is skipped. */
 static int rf_finish_dirs(struct oci_rootfs *rf, struct oci_error **err)
@@ -253,19 +271,7 @@ static int rf_finish_dirs(struct oci_rootfs *rf, struct oci_error **err)
 	rf_cache_drop(rf);
 	for (size_t i = rf->n_dirs; i-- > 0;) {
 		struct dir_meta *m = &rf->dirs[i];
-		int fd;
-		if (!*m->path) {
-			fd = openat(rf->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		} else {
-			const char *base;
-			struct oci_error *e2 = NULL;
-			int pfd = inroot_parent(rf->rootfd, m->path, false, &base, &e2);
-			oci_error_free(e2);
-			if (pfd < 0)
-				continue;
-			fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			close(pfd);
-		}
+		int fd = rf_reopen_dir(rf, m->path);
 		if (fd < 0)
 			continue; /* removed or replaced since */
 		mode_t mode = m->mode | (rf->opts.rootless ? S_IRWXU : 0);
@@ -286,19 +292,7 @@ static int rf_finish_dirs(struct oci_rootfs *rf, struct oci_error **err)
 		struct pathmap_slot *t = &rf->touched.slots[i];
 		if (!t->hash || pathmap_get(&rf->layer, t->key))
 			continue;
-		int fd;
-		if (!*t->key) {
-			fd = openat(rf->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		} else {
-			const char *base;
-			struct oci_error *e2 = NULL;
-			int pfd = inroot_parent(rf->rootfd, t->key, false, &base, &e2);
-			oci_error_free(e2);
-			if (pfd < 0)
-				continue;
-			fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			close(pfd);
-		}
+		int fd = rf_reopen_dir(rf, t->key);
 		if (fd < 0)
 			continue;
 		futimens(fd, t->val);

@@ -262,6 +262,28 @@ static void spec_annotate(cJSON *ann, const char *k, const char *v)
 		cJSON_AddStringToObject(ann, k, v);
 }
 
+/* an object's keys, comma-separated, as one annotation (ExposedPorts, Volumes) */
+static void spec_annotate_keys(cJSON *ann, const char *key, const cJSON *obj)
+{
+	if (!obj || cJSON_GetArraySize(obj) == 0)
+		return;
+	size_t len = 1;
+	const cJSON *k;
+	cJSON_ArrayForEach (k, obj)
+		len += strlen(k->string) + 1;
+	char *v = xmalloc(len), *w = v;
+	cJSON_ArrayForEach (k, obj) {
+		size_t n = strlen(k->string);
+		if (w != v)
+			*w++ = ',';
+		memcpy(w, k->string, n);
+		w += n;
+	}
+	*w = 0;
+	spec_annotate(ann, key, v);
+	free(v);
+}
+
 int oci_spec_from_image(const struct oci_config *cfg, int rootfd, bool rootless, cJSON **out,
 			struct oci_error **err)
 {
@@ -309,40 +331,10 @@ int oci_spec_from_image(const struct oci_config *cfg, int rootfd, bool rootless,
 	spec_annotate(ann, "org.opencontainers.image.author", cfg->author);
 	spec_annotate(ann, "org.opencontainers.image.created", cfg->created);
 	spec_annotate(ann, "org.opencontainers.image.stopSignal", cfg->stop_signal);
-	if (cfg->exposed_ports && cJSON_GetArraySize(cfg->exposed_ports) > 0) {
-		size_t cap = 64, len = 0;
-		char *ports = xcalloc(1, cap);
-		const cJSON *p;
-		cJSON_ArrayForEach (p, cfg->exposed_ports) {
-			size_t need = len + strlen(p->string) + 2;
-			if (need > cap) {
-				cap = need * 2;
-				ports = xrealloc(ports, cap);
-			}
-			len += (size_t)snprintf(ports + len, cap - len, "%s%s", len ? "," : "",
-						p->string);
-		}
-		spec_annotate(ann, "org.opencontainers.image.exposedPorts", ports);
-		free(ports);
-	}
+	spec_annotate_keys(ann, "org.opencontainers.image.exposedPorts", cfg->exposed_ports);
 	/* Volumes: mount points the runtime should provide; record them (a
 	 * runtime-spec has no anonymous volumes) so that a caller can bind them. */
-	if (cfg->volumes && cJSON_GetArraySize(cfg->volumes) > 0) {
-		size_t cap = 64, len = 0;
-		char *vols = xcalloc(1, cap);
-		const cJSON *v;
-		cJSON_ArrayForEach (v, cfg->volumes) {
-			size_t need = len + strlen(v->string) + 2;
-			if (need > cap) {
-				cap = need * 2;
-				vols = xrealloc(vols, cap);
-			}
-			len += (size_t)snprintf(vols + len, cap - len, "%s%s", len ? "," : "",
-						v->string);
-		}
-		spec_annotate(ann, "org.opencontainers.image.volumes", vols);
-		free(vols);
-	}
+	spec_annotate_keys(ann, "org.opencontainers.image.volumes", cfg->volumes);
 	*out = s;
 	return 0;
 }
