@@ -45,7 +45,12 @@ snap() {
 untouched() {
 	local d
 	d=$(snap | diff "$TMP/outside.snap" - | grep '^[<>]' | head -4)
-	if [ -z "$d" ]; then pass "$1: nothing outside the layout touched"; else fail "$1: nothing outside the layout touched" "$d"; fi
+	if [ -z "$d" ]; then
+		pass "$1: nothing outside the layout touched"
+	else
+		fail "$1: nothing outside the layout touched" "$d"
+		mk_outside # so that the next case is judged on its own
+	fi
 }
 
 # refused NAME REGEX CMD...: within the timeout, exit 2 and one stderr line

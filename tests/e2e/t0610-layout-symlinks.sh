@@ -25,17 +25,19 @@ every_tool "blobs/sha256 -> outside" "$TMP/sha" ': blobs/sha256: symbolic link o
 
 # an empty index: nothing reachable is damaged, so --gc would collect every
 # blob it lists, and the stray-file pass every dot-file
-fresh empty
-rm -rf "$TMP/empty/blobs/sha256"
-ln -s "$OUT/other/blobs/sha256" "$TMP/empty/blobs/sha256"
-printf '{"schemaVersion":2,"manifests":[]}' >"$TMP/empty/index.json"
-for mode in --verify "--repair --gc" "--repair --gc --dry-run" --repair; do
-	# shellcheck disable=SC2086
-	refused "empty index, blobs/sha256 -> outside: oci-inspect $mode" \
-		': blobs/sha256: symbolic link out of the layout' oci-inspect $mode "$TMP/empty"
-	unlike 'sha256:|stray' "empty index: oci-inspect $mode lists nothing of the outside directory"
+for link in blobs blobs/sha256; do
+	fresh empty
+	rm -rf "${TMP:?}/empty/$link"
+	ln -s "$OUT/other/$link" "$TMP/empty/$link"
+	printf '{"schemaVersion":2,"manifests":[]}' >"$TMP/empty/index.json"
+	for mode in --verify "--repair --gc" "--repair --gc --dry-run" --repair; do
+		# shellcheck disable=SC2086
+		refused "empty index, $link -> outside: oci-inspect $mode" \
+			": $link: symbolic link out of the layout" oci-inspect $mode "$TMP/empty"
+		unlike 'sha256:|stray' "empty index, $link -> outside: oci-inspect $mode lists nothing outside"
+	done
+	untouched "empty index, $link -> outside"
 done
-untouched "empty index, blobs/sha256 -> outside"
 
 # ---- the layout's top-level files ----
 fresh idx
