@@ -37,6 +37,11 @@ const char *layoutfs_type_name(mode_t mode)
 /* 1 when openat2 works, 0 when the kernel lacks it, -1 not yet known */
 static int lfs_have_openat2 = -1;
 
+void layoutfs_set_openat2(bool on)
+{
+	__atomic_store_n(&lfs_have_openat2, on ? -1 : 0, __ATOMIC_RELAXED);
+}
+
 /* Where openat2 is missing: one component at a time, none of them followed
  * when it is a symlink (stricter than needed: no symlink at all). */
 static int lfs_walk(int rootfd, const char *name, int flags)

@@ -36,5 +36,7 @@ HIDDEN int layoutfs_lock(int rootfd, struct oci_error **err);
  * file description of its own (the held fd's offset never moves); free each,
  * then the array. NULL (errno set) when it cannot be read. */
 HIDDEN char **layoutfs_list(int dirfd, size_t *count);
+/* Tests: resolve as if the kernel lacked openat2 (on false) or as usual. */
+HIDDEN void layoutfs_set_openat2(bool on);
 
 #endif
