@@ -9,7 +9,6 @@
 # LAYOUT_TEST_TIMEOUT: seconds before a run counts as a hang (status 124)
 T=${LAYOUT_TEST_TIMEOUT:-20}
 V1=$(digest_of multi:v1)
-REFANN=org.opencontainers.image.ref.name
 
 blobpath() { echo "$1/blobs/${2%%:*}/${2#*:}"; }
 # the pieces of multi:v1
