@@ -202,7 +202,7 @@ static int lw_close(struct lw *w, struct oci_layer_result *res, struct oci_error
 
 /* ---- from a changeset to a sorted list of actions ---- */
 
-enum act_kind { ACT_ENTRY, ACT_WHITEOUT, ACT_OPAQUE };
+enum act_kind { ACT_ENTRY, ACT_WHITEOUT };
 
 struct act {
 	char *name;
@@ -263,30 +263,34 @@ static void plan_parents_of(struct plan *p, const char *path)
 		plan_entry(p, pe);
 }
 
-/* everything below dir in the after tree (sorted: a contiguous range) */
-static void plan_subtree(struct plan *p, const char *dir)
+/* Sorted by path component by component (a directory's whole subtree
+ * before its next sibling, as tar --sort=name), and within a directory its
+ * whiteouts first: layer.md wants them before their sibling entries, and a
+ * reader that applies entries in order then never sees a whiteout after an
+ * entry of the same name. */
+static int cmp_names(const char *a, const char *b)
 {
-	size_t n = strlen(dir), lo = 0, hi = p->after->n;
-	while (lo < hi) { /* first path > dir */
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(p->after->e[mid].path, dir) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < p->after->n; i++) {
-		struct oci_snap_entry *e = &p->after->e[i];
-		if (strncmp(e->path, dir, n) != 0)
-			break;
-		if (e->path[n] == '/' && !S_ISSOCK(e->mode))
-			plan_entry(p, e);
-		/* "dir-x" sorts between "dir" and "dir/...": keep scanning */
-	}
+	size_t i = 0;
+	while (a[i] && a[i] == b[i])
+		i++;
+	if (!a[i] && !b[i])
+		return 0;
+	size_t s = i;
+	while (s > 0 && a[s - 1] != '/')
+		s--;
+	bool wa = strncmp(a + s, ".wh.", 4) == 0 && !strchr(a + s, '/');
+	bool wb = strncmp(b + s, ".wh.", 4) == 0 && !strchr(b + s, '/');
+	if (wa != wb)
+		return wa ? -1 : 1;
+	/* the end of a component sorts before any byte */
+	int ka = !a[i] ? -1 : a[i] == '/' ? 0 : (unsigned char)a[i] + 1;
+	int kb = !b[i] ? -1 : b[i] == '/' ? 0 : (unsigned char)b[i] + 1;
+	return ka < kb ? -1 : 1;
 }
 
 static int cmp_act(const void *a, const void *b)
 {
-	return strcmp(((const struct act *)a)->name, ((const struct act *)b)->name);
+	return cmp_names(((const struct act *)a)->name, ((const struct act *)b)->name);
 }
 
 int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
@@ -296,13 +300,13 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 	struct plan p = {.after = cs->after};
 	pathmap_init(&p.seen);
 	memset(res, 0, sizeof(*res));
-	struct pathmap replaced;
-	pathmap_init(&replaced);
+	/* A directory deleted and made again is not an opaque marker: what it
+	 * lost is whited out one by one (the spec's preferred form), so the
+	 * bytes do not depend on whether the new directory got its old inode
+	 * back. Its own entry goes in when its metadata changed, like any. */
 	for (size_t i = 0; i < cs->n; i++) {
 		struct oci_change *c = &cs->c[i];
 		const char *path = c->after ? c->after->path : c->before->path;
-		if (c->kind == OCI_CHANGE_DELETED && pathmap_has_ancestor(&replaced, path))
-			continue; /* the opaque whiteout hides it */
 		if (c->kind == OCI_CHANGE_DELETED) {
 			if (!*path)
 				continue;
@@ -323,15 +327,10 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 					 path);
 			continue;
 		}
+		if (c->kind == OCI_CHANGE_CHANGED && c->fields == OCI_FIELD_REPLACED)
+			continue; /* made again, the same as before: nothing to carry */
 		plan_entry(&p, c->after);
-		if (c->kind == OCI_CHANGE_CHANGED && S_ISDIR(c->after->mode) &&
-		    (c->fields & (OCI_FIELD_REPLACED | OCI_FIELD_TYPE))) {
-			plan_push(&p, xasprintf("%s/.wh..wh..opq", path), ACT_OPAQUE, NULL);
-			plan_subtree(&p, path);
-			*pathmap_put(&replaced, path) = (void *)1;
-		}
 	}
-	pathmap_release(&replaced, NULL);
 	/* hardlink groups stay groups: every name of a changed inode goes in */
 	size_t n0 = p.n;
 	for (size_t i = 0; i < n0; i++) {
