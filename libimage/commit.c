@@ -186,6 +186,24 @@ static int commit_check_layer(struct commit *c, int fd, int compression,
 
 /* ---- the config ---- */
 
+bool oci_annotation_undefined(const char *key)
+{
+	static const char ns[] = "org.opencontainers.image.";
+	/* annotations.md's keys, then those conversion.md derives from a config */
+	static const char *const defined[] = {
+	    "created",	   "authors",	"url",	      "documentation", "source",  "version",
+	    "revision",	   "vendor",	"licenses",   "ref.name",      "title",	  "description",
+	    "base.digest", "base.name", "os",	      "architecture",  "variant", "os.version",
+	    "os.features", "author",	"stopSignal", "exposedPorts",
+	};
+	if (strncmp(key, ns, sizeof(ns) - 1) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(defined) / sizeof(defined[0]); i++)
+		if (strcmp(key + sizeof(ns) - 1, defined[i]) == 0)
+			return false;
+	return true;
+}
+
 static cJSON *commit_args(const char *s, struct oci_error **err)
 {
 	cJSON *a;

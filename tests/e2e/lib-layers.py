@@ -18,6 +18,7 @@ SPEC is one JSON object:
    "media": "oci"|"docker",    manifest/config/layer media types (default oci)
    "comp": "gzip"|"zstd"|"none",   default layer compression (default gzip)
    "config": {...},            merged into the image config's "config"
+   "top": {...},               merged into the image config itself ("os.version", ...)
    "oci_archive": PATH,        also write an oci-archive (tar of the layout)
    "docker_save": PATH,        also write a docker-save archive (tag img:REF)
    "layers": [LAYER, ...]}
@@ -239,6 +240,7 @@ def build(out, spec):
            "history": [{"created": CREATED, "created_by": "layer %d" % i}
                        for i in range(len(layers))]}
     cfg["config"].update(spec.get("config", {}))
+    cfg.update(spec.get("top", {}))
     cbytes = canon(cfg)
     cd = add(cbytes, mts["config"])
     man = {"schemaVersion": 2, "mediaType": mts["manifest"], "config": cd, "layers": layers}
