@@ -345,12 +345,24 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 	}
 	if (p.n)
 		qsort(p.v, p.n, sizeof(*p.v), cmp_act);
+	/* a file named .wh.X would be read back as a whiteout of X: refused
+	 * before a byte is written, as umoci does */
+	int bad = 0;
+	for (size_t i = 0; !bad && i < p.n; i++) {
+		const char *base = strrchr(p.v[i].name, '/');
+		base = base ? base + 1 : p.v[i].name;
+		if (p.v[i].kind == ACT_ENTRY && strncmp(base, ".wh.", 4) == 0)
+			bad = error_set(err, OCI_E_INVALID, 0,
+					"/%s: a name starting with .wh. cannot be stored in a "
+					"layer (it would be read as a whiteout)",
+					p.v[i].name);
+	}
 
 	struct lw w;
 	struct pathmap inode_first;
 	pathmap_init(&inode_first);
 	lw_open(&w, out_fd, o);
-	int r = 0;
+	int r = bad;
 	/* rootless: what we created is root's in the image, as in the user namespace */
 	uid_t map_uid = cs->ignore_owner ? getuid() : (uid_t)-1;
 	gid_t map_gid = cs->ignore_owner ? getgid() : (gid_t)-1;

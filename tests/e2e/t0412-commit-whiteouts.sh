@@ -84,4 +84,14 @@ command -v umoci >/dev/null && {
 	fi
 }
 
+# ---- a real file named like a whiteout cannot go into a layer ----
+mkdir -p "$TMP/whname/d" && echo x >"$TMP/whname/d/.wh.foo"
+expect_fail "a tree holding d/.wh.foo: refused (it would be read as a whiteout)" oci-commit "$TMP/whname" "$TMP/WL:x"
+err_like '/d/\.wh\.foo: a name starting with \.wh\. cannot be stored in a layer' "the error names the file and why"
+[ -e "$TMP/WL" ] && fail "no layout left behind" || pass "no layout left behind"
+oci-unpack -q "$TMP/L:base" "$TMP/bw"
+echo x >"$TMP/bw/rootfs/d/.wh.b"
+oci-diff --tar "$TMP/bw" >"$TMP/bw.tar" 2>"$TMP/bw.err"
+is "$?:$(stat -c %s "$TMP/bw.tar"):$(wc -l <"$TMP/bw.err")" "2:0:1" "oci-diff --tar of such a bundle: exit 2, nothing on stdout, one line on stderr"
+
 done_testing
