@@ -322,10 +322,13 @@ int oci_layout_set_ref(int dirfd, const char *ref, const struct oci_descriptor *
 		cJSON_AddNumberToObject(o, "size", (double)d->size);
 		cJSON *ann = cJSON_AddObjectToObject(o, "annotations");
 		cJSON_AddStringToObject(ann, "org.opencontainers.image.ref.name", ref);
-		if (d->platform && d->platform->os) {
+		/* descriptor.md: SHOULD be present for a platform-specific target */
+		if (d->platform && d->platform->os && d->platform->architecture) {
 			cJSON *p = cJSON_AddObjectToObject(o, "platform");
 			cJSON_AddStringToObject(p, "architecture", d->platform->architecture);
 			cJSON_AddStringToObject(p, "os", d->platform->os);
+			if (d->platform->os_version)
+				cJSON_AddStringToObject(p, "os.version", d->platform->os_version);
 			if (d->platform->variant)
 				cJSON_AddStringToObject(p, "variant", d->platform->variant);
 		}

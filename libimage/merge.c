@@ -10,6 +10,7 @@
 #include <oci/merge.h>
 #include "pathmap.h"
 #include "snapshot_int.h"
+#include "tar_write.h"
 
 struct mnode {
 	struct oci_snap_entry e;
@@ -244,19 +245,18 @@ int oci_changeset_snapshots(struct oci_snapshot *a, struct oci_snapshot *b,
 
 /* ---- the merged tree as one tar stream ---- */
 
-static la_ssize_t export_write(struct archive *a, void *arg, const void *buf, size_t len)
+static int export_write(void *arg, const void *buf, size_t len, struct oci_error **err)
 {
-	(void)a;
 	int fd = *(int *)arg;
 	for (size_t done = 0; done < len;) {
 		ssize_t n = write(fd, (const char *)buf + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return -1;
+			return error_set(err, OCI_E_IO, errno, "write the tar stream");
 		done += (size_t)n;
 	}
-	return (la_ssize_t)len;
+	return 0;
 }
 
 int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error **err)
@@ -269,17 +269,9 @@ int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error *
 		return r;
 	}
 	char *buf = xmalloc(1 << 16);
-	struct archive *w = archive_write_new();
-	archive_write_set_format_pax_restricted(w);
-	archive_write_set_format_option(w, "pax", "xattrheader", "SCHILY");
-	archive_write_set_format_option(w, "pax", "hdrcharset", "BINARY");
-	archive_write_add_filter_none(w);
-	archive_write_set_bytes_in_last_block(w, 1);
+	/* the same writer as layers: a pax header only where an entry needs one */
 	int fd = out_fd;
-	if (archive_write_open(w, &fd, NULL, export_write, NULL) != ARCHIVE_OK) {
-		r = error_set(err, OCI_E_IO, errno, "write the tar stream");
-		goto out;
-	}
+	struct tar_writer *w = tar_writer_new(export_write, &fd);
 	for (size_t li = 0; r == 0 && li < img->manifest->n_layers; li++) {
 		struct oci_layer_reader *lr;
 		r = oci_layer_open(img->layout, &img->manifest->layers[li],
@@ -309,9 +301,8 @@ int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error *
 					continue;
 				}
 			}
-			if (archive_write_header(w, oe) != ARCHIVE_OK) {
-				r = error_set(err, OCI_E_IO, 0, "write \"%s\": %s", path,
-					      archive_error_string(w));
+			if ((r = tar_write_header(w, oe, err)) < 0) {
+				error_wrap(err, "write \"%s\"", path);
 				archive_entry_free(oe);
 				break;
 			}
@@ -319,9 +310,8 @@ int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error *
 			if (S_ISREG(n->e.mode) && !n->hardlink) {
 				ssize_t k;
 				while ((k = oci_layer_read_data(lr, buf, 1 << 16, err)) > 0)
-					if (archive_write_data(w, buf, (size_t)k) != k) {
-						k = error_set(err, OCI_E_IO, 0, "write \"%s\": %s",
-							      path, archive_error_string(w));
+					if ((r = tar_write_data(w, buf, (size_t)k, err)) < 0) {
+						k = error_wrap(err, "write \"%s\"", path);
 						break;
 					}
 				if (k < 0) {
@@ -332,11 +322,9 @@ int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error *
 		}
 		oci_layer_free(lr);
 	}
-	if (r == 0 && archive_write_close(w) != ARCHIVE_OK)
-		r = error_set(err, OCI_E_IO, 0, "finish the tar stream: %s",
-			      archive_error_string(w));
-out:
-	archive_write_free(w);
+	if (r == 0)
+		r = tar_writer_finish(w, err);
+	tar_writer_free(w);
 	merge_release(&m);
 	free(buf);
 	return r;
