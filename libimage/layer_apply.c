@@ -332,6 +332,46 @@ static int rf_set_xattrs(struct oci_rootfs *rf, struct archive_entry *e, int fd,
 	return 0;
 }
 
+static bool rf_entry_has_xattr(struct archive_entry *e, const char *want)
+{
+	const char *name;
+	const void *val;
+	size_t vl;
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &vl) == ARCHIVE_OK)
+		if (strcmp(name, want) == 0)
+			return true;
+	return false;
+}
+
+/* A new inode takes an access ACL from its directory's default ACL (a new
+ * directory the default ACL too): metadata that is in no layer, which a
+ * diff would report and a squash would bake in. Removed unless the entry
+ * gives it. (Mode, owner and group, which the umask and a setgid parent
+ * also reach, are set explicitly after creation.) fd, or else pfd/base
+ * for an inode that cannot be opened (a FIFO, a device). */
+static int rf_drop_inherited(int fd, int pfd, const char *base, struct archive_entry *e,
+			     const char *path, struct oci_error **err)
+{
+	static const char *const acls[] = {"system.posix_acl_access", "system.posix_acl_default"};
+	for (size_t i = 0; i < sizeof(acls) / sizeof(acls[0]); i++) {
+		if (rf_entry_has_xattr(e, acls[i]))
+			continue;
+		int r;
+		if (fd >= 0) {
+			r = fremovexattr(fd, acls[i]);
+		} else {
+			char p[64 + 256];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", pfd, base);
+			r = lremovexattr(p, acls[i]);
+		}
+		if (r < 0 && errno != ENODATA && !rf_xattr_soft_error(errno))
+			return error_set(err, OCI_E_IO, errno, "remove inherited %s of \"%s\"",
+					 acls[i], path);
+	}
+	return 0;
+}
+
 /* remove the xattrs of fd that the entry does not have */
 static int rf_clear_xattrs(int fd, struct archive_entry *e)
 {
@@ -583,6 +623,8 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 			r = error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
 		if (r == 0 && exists)
 			rf_clear_xattrs(fd, e); /* a directory given again has only the new ones */
+		else if (r == 0)
+			r = rf_drop_inherited(fd, -1, NULL, e, path, err);
 		if (r == 0)
 			r = rf_set_xattrs(rf, e, fd, pfd, base, path, err);
 		close(fd);
@@ -598,7 +640,9 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (fd < 0)
 			return error_set(err, OCI_E_IO, errno, "create \"%s\"", path);
 		struct oci_digest dg;
-		int r = rf_write_file(rf, lr, fd, path, &dg, err);
+		int r = rf_drop_inherited(fd, -1, NULL, e, path, err);
+		if (r == 0)
+			r = rf_write_file(rf, lr, fd, path, &dg, err);
 		if (r == 0)
 			r = rf_file_size(fd, e, path, err);
 		if (r == 0 && chown_ok && fchown(fd, uid, gid) < 0)
@@ -657,11 +701,14 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 			close(fd);
 			placeholder = true;
 		}
+		int r = rf_drop_inherited(-1, pfd, base, e, path, err);
+		if (r < 0)
+			return r;
 		if (chown_ok && fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 			return error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
 		if (!placeholder && fchmodat(pfd, base, perm, 0) < 0)
 			return error_set(err, OCI_E_IO, errno, "chmod \"%s\"", path);
-		int r = rf_set_xattrs(rf, e, -1, pfd, base, path, err);
+		r = rf_set_xattrs(rf, e, -1, pfd, base, path, err);
 		if (r < 0)
 			return r;
 		if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
