@@ -42,6 +42,9 @@ struct oci_rootfs {
 	char *cached_parent;
 	int cached_fd;
 	char *zero; /* a block of zeros for sparse holes */
+	/* entries of this layer for a path it already wrote: the last wins */
+	size_t n_dups;
+	char *first_dup;
 };
 
 static void rf_info_free(void *p)
@@ -95,6 +98,7 @@ void oci_rootfs_free(struct oci_rootfs *rf)
 		free(rf->dirs[i].path);
 	free(rf->dirs);
 	free(rf->zero);
+	free(rf->first_dup);
 	free(rf);
 }
 
@@ -229,14 +233,22 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 	return r;
 }
 
-static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct archive_entry *e)
+static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct archive_entry *e,
+			    bool dup)
 {
-	if (rf->n_dirs == rf->cap_dirs) {
-		rf->cap_dirs = rf->cap_dirs ? rf->cap_dirs * 2 : 256;
-		rf->dirs = xrealloc(rf->dirs, rf->cap_dirs * sizeof(*rf->dirs));
+	struct dir_meta *m = NULL;
+	/* a directory this layer gave before: the last entry's metadata wins */
+	for (size_t i = rf->n_dirs; dup && !m && i-- > 0;)
+		if (strcmp(rf->dirs[i].path, path) == 0)
+			m = &rf->dirs[i];
+	if (!m) {
+		if (rf->n_dirs == rf->cap_dirs) {
+			rf->cap_dirs = rf->cap_dirs ? rf->cap_dirs * 2 : 256;
+			rf->dirs = xrealloc(rf->dirs, rf->cap_dirs * sizeof(*rf->dirs));
+		}
+		m = &rf->dirs[rf->n_dirs++];
+		m->path = xstrdup(path);
 	}
-	struct dir_meta *m = &rf->dirs[rf->n_dirs++];
-	m->path = xstrdup(path);
 	m->mode = archive_entry_perm(e) & 07777;
 	m->times[0].tv_sec =
 	    archive_entry_atime_is_set(e) ? archive_entry_atime(e) : archive_entry_mtime(e);
@@ -517,6 +529,10 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	if (wh != OCI_WHITEOUT_NONE)
 		return rf_whiteout(rf, wh, target, err);
 
+	bool dup = pathmap_get(&rf->layer, path) != NULL;
+	if (dup && rf->n_dups++ == 0)
+		rf->first_dup = xstrdup(path);
+
 	mode_t type = archive_entry_filetype(e);
 	const char *hl = archive_entry_hardlink(e);
 	if (!*path) {
@@ -532,7 +548,7 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (xr < 0)
 			return xr;
 		rf_remember(rf, path, e);
-		rf_add_dir_meta(rf, path, e);
+		rf_add_dir_meta(rf, path, e, dup);
 		return 0;
 	}
 	const char *base;
@@ -631,7 +647,7 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (r < 0)
 			return r;
 		rf_remember(rf, path, e);
-		rf_add_dir_meta(rf, path, e);
+		rf_add_dir_meta(rf, path, e, dup);
 		return 0;
 	}
 	case AE_IFREG: {
@@ -733,6 +749,9 @@ int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l, const struct o
 		return r;
 	pathmap_clear(&rf->layer, NULL);
 	pathmap_clear(&rf->layer_anc, NULL);
+	rf->n_dups = 0;
+	free(rf->first_dup);
+	rf->first_dup = NULL;
 	struct archive_entry *e;
 	unsigned count = 0;
 	while ((r = oci_layer_next(lr, &e, err)) > 0) {
@@ -757,6 +776,15 @@ int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l, const struct o
 		return r;
 	if (rf->opts.progress)
 		rf->opts.progress(rf->opts.progress_arg, layer_no, n_layers, d->size, d->size);
+	if (rf->n_dups && rf->opts.note) {
+		/* the image-spec forbids them; Docker and containerd apply the
+		 * last, and so do we, saying so */
+		cleanup_free char *msg = xasprintf(
+		    "layer %s: %zu duplicate entr%s (the first for \"%s\"): the last "
+		    "entry of each path applied",
+		    d->digest.str, rf->n_dups, rf->n_dups == 1 ? "y" : "ies", rf->first_dup);
+		rf->opts.note(rf->opts.note_arg, msg);
+	}
 	return rf_finish_dirs(rf, err);
 }
 
