@@ -137,9 +137,9 @@ for kind in "legacy symlink" "legacy hardlink" "legacy copy" docker25; do
 	done
 	# the shared layer is one blob for both images
 	run oci-inspect --json "$a:one"
-	l1=$(jq -r '.. | objects | select(has("layers")) | .layers[0].digest' "$TMP/out" | head -1)
+	l1=$(jq -r '.manifests[0].layers[0].digest' "$TMP/out")
 	run oci-inspect --json "$a:two"
-	l2=$(jq -r '.. | objects | select(has("layers")) | .layers[0].digest' "$TMP/out" | head -1)
+	l2=$(jq -r '.manifests[0].layers[0].digest' "$TMP/out")
 	is "$l2" "$l1" "$kind: the shared layer has one digest in both images"
 done
 

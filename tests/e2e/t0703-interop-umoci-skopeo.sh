@@ -11,8 +11,8 @@ mksrc "$TMP/src"
 tree_of "$TMP/src" "$TMP/src.brief" --brief
 
 if ! have umoci; then
-	skip_n $((4 + 4 * CHECK_N)) "umoci not installed"
-	skip_n $((5 + 5 * CHECK_N)) "umoci not installed (the oracle for skopeo's copies)"
+	skip_n $((5 + 4 * CHECK_N)) "umoci not installed"
+	skip_n $((6 + 5 * CHECK_N)) "umoci not installed (the oracle for skopeo's copies)"
 	done_testing
 	exit
 fi
@@ -31,6 +31,8 @@ step "umoci insert --whiteout: a third layer deleting /app/sub" \
 mkdir -p "$TMP/new-etc" && printf 'only\n' >"$TMP/new-etc/only"
 step "umoci insert --opaque: a fourth layer replacing /etc" \
 	umoci insert --image "$L:t3" --tag t4 --opaque "$TMP/new-etc" /etc
+# what repack replaced (umoci new's manifest and config) would be notes
+step "umoci gc" umoci gc --layout "$L"
 
 for ref in t t2 t3 t4; do
 	oracle "$L" $ref "$TMP/o-$ref" || fail "umoci unpack $ref"
@@ -48,7 +50,7 @@ check "umoci insert --opaque" "$L:t4" "$TMP/o-t4" "$TMP/src4.brief"
 
 # ---- skopeo's copies of umoci's four-layer image ----
 if ! have skopeo; then
-	skip_n $((5 + 5 * CHECK_N)) "skopeo not installed"
+	skip_n $((6 + 5 * CHECK_N)) "skopeo not installed"
 	done_testing
 	exit
 fi
@@ -64,7 +66,7 @@ check "skopeo dir: then oci:" "$TMP/from-dir:t4" "$TMP/o-t4" "$TMP/src4.brief"
 step "skopeo copy to oci: with zstd layers" \
 	$SK --dest-compress-format zstd "oci:$L:t4" "oci:$TMP/zst:t4"
 run oci-inspect --json "$TMP/zst:t4"
-is "$(jq -r '[.. | objects | select(has("layers")) | .layers[].mediaType] | unique | join(",")' "$TMP/out")" \
+is "$(jq -r '[.manifests[].layers[].mediaType] | unique | join(",")' "$TMP/out")" \
 	application/vnd.oci.image.layer.v1.tar+zstd "zstd: every layer is tar+zstd"
 check "skopeo zstd" "$TMP/zst:t4" "$TMP/o-t4" "$TMP/src4.brief"
 step "skopeo copy to oci-archive: with zstd layers" \
