@@ -6,7 +6,7 @@
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/lib-interop.sh"
 
-N_ALL=$((2 + 6 * CHECK_N + 2))
+N_ALL=$((2 + 3 * CHECK_N + 3 * (CHECK_N - 1) + 2))
 if ! have buildah || ! have umoci; then
 	skip_n $N_ALL "buildah or umoci (the oracle) not installed"
 	done_testing
