@@ -211,7 +211,7 @@ static int layer_error(struct oci_layer_reader *r, struct oci_error **err, const
 			 msg ? msg : "unreadable tar");
 }
 
-/* umoci insert before 0.4.9 (umoci#436) ends a layer right after its last
+/* umoci insert (until umoci#534, 2024; Debian 12 has 0.4.7) ends a layer right after its last
  * entry's data, without the padding to a block or the end-of-archive
  * blocks; Go's archive/tar (Docker, containerd) and bsdtar read such a
  * layer whole, libarchive's reader calls it truncated. Exactly that is

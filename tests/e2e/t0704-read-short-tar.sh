@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A layer tar that ends right after its last entry's data, without the
-# padding to a block or the end-of-archive blocks (umoci insert before
-# 0.4.9 writes them: umoci#436): read whole, as Go's archive/tar and bsdtar
+# padding to a block or the end-of-archive blocks (umoci insert
+# wrote them until 2024, umoci#436): read whole, as Go's archive/tar and bsdtar
 # read it, by --verify, unpack (to disk and to a stream) and --files. Data
 # cut short by even one byte is still an error.
 . "$(dirname "$0")/test-lib.sh"
