@@ -138,6 +138,12 @@ HIDDEN int rt_json_u32(const cJSON *o, const char *key, bool required, uint32_t 
 		       struct oci_error **err);
 HIDDEN int rt_json_bool(const cJSON *o, const char *key, bool *out, struct oci_error **err);
 HIDDEN void rt_strv_free(char **v);
+static inline void rt_strv_freep(char ***v)
+{
+	rt_strv_free(*v);
+}
+/* a NULL-terminated string list freed with its scope, on every path */
+#define cleanup_strv __attribute__((cleanup(rt_strv_freep)))
 /* "/a/./b//c/" -> "a/b/c"; ".." kept (resolution stays in the root) */
 HIDDEN char *rt_clean_path(const char *p);
 
