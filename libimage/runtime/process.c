@@ -673,15 +673,24 @@ int rt_config_load(const char *bundle, char *const *args, struct rt_config **out
 	ssize_t n = read_full(fd, buf, (size_t)st.st_size);
 	if (n < 0)
 		return error_set(err, OCI_E_IO, errno, "read %s", path);
+	int r = rt_config_parse(buf, (size_t)n, abs, args, out, err);
+	if (r < 0)
+		return error_wrap(err, "%s", path);
+	return 0;
+}
+
+int rt_config_parse(const char *buf, size_t len, const char *bundle, char *const *args,
+		    struct rt_config **out, struct oci_error **err)
+{
+	*out = NULL;
 	struct rt_config *c = xcalloc(1, sizeof(*c));
-	c->bundle = abs;
-	abs = NULL;
-	int r = oci_json_parse(buf, (size_t)n, &c->json, err);
+	c->bundle = xstrdup(bundle);
+	int r = oci_json_parse(buf, len, &c->json, err);
 	if (r == 0)
 		r = cfg_parse(c, args, err);
 	if (r < 0) {
 		rt_config_free(c);
-		return error_wrap(err, "%s", path);
+		return r;
 	}
 	*out = c;
 	return 0;

@@ -122,6 +122,10 @@ HIDDEN void rt_seccomp_free(struct rt_config *c);
  * warnings for what is ignored go through rt_warn. */
 HIDDEN int rt_config_load(const char *bundle, char *const *args, struct rt_config **out,
 			  struct oci_error **err);
+/* The same from the document's bytes (bundle absolute): parsing only,
+ * nothing created or run; what the fuzz target drives. */
+HIDDEN int rt_config_parse(const char *buf, size_t len, const char *bundle, char *const *args,
+			   struct rt_config **out, struct oci_error **err);
 HIDDEN void rt_config_free(struct rt_config *c);
 /* the parts of each file: process.c, ns.c, mount.c, hooks.c */
 HIDDEN int rt_config_process(struct rt_config *c, const cJSON *proc, struct oci_error **err);
