@@ -94,8 +94,11 @@ static int mkdir_p(const char *path, mode_t mode, struct oci_error **err)
 static int state_write_file(int dirfd, const char *name, const char *text, struct oci_error **err)
 {
 	cleanup_free char *tmp = xasprintf(".%s.tmp", name);
+	/* a fresh file (a stale one, whatever it is, is removed): never
+	 * through a symlink, never blocking on a FIFO */
+	unlinkat(dirfd, tmp, 0);
 	cleanup_close int fd =
-	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return error_set(err, OCI_E_IO, errno, "create %s", tmp);
 	size_t len = strlen(text);
