@@ -764,7 +764,7 @@ static int rf_snap_visit(void *arg, struct oci_snap_entry *e, int dfd, const cha
 		if (i && i->digest.algo)
 			e->digest = i->digest;
 		else
-			return snapshot_hash_file(dfd, name, e->path, &e->digest, err);
+			return snapshot_hash_file(dfd, name, e, &e->digest, err);
 	}
 	return 0;
 }
