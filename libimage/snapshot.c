@@ -398,7 +398,8 @@ static bool snap_uint(const char *p, const char *end, int base, uint64_t max, ui
 	uint64_t v = 0;
 	for (; p < end; p++) {
 		int d = hexval(*p);
-		if (d < 0 || d >= base || v > (max - (uint64_t)d) / (uint64_t)base)
+		if (d < 0 || d >= base || (uint64_t)d > max ||
+		    v > (max - (uint64_t)d) / (uint64_t)base)
 			return false;
 		v = v * (uint64_t)base + (uint64_t)d;
 	}
