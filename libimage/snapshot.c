@@ -298,6 +298,41 @@ static const char *snap_entry_check(const struct oci_snap_entry *e)
 	return NULL;
 }
 
+static int ino_cmp(const void *a, const void *b)
+{
+	const struct oci_snap_entry *x = *(const struct oci_snap_entry *const *)a;
+	const struct oci_snap_entry *y = *(const struct oci_snap_entry *const *)b;
+	return (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+/* The names of one inode have one content: hard-linked regular files that
+ * share an inode but not a digest make a record whose digests cannot be
+ * trusted (one of them, at least, is not the inode's). One such entry, or
+ * NULL. */
+static const struct oci_snap_entry *snap_links_check(const struct oci_snapshot *s)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++)
+		k += s->e[i].nlink > 1 && S_ISREG(s->e[i].mode) &&
+		     !(s->e[i].flags & OCI_SNAP_VIRTUAL);
+	if (k < 2)
+		return NULL;
+	const struct oci_snap_entry **v = xcalloc(k, sizeof(*v));
+	k = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->e[i].nlink > 1 && S_ISREG(s->e[i].mode) &&
+		    !(s->e[i].flags & OCI_SNAP_VIRTUAL))
+			v[k++] = &s->e[i];
+	qsort(v, k, sizeof(*v), ino_cmp);
+	const struct oci_snap_entry *bad = NULL;
+	for (size_t i = 1; i < k && !bad; i++)
+		if (v[i]->ino == v[i - 1]->ino &&
+		    !oci_digest_equal(&v[i]->digest, &v[i - 1]->digest))
+			bad = v[i];
+	free(v);
+	return bad;
+}
+
 static bool snap_digest_ok(const struct oci_digest *d)
 {
 	return d->algo == OCI_DIGEST_NONE ||
@@ -346,8 +381,14 @@ int snapshot_format(const struct oci_snapshot *s, char **out, size_t *len, struc
 		sb_str(&b, e->xattrs && *e->xattrs ? e->xattrs : "-");
 		sb_fmt(&b, "\t%u\n", e->flags);
 	}
-	if (!b.p)
-		b.p = xstrdup("");
+	const struct oci_snap_entry *bad = snap_links_check(s);
+	if (bad) {
+		free(b.p);
+		return error_set(
+		    err, OCI_E_INVALID, 0,
+		    "record entry \"%s\": hard links of one inode with different digests",
+		    bad->path);
+	}
 	*out = b.p;
 	*len = b.len;
 	return 0;
@@ -577,6 +618,11 @@ int snapshot_parse(const char *buf, size_t n, struct oci_snapshot **out, size_t 
 	}
 	if (!*why && s->n != count)
 		*why = "fewer entries than count";
+	const struct oci_snap_entry *bad = *why ? NULL : snap_links_check(s);
+	if (bad) {
+		*line = 6 + (size_t)(bad - s->e) + 1;
+		*why = "hard links of one inode with different digests";
+	}
 	if (*why) {
 		oci_snapshot_free(s);
 		return OCI_E_INVALID;
