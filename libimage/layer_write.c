@@ -106,6 +106,17 @@ static void lw_set_times(struct lw *w, struct archive_entry *ae, int64_t mtime_n
 	archive_entry_set_mtime(ae, sec, (long)nsec);
 }
 
+/* libarchive writes a SCHILY.xattr key URL-encoded (bytes below 33 or
+ * above 126, "%" and "=" as %XX), and neither it nor GNU tar decodes one
+ * when reading: such a name would come out of the layer as another name. */
+static bool lw_xattr_name_ok(const char *name)
+{
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 33 || *p > 126 || *p == '%' || *p == '=')
+			return false;
+	return true;
+}
+
 static int lw_set_xattrs(struct archive_entry *ae, const char *x, const char *path,
 			 struct oci_error **err)
 {
@@ -119,6 +130,14 @@ static int lw_set_xattrs(struct archive_entry *ae, const char *x, const char *pa
 			return 0;
 		if (r < 0) /* never guess what a malformed list meant */
 			return error_set(err, OCI_E_INVALID, 0, "\"%s\": malformed xattrs", path);
+		if (!lw_xattr_name_ok(name)) {
+			r = error_set(err, OCI_E_INVALID, 0,
+				      "\"%s\": xattr \"%s\": a name a tar cannot hold as it is",
+				      path, name);
+			free(name);
+			free(val);
+			return r;
+		}
 		archive_entry_xattr_add_entry(ae, name, val, len);
 		free(name);
 		free(val);
