@@ -433,7 +433,12 @@ static int rf_write_file(struct oci_rootfs *rf, struct oci_layer_reader *lr, int
 				      path);
 			break;
 		}
-		while (pos < off) { /* a hole: hash zeros, leave it unwritten */
+		while (pos < off) {	       /* a hole: hash zeros, leave it unwritten */
+			if (oci_cancelled()) { /* a layer's hole may be 2^63 bytes */
+				r = error_set(err, OCI_E_INTERRUPTED, 0, "\"%s\": interrupted",
+					      path);
+				goto out;
+			}
 			if (!rf->zero)
 				rf->zero = xcalloc(1, 65536);
 			size_t z = off - pos > 65536 ? 65536 : (size_t)(off - pos);
