@@ -263,13 +263,13 @@ static void test_refused(void)
 	}
 	is_int(n_ok, 0,
 	       "bad escapes, paths, field counts, digests, targets, xattrs, lines refused");
+#define HDR "oci-unpack-record 2\nsource img\nmanifest -\nconfig -\n"
 	const char *heads[] = {
 	    "oci-unpack-record 3\nsource img\nmanifest -\nconfig -\nrootless 0\ncount 0\n",
 	    "oci-unpack-record 02\nsource img\nmanifest -\nconfig -\nrootless 0\ncount 0\n",
 	    "oci-unpack-record 2\nsource img\nmanifest -\nconfig -\nrootless 2\ncount 0\n",
 	    "oci-unpack-record 2\nsource img\nmanifest -\nconfig -\nrootless 0\ncount 1\n",
-	    "oci-unpack-record 2\nsource img\nmanifest -\nconfig -\nrootless 0\ncount "
-	    "99999999999\n",
+	    HDR "rootless 0\ncount 99999999999\n",
 	    "oci-unpack-record 2\nsource img\nmanifest x\nconfig -\nrootless 0\ncount 0\n",
 	    "oci-unpack-record 2\nsource a b\nmanifest -\nconfig -\nrootless 0\ncount 0\n",
 	    "oci-unpack-record 2 \nsource img\nmanifest -\nconfig -\nrootless 0\ncount 0\n",
