@@ -473,7 +473,9 @@ static bool snap_digest(const char *p, const char *end, struct oci_digest *d)
 	char tmp[OCI_DIGEST_MAX + 1];
 	memcpy(tmp, p, (size_t)(end - p));
 	tmp[end - p] = 0;
-	return oci_digest_parse(tmp, d, NULL) == 0 && strcmp(d->str, tmp) == 0;
+	/* all of the field: a NUL inside would end the C string early */
+	return strlen(tmp) == (size_t)(end - p) && oci_digest_parse(tmp, d, NULL) == 0 &&
+	       strcmp(d->str, tmp) == 0;
 }
 
 #define SNAP_FIELDS 14

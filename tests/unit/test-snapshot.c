@@ -285,6 +285,13 @@ static void test_refused(void)
 		oci_snapshot_free(s);
 	}
 	is_int(n_ok, 0, "bad versions, flags, counts, digests and header order refused");
+	/* a NUL after a digest, inside its field (found by fuzz-record) */
+	char nul[256];
+	int nl = snprintf(nul, sizeof(nul), "oci-unpack-record 2\nsource img\nmanifest %s", D64);
+	memcpy(nul + nl, "\0\0\nconfig -\nrootless 0\ncount 0\n", 31);
+	s = parse(nul, (size_t)nl + 31, &why);
+	ok(!s && why && strcmp(why, "bad digest") == 0, "a NUL inside a digest field refused");
+	oci_snapshot_free(s);
 	const char *empty =
 	    "oci-unpack-record 2\nsource \nmanifest -\nconfig -\nrootless 1\ncount 0\n";
 	s = parse(empty, strlen(empty), &why);
