@@ -779,6 +779,12 @@ int snapshot_read_content(int fd, int64_t size, const char *path, snapshot_sink_
 			return r;
 		pos += n;
 	}
+	/* a hole past the end looks like the end of a file that shrank */
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
+	if (st.st_size < size)
+		return error_set(err, OCI_E_IO, 0, "read \"%s\": it shrank while being read", path);
 	return 0;
 }
 
