@@ -38,6 +38,7 @@ struct oci_rootfs {
 	struct dir_meta *dirs;
 	size_t n_dirs, cap_dirs;
 	struct pathmap touched; /* directories this layer changed without an entry: their times */
+	struct pathmap inode_digest; /* hard-linked inodes hashed for the record: "ino" -> digest */
 	/* parent fd cache */
 	char *cached_parent;
 	int cached_fd;
@@ -70,6 +71,7 @@ int oci_rootfs_open(int dirfd, const struct oci_apply_opts *opts, struct oci_roo
 	pathmap_init(&rf->layer);
 	pathmap_init(&rf->layer_anc);
 	pathmap_init(&rf->touched);
+	pathmap_init(&rf->inode_digest);
 	rf->cached_fd = -1;
 	*out = rf;
 	return 0;
@@ -94,6 +96,7 @@ void oci_rootfs_free(struct oci_rootfs *rf)
 	pathmap_release(&rf->layer, NULL);
 	pathmap_release(&rf->layer_anc, NULL);
 	pathmap_release(&rf->touched, free);
+	pathmap_release(&rf->inode_digest, free);
 	for (size_t i = 0; i < rf->n_dirs; i++)
 		free(rf->dirs[i].path);
 	free(rf->dirs);
@@ -121,12 +124,6 @@ static int rf_parent(struct oci_rootfs *rf, const char *path, bool create, const
 	rf->cached_fd = fd;
 	rf->cached_parent = xstrndup(path, plen);
 	return fd;
-}
-
-static bool rf_keep_this_layer(void *arg, const char *path)
-{
-	struct oci_rootfs *rf = arg;
-	return pathmap_get(&rf->layer, path) != NULL;
 }
 
 /* Is some path of this layer at or below path? Then a whiteout must spare it. */
@@ -174,6 +171,31 @@ static void rf_note_parent(struct oci_rootfs *rf, const char *path, int pfd)
 	rf_note_dir(rf, dir, pfd);
 }
 
+/* What unpack remembered about a removed path is about a file that is
+ * gone: a path made again (a parent directory made for a later entry) must
+ * not inherit its mode, owners, xattrs or digest in the record. So every
+ * removal goes through this keep callback, which sees each path removed;
+ * with ours, this layer's own paths are spared (and so are their parents,
+ * which stay, and keep what we know of them). */
+struct rf_removal {
+	struct oci_rootfs *rf;
+	bool ours;
+};
+
+static bool rf_keep_or_forget(void *arg, const char *path)
+{
+	struct rf_removal *m = arg;
+	struct oci_rootfs *rf = m->rf;
+	if (m->ours && pathmap_get(&rf->layer, path))
+		return true;
+	if (!(m->ours && pathmap_get(&rf->layer_anc, path)) && pathmap_get(&rf->info, path)) {
+		void **slot = pathmap_put(&rf->info, path);
+		rf_info_free(*slot);
+		*slot = NULL;
+	}
+	return false;
+}
+
 static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char *target,
 		       struct oci_error **err)
 {
@@ -207,9 +229,9 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 				cleanup_free char *sub = *target
 							     ? xasprintf("%s/%s", target, names[i])
 							     : xstrdup(names[i]);
-				bool ours = rf_layer_has_under(rf, sub);
-				r = inroot_remove(dirfd(d), names[i], sub,
-						  ours ? rf_keep_this_layer : NULL, rf, err);
+				struct rf_removal m = {rf, rf_layer_has_under(rf, sub)};
+				r = inroot_remove(dirfd(d), names[i], sub, rf_keep_or_forget, &m,
+						  err);
 			}
 			free(names[i]);
 		}
@@ -227,8 +249,8 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 	struct stat tst;
 	if (fstatat(pfd, base, &tst, AT_SYMLINK_NOFOLLOW) == 0)
 		rf_note_parent(rf, target, pfd);
-	bool ours = rf_layer_has_under(rf, target);
-	int r = inroot_remove(pfd, base, target, ours ? rf_keep_this_layer : NULL, rf, err);
+	struct rf_removal m = {rf, rf_layer_has_under(rf, target)};
+	int r = inroot_remove(pfd, base, target, rf_keep_or_forget, &m, err);
 	close(pfd);
 	return r;
 }
@@ -463,7 +485,12 @@ static int rf_write_file(struct oci_rootfs *rf, struct oci_layer_reader *lr, int
 				      path);
 			break;
 		}
-		while (pos < off) { /* a hole: hash zeros, leave it unwritten */
+		while (pos < off) {	       /* a hole: hash zeros, leave it unwritten */
+			if (oci_cancelled()) { /* a layer's hole may be 2^63 bytes */
+				r = error_set(err, OCI_E_INTERRUPTED, 0, "\"%s\": interrupted",
+					      path);
+				goto out;
+			}
 			if (!rf->zero)
 				rf->zero = xcalloc(1, 65536);
 			size_t z = off - pos > 65536 ? 65536 : (size_t)(off - pos);
@@ -566,7 +593,8 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	if (hl && strcmp(hl_path, path) == 0)
 		return 0; /* a link to itself: nothing to do */
 	if (exists && !(type == AE_IFDIR && !hl && S_ISDIR(st.st_mode))) {
-		int r = inroot_remove(pfd, base, path, NULL, NULL, err);
+		struct rf_removal m = {rf, false};
+		int r = inroot_remove(pfd, base, path, rf_keep_or_forget, &m, err);
 		if (r < 0)
 			return r;
 		/* a cached parent may have led through what was just removed */
@@ -836,10 +864,29 @@ static int rf_snap_visit(void *arg, struct oci_snap_entry *e, int dfd, const cha
 			e->xattrs = xstrdup(i->xattrs);
 	}
 	if (S_ISREG(st->st_mode) && !(e->flags & OCI_SNAP_VIRTUAL)) {
-		if (i && i->digest.algo)
+		/* A hard link was given its target's digest as remembered when it
+		 * was linked, which need not be its inode's (the target named
+		 * through a symlink, or remembered from a path removed since):
+		 * the inode's content decides, hashed once for all its names. */
+		if (i && i->digest.algo && st->st_nlink == 1) {
 			e->digest = i->digest;
-		else
-			return snapshot_hash_file(dfd, name, e->path, &e->digest, err);
+			return 0;
+		}
+		if (st->st_nlink == 1)
+			return snapshot_hash_file(dfd, name, e, &e->digest, err);
+		char key[32];
+		snprintf(key, sizeof(key), "%llu", (unsigned long long)st->st_ino);
+		void **slot = pathmap_put(&rf->inode_digest, key);
+		if (!*slot) {
+			struct oci_digest *d = xcalloc(1, sizeof(*d));
+			int r = snapshot_hash_file(dfd, name, e, d, err);
+			if (r < 0) {
+				free(d);
+				return r;
+			}
+			*slot = d;
+		}
+		e->digest = *(struct oci_digest *)*slot;
 	}
 	return 0;
 }
