@@ -37,32 +37,48 @@ static inline void hash_sipround(uint64_t v[4])
 	v[2] = ROTL(v[2], 32);
 }
 
-uint64_t hash_siphash(const uint8_t key[16], const void *buf, size_t len, int c, int d)
+static void hash_sip_init(uint64_t v[4], const uint8_t key[16])
 {
-	const uint8_t *p = buf;
 	uint64_t k0 = hash_le64(key), k1 = hash_le64(key + 8);
-	uint64_t v[4] = {k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
-			 k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull};
-	size_t whole = len & ~(size_t)7;
-	for (size_t i = 0; i < whole; i += 8) {
-		uint64_t m = hash_le64(p + i);
-		v[3] ^= m;
-		for (int r = 0; r < c; r++)
-			hash_sipround(v);
-		v[0] ^= m;
-	}
-	/* the last block: the remaining bytes, and the length in the top byte */
-	uint64_t b = (uint64_t)len << 56;
-	for (size_t i = 0; i < (len & 7); i++)
-		b |= (uint64_t)p[whole + i] << (8 * i);
-	v[3] ^= b;
+	v[0] = k0 ^ 0x736f6d6570736575ull;
+	v[1] = k1 ^ 0x646f72616e646f6dull;
+	v[2] = k0 ^ 0x6c7967656e657261ull;
+	v[3] = k1 ^ 0x7465646279746573ull;
+}
+
+static void hash_sip_block(uint64_t v[4], uint64_t m, int c)
+{
+	v[3] ^= m;
 	for (int r = 0; r < c; r++)
 		hash_sipround(v);
-	v[0] ^= b;
+	v[0] ^= m;
+}
+
+/* the last block (the len & 7 bytes at tail, and the length in the top
+ * byte) and the finalization, on a copy of the state */
+static uint64_t hash_sip_final(const uint64_t state[4], const uint8_t *tail, size_t len, int c,
+			       int d)
+{
+	uint64_t v[4] = {state[0], state[1], state[2], state[3]};
+	uint64_t b = (uint64_t)len << 56;
+	for (size_t i = 0; i < (len & 7); i++)
+		b |= (uint64_t)tail[i] << (8 * i);
+	hash_sip_block(v, b, c);
 	v[2] ^= 0xff;
 	for (int r = 0; r < d; r++)
 		hash_sipround(v);
 	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+uint64_t hash_siphash(const uint8_t key[16], const void *buf, size_t len, int c, int d)
+{
+	const uint8_t *p = buf;
+	uint64_t v[4];
+	hash_sip_init(v, key);
+	size_t whole = len & ~(size_t)7;
+	for (size_t i = 0; i < whole; i += 8)
+		hash_sip_block(v, hash_le64(p + i), c);
+	return hash_sip_final(v, p + whole, len, c, d);
 }
 
 static uint8_t hash_key[16];
@@ -107,4 +123,21 @@ uint64_t hash_keyed(const void *buf, size_t len)
 uint64_t hash_keyed_str(const char *s)
 {
 	return hash_keyed(s, strlen(s));
+}
+
+size_t hash_keyed_prefixes(const char *s, size_t len, char sep, uint64_t *out)
+{
+	pthread_once(&hash_key_once, hash_key_init);
+	const uint8_t *p = (const uint8_t *)s;
+	uint64_t v[4];
+	hash_sip_init(v, hash_key);
+	size_t k = 0;
+	for (size_t i = 0; i < len; i++) {
+		/* v has taken the i / 8 whole blocks before i */
+		if (p[i] == (uint8_t)sep)
+			out[k++] = hash_sip_final(v, p + (i & ~(size_t)7), i, 1, 3);
+		if ((i & 7) == 7)
+			hash_sip_block(v, hash_le64(p + i - 7), 1);
+	}
+	return k;
 }

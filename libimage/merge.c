@@ -43,17 +43,10 @@ static void mnode_free(void *p)
 
 static bool merge_hidden(struct merge *m, const char *path)
 {
-	if (pathmap_get(&m->wh, path) == MARK_WHITEOUT)
-		return true;
-	cleanup_free char *p = xstrdup(path);
-	for (char *s = strrchr(p, '/');; s = strrchr(p, '/')) {
-		if (s)
-			*s = 0;
-		if (pathmap_get(&m->wh, s ? p : ""))
-			return true;
-		if (!s)
-			return false;
-	}
+	/* any mark on an ancestor: the ancestors' hashes come from one pass over
+	 * the path (pathmap_has_ancestor), so depth does not multiply the cost */
+	return pathmap_get(&m->wh, path) == MARK_WHITEOUT || pathmap_get(&m->wh, "") ||
+	       pathmap_has_ancestor(&m->wh, path);
 }
 
 static void merge_end_layer(struct merge *m, size_t layer)

@@ -18,14 +18,22 @@ void pathmap_init(struct pathmap *m)
 	m->slots = NULL;
 }
 
-static struct pathmap_slot *pathmap_find(const struct pathmap *m, const char *key, uint64_t h)
+/* the slot of key[0..len), or the empty slot where it would go */
+static struct pathmap_slot *pathmap_find_n(const struct pathmap *m, const char *key, size_t len,
+					   uint64_t h)
 {
 	size_t mask = m->cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		struct pathmap_slot *s = &m->slots[i];
-		if (!s->hash || (s->hash == h && strcmp(s->key, key) == 0))
+		if (!s->hash ||
+		    (s->hash == h && strncmp(s->key, key, len) == 0 && s->key[len] == 0))
 			return s;
 	}
+}
+
+static struct pathmap_slot *pathmap_find(const struct pathmap *m, const char *key, uint64_t h)
+{
+	return pathmap_find_n(m, key, strlen(key), h);
 }
 
 static void pathmap_grow(struct pathmap *m)
@@ -89,11 +97,24 @@ bool pathmap_has_ancestor(const struct pathmap *m, const char *path)
 {
 	if (m->n == 0)
 		return false;
-	cleanup_free char *p = xstrdup(path);
-	for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
-		*s = 0;
-		if (pathmap_get(m, p))
-			return true;
+	/* every ancestor's hash from one pass over path (hash_keyed_prefixes),
+	 * then one probe each: linear in the path's length, whatever its depth */
+	size_t len = strlen(path), k = 0;
+	for (size_t i = 0; i < len; i++)
+		k += path[i] == '/';
+	if (k == 0)
+		return false;
+	uint64_t small[64];
+	uint64_t *h = k <= 64 ? small : xmalloc(k * sizeof(*h));
+	hash_keyed_prefixes(path, len, '/', h);
+	bool found = false;
+	for (size_t i = len, j = k; j-- > 0 && !found;) {
+		while (path[--i] != '/')
+			;
+		struct pathmap_slot *s = pathmap_find_n(m, path, i, h[j] | 1);
+		found = s->hash && s->val;
 	}
-	return false;
+	if (h != small)
+		free(h);
+	return found;
 }

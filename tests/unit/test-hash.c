@@ -1,7 +1,9 @@
 /* The keyed hash: SipHash against the paper's SipHash-2-4 test vectors
  * (key 00..0f, message 00..len-1), and the keyed variant being stable
  * within a process. */
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include "hash.h"
 #include "tap.h"
 
@@ -20,5 +22,15 @@ int main(void)
 	   "the keyed hash is the same for the same bytes");
 	ok(hash_keyed_str("etc/passwd") != hash_keyed_str("etc/passwe"),
 	   "and differs for a one-bit change");
+
+	/* every prefix before a '/', across block boundaries (8 bytes) */
+	const char *path = "a/bc/defghij/klmnopqrstu/v/wxyz0123456789/x";
+	uint64_t h[16];
+	size_t k = hash_keyed_prefixes(path, strlen(path), '/', h), j = 0;
+	bool all = true;
+	for (size_t i = 0; path[i]; i++)
+		if (path[i] == '/')
+			all = all && j < k && h[j++] == hash_keyed(path, i);
+	ok(all && j == k && k == 6, "hash_keyed_prefixes: each prefix's hash_keyed (%zu)", k);
 	return done_testing();
 }
