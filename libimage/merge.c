@@ -78,6 +78,10 @@ static int merge_layer(struct merge *m, const struct oci_image *img, size_t li,
 	size_t ordinal = 0;
 	cleanup_free char *buf = xmalloc(1 << 16);
 	while ((rc = oci_layer_next(r, &ae, err)) > 0) {
+		if (oci_cancelled()) {
+			rc = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+			break;
+		}
 		ordinal++;
 		const char *raw = archive_entry_pathname(ae);
 		char *path = oci_path_clean(raw ? raw : "");
