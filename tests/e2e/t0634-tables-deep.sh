@@ -59,6 +59,7 @@ d2k = tar(chain(2000))
 image(t + "/d2k", [d2k])
 image(t + "/wh", [d2k, tar([(".wh.a", b"")])])
 image(t + "/opq", [d2k, tar([("a", None), ("a/.wh..wh..opq", b""), ("a/kept", b"k\n")])])
+image(t + "/spare", [d2k, tar([("/".join(["a"] * 1000) + "/x", b"x\n"), (".wh.a", b"")])])
 image(t + "/d10k", [tar(chain(10000))])
 image(t + "/empty", [tar([("etc", None)])])
 PY
@@ -104,7 +105,18 @@ expect 0 "a whiteout removes the 2,000-deep tree" timeout 60 oci-unpack -q --roo
 is "$(ls -A "$TMP/rw")" "" "nothing is left of it"
 expect 0 "an opaque directory empties it" timeout 60 oci-unpack -q --rootfs "$TMP/opq:t" "$TMP/ro"
 is "$(ls -A "$TMP/ro/a")" "kept" "only the upper layer's file is left"
-rm -rf "$TMP/b" "$TMP/r2" "$TMP/rw" "$TMP/ro"
+expect 0 "a whiteout of the tree spares what its own layer wrote 1,000 deep" timeout 60 oci-unpack -q --rootfs "$TMP/spare:t" "$TMP/rs"
+python3 - "$TMP/rs" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for _ in range(1000):
+    n = os.open("a", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+    os.close(fd)
+    fd = n
+sys.exit(0 if sorted(os.listdir(fd)) == ["x"] else 1)
+PY
+ok $? "the file and its 1,000 parents are kept, the lower layer's tree below them removed"
+rm -rf "$TMP/b" "$TMP/r2" "$TMP/rw" "$TMP/ro" "$TMP/rs"
 
 # ---- 10,000 deep ----
 expect 0 "verify of an image 10,000 deep" timeout 60 oci-inspect --verify "$TMP/d10k"
