@@ -37,6 +37,7 @@ struct oci_rootfs {
 	struct pathmap layer_anc; /* and their ancestors */
 	struct dir_meta *dirs;
 	size_t n_dirs, cap_dirs;
+	struct pathmap dir_at;	/* path -> 1 + its index in dirs: a repeat replaces */
 	struct pathmap touched; /* directories this layer changed without an entry: their times */
 	struct pathmap inode_digest; /* hard-linked inodes hashed for the record: "ino" -> digest */
 	/* parent fd cache */
@@ -72,6 +73,7 @@ int oci_rootfs_open(int dirfd, const struct oci_apply_opts *opts, struct oci_roo
 	pathmap_init(&rf->layer_anc);
 	pathmap_init(&rf->touched);
 	pathmap_init(&rf->inode_digest);
+	pathmap_init(&rf->dir_at);
 	rf->cached_fd = -1;
 	*out = rf;
 	return 0;
@@ -97,6 +99,7 @@ void oci_rootfs_free(struct oci_rootfs *rf)
 	pathmap_release(&rf->layer_anc, NULL);
 	pathmap_release(&rf->touched, free);
 	pathmap_release(&rf->inode_digest, free);
+	pathmap_release(&rf->dir_at, NULL);
 	for (size_t i = 0; i < rf->n_dirs; i++)
 		free(rf->dirs[i].path);
 	free(rf->dirs);
@@ -255,21 +258,23 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 	return r;
 }
 
-static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct archive_entry *e,
-			    bool dup)
+static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct archive_entry *e)
 {
-	struct dir_meta *m = NULL;
-	/* a directory this layer gave before: the last entry's metadata wins */
-	for (size_t i = rf->n_dirs; dup && !m && i-- > 0;)
-		if (strcmp(rf->dirs[i].path, path) == 0)
-			m = &rf->dirs[i];
-	if (!m) {
+	/* a directory the layer gives again takes the later metadata in its
+	 * first place (parents stay before children): one slot however often
+	 * a layer repeats it */
+	void **at = pathmap_put(&rf->dir_at, path);
+	struct dir_meta *m;
+	if (*at) {
+		m = &rf->dirs[(uintptr_t)*at - 1];
+	} else {
 		if (rf->n_dirs == rf->cap_dirs) {
 			rf->cap_dirs = rf->cap_dirs ? rf->cap_dirs * 2 : 256;
 			rf->dirs = xrealloc(rf->dirs, rf->cap_dirs * sizeof(*rf->dirs));
 		}
 		m = &rf->dirs[rf->n_dirs++];
 		m->path = xstrdup(path);
+		*at = (void *)(uintptr_t)rf->n_dirs;
 	}
 	m->mode = archive_entry_perm(e) & 07777;
 	m->times[0].tv_sec =
@@ -320,6 +325,7 @@ static int rf_finish_dirs(struct oci_rootfs *rf, struct oci_error **err)
 	for (size_t i = 0; i < rf->n_dirs; i++)
 		free(rf->dirs[i].path);
 	rf->n_dirs = 0;
+	pathmap_clear(&rf->dir_at, NULL);
 	/* directories changed by this layer without an entry of their own keep
 	 * the times a lower layer gave them */
 	for (size_t i = 0; i < rf->touched.cap; i++) {
@@ -575,7 +581,7 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (xr < 0)
 			return xr;
 		rf_remember(rf, path, e);
-		rf_add_dir_meta(rf, path, e, dup);
+		rf_add_dir_meta(rf, path, e);
 		return 0;
 	}
 	const char *base;
@@ -675,7 +681,7 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (r < 0)
 			return r;
 		rf_remember(rf, path, e);
-		rf_add_dir_meta(rf, path, e, dup);
+		rf_add_dir_meta(rf, path, e);
 		return 0;
 	}
 	case AE_IFREG: {

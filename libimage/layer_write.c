@@ -251,17 +251,32 @@ static void plan_entry(struct plan *p, struct oci_snap_entry *e)
 {
 	if (!*e->path || pathmap_get(&p->seen, e->path))
 		return;
+	/* Up from the nearest parent to the first one already in the layer
+	 * (whose own parents are in it too), then back down adding them: in a
+	 * tree 10,000 deep each entry costs one lookup, not one per level. */
 	cleanup_free char *dir = xstrdup(e->path);
-	for (char *s = strchr(dir, '/'); s; s = strchr(s + 1, '/')) {
+	size_t len = strlen(dir), n = 0, cap = 0;
+	cleanup_free size_t *cut = NULL;
+	for (char *s; (s = memrchr(dir, '/', len)); len = (size_t)(s - dir)) {
 		*s = 0;
-		if (!pathmap_get(&p->seen, dir)) {
-			struct oci_snap_entry *pe = plan_find(p, dir);
-			if (pe) {
-				*pathmap_put(&p->seen, dir) = (void *)1;
-				plan_push(p, xstrdup(dir), ACT_ENTRY, pe);
-			}
-		}
+		bool seen = pathmap_get(&p->seen, dir) != NULL;
 		*s = '/';
+		if (seen)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			cut = xrealloc(cut, cap * sizeof(*cut));
+		}
+		cut[n++] = (size_t)(s - dir);
+	}
+	while (n-- > 0) {
+		dir[cut[n]] = 0;
+		struct oci_snap_entry *pe = plan_find(p, dir);
+		if (pe) {
+			*pathmap_put(&p->seen, dir) = (void *)1;
+			plan_push(p, xstrdup(dir), ACT_ENTRY, pe);
+		}
+		dir[cut[n]] = '/';
 	}
 	*pathmap_put(&p->seen, e->path) = (void *)1;
 	plan_push(p, xstrdup(e->path), ACT_ENTRY, e);

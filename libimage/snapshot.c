@@ -838,63 +838,129 @@ int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out, str
 	return 0;
 }
 
-static int snap_walk_dir(struct snap_walker *w, int dfd, const char *prefix, struct oci_error **err)
+/* One directory of the walk: its names, read when it is entered. */
+struct snap_frame {
+	char **names;
+	size_t n, i;
+	int fd; /* -1 while deeper frames hold theirs (INROOT_WALK_FDS) */
+	struct stat st;
+	const char *name; /* in its parent: the parent frame's names[i - 1] */
+	size_t plen;	  /* its path's length in the shared buffer */
+};
+
+static void snap_unwind(struct snap_frame *v, size_t n)
 {
-	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return error_set(err, OCI_E_IO, errno, "read directory \"%s\"", prefix);
+	for (size_t k = n; k-- > 0;) {
+		if (v[k].fd >= 0)
+			close(v[k].fd);
+		inroot_free_names(v[k].names, v[k].n);
 	}
-	struct dirent *de;
+	free(v);
+}
+
+/* a non-directory entry, in directory dfd */
+static int snap_leaf(struct snap_walker *w, int dfd, const char *name, const char *path,
+		     struct stat *st, struct oci_error **err)
+{
+	struct oci_snap_entry *e = snap_add(w);
+	e->path = xstrdup(path);
+	snapshot_fill_stat(e, st);
+	if (S_ISLNK(st->st_mode)) {
+		char buf[4097];
+		ssize_t n = readlinkat(dfd, name, buf, sizeof(buf) - 1);
+		if (n < 0)
+			return error_set(err, OCI_E_IO, errno, "readlink \"%s\"", path);
+		buf[n] = 0;
+		e->link = xstrdup(buf);
+	}
+	return w->visit ? w->visit(w->arg, e, dfd, name, -1, st, err) : 0;
+}
+
+/* The tree below rootfd, depth first, each directory after its children.
+ * Iterative, with the stack on the heap: any depth costs heap, not C
+ * stack, and at most INROOT_WALK_FDS open directories. */
+static int snap_walk_tree(struct snap_walker *w, int rootfd, struct oci_error **err)
+{
+	struct inroot_path pb = {0};
+	size_t depth = 0, cap = 16;
+	struct snap_frame *v = xmalloc(cap * sizeof(*v));
 	int r = 0;
-	while (r == 0 && (errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char *path = *prefix ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
-			free(path);
-			break;
-		}
-		int cfd = -1;
-		if (S_ISDIR(st.st_mode)) {
-			cfd = openat(dirfd(d), de->d_name,
-				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd < 0) {
-				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"", path);
-				free(path);
-				break;
-			}
-			r = snap_walk_dir(w, cfd, path, err);
-			if (r < 0) {
-				close(cfd);
-				free(path);
-				break;
-			}
-		}
-		/* added after the children: the array may have moved meanwhile */
-		struct oci_snap_entry *e = snap_add(w);
-		e->path = path;
-		snapshot_fill_stat(e, &st);
-		if (S_ISLNK(st.st_mode)) {
-			char buf[4097];
-			ssize_t n = readlinkat(dirfd(d), de->d_name, buf, sizeof(buf) - 1);
-			if (n < 0)
-				r = error_set(err, OCI_E_IO, errno, "readlink \"%s\"", path);
-			else
-				buf[n] = 0, e->link = xstrdup(buf);
-		}
-		if (r == 0 && w->visit)
-			r = w->visit(w->arg, e, dirfd(d), de->d_name, cfd, &st, err);
-		if (cfd >= 0)
-			close(cfd);
+	inroot_path_at(&pb, 0, "");
+	int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0) {
+		r = error_set(err, OCI_E_IO, errno, "read directory \"\"");
+		goto out;
 	}
-	if (r == 0 && errno)
-		r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"", prefix);
-	closedir(d);
+	v[depth++] = (struct snap_frame){.fd = fd, .name = "."};
+	if (fstat(fd, &v[0].st) < 0 || inroot_read_names(fd, &v[0].names, &v[0].n) < 0) {
+		r = error_set(err, OCI_E_IO, errno, "read directory \"\"");
+		goto out;
+	}
+	while (depth > 0) {
+		struct snap_frame *f = &v[depth - 1];
+		if (oci_cancelled()) {
+			r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+			goto out;
+		}
+		if (f->i < f->n) {
+			const char *cn = f->names[f->i++];
+			inroot_path_at(&pb, f->plen, cn);
+			struct stat st;
+			if (fstatat(f->fd, cn, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", pb.p);
+				goto out;
+			}
+			if (!S_ISDIR(st.st_mode)) {
+				if ((r = snap_leaf(w, f->fd, cn, pb.p, &st, err)) < 0)
+					goto out;
+				continue;
+			}
+			fd = openat(f->fd, cn, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"", pb.p);
+				goto out;
+			}
+			if (depth >= INROOT_WALK_FDS) {
+				close(f->fd);
+				f->fd = -1;
+			}
+			if (depth == cap) {
+				cap *= 2;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			struct snap_frame *c = &v[depth++];
+			*c = (struct snap_frame){.fd = fd, .st = st, .name = cn, .plen = pb.len};
+			if (inroot_read_names(fd, &c->names, &c->n) < 0) {
+				r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"", pb.p);
+				goto out;
+			}
+			continue;
+		}
+		if (depth == 1)
+			break; /* the root: the caller adds it */
+		/* every name below f done: f itself, seen from its parent */
+		pb.len = f->plen;
+		pb.p[pb.len] = 0;
+		struct snap_frame *up = &v[depth - 2];
+		if (up->fd < 0 && (up->fd = inroot_reopen_parent(f->fd, &up->st)) < 0) {
+			r = error_set(err, OCI_E_IO, errno, "reopen the parent of \"%s\"", pb.p);
+			goto out;
+		}
+		struct oci_snap_entry *e = snap_add(w);
+		e->path = xstrdup(pb.p);
+		snapshot_fill_stat(e, &f->st);
+		if (w->visit && (r = w->visit(w->arg, e, up->fd, f->name, f->fd, &f->st, err)) < 0)
+			goto out;
+		close(f->fd);
+		f->fd = -1;
+		inroot_free_names(f->names, f->n);
+		f->names = NULL;
+		f->n = 0;
+		depth--;
+	}
+out:
+	snap_unwind(v, depth);
+	free(pb.p);
 	return r;
 }
 
@@ -902,7 +968,7 @@ int snapshot_walk(int rootfd, snapshot_visit_fn visit, void *arg, struct oci_sna
 		  struct oci_error **err)
 {
 	struct snap_walker w = {.s = s, .cap = s->n, .visit = visit, .arg = arg};
-	int r = snap_walk_dir(&w, rootfd, "", err);
+	int r = snap_walk_tree(&w, rootfd, err);
 	if (r == 0) {
 		struct stat st;
 		if (fstat(rootfd, &st) < 0)
