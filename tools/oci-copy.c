@@ -1,7 +1,9 @@
 /* oci-copy: images between layouts and archives (oci-archive,
  * docker-archive, standard output), verified as they stream, converted and
  * recompressed on the way; a tag or untag within one layout. */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -232,6 +234,12 @@ int main(int argc, char **argv)
 		if (tool_signal) {
 			oci_error_free(err);
 			tool_signal_exit();
+		}
+		if (err && err->errnum == EPIPE && strcmp(o.dest, "-") == 0) {
+			/* the reader went away: end as cat(1) ends then, by SIGPIPE */
+			oci_error_free(err);
+			signal(SIGPIPE, SIG_DFL);
+			raise(SIGPIPE);
 		}
 		return tool_fail(o.dest, err);
 	}
