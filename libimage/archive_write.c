@@ -73,8 +73,14 @@ int archive_out_open(const char *path, struct archive_out **out, struct oci_erro
 			archive_out_free(a);
 			return r;
 		}
-		cleanup_free char *prefix = xasprintf(".%s.tmp-", a->base);
-		a->fd = layoutfs_create_tmp(a->dirfd, prefix, 0644, &a->tmp, err);
+		/* unnamed until whole: a copy killed by SIGKILL leaves nothing */
+		a->fd = openat(a->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+		if (a->fd >= 0) {
+			fchmod(a->fd, 0644);
+		} else {
+			cleanup_free char *prefix = xasprintf(".%s.tmp-", a->base);
+			a->fd = layoutfs_create_tmp(a->dirfd, prefix, 0644, &a->tmp, err);
+		}
 		if (a->fd < 0) {
 			int r = error_wrap(err, "%s", path);
 			archive_out_free(a);
@@ -166,6 +172,24 @@ int archive_out_commit(struct archive_out *a, struct oci_error **err)
 		return r;
 	if (fsync(a->fd) < 0)
 		return error_set(err, OCI_E_IO, errno, "%s: fsync", a->path);
+	if (!a->tmp) {
+		/* give the unnamed file a temporary name (one only we use: our
+		 * pid's, left over from a process before us if it exists), then
+		 * rename that over the destination */
+		a->tmp = xasprintf(".%s.tmp-%d", a->base, (int)getpid());
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", a->fd);
+		int lr = linkat(AT_FDCWD, proc, a->dirfd, a->tmp, AT_SYMLINK_FOLLOW);
+		if (lr < 0 && errno == EEXIST && unlinkat(a->dirfd, a->tmp, 0) == 0)
+			lr = linkat(AT_FDCWD, proc, a->dirfd, a->tmp, AT_SYMLINK_FOLLOW);
+		if (lr < 0) {
+			int e = errno;
+			free(a->tmp);
+			a->tmp = NULL;
+			return error_set(err, OCI_E_IO, e, "%s: link the finished archive",
+					 a->path);
+		}
+	}
 	/* renaming replaces whatever has the name, never writes through it */
 	if (renameat(a->dirfd, a->tmp, a->dirfd, a->base) < 0)
 		return error_set(err, OCI_E_IO, errno, "%s: rename into place", a->path);
