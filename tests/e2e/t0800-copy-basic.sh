@@ -69,6 +69,7 @@ oci-copy "$TD/multi:v1" - 2>/dev/null | head -c 100 >/dev/null
 st=("${PIPESTATUS[@]}")
 [ "${st[0]}" -eq 0 ] || [ "${st[0]}" -eq 141 ] && pass "a reader going away ends the copy quietly" || fail "a reader going away ends the copy quietly" "status ${st[0]}"
 expect 0 "an archive on stdin" sh -c "oci-copy -q -:v2 L:fromstdin <'$TD/multi.tar'"
+expect 0 "stdin with a RepoTag holding / and :" sh -c "oci-copy -q -:example/app:1.0 L:fromstdin2 <'$TD/docker-save.tar'"
 run oci-inspect --refs L
 like "^fromstdin	$v2	" "the image from stdin landed"
 expect 0 "a compressed oci-archive as source" oci-copy -q "$TD/multi.tar.zst:v1" L:zst
