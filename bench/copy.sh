@@ -21,6 +21,7 @@ need skopeo skopeo
 need bc bc
 need jq jq
 need openssl openssl
+need /usr/bin/time time
 
 MNT=$BENCH_DIR/tmpfs
 mkdir -p "$MNT"
@@ -38,72 +39,61 @@ IMG="$W/img:$BENCH_TAG"
 LAYER=$(layer_blob "$W/img" "$BENCH_TAG")
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# timeit PREP CMD...: seconds of one run of CMD, after running PREP (untimed)
-timeit() {
-	local prep=$1 s e
-	shift
-	eval "$prep"
-	s=$(now)
-	"$@" >/dev/null 2>&1 || log "failed: $*"
-	e=$(now)
-	echo "$e - $s" | bc -l
+# bench NAME PREP CMD...: BENCH_RUNS runs of CMD, each after PREP (untimed);
+# prints the median wall-clock seconds and the median CPU seconds (user +
+# system): on a shared machine the wall clock also waits for the CPU, so
+# both are shown. Sets $REAL and $CPU.
+bench() {
+	local name=$1 prep=$2 reals=() cpus=()
+	shift 2
+	for _ in $(seq "$RUNS"); do
+		eval "$prep"
+		/usr/bin/time -f '%e %U %S' -o "$W/time" "$@" >/dev/null 2>&1 || log "failed: $*"
+		reals+=("$(awk '{ print $1 }' "$W/time")")
+		cpus+=("$(awk '{ printf "%.3f", $2 + $3 }' "$W/time")")
+	done
+	REAL=$(median "${reals[@]}")
+	CPU=$(median "${cpus[@]}")
+	printf '%-46s %7.3f s  (cpu %7.3f s)\n' "$name" "$REAL" "$CPU"
 }
-row() { printf '%-44s %8.3f s\n' "$1" "$2"; }
-ratio() { printf '%-44s %8.2fx\n' "$1" "$(echo "$2 / $3" | bc -l)"; }
-floor() { cp "$LAYER" "$W/floor" && openssl dgst -sha256 "$W/floor" >/dev/null; }
+ratio() { printf '%-46s %7.2fx  (cpu %.2fx)\n' "$1" "$(echo "$2 / $3" | bc -l)" "$(echo "$4 / $5" | bc -l)"; }
 
-echo "# bench/copy.sh  $(date -u +%Y-%m-%dT%H:%M:%SZ)  runs=$RUNS"
+echo "# bench/copy.sh  $(date -u +%Y-%m-%dT%H:%M:%SZ)  runs=$RUNS  load: $(cut -d' ' -f1-3 /proc/loadavg)"
 machine | sed 's/^/# /'
 sed 's/^/# image: /' "$BENCH_INFO"
 echo
 
 # --- layout -> oci-archive ---
-a=() s=() f=()
-for _ in $(seq "$RUNS"); do
-	a+=("$(timeit 'rm -f $W/A.tar' "$T/oci-copy" -q "$IMG" "$W/A.tar")")
-	s+=("$(timeit 'rm -f $W/S.tar' skopeo copy -q "oci:$IMG" "oci-archive:$W/S.tar:$BENCH_TAG")")
-	f+=("$(timeit 'rm -f $W/floor' floor)")
-done
-A=$(median "${a[@]}") S=$(median "${s[@]}") F=$(median "${f[@]}")
-row "layout -> oci-archive: oci-copy" "$A"
-row "layout -> oci-archive: skopeo copy" "$S"
-row "floor: cp of the layer + openssl sha256" "$F"
-ratio "  skopeo / oci-copy" "$S" "$A"
-ratio "  oci-copy / floor" "$A" "$F"
+bench "layout -> oci-archive: oci-copy" 'rm -f $W/A.tar' "$T/oci-copy" -q "$IMG" "$W/A.tar"
+A=$REAL AC=$CPU
+bench "layout -> oci-archive: skopeo copy" 'rm -f $W/S.tar' skopeo copy -q "oci:$IMG" "oci-archive:$W/S.tar:$BENCH_TAG"
+S=$REAL SC=$CPU
+bench "floor: cp of the layer + openssl sha256" 'rm -f $W/floor' bash -c "cp '$LAYER' '$W/floor' && openssl dgst -sha256 '$W/floor'"
+F=$REAL FC=$CPU
+ratio "  skopeo / oci-copy" "$S" "$A" "$SC" "$AC"
+ratio "  oci-copy / floor" "$A" "$F" "$AC" "$FC"
 
 # --- layout -> docker-archive ---
-a=() s=()
-for _ in $(seq "$RUNS"); do
-	a+=("$(timeit 'rm -f $W/D.docker.tar' "$T/oci-copy" -q "$IMG" "$W/D.docker.tar:bench:1")")
-	s+=("$(timeit 'rm -f $W/SD.tar' skopeo copy -q "oci:$IMG" "docker-archive:$W/SD.tar:bench:1")")
-done
-A=$(median "${a[@]}") S=$(median "${s[@]}")
-row "layout -> docker-archive: oci-copy" "$A"
-row "layout -> docker-archive: skopeo copy" "$S"
-ratio "  skopeo / oci-copy" "$S" "$A"
+bench "layout -> docker-archive: oci-copy" 'rm -f $W/D.docker.tar' "$T/oci-copy" -q "$IMG" "$W/D.docker.tar:bench:1"
+A=$REAL AC=$CPU
+bench "layout -> docker-archive: skopeo copy" 'rm -f $W/SD.tar' skopeo copy -q "oci:$IMG" "docker-archive:$W/SD.tar:bench:1"
+S=$REAL SC=$CPU
+ratio "  skopeo / oci-copy" "$S" "$A" "$SC" "$AC"
 echo "  (both inflate the layer: a docker-archive holds uncompressed tars, as docker save writes them)"
 
 # --- docker-archive -> layout ---
-a=() s=()
-for _ in $(seq "$RUNS"); do
-	a+=("$(timeit 'rm -rf $W/L' "$T/oci-copy" -q "$W/D.docker.tar:bench:1" "$W/L:x")")
-	s+=("$(timeit 'rm -rf $W/SL' skopeo copy -q "docker-archive:$W/D.docker.tar:bench:1" "oci:$W/SL:x")")
-done
-A=$(median "${a[@]}") S=$(median "${s[@]}")
-row "docker-archive -> layout: oci-copy" "$A"
-row "docker-archive -> layout: skopeo copy" "$S"
-ratio "  skopeo / oci-copy" "$S" "$A"
+bench "docker-archive -> layout: oci-copy" 'rm -rf $W/L' "$T/oci-copy" -q "$W/D.docker.tar:bench:1" "$W/L:x"
+A=$REAL AC=$CPU
+bench "docker-archive -> layout: skopeo copy" 'rm -rf $W/SL' skopeo copy -q "docker-archive:$W/D.docker.tar:bench:1" "oci:$W/SL:x"
+S=$REAL SC=$CPU
+ratio "  skopeo / oci-copy" "$S" "$A" "$SC" "$AC"
 
 # --- gzip -> zstd ---
-a=() s=()
-for _ in $(seq "$RUNS"); do
-	a+=("$(timeit 'rm -rf $W/Z' "$T/oci-copy" -q --compression zstd "$IMG" "$W/Z:x")")
-	s+=("$(timeit 'rm -rf $W/SZ' skopeo copy -q --dest-compress-format zstd "oci:$IMG" "oci:$W/SZ:x")")
-done
-A=$(median "${a[@]}") S=$(median "${s[@]}")
-row "gzip -> zstd: oci-copy --compression zstd" "$A"
-row "gzip -> zstd: skopeo --dest-compress-format zstd" "$S"
-ratio "  skopeo / oci-copy" "$S" "$A"
+bench "gzip -> zstd: oci-copy --compression zstd" 'rm -rf $W/Z' "$T/oci-copy" -q --compression zstd "$IMG" "$W/Z:x"
+A=$REAL AC=$CPU
+bench "gzip -> zstd: skopeo --dest-compress-format zstd" 'rm -rf $W/SZ' skopeo copy -q --dest-compress-format zstd "oci:$IMG" "oci:$W/SZ:x"
+S=$REAL SC=$CPU
+ratio "  skopeo / oci-copy" "$S" "$A" "$SC" "$AC"
 za=$(stat -c %s "$(layer_blob "$W/Z" x)")
 zs=$(stat -c %s "$(layer_blob "$W/SZ" x)")
 printf '  zstd blob: oci-copy %s bytes, skopeo %s bytes (gzip source %s)\n' "$za" "$zs" "$(stat -c %s "$LAYER")"
