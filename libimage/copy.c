@@ -276,6 +276,7 @@ static int cp_recode_stream(struct cp *c, const struct oci_descriptor *d,
 	struct decoder *dec = decoder_new(oci_media_layer_compression(d->media_type));
 	struct cp_sink s = {.fd = fd, .hash = oci_hash_new(OCI_DIGEST_SHA256)};
 	struct encoder *enc = encoder_new(to, c->o->level, cp_sink_write, &s);
+	encoder_long_window(enc);
 	struct oci_hash *tar = oci_hash_new(diff_id->algo);
 	cleanup_free uint8_t *in = xmalloc(CP_BUF), *obuf = xmalloc(4 * CP_BUF);
 	int64_t done = 0;
