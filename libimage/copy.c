@@ -49,6 +49,8 @@ struct cp {
 	struct cp_recode *recodes;
 	size_t n_recodes;
 	size_t blob_no;
+	int64_t all_done;     /* bytes of the blobs finished, for progress */
+	size_t counted;	      /* the last blob counted in all_done */
 	struct cp_image *cur; /* the image being copied (docker: its layers) */
 	bool converted;
 };
@@ -157,8 +159,14 @@ static void cp_note(struct cp *c, const char *fmt, ...)
 
 static void cp_progress(struct cp *c, int64_t done, int64_t total)
 {
+	bool counted = c->counted == c->blob_no;
 	if (c->o->progress)
-		c->o->progress(c->o->progress_arg, c->blob_no, done, total);
+		c->o->progress(c->o->progress_arg, c->blob_no, done, total,
+			       c->all_done + (counted ? 0 : done));
+	if (done == total && !counted) {
+		c->all_done += total;
+		c->counted = c->blob_no;
+	}
 }
 
 /* ---- blobs ---- */

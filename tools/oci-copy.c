@@ -36,7 +36,7 @@ static const char usage[] =
     "\n"
     "Exit status: 0 success, 2 trouble.\n";
 
-static void copy_progress(void *arg, size_t blob, int64_t done, int64_t total)
+static void copy_progress(void *arg, size_t blob, int64_t done, int64_t total, int64_t all)
 {
 	struct tool_progress *p = arg;
 	if (!p->on)
@@ -47,12 +47,14 @@ static void copy_progress(void *arg, size_t blob, int64_t done, int64_t total)
 	if (now - p->last < 0.1 && done < total)
 		return;
 	p->last = now;
-	char d[32], t[32], r[32];
+	char d[32], t[32], a[32], r[32];
 	double el = now - p->start;
 	tool_human_size(done, d, sizeof(d));
 	tool_human_size(total, t, sizeof(t));
-	tool_human_size(el > 0 ? (long long)((double)done / el) : 0, r, sizeof(r));
-	fprintf(stderr, "\r%s: blob %zu  %s / %s  %s/s\033[K", tool_name, blob, d, t, r);
+	tool_human_size(all, a, sizeof(a));
+	tool_human_size(el > 0 ? (long long)((double)all / el) : 0, r, sizeof(r));
+	fprintf(stderr, "\r%s: blob %zu  %s / %s  (%s in all, %s/s)\033[K", tool_name, blob, d, t,
+		a, r);
 	p->drawn = true;
 }
 

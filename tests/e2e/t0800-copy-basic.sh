@@ -145,6 +145,12 @@ oci-inspect --manifest z.docker.tar:z:1 >zd.json
 is "$(js zd.json 'sorted(set(l["mediaType"] for l in d["layers"]))')" "['application/vnd.docker.image.rootfs.diff.tar.gzip']" "gzip layers in the docker-archive"
 expect 0 "that docker-archive verifies" oci-inspect --verify z.docker.tar
 
+# --- progress: only when asked (stderr is not a terminal here) ---
+expect 0 "--progress" oci-copy --progress "$TD/multi:v1" prog.tar
+err_like 'blob [0-9]+ .* in all' "a progress line on stderr"
+expect 0 "no --progress" oci-copy "$TD/multi:v1" noprog.tar
+if grep -q 'in all' "$TMP/err"; then fail "no progress line in a pipe"; else pass "no progress line in a pipe"; fi
+
 # --- the JSON summary ---
 expect 0 "--json" oci-copy --json "$TD/multi:v1" "$TD/multiarch:dockerlist" J
 is "$(js "$TMP/out" 'len(d["images"])')" 2 "two images in the summary"

@@ -16,9 +16,10 @@ enum oci_copy_format {
 	OCI_COPY_DOCKER_ARCHIVE,
 };
 
-/* progress: what is being copied (a digest), bytes of it done and its size,
- * and the blob's number among those seen so far */
-typedef void (*oci_copy_progress_fn)(void *arg, size_t blob, int64_t done, int64_t total);
+/* progress: the blob's number among those seen so far, bytes of it done and
+ * its size, and the bytes of all blobs read so far */
+typedef void (*oci_copy_progress_fn)(void *arg, size_t blob, int64_t done, int64_t total,
+				     int64_t all);
 
 struct oci_copy_opts {
 	const char *const *srcs; /* IMAGE specs */
