@@ -21,6 +21,8 @@ struct archive_out {
 	struct tar_writer *tw;
 	int64_t bytes;
 	int64_t want, got; /* the blob being written */
+	bool unsized;	   /* ... with its header rewritten at its end */
+	int64_t hdr_off;   /* where that header is */
 	struct oci_digest *done;
 	size_t n_done;
 	bool committed;
@@ -128,8 +130,99 @@ int archive_out_blob_begin(struct archive_out *a, const struct oci_digest *d, in
 	return 0;
 }
 
+bool archive_out_can_patch(const struct archive_out *a)
+{
+	return a->dirfd >= 0;
+}
+
+/* the ustar header of a blob of size bytes, as the tar writer makes it */
+static int ao_blob_header(const struct oci_digest *d, int64_t size, unsigned char out[512],
+			  struct oci_error **err);
+
+struct ao_mem {
+	unsigned char *out;
+	size_t len;
+};
+
+static int ao_mem_sink(void *arg, const void *buf, size_t len, struct oci_error **err)
+{
+	struct ao_mem *m = arg;
+	if (m->len + len > 512)
+		return error_set(err, OCI_E_LIMIT, 0, "blob header: not a plain ustar header");
+	memcpy(m->out + m->len, buf, len);
+	m->len += len;
+	return 0;
+}
+
+static int ao_blob_header(const struct oci_digest *d, int64_t size, unsigned char out[512],
+			  struct oci_error **err)
+{
+	struct ao_mem m = {.out = out};
+	struct tar_writer *w = tar_writer_new(ao_mem_sink, &m);
+	cleanup_free char *name =
+	    xasprintf("blobs/%s/%s", oci_digest_algo_name(d->algo), oci_digest_hex(d));
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, size);
+	archive_entry_set_mtime(e, 0, 0);
+	int r = tar_write_header(w, e, err);
+	if (r == 0)
+		r = tar_writer_flush(w, err);
+	archive_entry_free(e);
+	tar_writer_free(w);
+	if (r == 0 && m.len != 512)
+		r = error_set(err, OCI_E_LIMIT, 0, "blob header: not a plain ustar header");
+	return r;
+}
+
+int archive_out_blob_begin_unsized(struct archive_out *a, const struct oci_digest *d,
+				   struct oci_error **err)
+{
+	/* the entry before ends (its padding), everything buffered is out:
+	 * from here the bytes go straight to the file */
+	int r = ao_header(a, "oci-copy.placeholder", 0, err);
+	if (r == 0)
+		r = tar_writer_flush(a->tw, err);
+	if (r < 0)
+		return r;
+	/* that placeholder's header is where the blob's goes */
+	a->hdr_off = a->bytes - 512;
+	unsigned char hdr[512];
+	if ((r = ao_blob_header(d, 0, hdr, err)) < 0)
+		return r;
+	if (pwrite(a->fd, hdr, sizeof(hdr), a->hdr_off) != (ssize_t)sizeof(hdr))
+		return error_set(err, OCI_E_IO, errno, "%s: write", a->path);
+	a->unsized = true;
+	a->got = 0;
+	a->done = xrealloc(a->done, (a->n_done + 1) * sizeof(*a->done));
+	a->done[a->n_done] = *d;
+	return 0;
+}
+
+int archive_out_blob_end_unsized(struct archive_out *a, struct oci_error **err)
+{
+	static const unsigned char zeros[512];
+	a->unsized = false;
+	size_t pad = (size_t)((512 - a->got % 512) % 512);
+	int r = ao_sink(a, zeros, pad, err);
+	unsigned char hdr[512];
+	if (r == 0)
+		r = ao_blob_header(&a->done[a->n_done], a->got, hdr, err);
+	if (r == 0 && pwrite(a->fd, hdr, sizeof(hdr), a->hdr_off) != (ssize_t)sizeof(hdr))
+		r = error_set(err, OCI_E_IO, errno, "%s: write", a->path);
+	if (r == 0)
+		a->n_done++;
+	return r;
+}
+
 int archive_out_data(struct archive_out *a, const void *buf, size_t len, struct oci_error **err)
 {
+	if (a->unsized) {
+		a->got += (int64_t)len;
+		return ao_sink(a, buf, len, err);
+	}
 	if (a->got + (int64_t)len > a->want)
 		return error_set(err, OCI_E_MISMATCH, 0, "blob longer than its size %lld",
 				 (long long)a->want);

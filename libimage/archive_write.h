@@ -21,6 +21,14 @@ HIDDEN int archive_out_data(struct archive_out *a, const void *buf, size_t len,
 			    struct oci_error **err);
 /* checks that exactly the announced size was given */
 HIDDEN int archive_out_blob_end(struct archive_out *a, struct oci_error **err);
+/* A blob whose name is known but whose size is not until its end (a layer
+ * inflated as it is written): its header is written with size 0 and
+ * rewritten in place at the end. Only when the archive can seek (not
+ * standard output): archive_out_can_patch(). */
+HIDDEN bool archive_out_can_patch(const struct archive_out *a);
+HIDDEN int archive_out_blob_begin_unsized(struct archive_out *a, const struct oci_digest *d,
+					  struct oci_error **err);
+HIDDEN int archive_out_blob_end_unsized(struct archive_out *a, struct oci_error **err);
 /* a small blob from memory; *out gets its sha256 digest */
 HIDDEN int archive_out_blob_mem(struct archive_out *a, const void *buf, size_t len,
 				struct oci_digest *out, struct oci_error **err);

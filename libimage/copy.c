@@ -251,6 +251,7 @@ static int cp_put_doc(struct cp *c, cJSON *doc, struct oci_descriptor *out, stru
 
 struct cp_sink {
 	int fd;
+	struct archive_out *ar; /* instead of fd: straight into the archive */
 	struct oci_hash *hash;
 	int64_t size;
 };
@@ -260,6 +261,9 @@ static int cp_sink_write(void *arg, const void *buf, size_t len, struct oci_erro
 	struct cp_sink *s = arg;
 	if (s->hash)
 		oci_hash_update(s->hash, buf, len);
+	s->size += (int64_t)len;
+	if (s->ar)
+		return archive_out_data(s->ar, buf, len, err);
 	for (size_t off = 0; off < len;) {
 		ssize_t n = write(s->fd, (const char *)buf + off, len - off);
 		if (n < 0 && errno == EINTR)
@@ -268,7 +272,6 @@ static int cp_sink_write(void *arg, const void *buf, size_t len, struct oci_erro
 			return error_set(err, OCI_E_IO, errno, "write recompressed layer");
 		off += (size_t)n;
 	}
-	s->size += (int64_t)len;
 	return 0;
 }
 
@@ -276,7 +279,8 @@ static int cp_sink_write(void *arg, const void *buf, size_t len, struct oci_erro
  * compress it again into fd; the tar in between must hash to diff_id. */
 static int cp_recode_stream(struct cp *c, const struct oci_descriptor *d,
 			    const struct oci_digest *diff_id, int to, int fd,
-			    struct oci_digest *out, int64_t *out_size, struct oci_error **err)
+			    struct archive_out *ar, struct oci_digest *out, int64_t *out_size,
+			    struct oci_error **err)
 {
 	struct oci_blob *b;
 	int r = oci_blob_open(c->src, d, &b, err);
@@ -285,7 +289,8 @@ static int cp_recode_stream(struct cp *c, const struct oci_descriptor *d,
 	struct decoder *dec = decoder_new(oci_media_layer_compression(d->media_type));
 	/* a plain tar out: its digest is the tar's, hashed once */
 	bool plain = to == OCI_COMPRESS_NONE && diff_id->algo == OCI_DIGEST_SHA256;
-	struct cp_sink s = {.fd = fd, .hash = plain ? NULL : oci_hash_new(OCI_DIGEST_SHA256)};
+	struct cp_sink s = {
+	    .fd = fd, .ar = ar, .hash = plain ? NULL : oci_hash_new(OCI_DIGEST_SHA256)};
 	/* zstd's default here is level 1 with a long window: smaller than
 	 * level 3 without one, and a third faster (bench/README.md) */
 	int level = c->o->level ? c->o->level : to == OCI_COMPRESS_ZSTD ? 1 : 0;
@@ -377,11 +382,21 @@ static int cp_recode(struct cp *c, const struct oci_descriptor *d, const struct 
 			return 0;
 		}
 	int r;
-	if (c->ar) {
+	if (c->ar && to == OCI_COMPRESS_NONE && diff_id->algo == OCI_DIGEST_SHA256 &&
+	    archive_out_can_patch(c->ar) && !archive_out_has(c->ar, diff_id)) {
+		/* a plain tar is named by its diff_id, known before a byte is
+		 * inflated: straight into the archive, its size set at the end */
+		r = archive_out_blob_begin_unsized(c->ar, diff_id, err);
+		if (r == 0)
+			r = cp_recode_stream(c, d, diff_id, to, -1, c->ar, &out->digest, &out->size,
+					     err);
+		if (r == 0)
+			r = archive_out_blob_end_unsized(c->ar, err);
+	} else if (c->ar) {
 		cleanup_close int fd = cp_tmpfile(err);
 		if (fd < 0)
 			return fd;
-		r = cp_recode_stream(c, d, diff_id, to, fd, &out->digest, &out->size, err);
+		r = cp_recode_stream(c, d, diff_id, to, fd, NULL, &out->digest, &out->size, err);
 		if (r == 0 && !archive_out_has(c->ar, &out->digest)) {
 			cleanup_free char *buf = xmalloc(CP_BUF);
 			if (lseek(fd, 0, SEEK_SET) < 0)
@@ -406,7 +421,7 @@ static int cp_recode(struct cp *c, const struct oci_descriptor *d, const struct 
 		char *name;
 		if ((r = oci_blob_tmp_open(c->dfd, &fd, &name, err)) < 0)
 			return r;
-		r = cp_recode_stream(c, d, diff_id, to, fd, &out->digest, &out->size, err);
+		r = cp_recode_stream(c, d, diff_id, to, fd, NULL, &out->digest, &out->size, err);
 		if (r == 0)
 			r = oci_blob_tmp_commit(c->dfd, fd, name, &out->digest, err);
 		else

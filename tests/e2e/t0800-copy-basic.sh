@@ -64,6 +64,14 @@ expect_fail "--all with a ref is refused" oci-copy --all "$TD/multi:v1" x.tar
 oci-copy "$TD/multi:v1" - >s.tar 2>s.err
 is "$?" 0 "an archive on stdout exits 0"
 is "$(oci-inspect --refs s.tar | cut -f2)" "$v1" "stdout's archive holds the image"
+oci-copy --format docker-archive "$TD/multi:v1" - >sd.tar 2>/dev/null
+is "$?" 0 "a docker-archive on stdout (layers spooled: stdout cannot seek)"
+expect 0 "that docker-archive verifies" oci-inspect --verify sd.tar
+oci-copy -q "$TD/multi:v1" f.docker.tar:f:1
+cmp -s <(tar xOf sd.tar manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Layers"])') \
+	<(tar xOf f.docker.tar manifest.json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Layers"])') &&
+	pass "the same layers written to a file (header patched in place) and to stdout" || fail "the same layers to a file and to stdout"
+tar tf f.docker.tar | grep -q placeholder && fail "no placeholder member left" || pass "no placeholder member left"
 expect_fail "--json with DEST - is refused" oci-copy --json "$TD/multi:v1" -
 oci-copy "$TD/multi:v1" - 2>/dev/null | head -c 100 >/dev/null
 st=("${PIPESTATUS[@]}")
