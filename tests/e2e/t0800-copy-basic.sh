@@ -58,6 +58,10 @@ run oci-inspect --refs L3
 for r in "v1	$v1" "v2	$v2" "latest	$ma"; do like "^$r	" "read back whole: ${r%%	*}"; done
 expect 0 "--all of a layout" oci-copy -q --all "$TD/multiarch" all.tar
 is "$(oci-inspect --refs all.tar | wc -l)" "$(oci-inspect --refs "$TD/multiarch" | wc -l)" "--all: every ref"
+oci-copy -q "$TD/multi:v1" grow.tar
+expect 0 "an archive as SRC and DEST: images added by rewriting it whole" oci-copy -q --all grow.tar "$TD/multiarch" grow.tar
+is "$(oci-inspect --refs grow.tar | cut -f1 | sort | tr '\n' ' ')" "amd64-only dockerlist latest v1 " "its old refs and the new ones"
+expect 0 "the grown archive verifies" oci-inspect --verify grow.tar
 expect_fail "--all with a ref is refused" oci-copy --all "$TD/multi:v1" x.tar
 
 # --- standard output and input ---
