@@ -33,6 +33,8 @@ struct cp_image {
 	struct oci_descriptor src_desc;
 	struct oci_descriptor desc; /* in the destination */
 	bool converted;
+	bool dest_ref; /* ref named in DEST (a name), not the source's own (a tag) */
+	char *name;    /* docker-archive: the repository a source's tag goes under */
 	/* docker-archive: the manifest's config and layers */
 	struct oci_digest config;
 	struct oci_digest *layers;
@@ -662,6 +664,7 @@ static int cp_node(struct cp *c, const struct oci_descriptor *d, struct oci_desc
 
 static void cp_image_release(struct cp_image *im)
 {
+	free(im->name);
 	free(im->src);
 	free(im->ref);
 	oci_descriptor_release(&im->src_desc);
@@ -713,6 +716,43 @@ static int cp_one(struct cp *c, struct cp_image *im, struct oci_error **err)
 	return r;
 }
 
+/* A repository name for a source's own refs in a docker-archive ("v1" in
+ * layout ./app becomes app:v1): the path's last component without its
+ * archive suffix, lowercased, runs of other characters made one '-'. */
+static char *cp_repo_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	static const char *const sfx[] = {".docker.tar", ".tar.gz", ".tar.zst", ".tgz", ".tar"};
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		size_t k = strlen(sfx[i]);
+		if (n > k && strcmp(base + n - k, sfx[i]) == 0) {
+			n -= k;
+			break;
+		}
+	}
+	char *out = xmalloc(n + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = base[i];
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+			out[o++] = ch;
+		else if (o && out[o - 1] != '-')
+			out[o++] = '-';
+	}
+	while (o && out[o - 1] == '-')
+		o--;
+	out[o] = 0;
+	if (!o || strcmp(path, "-") == 0) {
+		free(out);
+		return xstrdup("image");
+	}
+	return out;
+}
+
 /* the images a source names: one, or with --all every top-level descriptor */
 static int cp_select(struct cp *c, const char *spec, struct oci_layout *l,
 		     const struct oci_image_ref *ir, struct cp_list *list, struct oci_error **err)
@@ -728,6 +768,7 @@ static int cp_select(struct cp *c, const char *spec, struct oci_layout *l,
 		for (size_t i = 0; i < idx->n_manifests; i++) {
 			struct cp_image *im = cp_list_add(list);
 			im->src = xstrdup(spec);
+			im->name = cp_repo_name(ir->path);
 			oci_descriptor_copy(&im->src_desc, &idx->manifests[i]);
 			im->src_desc.annotations = NULL;
 			if (idx->manifests[i].ref_name)
@@ -741,6 +782,7 @@ static int cp_select(struct cp *c, const char *spec, struct oci_layout *l,
 		return r;
 	struct cp_image *im = cp_list_add(list);
 	im->src = xstrdup(spec);
+	im->name = cp_repo_name(ir->path);
 	im->src_desc = d;
 	im->src_desc.annotations = NULL;
 	if (d.ref_name)
@@ -835,7 +877,12 @@ static int cp_finish_docker(struct cp *c, struct cp_list *l, struct oci_error **
 	cJSON *arr = cJSON_AddArrayToObject(idx, "manifests");
 	for (size_t i = 0; i < l->n; i++) {
 		struct cp_image *im = &l->v[i];
-		cleanup_free char *tag = im->ref ? cp_repo_tag(im->ref) : NULL;
+		/* a ref named in DEST is a name (":latest" added when it has no
+		 * tag); a source's own ref without ':' is a tag of the source */
+		cleanup_free char *tag = !im->ref ? NULL
+					 : im->dest_ref || strchr(im->ref, ':')
+					     ? cp_repo_tag(im->ref)
+					     : xasprintf("%s:%s", im->name, im->ref);
 		cleanup_free char *full = tag ? cp_full_name(tag) : NULL;
 		const char *colon = tag ? strrchr(tag, ':') : NULL;
 		cJSON_AddItemToArray(arr, cp_desc_json(&im->desc, colon ? colon + 1 : NULL, full));
@@ -997,6 +1044,7 @@ static int cp_refs_check(struct cp *c, struct cp_list *l, const char *dref, stru
 					 l->n, dref);
 		free(l->v[0].ref);
 		l->v[0].ref = xstrdup(dref);
+		l->v[0].dest_ref = true;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		const char *ref = l->v[i].ref;

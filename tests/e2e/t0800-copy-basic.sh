@@ -114,6 +114,9 @@ expect 0 "the docker-archive verifies" oci-inspect --verify d.docker.tar
 expect 0 "read by its RepoTag" oci-inspect --refs d.docker.tar:example/app:1.0
 expect 0 "a ref without a tag gets :latest" oci-copy -q "$TD/multi:v2" two.docker.tar:plain
 is "$(tarjs two.docker.tar manifest.json 'd[0]["RepoTags"]')" "['plain:latest']" "RepoTags plain:latest"
+expect 0 "--all into a docker-archive: the source's tags under its name" oci-copy -q --all "$TD/multiarch" ma.docker.tar
+is "$(tarjs ma.docker.tar manifest.json 'sorted(t for e in d for t in e["RepoTags"])')" "['multiarch:amd64-only', 'multiarch:dockerlist', 'multiarch:latest']" "RepoTags multiarch:TAG"
+is "$(oci-inspect --refs ma.docker.tar:multiarch:dockerlist | cut -f1)" dockerlist "read back by NAME:TAG"
 expect_fail "a docker-archive of a multi-platform index needs one platform that exists" \
 	oci-copy --platform linux/s390x "$TD/multiarch:latest" m.docker.tar
 expect 0 "--format docker-archive on any name, one platform" \
