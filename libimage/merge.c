@@ -65,6 +65,7 @@ struct merge {
 	size_t n_dirs, cap_dirs;
 	bool hash; /* digests of regular files (the snapshot needs them, the stream not) */
 	size_t li, ordinal;
+	int64_t mtime_ns; /* the current entry's */
 	char *buf;
 };
 
@@ -374,7 +375,7 @@ static int mg_whiteout(struct merge *m, enum oci_whiteout kind, const char *targ
 		int r = mg_resolve(m, target, false, &d);
 		if (r == 0 && !mg_is_dir(d))
 			r = -ENOTDIR;
-		if (r == -ENOENT || r == -ENOTDIR)
+		if (r == -ENOENT || r == -ENOTDIR || r == -ELOOP)
 			return 0; /* nothing below to hide */
 		if (r < 0)
 			return error_set(err, OCI_E_IO, -r, "opaque whiteout of \"%s\"", target);
@@ -593,6 +594,7 @@ static int mg_apply_entry(struct merge *m, struct oci_layer_reader *r, struct ar
 		return error_set(err, OCI_E_INVALID, 0, "\"%s\": reserved whiteout name", path);
 	if (wh != OCI_WHITEOUT_NONE)
 		return mg_whiteout(m, wh, target, err);
+	m->mtime_ns = mg_mtime(ae);
 	if (!*path)
 		return mg_apply_root(m, ae, raw, err);
 
@@ -836,7 +838,7 @@ static struct emit_list *emit_plan(struct merge *m, size_t n_layers)
 			continue;
 		struct mnode *ino = n->ino;
 		if (mg_is_dir(n)) {
-			if (ino->layer) /* not one made only as a parent */
+			if (n != m->root || ino->layer) /* the root when an entry gave it */
 				emit_add(&lists[n_layers], 0, n, false);
 		} else if (ino->head == n) {
 			emit_add(&lists[ino->layer - 1], ino->ordinal, n, false);
