@@ -104,25 +104,79 @@ def rand_entry(rnd, outside, made):
     return {"p": (d + "/" if d else "") + ".wh..wh..opq", "t": "f", "mtime": 1}
 
 
+# the hostile cases: the review's (hard-link chains whose head goes, a hard
+# link then a symlink of one name, entries below a symlink the same layer made,
+# a whiteout of a directory keeping the layer's own children) and t0202's
+HOSTILE = [
+    [["x/", "x/f=1", "x/g=>x/f", "x/h=>x/g"], ["x/.wh.f"]],
+    [["x/", "x/f=1", "x/g=>x/f", "x/h=>x/f"], ["x/.wh.f", "x/.wh.g"]],
+    [["x/", "x/f=1", "x/g=>x/f"], ["x/.wh..wh..opq", "x/g=>x/g"]],
+    [["f=1", "g=>f", "g->f"]],
+    [["f=1", "g=>f"], ["g->/etc"]],
+    [["f=1", "g=>f", "g->f", "h=>g"]],
+    [["host/dir/", "d->/host/dir", "d/pwned=p"]],
+    [["host/dir/"], ["d->../../../host/dir", "d/pwned=p", "d/sub/deeper=q"]],
+    [["d->@HOST@", "d/pwned=p"]],
+    [["d/", {"p": "d/old", "t": "f", "c": "o", "mtime": 5}, {"p": "d/", "t": "d", "mode": 0o700,
+                                                             "mtime": 1000}],
+     ["d/new=n", ".wh.d"]],
+    [["d/", "d/old=o", "d/keep/", "d/keep/k=k"], ["d/keep/new=n", "d/.wh..wh..opq"]],
+    [["d/", "d/old=o"], [".wh.d", "d/new=n"]],
+    [["link->@HOST@", "link/victim=EVIL"]],
+    [["link->../../../host", "link/victim=EVIL", "link/sub/new=EVIL"]],
+    [["link->../../../..", "link/tok=EVIL", "link/victim=EVIL"]],
+    [["a->b", "b->c", "c->../../../host"], ["a/victim=EVIL", "a/sub/inner=EVIL"]],
+    [["d/", "d/up->../..", "x->d/up/../../host"], ["x/victim=EVIL"]],
+    [["r->/", "r/tok=EVIL"], ["r/host/victim=EVIL"]],
+    [["r->.", "r/r/../../../host/victim=EVIL"]],
+    [["link->@HOST@"], [{"p": "link/", "t": "d", "mode": 511, "mtime": 1000}, "link/victim=EVIL"]],
+    [["s->@HOST@/victim"], ["s=EVIL"]],
+    [["etc/", "etc/passwd=IMAGEPW"], ["h=>/etc/passwd"]],
+    [["in/", "in/f=INNER", "h=>../../in/f"]],
+    [["host/", "host/victim=v", "l->../../../host"], ["h=>l/victim", "h2=>l/victim"]],
+    [["s->@HOST@/victim", "h=>s"], ["h=EVIL"]],
+    [["host/", "host/victim=v", "host/sub/", "host/sub/inner=i", "l->@HOST@", "m->/host"],
+     ["l/.wh.victim", "m/.wh.sub", "m/.wh.victim"]],
+    [["host/", "host/sub/", "host/sub/inner=i", "l->../../../host/sub"], ["l/.wh..wh..opq"]],
+    [["x=x", "d/", "d/y=y"], [".wh..wh..opq", "../.wh..wh..opq", "new=new"]],
+    [["a=a"], ["./->/"], ["victim=EVIL"]],
+    [["d/", "d/a=1", "d->/host", "host/", "d/victim=EVIL"]],
+    [["a/", "a/b/", "a/b/f=1", "l->a/b"], ["l/g=>l/f", "a/.wh.b", "a/b/h=2"]],
+    [["f=1", "p|", {"p": "c", "t": "c", "maj": 1, "min": 3}, "d/", "s->f"],
+     [{"p": "f", "t": "c", "maj": 1, "min": 5}, "p/", "c->d", "d=file", "s|"]],
+]
+
+
+def build_quiet(ll, out, spec):
+    with open(os.devnull, "w") as null:
+        so, sys.stdout = sys.stdout, null
+        try:
+            ll.build(out, spec)
+        finally:
+            sys.stdout = so
+
+
 def gen(seed, count, outdir, outside):
     ll = lib_layers()
     rnd = random.Random(seed)
     os.makedirs(outdir, exist_ok=True)
+    specs = {}
+    for i, layers in enumerate(HOSTILE):
+        layers = json.loads(json.dumps(layers).replace("@HOST@", outside))
+        specs["h%d" % i] = {"ref": "t", "layers": [{"entries": L, "comp": "none"}
+                                                  for L in layers]}
     for i in range(count):
         made = []
         layers = []
         for _ in range(rnd.randint(1, 4)):
             layers.append({"entries": [rand_entry(rnd, outside, made)
                                        for _ in range(rnd.randint(1, 9))], "comp": "none"})
-        spec = {"ref": "t", "layers": layers}
-        with open(os.path.join(outdir, "i%d.json" % i), "w") as f:
+        specs["i%d" % i] = {"ref": "t", "layers": layers}
+    for name, spec in specs.items():
+        with open(os.path.join(outdir, name + ".json"), "w") as f:
             json.dump(spec, f)
-        with open(os.devnull, "w") as null:
-            so, sys.stdout = sys.stdout, null
-            try:
-                ll.build(os.path.join(outdir, "i%d" % i), spec)
-            finally:
-                sys.stdout = so
+        build_quiet(ll, os.path.join(outdir, name), spec)
+        print(name)
 
 
 def listing(ll, root):
