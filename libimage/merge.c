@@ -219,6 +219,9 @@ static struct mname *mg_mkdir(struct merge *m, struct mname *dir, const char *ba
 {
 	struct mnode *ino =
 	    mnode_new(S_IFDIR | perm, implicit ? 0 : m->li + 1, implicit ? 0 : m->ordinal);
+	/* on disk a directory made as a parent has the time it was made: the
+	 * stream says the time of the entry that made it, the same every run */
+	ino->e.mtime_ns = m->mtime_ns;
 	return mg_link_name(m, dir, base, ino);
 }
 
