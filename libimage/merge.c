@@ -40,10 +40,12 @@ struct mnode {
 };
 
 /* a name in a directory; a directory has one name, and its children hang
- * from it. The canonical path has no symlink in it, and never changes. */
+ * from it. Its path (the names up to the root) has no symlink in it and
+ * never changes; it is spelled out only for the output, so that a deep tree
+ * costs neither quadratic memory nor quadratic lookups. */
 struct mname {
-	char *path; /* key in merge.names */
-	const char *base;
+	char *base;
+	uint64_t id; /* names its children in merge.names: "ID/BASE" */
 	struct mnode *ino;
 	struct mname *parent, *child, *next, *prev;
 	size_t layer, ordinal; /* the entry that made this name */
@@ -56,7 +58,8 @@ struct dir_meta {
 };
 
 struct merge {
-	struct pathmap names; /* canonical path -> struct mname (NULL once removed) */
+	struct pathmap names; /* "PARENT-ID/BASE" -> struct mname (NULL once removed) */
+	uint64_t next_id;
 	struct mname *root;
 	/* this layer's entry names, as the tar spells them, and their ancestors:
 	 * what its whiteouts spare (layer_apply.c's rule) */
@@ -102,18 +105,41 @@ static char *mg_join(const char *dir, const char *base)
 	return *dir ? xasprintf("%s/%s", dir, base) : xstrdup(base);
 }
 
+static char *mg_key(const struct mname *dir, const char *base)
+{
+	return xasprintf("%llx/%s", (unsigned long long)dir->id, base);
+}
+
 static struct mname *mg_child(struct merge *m, const struct mname *dir, const char *base)
 {
-	cleanup_free char *p = mg_join(dir->path, base);
-	return pathmap_get(&m->names, p);
+	cleanup_free char *k = mg_key(dir, base);
+	return pathmap_get(&m->names, k);
+}
+
+/* the path of n from the root, spelled out (malloc'd; "" for the root) */
+static char *mg_path(const struct mname *n)
+{
+	size_t len = 0;
+	for (const struct mname *p = n; p->parent; p = p->parent)
+		len += strlen(p->base) + (p->parent->parent ? 1 : 0);
+	char *out = xmalloc(len + 1);
+	out[len] = 0;
+	for (const struct mname *p = n; p->parent; p = p->parent) {
+		size_t l = strlen(p->base);
+		len -= l;
+		memcpy(out + len, p->base, l);
+		if (p->parent->parent)
+			out[--len] = '/';
+	}
+	return out;
 }
 
 static struct mname *mg_link_name(struct merge *m, struct mname *dir, const char *base,
 				  struct mnode *ino)
 {
 	struct mname *n = xcalloc(1, sizeof(*n));
-	n->path = mg_join(dir->path, base);
-	n->base = *dir->path ? n->path + strlen(dir->path) + 1 : n->path;
+	n->base = xstrdup(base);
+	n->id = ++m->next_id;
 	n->ino = ino;
 	ino->e.nlink++;
 	n->parent = dir;
@@ -123,7 +149,8 @@ static struct mname *mg_link_name(struct merge *m, struct mname *dir, const char
 	dir->child = n;
 	n->layer = m->li + 1;
 	n->ordinal = m->ordinal;
-	*pathmap_put(&m->names, n->path) = n;
+	cleanup_free char *k = mg_key(dir, base);
+	*pathmap_put(&m->names, k) = n;
 	return n;
 }
 
@@ -136,10 +163,11 @@ static void mg_unlink_name(struct merge *m, struct mname *n)
 		n->parent->child = n->next;
 	if (n->next)
 		n->next->prev = n->prev;
-	*pathmap_put(&m->names, n->path) = NULL;
+	cleanup_free char *k = mg_key(n->parent, n->base);
+	*pathmap_put(&m->names, k) = NULL;
 	if (--n->ino->e.nlink == 0)
 		mnode_free(n->ino);
-	free(n->path);
+	free(n->base);
 	free(n);
 }
 
@@ -680,14 +708,14 @@ static void merge_release(struct merge *m)
 		if (n && --n->ino->e.nlink == 0)
 			mnode_free(n->ino);
 		if (n) {
-			free(n->path);
+			free(n->base);
 			free(n);
 		}
 	}
 	pathmap_release(&m->names, NULL);
 	if (m->root) {
 		mnode_free(m->root->ino);
-		free(m->root->path);
+		free(m->root->base);
 		free(m->root);
 	}
 	pathmap_release(&m->layer, NULL);
@@ -708,8 +736,7 @@ static int merge_run(const struct oci_image *img, struct merge *m, bool hash,
 	m->hash = hash;
 	m->buf = xmalloc(1 << 16);
 	m->root = xcalloc(1, sizeof(*m->root));
-	m->root->path = xstrdup("");
-	m->root->base = m->root->path;
+	m->root->base = xstrdup("");
 	m->root->ino = mnode_new(S_IFDIR | 0755, 0, 0);
 	m->root->ino->e.nlink = 1;
 	for (size_t i = 0; i < img->manifest->n_layers; i++) {
@@ -742,7 +769,7 @@ int oci_image_merge(const struct oci_image *img, struct oci_snapshot **out, stru
 			continue;
 		struct oci_snap_entry *e = &s->e[s->n++];
 		*e = n->ino->e;
-		e->path = xstrdup(n->path);
+		e->path = mg_path(n);
 		e->link = n->ino->e.link ? xstrdup(n->ino->e.link) : NULL;
 		e->xattrs = xstrdup(n->ino->e.xattrs ? n->ino->e.xattrs : "");
 	}
@@ -789,6 +816,7 @@ int oci_changeset_snapshots(struct oci_snapshot *a, struct oci_snapshot *b,
 struct emit {
 	size_t ordinal;
 	struct mname *name;
+	char *path;
 	bool as_link;
 };
 
@@ -806,7 +834,7 @@ static void emit_add(struct emit_list *l, size_t ordinal, struct mname *n, bool 
 {
 	if (l->n == l->cap)
 		l->e = xrealloc(l->e, (l->cap = l->cap ? l->cap * 2 : 64) * sizeof(*l->e));
-	l->e[l->n++] = (struct emit){ordinal, n, as_link};
+	l->e[l->n++] = (struct emit){ordinal, n, mg_path(n), as_link};
 }
 
 static int cmp_emit(const void *a, const void *b)
@@ -814,7 +842,7 @@ static int cmp_emit(const void *a, const void *b)
 	const struct emit *x = a, *y = b;
 	if (x->ordinal != y->ordinal)
 		return x->ordinal < y->ordinal ? -1 : 1;
-	return strcmp(x->name->path, y->name->path);
+	return strcmp(x->path, y->path);
 }
 
 static struct mname *names_at(struct merge *m, size_t i)
@@ -873,7 +901,7 @@ static struct archive_entry *export_entry(const struct emit *em)
 {
 	const struct mnode *n = em->name->ino;
 	struct archive_entry *oe = archive_entry_new();
-	archive_entry_set_pathname(oe, *em->name->path ? em->name->path : ".");
+	archive_entry_set_pathname(oe, *em->path ? em->path : ".");
 	archive_entry_set_mode(oe, n->e.mode);
 	archive_entry_set_uid(oe, n->e.uid);
 	archive_entry_set_gid(oe, n->e.gid);
@@ -884,7 +912,8 @@ static struct archive_entry *export_entry(const struct emit *em)
 	}
 	archive_entry_set_mtime(oe, (time_t)sec, (long)nsec);
 	if (em->as_link) {
-		archive_entry_set_hardlink(oe, n->head->path);
+		cleanup_free char *head = mg_path(n->head);
+		archive_entry_set_hardlink(oe, head);
 		archive_entry_set_size(oe, 0);
 		return oe;
 	}
@@ -902,7 +931,7 @@ static struct archive_entry *export_entry(const struct emit *em)
 static int export_one(struct archive *w, struct oci_layer_reader *lr, const struct emit *em,
 		      char *buf, struct oci_error **err)
 {
-	const char *path = em->name->path;
+	const char *path = em->path;
 	struct archive_entry *oe = export_entry(em);
 	int r = 0;
 	if (archive_write_header(w, oe) != ARCHIVE_OK)
@@ -973,8 +1002,11 @@ int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error *
 		r = error_set(err, OCI_E_IO, 0, "finish the tar stream: %s",
 			      archive_error_string(w));
 	archive_write_free(w);
-	for (size_t i = 0; i <= nl; i++)
+	for (size_t i = 0; i <= nl; i++) {
+		for (size_t j = 0; j < plan[i].n; j++)
+			free(plan[i].e[j].path);
 		free(plan[i].e);
+	}
 	free(plan);
 	merge_release(&m);
 	return r;
