@@ -69,6 +69,11 @@ struct merge {
 	bool hash; /* digests of regular files (the snapshot needs them, the stream not) */
 	size_t li, ordinal;
 	int64_t mtime_ns; /* the current entry's */
+	/* the directory a path led to last: entries come mostly in tree order, so
+	 * the next one's parent is often the last one. Dropped whenever a name
+	 * goes or a symlink comes, as the disk unpack drops its parent fd. */
+	char *cache_path;
+	struct mname *cache_dir;
 	char *buf;
 };
 
@@ -134,6 +139,20 @@ static char *mg_path(const struct mname *n)
 	return out;
 }
 
+static void mg_cache_drop(struct merge *m)
+{
+	free(m->cache_path);
+	m->cache_path = NULL;
+	m->cache_dir = NULL;
+}
+
+static void mg_cache_set(struct merge *m, const char *path, size_t len, struct mname *dir)
+{
+	free(m->cache_path);
+	m->cache_path = xstrndup(path, len);
+	m->cache_dir = dir;
+}
+
 static struct mname *mg_link_name(struct merge *m, struct mname *dir, const char *base,
 				  struct mnode *ino)
 {
@@ -149,6 +168,8 @@ static struct mname *mg_link_name(struct merge *m, struct mname *dir, const char
 	dir->child = n;
 	n->layer = m->li + 1;
 	n->ordinal = m->ordinal;
+	if (S_ISLNK(ino->e.mode))
+		mg_cache_drop(m);
 	cleanup_free char *k = mg_key(dir, base);
 	*pathmap_put(&m->names, k) = n;
 	return n;
@@ -157,6 +178,7 @@ static struct mname *mg_link_name(struct merge *m, struct mname *dir, const char
 /* one name goes (a directory only once empty); the inode with its last name */
 static void mg_unlink_name(struct merge *m, struct mname *n)
 {
+	mg_cache_drop(m);
 	if (n->prev)
 		n->prev->next = n->next;
 	else
@@ -191,12 +213,8 @@ static int mg_resolve(struct merge *m, const char *path, bool follow_last, struc
 			*out = cur;
 			return 0;
 		}
-		char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		bool last = true;
-		for (const char *q = p + len; *q; q++)
-			if (*q != '/')
-				last = false;
+		size_t len = strcspn(p, "/");
+		bool last = p[len + strspn(p + len, "/")] == 0;
 		if (!mg_is_dir(cur))
 			return -ENOTDIR;
 		if (len > MG_NAME_MAX)
@@ -264,10 +282,18 @@ static int mg_parent(struct merge *m, const char *path, bool create, struct mnam
 		*out = m->root;
 		return 0;
 	}
-	cleanup_free char *dir = xstrndup(path, (size_t)(slash - path));
-	int r = mg_resolve_dir(m, dir, out);
-	if (r == 0)
+	size_t dlen = (size_t)(slash - path);
+	if (m->cache_path && dlen < MG_PATH_MAX && strlen(m->cache_path) == dlen &&
+	    memcmp(m->cache_path, path, dlen) == 0) {
+		*out = m->cache_dir;
 		return 0;
+	}
+	cleanup_free char *dir = xstrndup(path, dlen);
+	int r = mg_resolve_dir(m, dir, out);
+	if (r == 0) {
+		mg_cache_set(m, path, dlen, *out);
+		return 0;
+	}
 	if (r != -ENOENT || !create)
 		return error_set(err, r == -ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, -r,
 				 "open directory \"%s\" in rootfs", dir);
@@ -305,6 +331,7 @@ static int mg_parent(struct merge *m, const char *path, bool create, struct mnam
 		}
 		*p = saved;
 		if (!saved) {
+			mg_cache_set(m, path, dlen, d);
 			*out = d;
 			return 0;
 		}
@@ -657,6 +684,7 @@ static int mg_apply_entry(struct merge *m, struct oci_layer_reader *r, struct ar
 		return mg_new_node(m, r, ae, dir, base, path, err);
 	if (!old)
 		old = mg_mkdir(m, dir, base, 0700, false);
+	mg_cache_set(m, path, strlen(path), old);
 	struct mnode *n = old->ino;
 	if (!n->layer) { /* made as a parent before: this entry gives it */
 		n->layer = m->li + 1;
@@ -720,6 +748,7 @@ static void merge_release(struct merge *m)
 	}
 	pathmap_release(&m->layer, NULL);
 	pathmap_release(&m->layer_anc, NULL);
+	mg_cache_drop(m);
 	for (size_t i = 0; i < m->n_dirs; i++)
 		free(m->dirs[i].path);
 	free(m->dirs);
