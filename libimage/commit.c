@@ -186,6 +186,24 @@ static int commit_check_layer(struct commit *c, int fd, int compression,
 
 /* ---- the config ---- */
 
+bool oci_annotation_undefined(const char *key)
+{
+	static const char ns[] = "org.opencontainers.image.";
+	/* annotations.md's keys, then those conversion.md derives from a config */
+	static const char *const defined[] = {
+	    "created",	   "authors",	"url",	      "documentation", "source",  "version",
+	    "revision",	   "vendor",	"licenses",   "ref.name",      "title",	  "description",
+	    "base.digest", "base.name", "os",	      "architecture",  "variant", "os.version",
+	    "os.features", "author",	"stopSignal", "exposedPorts",
+	};
+	if (strncmp(key, ns, sizeof(ns) - 1) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(defined) / sizeof(defined[0]); i++)
+		if (strcmp(key + sizeof(ns) - 1, defined[i]) == 0)
+			return false;
+	return true;
+}
+
 static cJSON *commit_args(const char *s, struct oci_error **err)
 {
 	cJSON *a;
@@ -318,6 +336,41 @@ static cJSON *commit_scratch_config(struct commit *c)
 
 /* ---- documents and blobs ---- */
 
+/* A layer's OCI media type: a Docker parent's layers are re-described (same
+ * blob, same digest) under the OCI name of their compression, so that the
+ * child is OCI through and through (skopeo, umoci and buildah refuse a
+ * Docker manifest in an OCI layout, and an OCI manifest naming Docker
+ * layers is neither). */
+static const char *commit_layer_mt(const char *mt, int compression)
+{
+	if (mt && !oci_media_is_docker(mt))
+		return mt;
+	if (mt)
+		compression = oci_media_layer_compression(mt);
+	return compression == OCI_COMPRESS_GZIP	  ? OCI_MT_LAYER_GZIP
+	       : compression == OCI_COMPRESS_ZSTD ? OCI_MT_LAYER_ZSTD
+						  : OCI_MT_LAYER;
+}
+
+/* the platform a manifest is for, from its config (index.json says it) */
+static void commit_platform(const cJSON *cfg, struct oci_platform *p)
+{
+	const cJSON *os = cJSON_GetObjectItemCaseSensitive(cfg, "os");
+	const cJSON *arch = cJSON_GetObjectItemCaseSensitive(cfg, "architecture");
+	const cJSON *var = cJSON_GetObjectItemCaseSensitive(cfg, "variant");
+	const cJSON *osv = cJSON_GetObjectItemCaseSensitive(cfg, "os.version");
+	memset(p, 0, sizeof(*p));
+	if (!cJSON_IsString(os) || !cJSON_IsString(arch) || !*os->valuestring ||
+	    !*arch->valuestring)
+		return;
+	p->os = xstrdup(os->valuestring);
+	p->architecture = xstrdup(arch->valuestring);
+	if (cJSON_IsString(var) && *var->valuestring)
+		p->variant = xstrdup(var->valuestring);
+	if (cJSON_IsString(osv) && *osv->valuestring)
+		p->os_version = xstrdup(osv->valuestring);
+}
+
 static cJSON *commit_desc_json(const struct oci_descriptor *d)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -413,7 +466,20 @@ static int commit_rewrite_index(struct commit *c, const struct oci_descriptor *o
 			free(nd.media_type);
 	}
 	if (r == 0 && *changed) {
-		out->media_type = xstrdup(old->media_type);
+		/* a Docker manifest list that now holds an OCI manifest is an OCI
+		 * index (its other manifests kept as they are, byte for byte) */
+		out->media_type = xstrdup(OCI_MT_INDEX);
+		cJSON *fresh = cJSON_CreateObject();
+		cJSON *sv = cJSON_DetachItemFromObjectCaseSensitive(doc, "schemaVersion");
+		cJSON_AddItemToObject(fresh, "schemaVersion", sv ? sv : cJSON_CreateNumber(2));
+		cJSON_AddStringToObject(fresh, "mediaType", OCI_MT_INDEX);
+		cJSON_DeleteItemFromObjectCaseSensitive(doc, "mediaType");
+		while (doc->child) {
+			cJSON *it = cJSON_DetachItemViaPointer(doc, doc->child);
+			cJSON_AddItemToObject(fresh, it->string, it);
+		}
+		cJSON_Delete(doc);
+		doc = fresh;
 		r = commit_put_json(c, doc, &out->digest, &out->size, err);
 	}
 	cJSON_Delete(doc);
@@ -438,6 +504,7 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	char *from = NULL;
 	bool created = false;
 	struct oci_descriptor newtop = {0};
+	struct oci_platform plat = {0};
 	if (!c.dest.ref) {
 		r = error_set(err, OCI_E_USAGE, 0, "the destination needs a :REF");
 		goto out;
@@ -597,19 +664,17 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	if (!res->layer_added)
 		cJSON_AddBoolToObject(h, "empty_layer", 1);
 	cJSON_AddItemToArray(hist, h);
-	/* a Docker schema-2 parent gets a Docker child (no Docker name for zstd) */
-	bool docker = c.parent && oci_media_is_docker(c.parent->desc.media_type) &&
-		      compression != OCI_COMPRESS_ZSTD;
-	struct oci_descriptor cdesc = {.media_type =
-					   (char *)(docker ? OCI_MT_DOCKER_CONFIG : OCI_MT_CONFIG)};
+	/* a parent with Docker media types gets an OCI child: its config is
+	 * the same JSON (Docker's fields are a superset), its layers the same
+	 * blobs under their OCI names */
+	struct oci_descriptor cdesc = {.media_type = (char *)OCI_MT_CONFIG};
 	if ((r = commit_put_json(&c, cfg, &cdesc.digest, &cdesc.size, err)) < 0)
 		goto out;
 
 	/* the manifest */
 	man = cJSON_CreateObject();
 	cJSON_AddNumberToObject(man, "schemaVersion", 2);
-	cJSON_AddStringToObject(man, "mediaType",
-				docker ? OCI_MT_DOCKER_MANIFEST : OCI_MT_MANIFEST);
+	cJSON_AddStringToObject(man, "mediaType", OCI_MT_MANIFEST);
 	cJSON_AddItemToObject(man, "config", commit_desc_json(&cdesc));
 	cJSON *layers = cJSON_AddArrayToObject(man, "layers");
 	if (c.parent && !(o->squash && res->layer_added)) {
@@ -620,19 +685,15 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 				goto out;
 			struct oci_descriptor ld = pm->layers[i];
 			ld.annotations = NULL;
+			ld.media_type = (char *)commit_layer_mt(ld.media_type, -1);
 			cJSON_AddItemToArray(layers, commit_desc_json(&ld));
 		}
 	}
 	if (res->layer_added) {
-		struct oci_descriptor ld = {
-		    .media_type =
-			(char *)(compression == OCI_COMPRESS_GZIP
-				     ? (docker ? OCI_MT_DOCKER_LAYER_GZIP : OCI_MT_LAYER_GZIP)
-				 : compression == OCI_COMPRESS_ZSTD ? OCI_MT_LAYER_ZSTD
-				 : docker			    ? OCI_MT_DOCKER_LAYER
-								    : OCI_MT_LAYER),
-		    .digest = res->layer.digest,
-		    .size = res->layer.size};
+		struct oci_descriptor ld = {.media_type =
+						(char *)commit_layer_mt(NULL, compression),
+					    .digest = res->layer.digest,
+					    .size = res->layer.size};
 		cJSON_AddItemToArray(layers, commit_desc_json(&ld));
 	}
 	if (o->n_annotations) {
@@ -640,8 +701,8 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 		for (size_t i = 0; i < o->n_annotations; i++)
 			commit_set_str(ann, o->annotations[i].key, o->annotations[i].value);
 	}
-	struct oci_descriptor mdesc = {
-	    .media_type = (char *)(docker ? OCI_MT_DOCKER_MANIFEST : OCI_MT_MANIFEST)};
+	struct oci_descriptor mdesc = {.media_type = (char *)OCI_MT_MANIFEST, .platform = &plat};
+	commit_platform(cfg, &plat);
 	if ((r = commit_put_json(&c, man, &mdesc.digest, &mdesc.size, err)) < 0)
 		goto out;
 	res->manifest = mdesc.digest;
@@ -664,6 +725,7 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 		goto out;
 	res->top = top.digest;
 out:
+	oci_platform_release(&plat);
 	free(newtop.media_type);
 	free(from);
 	cJSON_Delete(cfg);

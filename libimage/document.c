@@ -1,6 +1,5 @@
 /* Index, manifest and config documents: parsed strictly and validated
  * field by field before anything reads them. */
-#include <math.h>
 #include <sys/utsname.h>
 #include "internal.h"
 
@@ -34,11 +33,9 @@ static int doc_int(const cJSON *obj, const char *key, bool required, int64_t *ou
 	}
 	if (!cJSON_IsNumber(v))
 		return error_set(err, OCI_E_INVALID, 0, "field \"%s\" is not a number", key);
-	double d = v->valuedouble;
-	if (!(d >= 0 && d <= 9007199254740992.0) || floor(d) != d)
+	if (!oci_json_int64(v, 0, INT64_MAX, out))
 		return error_set(err, OCI_E_INVALID, 0,
 				 "field \"%s\" is not a non-negative integer", key);
-	*out = (int64_t)d;
 	return 1;
 }
 

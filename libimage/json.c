@@ -1,5 +1,9 @@
 /* Strict JSON: cJSON accepts duplicate keys and stops at the end of the
- * first value; image documents must be refused for both, and for NULs. */
+ * first value; image documents must be refused for both, and for NULs.
+ * Numbers keep their text, so integers are read exactly, never through a
+ * double (2^64-1 is not representable as one). */
+#include <errno.h>
+#include <inttypes.h>
 #include "internal.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -71,6 +75,54 @@ static int json_prescan(const char *buf, size_t len, struct oci_error **err)
 	return 0;
 }
 
+/* The next number token at or after *pos, outside strings; its text is
+ * copied (cJSON_Delete frees valuestring for every node type). */
+static char *json_next_number(const char *buf, size_t len, size_t *pos)
+{
+	bool in_string = false;
+	for (size_t i = *pos; i < len; i++) {
+		char c = buf[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			size_t j = i;
+			while (j < len && strchr("+-.0123456789eE", buf[j]))
+				j++;
+			*pos = j;
+			return xstrndup(buf + i, j - i);
+		}
+	}
+	*pos = len;
+	return NULL;
+}
+
+/* Numbers appear in the tree in the order of the text (cJSON keeps
+ * document order), so one lexical pass pairs each with its token. The walk
+ * is iterative with a stack as deep as the prescan allows nesting. */
+static void json_attach_numbers(cJSON *root, const char *buf, size_t len)
+{
+	cJSON *stack[JSON_MAX_DEPTH + 2];
+	size_t depth = 0, pos = 0;
+	cJSON *n = root;
+	while (n) {
+		if (cJSON_IsNumber(n) && !n->valuestring)
+			n->valuestring = json_next_number(buf, len, &pos);
+		if (n->child && depth < sizeof(stack) / sizeof(stack[0])) {
+			stack[depth++] = n;
+			n = n->child;
+			continue;
+		}
+		while (!n->next && depth > 0)
+			n = stack[--depth];
+		n = depth > 0 ? n->next : NULL;
+	}
+}
+
 int oci_json_parse(const char *buf, size_t len, cJSON **out, struct oci_error **err)
 {
 	if (len > OCI_JSON_MAX)
@@ -104,6 +156,49 @@ int oci_json_parse(const char *buf, size_t len, cJSON **out, struct oci_error **
 		cJSON_Delete(root);
 		return error_wrap(err, "invalid JSON");
 	}
+	json_attach_numbers(root, buf, len);
 	*out = root;
 	return 0;
+}
+
+/* The integer a number token spells, exactly: digits only (an optional
+ * minus), no fraction or exponent, no leading zeros. */
+static bool json_token_int(const cJSON *v, bool is_signed, intmax_t *s_out, uintmax_t *u_out)
+{
+	if (!cJSON_IsNumber(v) || !v->valuestring)
+		return false;
+	const char *t = v->valuestring;
+	const char *d = t[0] == '-' ? t + 1 : t;
+	if (!*d || strspn(d, "0123456789") != strlen(d) || (d[0] == '0' && d[1]))
+		return false;
+	char *end = NULL;
+	errno = 0;
+	if (is_signed) {
+		*s_out = strtoimax(t, &end, 10);
+	} else {
+		if (t[0] == '-') {
+			*u_out = 0;
+			return strcmp(t, "-0") == 0;
+		}
+		*u_out = strtoumax(t, &end, 10);
+	}
+	return errno == 0 && end && *end == 0;
+}
+
+bool oci_json_int64(const cJSON *v, int64_t min, int64_t max, int64_t *out)
+{
+	intmax_t x;
+	if (!json_token_int(v, true, &x, NULL) || x < min || x > max)
+		return false;
+	*out = (int64_t)x;
+	return true;
+}
+
+bool oci_json_uint64(const cJSON *v, uint64_t max, uint64_t *out)
+{
+	uintmax_t x;
+	if (!json_token_int(v, false, NULL, &x) || x > max)
+		return false;
+	*out = (uint64_t)x;
+	return true;
 }

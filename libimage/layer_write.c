@@ -9,6 +9,7 @@
 #include <archive_entry.h>
 #include <oci/changeset.h>
 #include "compress.h"
+#include "tar_write.h"
 #include "inroot.h"
 #include "pathmap.h"
 #include "snapshot_int.h"
@@ -18,8 +19,7 @@ struct lw {
 	struct encoder *enc;
 	struct oci_hash *diff, *digest;
 	int64_t size;
-	struct archive *a;
-	struct oci_error *cb_err;
+	struct tar_writer *tw;
 	int64_t clamp;
 	size_t entries;
 };
@@ -40,18 +40,14 @@ static int lw_sink(void *arg, const void *buf, size_t len, struct oci_error **er
 	return 0;
 }
 
-static la_ssize_t lw_archive_write(struct archive *a, void *arg, const void *buf, size_t len)
+static int lw_tar_sink(void *arg, const void *buf, size_t len, struct oci_error **err)
 {
-	(void)a;
 	struct lw *w = arg;
 	oci_hash_update(w->diff, buf, len);
-	if (encoder_write(w->enc, buf, len, &w->cb_err) < 0)
-		return -1;
-	return (la_ssize_t)len;
+	return encoder_write(w->enc, buf, len, err);
 }
 
-static int lw_open(struct lw *w, int fd, const struct oci_layer_write_opts *o,
-		   struct oci_error **err)
+static void lw_open(struct lw *w, int fd, const struct oci_layer_write_opts *o)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
@@ -59,50 +55,27 @@ static int lw_open(struct lw *w, int fd, const struct oci_layer_write_opts *o,
 	w->enc = encoder_new(o->compression, o->level, lw_sink, w);
 	w->diff = oci_hash_new(OCI_DIGEST_SHA256);
 	w->digest = oci_hash_new(OCI_DIGEST_SHA256);
-	w->a = archive_write_new();
-	if (!w->a)
-		abort();
-	archive_write_set_format_pax_restricted(w->a);
-	/* xattrs as SCHILY.xattr only: what GNU tar, Go and umoci read */
-	archive_write_set_format_option(w->a, "pax", "xattrheader", "SCHILY");
-	/* names are bytes: store them as they are, whatever the locale */
-	archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY");
-	archive_write_add_filter_none(w->a);
-	archive_write_set_bytes_per_block(w->a, 512);
-	archive_write_set_bytes_in_last_block(w->a, 1);
-	if (archive_write_open(w->a, w, NULL, lw_archive_write, NULL) != ARCHIVE_OK)
-		return error_set(err, OCI_E_IO, 0, "tar writer: %s", archive_error_string(w->a));
-	return 0;
+	w->tw = tar_writer_new(lw_tar_sink, w);
 }
 
 static void lw_release(struct lw *w)
 {
-	if (w->a)
-		archive_write_free(w->a);
+	tar_writer_free(w->tw);
 	encoder_free(w->enc);
 	oci_hash_free(w->diff);
 	oci_hash_free(w->digest);
-	oci_error_free(w->cb_err);
-}
-
-static int lw_fail(struct lw *w, struct oci_error **err, const char *what, const char *name)
-{
-	if (w->cb_err) {
-		int st = w->cb_err->status;
-		error_set(err, st, 0, "%s", w->cb_err->msg);
-		return st;
-	}
-	return error_set(err, OCI_E_IO, 0, "%s \"%s\": %s", what, name, archive_error_string(w->a));
 }
 
 static void lw_set_times(struct lw *w, struct archive_entry *ae, int64_t mtime_ns)
 {
+	/* whole seconds: what ustar holds, so no entry needs a pax header for
+	 * its time (see tar_write.c) */
 	int64_t sec = mtime_ns / 1000000000, nsec = mtime_ns % 1000000000;
 	if (nsec < 0)
-		sec--, nsec += 1000000000;
+		sec--;
 	if (w->clamp >= 0 && sec >= w->clamp)
-		sec = w->clamp, nsec = 0;
-	archive_entry_set_mtime(ae, sec, (long)nsec);
+		sec = w->clamp;
+	archive_entry_set_mtime(ae, sec, 0);
 }
 
 static void lw_set_xattrs(struct archive_entry *ae, const char *x)
@@ -168,8 +141,8 @@ static int lw_entry(struct lw *w, const char *name, const struct oci_snap_entry 
 		archive_entry_set_rdevminor(ae, minor(e->rdev));
 	}
 	lw_set_xattrs(ae, e->xattrs);
-	if (archive_write_header(w->a, ae) != ARCHIVE_OK) {
-		r = lw_fail(w, err, "write header of", name);
+	if ((r = tar_write_header(w->tw, ae, err)) < 0) {
+		error_wrap(err, "write header of \"%s\"", name);
 	} else if (fd >= 0) {
 		cleanup_free char *buf = xmalloc(1 << 20);
 		int64_t left = e->size;
@@ -183,8 +156,8 @@ static int lw_entry(struct lw *w, const char *name, const struct oci_snap_entry 
 						      "\"%s\" shrank while being read", e->path);
 				break;
 			}
-			if (archive_write_data(w->a, buf, (size_t)n) != n) {
-				r = lw_fail(w, err, "write data of", name);
+			if ((r = tar_write_data(w->tw, buf, (size_t)n, err)) < 0) {
+				error_wrap(err, "write data of \"%s\"", name);
 				break;
 			}
 			left -= n;
@@ -205,7 +178,9 @@ static int lw_whiteout(struct lw *w, const char *name, struct oci_error **err)
 	archive_entry_set_perm(ae, 0644);
 	archive_entry_set_size(ae, 0);
 	archive_entry_set_mtime(ae, 0, 0);
-	int r = archive_write_header(w->a, ae) == ARCHIVE_OK ? 0 : lw_fail(w, err, "write", name);
+	int r = tar_write_header(w->tw, ae, err);
+	if (r < 0)
+		error_wrap(err, "write \"%s\"", name);
 	archive_entry_free(ae);
 	w->entries++;
 	return r;
@@ -213,9 +188,9 @@ static int lw_whiteout(struct lw *w, const char *name, struct oci_error **err)
 
 static int lw_close(struct lw *w, struct oci_layer_result *res, struct oci_error **err)
 {
-	if (archive_write_close(w->a) != ARCHIVE_OK)
-		return lw_fail(w, err, "finish", "tar");
-	int r = encoder_finish(w->enc, err);
+	int r = tar_writer_finish(w->tw, err);
+	if (r == 0)
+		r = encoder_finish(w->enc, err);
 	if (r < 0)
 		return r;
 	oci_hash_final(w->diff, &res->diff_id);
@@ -227,7 +202,7 @@ static int lw_close(struct lw *w, struct oci_layer_result *res, struct oci_error
 
 /* ---- from a changeset to a sorted list of actions ---- */
 
-enum act_kind { ACT_ENTRY, ACT_WHITEOUT, ACT_OPAQUE };
+enum act_kind { ACT_ENTRY, ACT_WHITEOUT };
 
 struct act {
 	char *name;
@@ -288,30 +263,34 @@ static void plan_parents_of(struct plan *p, const char *path)
 		plan_entry(p, pe);
 }
 
-/* everything below dir in the after tree (sorted: a contiguous range) */
-static void plan_subtree(struct plan *p, const char *dir)
+/* Sorted by path component by component (a directory's whole subtree
+ * before its next sibling, as tar --sort=name), and within a directory its
+ * whiteouts first: layer.md wants them before their sibling entries, and a
+ * reader that applies entries in order then never sees a whiteout after an
+ * entry of the same name. */
+static int cmp_names(const char *a, const char *b)
 {
-	size_t n = strlen(dir), lo = 0, hi = p->after->n;
-	while (lo < hi) { /* first path > dir */
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(p->after->e[mid].path, dir) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < p->after->n; i++) {
-		struct oci_snap_entry *e = &p->after->e[i];
-		if (strncmp(e->path, dir, n) != 0)
-			break;
-		if (e->path[n] == '/' && !S_ISSOCK(e->mode))
-			plan_entry(p, e);
-		/* "dir-x" sorts between "dir" and "dir/...": keep scanning */
-	}
+	size_t i = 0;
+	while (a[i] && a[i] == b[i])
+		i++;
+	if (!a[i] && !b[i])
+		return 0;
+	size_t s = i;
+	while (s > 0 && a[s - 1] != '/')
+		s--;
+	bool wa = strncmp(a + s, ".wh.", 4) == 0 && !strchr(a + s, '/');
+	bool wb = strncmp(b + s, ".wh.", 4) == 0 && !strchr(b + s, '/');
+	if (wa != wb)
+		return wa ? -1 : 1;
+	/* the end of a component sorts before any byte */
+	int ka = !a[i] ? -1 : a[i] == '/' ? 0 : (unsigned char)a[i] + 1;
+	int kb = !b[i] ? -1 : b[i] == '/' ? 0 : (unsigned char)b[i] + 1;
+	return ka < kb ? -1 : 1;
 }
 
 static int cmp_act(const void *a, const void *b)
 {
-	return strcmp(((const struct act *)a)->name, ((const struct act *)b)->name);
+	return cmp_names(((const struct act *)a)->name, ((const struct act *)b)->name);
 }
 
 int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
@@ -321,13 +300,13 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 	struct plan p = {.after = cs->after};
 	pathmap_init(&p.seen);
 	memset(res, 0, sizeof(*res));
-	struct pathmap replaced;
-	pathmap_init(&replaced);
+	/* A directory deleted and made again is not an opaque marker: what it
+	 * lost is whited out one by one (the spec's preferred form), so the
+	 * bytes do not depend on whether the new directory got its old inode
+	 * back. Its own entry goes in when its metadata changed, like any. */
 	for (size_t i = 0; i < cs->n; i++) {
 		struct oci_change *c = &cs->c[i];
 		const char *path = c->after ? c->after->path : c->before->path;
-		if (c->kind == OCI_CHANGE_DELETED && pathmap_has_ancestor(&replaced, path))
-			continue; /* the opaque whiteout hides it */
 		if (c->kind == OCI_CHANGE_DELETED) {
 			if (!*path)
 				continue;
@@ -348,15 +327,10 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 					 path);
 			continue;
 		}
+		if (c->kind == OCI_CHANGE_CHANGED && c->fields == OCI_FIELD_REPLACED)
+			continue; /* made again, the same as before: nothing to carry */
 		plan_entry(&p, c->after);
-		if (c->kind == OCI_CHANGE_CHANGED && S_ISDIR(c->after->mode) &&
-		    (c->fields & (OCI_FIELD_REPLACED | OCI_FIELD_TYPE))) {
-			plan_push(&p, xasprintf("%s/.wh..wh..opq", path), ACT_OPAQUE, NULL);
-			plan_subtree(&p, path);
-			*pathmap_put(&replaced, path) = (void *)1;
-		}
 	}
-	pathmap_release(&replaced, NULL);
 	/* hardlink groups stay groups: every name of a changed inode goes in */
 	size_t n0 = p.n;
 	for (size_t i = 0; i < n0; i++) {
@@ -371,11 +345,24 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 	}
 	if (p.n)
 		qsort(p.v, p.n, sizeof(*p.v), cmp_act);
+	/* a file named .wh.X would be read back as a whiteout of X: refused
+	 * before a byte is written, as umoci does */
+	int bad = 0;
+	for (size_t i = 0; !bad && i < p.n; i++) {
+		const char *base = strrchr(p.v[i].name, '/');
+		base = base ? base + 1 : p.v[i].name;
+		if (p.v[i].kind == ACT_ENTRY && strncmp(base, ".wh.", 4) == 0)
+			bad = error_set(err, OCI_E_INVALID, 0,
+					"/%s: a name starting with .wh. cannot be stored in a "
+					"layer (it would be read as a whiteout)",
+					p.v[i].name);
+	}
 
 	struct lw w;
 	struct pathmap inode_first;
 	pathmap_init(&inode_first);
-	int r = lw_open(&w, out_fd, o, err);
+	lw_open(&w, out_fd, o);
+	int r = bad;
 	/* rootless: what we created is root's in the image, as in the user namespace */
 	uid_t map_uid = cs->ignore_owner ? getuid() : (uid_t)-1;
 	gid_t map_gid = cs->ignore_owner ? getgid() : (gid_t)-1;

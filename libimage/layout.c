@@ -2,25 +2,10 @@
  * or docker-save; plain, gzip or zstd; a file or stdin) indexed in place. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include "compress.h"
 #include "layout_int.h"
-
-static int layout_openat_beneath(int dirfd, const char *path, int flags)
-{
-	struct open_how how = {
-	    .flags = (uint64_t)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY)),
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
-		/* no openat2: a path we built from a checked digest has no ".." */
-		fd = openat(dirfd, path, flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-	}
-	return fd;
-}
+#include "layoutfs.h"
 
 /* A tmpfile that is gone as soon as we close it, whatever happens. */
 static int layout_tmpfile(struct oci_error **err)
@@ -140,18 +125,14 @@ int layout_read_member(struct oci_layout *l, const char *name, size_t max, char 
 	return 0;
 }
 
+/* OCI_E_INVALID only when name is not what it claims (layoutfs_open) */
 static int layout_read_dir_file(struct oci_layout *l, const char *name, size_t max, char **buf,
 				size_t *len, struct oci_error **err)
 {
-	cleanup_close int fd = layout_openat_beneath(l->dirfd, name, O_RDONLY);
-	if (fd < 0)
-		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno, "open %s",
-				 name);
 	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return error_set(err, OCI_E_IO, errno, "stat %s", name);
-	if (!S_ISREG(st.st_mode))
-		return error_set(err, OCI_E_INVALID, 0, "%s: not a regular file", name);
+	cleanup_close int fd = layoutfs_open(l->dirfd, name, false, &st, err);
+	if (fd < 0)
+		return fd;
 	if ((uint64_t)st.st_size > max)
 		return error_set(err, OCI_E_LIMIT, 0, "%s: %lld bytes exceeds %zu", name,
 				 (long long)st.st_size, max);
@@ -176,11 +157,31 @@ static int layout_read_top(struct oci_layout *l, const char *name, size_t max, c
 	return layout_read_member(l, name, max, buf, len, err);
 }
 
+/* hand e to the caller (or drop it); returns its status */
+static int layout_pass_error(struct oci_error **err, struct oci_error *e)
+{
+	int st = e ? e->status : OCI_E_INVALID;
+	if (err) {
+		oci_error_free(*err);
+		*err = e;
+	} else {
+		oci_error_free(e);
+	}
+	return st;
+}
+
 static int layout_load_oci(struct oci_layout *l, struct oci_error **err)
 {
 	cleanup_free char *buf = NULL;
 	size_t len;
-	if (layout_read_top(l, "oci-layout", 4096, &buf, &len, NULL) == 0) {
+	struct oci_error *e1 = NULL;
+	int rv = layout_read_top(l, "oci-layout", 4096, &buf, &len, &e1);
+	/* missing or garbage is for fsck to report and fix; a FIFO or a symlink
+	 * out of the layout is refused by every tool, fsck too */
+	if (rv == OCI_E_INVALID && l->kind == OCI_LAYOUT_DIR)
+		return layout_pass_error(err, e1);
+	oci_error_free(e1);
+	if (rv == 0) {
 		cJSON *j = NULL;
 		if (oci_json_parse(buf, len, &j, NULL) == 0) {
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "imageLayoutVersion");
@@ -192,16 +193,14 @@ static int layout_load_oci(struct oci_layout *l, struct oci_error **err)
 	buf = NULL;
 	struct oci_error *e2 = NULL;
 	int r = layout_read_top(l, "index.json", OCI_JSON_MAX, &buf, &len, &e2);
+	bool unsafe = r == OCI_E_INVALID && l->kind == OCI_LAYOUT_DIR;
 	if (r == 0)
 		r = oci_index_parse(buf, len, NULL, &l->index, &e2);
 	if (r < 0) {
+		if (unsafe) /* the message names index.json and what it is */
+			return layout_pass_error(err, e2);
 		if (!(l->flags & OCI_LAYOUT_OPEN_LENIENT)) {
-			if (err) {
-				oci_error_free(*err);
-				*err = e2;
-			} else {
-				oci_error_free(e2);
-			}
+			layout_pass_error(err, e2);
 			return error_wrap(err, "index.json");
 		}
 		/* fsck: keep what can be kept. JSON whose entries are partly bad gives
@@ -303,6 +302,23 @@ static int layout_open_archive(struct oci_layout *l, int fd, bool seekable, stru
 	return layout_load_oci(l, err);
 }
 
+/* blobs/sha256 and blobs/sha512, held from the start: a layout whose blob
+ * directories are not directories inside it is refused before anything in
+ * them is read, listed or changed */
+static int layout_open_blob_dirs(struct oci_layout *l, struct oci_error **err)
+{
+	for (int a = 0; a < 2; a++) {
+		const char *algo = oci_digest_algo_name(a ? OCI_DIGEST_SHA512 : OCI_DIGEST_SHA256);
+		struct oci_error *e = NULL;
+		int fd = layoutfs_blob_dir(l->dirfd, algo, false, &e);
+		if (fd < 0 && fd != OCI_E_NOTFOUND)
+			return layout_pass_error(err, e);
+		oci_error_free(e);
+		l->blob_dirfd[a] = fd < 0 ? -1 : fd;
+	}
+	return 0;
+}
+
 static int layout_open_path(struct oci_layout *l, const char *path, struct oci_error **err)
 {
 	if (strcmp(path, "-") == 0) {
@@ -326,7 +342,8 @@ static int layout_open_path(struct oci_layout *l, const char *path, struct oci_e
 		l->kind = OCI_LAYOUT_DIR;
 		l->dirfd = fd;
 		fd = -1;
-		return layout_load_oci(l, err);
+		int r = layout_open_blob_dirs(l, err);
+		return r < 0 ? r : layout_load_oci(l, err);
 	}
 	if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
 		return layout_open_archive(l, fd, S_ISREG(st.st_mode), err);
@@ -344,6 +361,7 @@ int oci_layout_open_flags(const char *path, int flags, struct oci_layout **out,
 	struct oci_layout *l = xcalloc(1, sizeof(*l));
 	l->flags = flags;
 	l->dirfd = -1;
+	l->blob_dirfd[0] = l->blob_dirfd[1] = -1;
 	l->fd = -1;
 	l->path = xstrdup(path);
 	int r = layout_open_path(l, path, err);
@@ -361,6 +379,10 @@ void oci_layout_free(struct oci_layout *l)
 		return;
 	if (l->dirfd >= 0)
 		close(l->dirfd);
+	for (int a = 0; a < 2; a++)
+		if (l->blob_dirfd[a] >= 0)
+			close(l->blob_dirfd[a]);
+	free(l->unsafe);
 	if (l->fd >= 0)
 		close(l->fd);
 	tar_index_release(&l->tar);
@@ -414,6 +436,35 @@ int oci_layout_has_version_file(const struct oci_layout *l)
 	return l->has_version;
 }
 
+/* kept once, by whichever thread sees it first (verify reads on all cores) */
+static void layout_note_unsafe(struct oci_layout *l, const char *msg)
+{
+	char *m = xstrdup(msg), *none = NULL;
+	if (!__atomic_compare_exchange_n(&l->unsafe, &none, m, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		free(m);
+}
+
+const char *layout_unsafe(struct oci_layout *l)
+{
+	return __atomic_load_n(&l->unsafe, __ATOMIC_ACQUIRE);
+}
+
+int layout_listed_dirfd(const struct oci_layout *l, const char *listed, const char **base)
+{
+	for (int a = 0; a < 2; a++) {
+		const char *algo = oci_digest_algo_name(a ? OCI_DIGEST_SHA512 : OCI_DIGEST_SHA256);
+		size_t n = strlen(algo);
+		if (l->blob_dirfd[a] >= 0 && strncmp(listed, "blobs/", 6) == 0 &&
+		    strncmp(listed + 6, algo, n) == 0 && listed[6 + n] == '/' &&
+		    !strchr(listed + 7 + n, '/')) {
+			*base = listed + 7 + n;
+			return l->blob_dirfd[a];
+		}
+	}
+	return -1;
+}
+
 int layout_locate(struct oci_layout *l, const struct oci_digest *d, struct blob_loc *loc,
 		  struct oci_error **err)
 {
@@ -441,16 +492,18 @@ int layout_locate(struct oci_layout *l, const struct oci_digest *d, struct blob_
 	snprintf(name, sizeof(name), "blobs/%s/%s", oci_digest_algo_name(d->algo),
 		 oci_digest_hex(d));
 	if (l->kind == OCI_LAYOUT_DIR) {
-		int fd = layout_openat_beneath(l->dirfd, name, O_RDONLY);
-		if (fd < 0)
-			return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO,
-					 errno == ENOENT ? 0 : errno, "blob %s: %s", d->str,
-					 errno == ENOENT ? "missing" : "open");
 		struct stat st;
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			close(fd);
-			return error_set(err, OCI_E_INVALID, 0, "blob %s: not a regular file",
-					 d->str);
+		struct oci_error *e = NULL;
+		int fd = layoutfs_open(l->dirfd, name, false, &st, &e);
+		if (fd < 0) {
+			if (fd == OCI_E_INVALID)
+				layout_note_unsafe(l, e->msg);
+			if (fd == OCI_E_NOTFOUND) {
+				oci_error_free(e);
+				return error_set(err, OCI_E_NOTFOUND, 0, "blob %s: missing",
+						 d->str);
+			}
+			return layout_pass_error(err, e);
 		}
 		loc->fd = fd;
 		loc->own_fd = true;
@@ -524,27 +577,23 @@ int oci_layout_list_blobs(struct oci_layout *l, char ***names, struct oci_error 
 	size_t n = 0, cap = 16;
 	char **v = xcalloc(cap, sizeof(*v));
 	if (l->kind == OCI_LAYOUT_DIR) {
-		static const char *const algos[] = {"sha256", "sha512"};
 		for (int a = 0; a < 2; a++) {
-			cleanup_free char *dir = xasprintf("blobs/%s", algos[a]);
-			int fd =
-			    openat(l->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			DIR *d = fdopendir(fd);
-			struct dirent *de;
-			while (d && (de = readdir(d))) {
-				if (de->d_name[0] == '.' &&
-				    (!de->d_name[1] || de->d_name[1] == '.'))
-					continue;
+			const char *algo =
+			    oci_digest_algo_name(a ? OCI_DIGEST_SHA512 : OCI_DIGEST_SHA256);
+			size_t k = 0;
+			/* the directories checked and held at open: never a name
+			 * resolved again, so never a directory outside the layout */
+			char **listed =
+			    l->blob_dirfd[a] >= 0 ? layoutfs_list(l->blob_dirfd[a], &k) : NULL;
+			for (size_t i = 0; i < k; i++) {
 				if (n + 2 > cap) {
 					cap *= 2;
 					v = xrealloc(v, cap * sizeof(*v));
 				}
-				v[n++] = xasprintf("%s/%s", dir, de->d_name);
+				v[n++] = xasprintf("blobs/%s/%s", algo, listed[i]);
+				free(listed[i]);
 			}
-			if (d)
-				closedir(d);
+			free(listed);
 		}
 	} else {
 		for (size_t i = 0; i < l->tar.n; i++) {

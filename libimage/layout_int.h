@@ -17,9 +17,13 @@ struct vblob {
 struct oci_layout {
 	enum oci_layout_kind kind;
 	char *path;
-	int dirfd;  /* OCI_LAYOUT_DIR: the layout directory */
-	int fd;	    /* archives: the (decompressed) tar */
-	off_t base; /* archives: where the tar starts in fd */
+	int dirfd; /* OCI_LAYOUT_DIR: the layout directory */
+	/* OCI_LAYOUT_DIR: blobs/sha256 and blobs/sha512 (-1 when missing), checked
+	 * when the layout is opened and held: listed and changed through these */
+	int blob_dirfd[2];
+	char *unsafe; /* the first of its own files found not to be what it claims */
+	int fd;	      /* archives: the (decompressed) tar */
+	off_t base;   /* archives: where the tar starts in fd */
 	int compression;
 	struct tar_index tar;
 	struct vblob *vblobs;
@@ -48,6 +52,14 @@ HIDDEN int layout_read_member(struct oci_layout *l, const char *name, size_t max
 /* a layout holding one blob: the file at path (commit reads a new layer back) */
 HIDDEN int layout_open_single_blob(const char *path, const struct oci_descriptor *d,
 				   struct oci_layout **out, struct oci_error **err);
+/* The first of the layout's own files that a reader found to be unsafe (a
+ * FIFO, a device, a symlink out of the layout), or NULL. A reader that takes
+ * no error (oci_layout_blob_size) still records it here, so fsck fails with
+ * it instead of calling the blob missing. */
+HIDDEN const char *layout_unsafe(struct oci_layout *l);
+/* For a name given by oci_layout_list_blobs (blobs/ALGO/NAME): the held
+ * directory fd it is in, *base its last component; -1 when none. */
+HIDDEN int layout_listed_dirfd(const struct oci_layout *l, const char *listed, const char **base);
 HIDDEN int docker_archive_load(struct oci_layout *l, struct oci_error **err);
 
 #endif

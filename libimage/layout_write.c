@@ -7,16 +7,7 @@
 #include <sys/stat.h>
 #include <oci/layout_write.h>
 #include "layout_int.h"
-
-static int lw_fsync_dir(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	close(fd);
-	return r;
-}
+#include "layoutfs.h"
 
 static int lw_write_all(int fd, const void *buf, size_t len)
 {
@@ -31,28 +22,36 @@ static int lw_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* create name with content, atomically (tmp + fsync + rename) */
-static int lw_replace_file(int dirfd, const char *name, const void *buf, size_t len,
-			   struct oci_error **err)
+/* An existing top-level file of a layout we are about to write to must be
+ * what it claims before anything is written: 1 present, 0 missing. */
+static int lw_check_file(int dirfd, const char *name, bool dir, struct oci_error **err)
 {
-	cleanup_free char *tmp = xasprintf(".%s.tmp-%d", name, (int)getpid());
-	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return error_set(err, OCI_E_IO, errno, "create %s", tmp);
-	if (lw_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
-		int e = errno;
+	struct oci_error *e = NULL;
+	int fd = layoutfs_open(dirfd, name, dir, NULL, &e);
+	if (fd >= 0) {
 		close(fd);
-		unlinkat(dirfd, tmp, 0);
-		return error_set(err, OCI_E_IO, e, "write %s", name);
+		return 1;
 	}
-	close(fd);
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
-		int e = errno;
-		unlinkat(dirfd, tmp, 0);
-		return error_set(err, OCI_E_IO, e, "rename %s", name);
+	if (fd == OCI_E_NOTFOUND) {
+		oci_error_free(e);
+		return 0;
 	}
-	lw_fsync_dir(dirfd, ".");
-	return 0;
+	if (err) {
+		oci_error_free(*err);
+		*err = e;
+	} else {
+		oci_error_free(e);
+	}
+	return fd;
+}
+
+/* the temporary blob names oci_blob_tmp_open gives: blobs/sha256/.tmp-... */
+static const char *lw_tmp_base(const char *name)
+{
+	static const char pre[] = "blobs/sha256/";
+	if (strncmp(name, pre, sizeof(pre) - 1) != 0 || strchr(name + sizeof(pre) - 1, '/'))
+		return NULL;
+	return name + sizeof(pre) - 1;
 }
 
 int oci_layout_create(const char *path, int *out, struct oci_error **err)
@@ -62,43 +61,44 @@ int oci_layout_create(const char *path, int *out, struct oci_error **err)
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(err, OCI_E_IO, errno, "%s: open", path);
-	struct stat st;
-	if (fstatat(fd, "oci-layout", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	/* what is there already must be what it claims: nothing is written
+	 * through a planted symlink, nor waited for on a FIFO */
+	int r = lw_check_file(fd, "oci-layout", false, err);
+	if (r == 0) {
 		static const char v[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-		int r = lw_replace_file(fd, "oci-layout", v, sizeof(v) - 1, err);
-		if (r < 0) {
-			close(fd);
-			return error_wrap(err, "%s", path);
-		}
+		r = layoutfs_replace(fd, "oci-layout", v, sizeof(v) - 1, err);
 	}
-	if ((mkdirat(fd, "blobs", 0755) < 0 && errno != EEXIST) ||
-	    (mkdirat(fd, "blobs/sha256", 0755) < 0 && errno != EEXIST)) {
-		int e = errno;
-		close(fd);
-		return error_set(err, OCI_E_IO, e, "%s: create blobs/sha256", path);
+	int bfd = r < 0 ? r : layoutfs_blob_dir(fd, "sha256", true, err);
+	if (bfd >= 0) {
+		close(bfd);
+		r = lw_check_file(fd, "blobs/sha512", true, err);
+	} else {
+		r = bfd;
 	}
-	if (fstatat(fd, "index.json", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (r >= 0)
+		r = lw_check_file(fd, "index.json", false, err);
+	if (r == 0) {
 		static const char idx[] =
 		    "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX "\",\"manifests\":[]}";
 		/* whole before it has its name, and only when still missing: a
 		 * concurrent creator may have won (link fails then) */
-		cleanup_free char *tmp = xasprintf(".index.json.new-%d", (int)getpid());
-		int tfd =
-		    openat(fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-		int r = tfd < 0 ? -1 : lw_write_all(tfd, idx, sizeof(idx) - 1);
-		if (r == 0)
-			r = fsync(tfd);
-		int e = errno;
-		if (tfd >= 0)
+		cleanup_free char *tmp = NULL;
+		int tfd = layoutfs_create_tmp(fd, ".index.json.new-", 0644, &tmp, err);
+		r = tfd;
+		if (tfd >= 0) {
+			r = lw_write_all(tfd, idx, sizeof(idx) - 1) < 0 || fsync(tfd) < 0 ||
+				    (linkat(fd, tmp, fd, "index.json", 0) < 0 && errno != EEXIST)
+				? error_set(err, OCI_E_IO, errno, "write index.json")
+				: 0;
 			close(tfd);
-		if (r == 0 && linkat(fd, tmp, fd, "index.json", 0) < 0 && errno != EEXIST)
-			r = -1, e = errno;
-		unlinkat(fd, tmp, 0);
-		if (r < 0) {
-			close(fd);
-			return error_set(err, OCI_E_IO, e, "%s: write index.json", path);
+			unlinkat(fd, tmp, 0);
+			if (r == 0)
+				fsync(fd);
 		}
-		lw_fsync_dir(fd, ".");
+	}
+	if (r < 0) {
+		close(fd);
+		return error_wrap(err, "%s", path);
 	}
 	*out = fd;
 	return 0;
@@ -106,39 +106,44 @@ int oci_layout_create(const char *path, int *out, struct oci_error **err)
 
 int oci_blob_tmp_open(int dirfd, int *fd, char **name, struct oci_error **err)
 {
-	char *n = xasprintf("blobs/sha256/.tmp-%d-XXXXXX", (int)getpid());
-	/* mkostemp needs a path: build it relative to the layout through /proc/self/fd */
-	cleanup_free char *full = xasprintf("/proc/self/fd/%d/%s", dirfd, n);
-	int f = mkostemp(full, O_CLOEXEC);
-	if (f < 0) {
-		free(n);
-		return error_set(err, OCI_E_IO, errno, "create a temporary blob");
-	}
-	memcpy(n + strlen(n) - 6, full + strlen(full) - 6, 6);
+	cleanup_close int bfd = layoutfs_blob_dir(dirfd, "sha256", true, err);
+	if (bfd < 0)
+		return bfd;
+	cleanup_free char *prefix = xasprintf(".tmp-%d-", (int)getpid());
+	cleanup_free char *base = NULL;
+	int f = layoutfs_create_tmp(bfd, prefix, 0644, &base, err);
+	if (f < 0)
+		return error_wrap(err, "a temporary blob");
 	fchmod(f, 0644);
 	*fd = f;
-	*name = n;
+	*name = xasprintf("blobs/sha256/%s", base);
 	return 0;
 }
 
 int oci_blob_tmp_commit(int dirfd, int fd, const char *name, const struct oci_digest *d,
 			struct oci_error **err)
 {
-	char final[32 + OCI_DIGEST_MAX];
-	snprintf(final, sizeof(final), "blobs/%s/%s", oci_digest_algo_name(d->algo),
-		 oci_digest_hex(d));
 	if (fsync(fd) < 0) {
 		int e = errno;
 		oci_blob_tmp_abort(dirfd, fd, name);
 		return error_set(err, OCI_E_IO, e, "fsync blob %s", d->str);
 	}
 	close(fd);
-	if (renameat(dirfd, name, dirfd, final) < 0) {
-		int e = errno;
-		unlinkat(dirfd, name, 0);
-		return error_set(err, OCI_E_IO, e, "rename blob %s", d->str);
+	const char *base = lw_tmp_base(name);
+	if (!base)
+		return error_set(err, OCI_E_USAGE, 0, "%s: not a temporary blob", name);
+	/* from blobs/sha256 to blobs/ALGO, both held as fds: the rename never
+	 * follows a directory swapped for a symlink meanwhile */
+	cleanup_close int sfd = layoutfs_blob_dir(dirfd, "sha256", false, err);
+	if (sfd < 0)
+		return sfd;
+	cleanup_close int dfd = layoutfs_blob_dir(dirfd, oci_digest_algo_name(d->algo), true, err);
+	if (dfd < 0 || renameat(sfd, base, dfd, oci_digest_hex(d)) < 0) {
+		int r = dfd < 0 ? dfd : error_set(err, OCI_E_IO, errno, "rename blob %s", d->str);
+		unlinkat(sfd, base, 0);
+		return r;
 	}
-	lw_fsync_dir(dirfd, "blobs/sha256");
+	fsync(dfd);
 	return 0;
 }
 
@@ -146,18 +151,24 @@ void oci_blob_tmp_abort(int dirfd, int fd, const char *name)
 {
 	if (fd >= 0)
 		close(fd);
-	unlinkat(dirfd, name, 0);
+	const char *base = lw_tmp_base(name);
+	int sfd = base ? layoutfs_blob_dir(dirfd, "sha256", false, NULL) : -1;
+	if (sfd >= 0) {
+		unlinkat(sfd, base, 0);
+		close(sfd);
+	}
 }
 
 int oci_blob_put(int dirfd, const void *buf, size_t len, struct oci_digest *out,
 		 struct oci_error **err)
 {
 	oci_digest_buffer(OCI_DIGEST_SHA256, buf, len, out);
-	char final[32 + OCI_DIGEST_MAX];
-	snprintf(final, sizeof(final), "blobs/sha256/%s", oci_digest_hex(out));
+	cleanup_close int bfd = layoutfs_blob_dir(dirfd, "sha256", true, err);
+	if (bfd < 0)
+		return bfd;
 	struct stat st;
-	if (fstatat(dirfd, final, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size == (off_t)len)
+	if (fstatat(bfd, oci_digest_hex(out), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size == (off_t)len)
 		return 0; /* content-addressed: already there */
 	int fd;
 	char *name;
@@ -177,26 +188,26 @@ int oci_blob_put(int dirfd, const void *buf, size_t len, struct oci_digest *out,
 int oci_blob_copy(struct oci_layout *src, const struct oci_descriptor *d, int dst_fd,
 		  struct oci_error **err)
 {
-	char final[32 + OCI_DIGEST_MAX];
-	snprintf(final, sizeof(final), "blobs/%s/%s", oci_digest_algo_name(d->digest.algo),
-		 oci_digest_hex(&d->digest));
+	const char *hex = oci_digest_hex(&d->digest);
+	cleanup_close int afd =
+	    layoutfs_blob_dir(dst_fd, oci_digest_algo_name(d->digest.algo), true, err);
+	if (afd < 0)
+		return afd;
 	struct stat st;
-	if (fstatat(dst_fd, final, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	if (fstatat(afd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size == d->size)
 		return 0;
-	if (d->digest.algo != OCI_DIGEST_SHA256 &&
-	    mkdirat(dst_fd, d->digest.algo == OCI_DIGEST_SHA512 ? "blobs/sha512" : "blobs/x",
-		    0755) < 0 &&
-	    errno != EEXIST)
-		return error_set(err, OCI_E_IO, errno, "create blobs/%s",
-				 oci_digest_algo_name(d->digest.algo));
 	/* a layout directory on the same filesystem: a hard link is enough
-	 * (blobs are immutable), after checking the source is what it claims */
+	 * (blobs are immutable), after checking the source is what it claims;
+	 * but only a file nobody else can change: ours, not writable by group
+	 * or others. Another user's blob, linked, would stay theirs to rewrite
+	 * under our digest. */
 	struct blob_loc loc;
 	int r = layout_locate(src, &d->digest, &loc, err);
 	if (r < 0)
 		return r;
-	if (loc.own_fd) {
+	if (loc.own_fd && fstat(loc.fd, &st) == 0 && st.st_uid == geteuid() &&
+	    !(st.st_mode & (S_IWGRP | S_IWOTH))) {
 		struct oci_blob *b;
 		if ((r = oci_blob_open(src, d, &b, err)) == 0) {
 			r = oci_blob_finish(b, err);
@@ -205,7 +216,7 @@ int oci_blob_copy(struct oci_layout *src, const struct oci_descriptor *d, int ds
 		if (r == 0) {
 			char p[64];
 			snprintf(p, sizeof(p), "/proc/self/fd/%d", loc.fd);
-			if (linkat(AT_FDCWD, p, dst_fd, final, AT_SYMLINK_FOLLOW) == 0 ||
+			if (linkat(AT_FDCWD, p, afd, hex, AT_SYMLINK_FOLLOW) == 0 ||
 			    errno == EEXIST) {
 				close(loc.fd);
 				return 0;
@@ -214,6 +225,8 @@ int oci_blob_copy(struct oci_layout *src, const struct oci_descriptor *d, int ds
 		close(loc.fd);
 		if (r < 0)
 			return r;
+	} else if (loc.own_fd) {
+		close(loc.fd);
 	}
 	/* otherwise copy, verifying as we go */
 	struct oci_blob *b;
@@ -248,23 +261,19 @@ int oci_layout_set_ref(int dirfd, const char *ref, const struct oci_descriptor *
 {
 	/* the lock is a file of its own: index.json is replaced, so locking it
 	 * would lock a file that is about to be unlinked */
-	int lk = openat(dirfd, ".index.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int lk = layoutfs_lock(dirfd, err);
 	if (lk < 0)
-		return error_set(err, OCI_E_IO, errno, "open the layout lock");
-	while (flock(lk, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			int e = errno;
-			close(lk);
-			return error_set(err, OCI_E_IO, e, "lock the layout");
-		}
+		return lk;
 	int r = 0;
 	cJSON *root = NULL;
-	int fd = openat(dirfd, "index.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	struct oci_error *e = NULL;
+	int fd = layoutfs_open(dirfd, "index.json", false, &st, &e);
 	if (fd >= 0) {
-		struct stat st;
 		char *buf = NULL;
-		if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > OCI_JSON_MAX) {
-			r = error_set(err, OCI_E_INVALID, 0, "index.json: too large");
+		if ((uint64_t)st.st_size > OCI_JSON_MAX) {
+			r = error_set(err, OCI_E_LIMIT, 0, "index.json: %lld bytes exceeds %u",
+				      (long long)st.st_size, OCI_JSON_MAX);
 		} else {
 			buf = xmalloc((size_t)st.st_size + 1);
 			ssize_t n = read_full(fd, buf, (size_t)st.st_size);
@@ -275,8 +284,17 @@ int oci_layout_set_ref(int dirfd, const char *ref, const struct oci_descriptor *
 		}
 		free(buf);
 		close(fd);
-	} else if (errno != ENOENT) {
-		r = error_set(err, OCI_E_IO, errno, "open index.json");
+		oci_error_free(e);
+	} else if (fd != OCI_E_NOTFOUND) {
+		r = fd;
+		if (err) {
+			oci_error_free(*err);
+			*err = e;
+		} else {
+			oci_error_free(e);
+		}
+	} else {
+		oci_error_free(e);
 	}
 	if (r == 0) {
 		if (!root) {
@@ -304,16 +322,19 @@ int oci_layout_set_ref(int dirfd, const char *ref, const struct oci_descriptor *
 		cJSON_AddNumberToObject(o, "size", (double)d->size);
 		cJSON *ann = cJSON_AddObjectToObject(o, "annotations");
 		cJSON_AddStringToObject(ann, "org.opencontainers.image.ref.name", ref);
-		if (d->platform && d->platform->os) {
+		/* descriptor.md: SHOULD be present for a platform-specific target */
+		if (d->platform && d->platform->os && d->platform->architecture) {
 			cJSON *p = cJSON_AddObjectToObject(o, "platform");
 			cJSON_AddStringToObject(p, "architecture", d->platform->architecture);
 			cJSON_AddStringToObject(p, "os", d->platform->os);
+			if (d->platform->os_version)
+				cJSON_AddStringToObject(p, "os.version", d->platform->os_version);
 			if (d->platform->variant)
 				cJSON_AddStringToObject(p, "variant", d->platform->variant);
 		}
 		cJSON_AddItemToArray(m, o);
 		char *s = cJSON_PrintUnformatted(root);
-		r = lw_replace_file(dirfd, "index.json", s, strlen(s), err);
+		r = layoutfs_replace(dirfd, "index.json", s, strlen(s), err);
 		free(s);
 	}
 	cJSON_Delete(root);

@@ -15,6 +15,7 @@
 #include <oci/merge.h>
 #include "pathmap.h"
 #include "snapshot_int.h"
+#include "tar_write.h"
 
 /* the kernel's bounds that the disk unpack meets: a name, a path given to
  * openat2 or symlinkat, and symlinks followed in one resolution */
@@ -911,19 +912,18 @@ static struct emit_list *emit_plan(struct merge *m, size_t n_layers)
 	return lists;
 }
 
-static la_ssize_t export_write(struct archive *a, void *arg, const void *buf, size_t len)
+static int export_write(void *arg, const void *buf, size_t len, struct oci_error **err)
 {
-	(void)a;
 	int fd = *(int *)arg;
 	for (size_t done = 0; done < len;) {
 		ssize_t n = write(fd, (const char *)buf + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return -1;
+			return error_set(err, OCI_E_IO, errno, "write the tar stream");
 		done += (size_t)n;
 	}
-	return (la_ssize_t)len;
+	return 0;
 }
 
 static struct archive_entry *export_entry(const struct emit *em)
@@ -957,27 +957,26 @@ static struct archive_entry *export_entry(const struct emit *em)
 	return oe;
 }
 
-static int export_one(struct archive *w, struct oci_layer_reader *lr, const struct emit *em,
+static int export_one(struct tar_writer *w, struct oci_layer_reader *lr, const struct emit *em,
 		      char *buf, struct oci_error **err)
 {
 	const char *path = em->path;
 	struct archive_entry *oe = export_entry(em);
-	int r = 0;
-	if (archive_write_header(w, oe) != ARCHIVE_OK)
-		r = error_set(err, OCI_E_IO, 0, "write \"%s\": %s", path, archive_error_string(w));
+	int r = tar_write_header(w, oe, err);
 	archive_entry_free(oe);
-	if (r < 0 || em->as_link || !S_ISREG(em->name->ino->e.mode))
-		return r;
+	if (r < 0)
+		return error_wrap(err, "write \"%s\"", path);
+	if (em->as_link || !S_ISREG(em->name->ino->e.mode))
+		return 0;
 	ssize_t k;
 	while ((k = oci_layer_read_data(lr, buf, 1 << 16, err)) > 0)
-		if (archive_write_data(w, buf, (size_t)k) != k)
-			return error_set(err, OCI_E_IO, 0, "write \"%s\": %s", path,
-					 archive_error_string(w));
+		if (tar_write_data(w, buf, (size_t)k, err) < 0)
+			return error_wrap(err, "write \"%s\"", path);
 	return k < 0 ? (int)k : 0;
 }
 
 static int export_layer(const struct oci_image *img, size_t li, const struct emit_list *plan,
-			struct archive *w, char *buf, struct oci_error **err)
+			struct tar_writer *w, char *buf, struct oci_error **err)
 {
 	struct oci_layer_reader *lr;
 	int r = oci_layer_open(img->layout, &img->manifest->layers[li], &img->config->diff_ids[li],
@@ -1013,24 +1012,17 @@ int oci_image_export(const struct oci_image *img, int out_fd, struct oci_error *
 	}
 	size_t nl = img->manifest->n_layers;
 	struct emit_list *plan = emit_plan(&m, nl);
-	struct archive *w = archive_write_new();
-	archive_write_set_format_pax_restricted(w);
-	archive_write_set_format_option(w, "pax", "xattrheader", "SCHILY");
-	archive_write_set_format_option(w, "pax", "hdrcharset", "BINARY");
-	archive_write_add_filter_none(w);
-	archive_write_set_bytes_in_last_block(w, 1);
+	/* the same writer as layers: a pax header only where an entry needs one */
 	int fd = out_fd;
-	if (archive_write_open(w, &fd, NULL, export_write, NULL) != ARCHIVE_OK)
-		r = error_set(err, OCI_E_IO, errno, "write the tar stream");
+	struct tar_writer *w = tar_writer_new(export_write, &fd);
 	for (size_t li = 0; r == 0 && li < nl; li++)
 		if (plan[li].n)
 			r = export_layer(img, li, &plan[li], w, m.buf, err);
 	for (size_t i = 0; r == 0 && i < plan[nl].n; i++)
 		r = export_one(w, NULL, &plan[nl].e[i], m.buf, err);
-	if (r == 0 && archive_write_close(w) != ARCHIVE_OK)
-		r = error_set(err, OCI_E_IO, 0, "finish the tar stream: %s",
-			      archive_error_string(w));
-	archive_write_free(w);
+	if (r == 0)
+		r = tar_writer_finish(w, err);
+	tar_writer_free(w);
 	for (size_t i = 0; i <= nl; i++) {
 		for (size_t j = 0; j < plan[i].n; j++)
 			free(plan[i].e[j].path);

@@ -12,6 +12,7 @@
 #include <oci/verify.h>
 #include "compress.h"
 #include "layout_int.h"
+#include "layoutfs.h"
 #include "pathmap.h"
 
 struct repair {
@@ -301,17 +302,7 @@ static int rp_write_index(struct repair *r, cJSON *idx, struct oci_error **err)
 	if (r->o->dry_run)
 		return 0;
 	char *s = cJSON_PrintUnformatted(idx);
-	cleanup_free char *tmp = xasprintf(".index.json.repair-%d", (int)getpid());
-	int fd = openat(r->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	int rc = 0;
-	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s) || fsync(fd) < 0)
-		rc = error_set(err, OCI_E_IO, errno, "write index.json");
-	if (fd >= 0)
-		close(fd);
-	if (rc == 0 && renameat(r->dfd, tmp, r->dfd, "index.json") < 0)
-		rc = error_set(err, OCI_E_IO, errno, "replace index.json");
-	if (rc < 0)
-		unlinkat(r->dfd, tmp, 0);
+	int rc = layoutfs_replace(r->dfd, "index.json", s, strlen(s), err);
 	free(s);
 	return rc;
 }
@@ -329,25 +320,29 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 				 "only a layout directory is repaired in place");
 	}
 	r.dfd = oci_layout_dirfd(r.l);
-	/* the lock that oci-commit takes: no commit lands while we rewrite */
-	int lk = o->dry_run ? -1
-			    : openat(r.dfd, ".index.lock",
-				     O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (lk >= 0)
-		flock(lk, LOCK_EX);
+	/* the lock that oci-commit takes: no commit lands while we rewrite; a
+	 * lock file that is not one (a FIFO, a symlink) stops us, one we may not
+	 * create (a read-only layout) does not: then nothing is written anyway */
+	struct oci_error *lerr = NULL;
+	int lk = o->dry_run ? -1 : layoutfs_lock(r.dfd, &lerr);
+	if (lk == OCI_E_INVALID) {
+		oci_layout_free(r.l);
+		pathmap_release(&r.reachable, NULL);
+		if (err) {
+			oci_error_free(*err);
+			*err = lerr;
+		} else {
+			oci_error_free(lerr);
+		}
+		return OCI_E_INVALID;
+	}
+	oci_error_free(lerr);
 
 	if (!oci_layout_has_version_file(r.l)) {
 		rp_report(&r, "layout", "-", "-", "recreated oci-layout");
 		if (!o->dry_run) {
 			static const char v[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-			int fd = openat(r.dfd, ".oci-layout.tmp",
-					O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-			if (fd < 0 || write(fd, v, sizeof(v) - 1) != sizeof(v) - 1 ||
-			    fsync(fd) < 0 ||
-			    renameat(r.dfd, ".oci-layout.tmp", r.dfd, "oci-layout") < 0)
-				rc = error_set(err, OCI_E_IO, errno, "write oci-layout");
-			if (fd >= 0)
-				close(fd);
+			rc = layoutfs_replace(r.dfd, "oci-layout", v, sizeof(v) - 1, err);
 		}
 	}
 	cJSON *idx = NULL;
@@ -371,8 +366,8 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 			r.damaged = true;
 			char *buf = NULL;
 			struct stat st;
-			int fd = openat(r.dfd, "index.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size <= (off_t)OCI_JSON_MAX) {
+			int fd = layoutfs_open(r.dfd, "index.json", false, &st, NULL);
+			if (fd >= 0 && st.st_size <= (off_t)OCI_JSON_MAX) {
 				buf = xmalloc((size_t)st.st_size + 1);
 				ssize_t n = read_full(fd, buf, (size_t)st.st_size);
 				if (n >= 0)
@@ -397,6 +392,10 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 					    RP_ENTRY, &idx_changed);
 		}
 	}
+	/* a blob that is a FIFO or a symlink out of the layout was met on the
+	 * way: the layout is refused, not rewritten */
+	if (rc == 0 && layout_unsafe(r.l))
+		rc = error_set(err, OCI_E_INVALID, 0, "%s", layout_unsafe(r.l));
 	if (rc == 0 && idx_changed)
 		rc = rp_write_index(&r, idx, err);
 	cJSON_Delete(idx);
@@ -410,20 +409,25 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 	char **names;
 	if (rc == 0 && oci_layout_list_blobs(r.l, &names, NULL) == 0) {
 		for (char **p = names; *p; p++) {
-			const char *base = strrchr(*p, '/') + 1;
+			/* relative to the blob directory held since the layout was
+			 * opened, never to a name resolved again */
+			const char *base;
+			int bfd = layout_listed_dirfd(r.l, *p, &base);
 			char dg[OCI_DIGEST_MAX];
-			snprintf(dg, sizeof(dg), "%.6s:%s", *p + 6, base);
+			snprintf(dg, sizeof(dg), "%.6s:%s", *p + 6, bfd >= 0 ? base : "");
 			struct oci_digest d;
 			struct stat st;
-			bool file = fstatat(r.dfd, *p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			bool file = bfd >= 0 && fstatat(bfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 				    S_ISREG(st.st_mode);
-			if (base[0] == '.' && file) {
-				if (o->dry_run || unlinkat(r.dfd, *p, 0) == 0)
+			/* a temporary of ours has one name: one with more is a file
+			 * elsewhere too, and removing a name of it would change it */
+			if (file && base[0] == '.' && st.st_nlink == 1) {
+				if (o->dry_run || unlinkat(bfd, base, 0) == 0)
 					rp_report(&r, "stray", "-", "-", "removed %s", *p);
 			} else if (o->gc && !r.damaged && file &&
 				   oci_digest_parse(dg, &d, NULL) == 0 &&
 				   !pathmap_get(&r.reachable, d.str)) {
-				if (o->dry_run || unlinkat(r.dfd, *p, 0) == 0)
+				if (o->dry_run || unlinkat(bfd, base, 0) == 0)
 					rp_report(&r, "gc", d.str, "-",
 						  "removed unreferenced blob");
 			}
@@ -431,22 +435,21 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 		}
 		free(names);
 	}
-	DIR *d = rc == 0 ? fdopendir(fcntl(r.dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		const char *n = de->d_name;
+	size_t nt = 0;
+	char **top = rc == 0 ? layoutfs_list(r.dfd, &nt) : NULL;
+	for (size_t i = 0; i < nt; i++) {
+		const char *n = top[i];
 		/* only the temporary names this toolkit makes */
 		bool ours = n[0] == '.' && (strncmp(n, ".index.json.", 12) == 0 ||
-					    strcmp(n, ".oci-layout.tmp") == 0);
+					    strncmp(n, ".oci-layout.tmp", 15) == 0);
 		struct stat st;
-		if (!ours || fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		if (o->dry_run || unlinkat(dirfd(d), n, 0) == 0)
+		if (ours && fstatat(r.dfd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+		    (o->dry_run || unlinkat(r.dfd, n, 0) == 0))
 			rp_report(&r, "stray", "-", "-", "removed %s", n);
+		free(top[i]);
 	}
-	if (d)
-		closedir(d);
+	free(top);
 	if (lk >= 0)
 		close(lk);
 	pathmap_release(&r.reachable, NULL);
@@ -478,6 +481,8 @@ int oci_layout_export_dir(struct oci_layout *l, const char *dest, struct oci_err
 				if (layout_locate(l, &d, &loc, NULL) == 0) {
 					int fd;
 					char *tmp;
+					/* stored under the digest parsed from the
+					 * member's name, never under the name itself */
 					if ((rc = oci_blob_tmp_open(dfd, &fd, &tmp, err)) == 0) {
 						cleanup_free char *buf = xmalloc(1 << 20);
 						for (int64_t off = 0; rc == 0 && off < loc.size;) {
@@ -497,13 +502,8 @@ int oci_layout_export_dir(struct oci_layout *l, const char *dest, struct oci_err
 							off += k > 0 ? k : 0;
 						}
 						if (rc == 0) {
-							char final[32 + OCI_DIGEST_MAX];
-							snprintf(final, sizeof(final), "%s", *p);
-							if (fsync(fd) < 0 ||
-							    renameat(dfd, tmp, dfd, final) < 0)
-								rc = error_set(err, OCI_E_IO, errno,
-									       "copy %s", d.str);
-							close(fd);
+							rc = oci_blob_tmp_commit(dfd, fd, tmp, &d,
+										 err);
 						} else {
 							oci_blob_tmp_abort(dfd, fd, tmp);
 						}
@@ -527,11 +527,8 @@ int oci_layout_export_dir(struct oci_layout *l, const char *dest, struct oci_err
 	}
 	if (rc == 0) {
 		const struct oci_index *idx = oci_layout_index(l);
-		int fd = openat(dfd, "index.json", O_WRONLY | O_TRUNC | O_CLOEXEC);
-		if (fd < 0 || write(fd, idx->raw, idx->raw_len) != (ssize_t)idx->raw_len)
-			rc = error_set(err, OCI_E_IO, errno, "%s: write index.json", dest);
-		if (fd >= 0)
-			close(fd);
+		if ((rc = layoutfs_replace(dfd, "index.json", idx->raw, idx->raw_len, err)) < 0)
+			error_wrap(err, "%s", dest);
 	}
 	close(dfd);
 	return rc;

@@ -9,6 +9,7 @@
 #include <oci/verify.h>
 #include "compress.h"
 #include "layout_int.h"
+#include "layoutfs.h"
 #include "pathmap.h"
 
 struct vcheck {
@@ -471,18 +472,18 @@ static void v_notes(struct verify *v)
 	int dfd = oci_layout_dirfd(v->l);
 	if (dfd < 0)
 		return;
-	DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		const char *n = de->d_name;
-		if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "oci-layout") ||
-		    !strcmp(n, "index.json") || !strcmp(n, "blobs") || !strcmp(n, ".index.lock"))
-			continue;
-		v_problem(v, "stray", "-", NULL, true,
-			  strncmp(n, ".index.json", 11) == 0 || strstr(n, ".tmp") != NULL, "%s", n);
+	size_t nt = 0;
+	char **top = layoutfs_list(dfd, &nt);
+	for (size_t i = 0; i < nt; i++) {
+		const char *n = top[i];
+		if (strcmp(n, "oci-layout") && strcmp(n, "index.json") && strcmp(n, "blobs") &&
+		    strcmp(n, ".index.lock"))
+			v_problem(v, "stray", "-", NULL, true,
+				  strncmp(n, ".index.json", 11) == 0 || strstr(n, ".tmp") != NULL,
+				  "%s", n);
+		free(top[i]);
 	}
-	if (d)
-		closedir(d);
+	free(top);
 }
 
 static void vcheck_free(void *p)
@@ -510,7 +511,6 @@ void oci_verify_report_free(struct oci_verify_report *r)
 
 int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out, struct oci_error **err)
 {
-	(void)err;
 	struct verify v = {.l = l};
 	pathmap_init(&v.blobs);
 	pthread_mutex_init(&v.mu, NULL);
@@ -586,6 +586,12 @@ int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out, stru
 	free(v.probs);
 	pathmap_release(&v.blobs, vcheck_free);
 	pthread_mutex_destroy(&v.mu);
+	/* a blob that is a FIFO, a device or a symlink out of the layout is no
+	 * problem to list among others: the layout is refused */
+	if (layout_unsafe(l)) {
+		oci_verify_report_free(rep);
+		return error_set(err, OCI_E_INVALID, 0, "%s", layout_unsafe(l));
+	}
 	*out = v.rep;
 	return 0;
 }

@@ -285,6 +285,19 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	o.platform = platform_arg ? &platform : NULL;
 
+	/* annotations.md reserves the namespace to the spec's own keys: a user's
+	 * key there is kept (it is the user's image) but named */
+	for (int k = 0; k < 2; k++) {
+		const struct oci_kv *kv = k ? annotations : labels;
+		size_t n = k ? o.n_annotations : o.n_labels;
+		for (size_t i = 0; i < n; i++)
+			if (oci_annotation_undefined(kv[i].key))
+				tool_note("%s %s: warning: not a key the image-spec defines in "
+					  "its reserved org.opencontainers.image.* namespace "
+					  "(annotations.md)",
+					  k ? "--annotation" : "--label", kv[i].key);
+	}
+
 	tool_catch_signals();
 	oci_set_cancel_flag(&tool_signal);
 	struct oci_error *err = NULL;

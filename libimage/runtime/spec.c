@@ -3,6 +3,7 @@
  * ExposedPorts, Volumes, and the image's identity as annotations). */
 #include <errno.h>
 #include <fcntl.h>
+#include <oci/spec.h>
 #include "../inroot.h"
 
 static const char *spec_caps[] = {
@@ -224,8 +225,12 @@ static int spec_user(const char *spec, int rootfd, cJSON *user, struct oci_error
 	}
 	cJSON_ReplaceItemInObject(user, "uid", cJSON_CreateNumber(uid));
 	cJSON_ReplaceItemInObject(user, "gid", cJSON_CreateNumber(gid));
-	/* supplementary groups: those of /etc/group that list the user by name */
-	if (uname && group && !(gpart && *gpart)) {
+	/* supplementary groups: those of /etc/group that list the user by name.
+	 * conversion.md says both that a converter SHOULD set them and that it
+	 * SHOULD NOT when the user is numeric or a group is named: we take the
+	 * narrower rule, as runc's and Docker's "uid" users get no groups from
+	 * the image, so that "1000" means exactly uid 1000 (see docs) */
+	if (uname && group && !(gpart && *gpart) && !spec_number(upart, &(uint32_t){0})) {
 		cJSON *add = cJSON_CreateArray();
 		for (const char *line = group; line && *line;) {
 			const char *nl = strchr(line, '\n');
@@ -284,6 +289,32 @@ static void spec_annotate_keys(cJSON *ann, const char *key, const cJSON *obj)
 	free(v);
 }
 
+/* an array of strings, comma-separated, as one annotation (os.features) */
+static void spec_annotate_strings(cJSON *ann, const char *key, const cJSON *arr)
+{
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+		return;
+	size_t len = 1;
+	const cJSON *it;
+	cJSON_ArrayForEach (it, arr)
+		if (cJSON_IsString(it))
+			len += strlen(it->valuestring) + 1;
+	char *v = xmalloc(len), *w = v;
+	cJSON_ArrayForEach (it, arr) {
+		if (!cJSON_IsString(it))
+			continue;
+		size_t n = strlen(it->valuestring);
+		if (w != v)
+			*w++ = ',';
+		memcpy(w, it->valuestring, n);
+		w += n;
+	}
+	*w = 0;
+	if (w != v)
+		spec_annotate(ann, key, v);
+	free(v);
+}
+
 int oci_spec_from_image(const struct oci_config *cfg, int rootfd, bool rootless, cJSON **out,
 			struct oci_error **err)
 {
@@ -328,13 +359,21 @@ int oci_spec_from_image(const struct oci_config *cfg, int rootfd, bool rootless,
 	spec_annotate(ann, "org.opencontainers.image.os", cfg->os);
 	spec_annotate(ann, "org.opencontainers.image.architecture", cfg->architecture);
 	spec_annotate(ann, "org.opencontainers.image.variant", cfg->variant);
+	/* not parsed into struct oci_config: straight from the document */
+	const cJSON *osv = cJSON_GetObjectItemCaseSensitive(cfg->root, "os.version");
+	if (cJSON_IsString(osv) && *osv->valuestring)
+		spec_annotate(ann, "org.opencontainers.image.os.version", osv->valuestring);
+	spec_annotate_strings(ann, "org.opencontainers.image.os.features",
+			      cJSON_GetObjectItemCaseSensitive(cfg->root, "os.features"));
 	spec_annotate(ann, "org.opencontainers.image.author", cfg->author);
 	spec_annotate(ann, "org.opencontainers.image.created", cfg->created);
 	spec_annotate(ann, "org.opencontainers.image.stopSignal", cfg->stop_signal);
 	spec_annotate_keys(ann, "org.opencontainers.image.exposedPorts", cfg->exposed_ports);
 	/* Volumes: mount points the runtime should provide; record them (a
-	 * runtime-spec has no anonymous volumes) so that a caller can bind them. */
-	spec_annotate_keys(ann, "org.opencontainers.image.volumes", cfg->volumes);
+	 * runtime-spec has no anonymous volumes) so that a caller can bind them,
+	 * under our own key: the image-spec defines no volumes annotation, and
+	 * org.opencontainers.image.* is reserved to the keys it defines */
+	spec_annotate_keys(ann, OCI_ANNOTATION_VOLUMES, cfg->volumes);
 	*out = s;
 	return 0;
 }

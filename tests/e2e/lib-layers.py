@@ -7,6 +7,10 @@
   lib-layers.py tree [--brief] [--mtime] DIR [DIR OUTFILE]...
                                   list the tree under DIR, sorted, one line a path;
                                   several DIR OUTFILE pairs: each listing to its file
+  lib-layers.py tarorder <NAMES  exit 1 (naming the first pair out of order) unless the
+                                  names (one a line, as tar tf lists them) are in the order
+                                  our writers use: by path component, a directory's
+                                  whiteouts before its other entries (layer.md)
 (Python starts slowly here: do many images or trees in one call.)
 
 SPEC is one JSON object:
@@ -14,6 +18,7 @@ SPEC is one JSON object:
    "media": "oci"|"docker",    manifest/config/layer media types (default oci)
    "comp": "gzip"|"zstd"|"none",   default layer compression (default gzip)
    "config": {...},            merged into the image config's "config"
+   "top": {...},               merged into the image config itself ("os.version", ...)
    "oci_archive": PATH,        also write an oci-archive (tar of the layout)
    "docker_save": PATH,        also write a docker-save archive (tag img:REF)
    "layers": [LAYER, ...]}
@@ -235,6 +240,7 @@ def build(out, spec):
            "history": [{"created": CREATED, "created_by": "layer %d" % i}
                        for i in range(len(layers))]}
     cfg["config"].update(spec.get("config", {}))
+    cfg.update(spec.get("top", {}))
     cbytes = canon(cfg)
     cd = add(cbytes, mts["config"])
     man = {"schemaVersion": 2, "mediaType": mts["manifest"], "config": cd, "layers": layers}
@@ -358,7 +364,24 @@ def tree(root, brief=False, with_mtime=False, out=sys.stdout):
     out.write("".join(l + "\n" for l in lines))
 
 
+def tar_order_key(name):
+    parts = name.rstrip(b"/").split(b"/")
+    return [(0 if i == len(parts) - 1 and c.startswith(b".wh.") else 1, c)
+            for i, c in enumerate(parts)]
+
+
+def tarorder(lines):
+    names = [l for l in lines.split(b"\n") if l]
+    for a, b in zip(names, names[1:]):
+        if tar_order_key(a) >= tar_order_key(b):
+            print("out of order: %r before %r" % (a, b))
+            sys.exit(1)
+
+
 def main(argv):
+    if len(argv) == 2 and argv[1] == "tarorder":
+        tarorder(sys.stdin.buffer.read())
+        return
     if len(argv) >= 4 and len(argv) % 2 == 0 and argv[1] == "build":
         for out, sp in zip(argv[2::2], argv[3::2]):
             with (sys.stdin if sp == "-" else open(sp)) as src:

@@ -142,10 +142,12 @@ oci-unpack -q --platform linux/arm64 "$TD/multiarch:dockerlist" "$TMP/bd"
 echo d >"$TMP/bd/rootfs/etc/d"
 run oci-commit -q "$TMP/bd" "$L:dl"
 is "$status" 0 "commit of a bundle from a Docker manifest list: exit 0"
-is "$(refline "$L" dl | cut -f2,3)" "$MT_DLIST	linux/amd64,linux/arm64/v8" "dockerlist: still a Docker manifest list of the two platforms"
+is "$(refline "$L" dl | cut -f2,3)" "$MT_INDEX	linux/amd64,linux/arm64/v8" "dockerlist: now an OCI index of the two platforms (a parent with Docker media types gets an OCI child)"
 others_same "$TD/multiarch:dockerlist" "$L:dl" linux/arm64/v8 "dockerlist: the amd64 manifest byte-identical" linux/amd64
-is "$(oci-inspect --manifest --platform linux/arm64/v8 "$L:dl" | jq -r .mediaType)" application/vnd.docker.distribution.manifest.v2+json \
-	"dockerlist: the new arm64 manifest is Docker schema 2, like its siblings"
+is "$(oci-inspect --manifest --platform linux/arm64/v8 "$L:dl" | jq -c '[.mediaType, .config.mediaType, (.layers | map(.mediaType) | unique)]')" \
+	'["application/vnd.oci.image.manifest.v1+json","application/vnd.oci.image.config.v1+json",["application/vnd.oci.image.layer.v1.tar+gzip"]]' \
+	"dockerlist: the new arm64 manifest, its config and layers have OCI media types"
+is "$(oci-inspect --index "$L:dl" | jq -r .mediaType)" "$MT_INDEX" "dockerlist: the index's own mediaType says OCI index"
 
 # ---- config only, from an index ----
 run oci-commit -q --from "$TD/multiarch:latest" --platform linux/386 --env X=1 "$L:cfg"

@@ -38,7 +38,7 @@ stream() {
 	oci-unpack -q "$TMP/$n:t" "$TMP/$n.b"
 	oci-unpack "$TMP/$n:t" - >"$TMP/$n.tar" 2>"$TMP/$n.err"
 	is "$?" 0 "$n: oci-unpack IMAGE - exits 0"
-	tar tvf "$TMP/$n.tar" 2>/dev/null | awk '{ $2 = $3 = $4 = $5 = ""; print }' | tr -s ' ' >"$TMP/$n.list"
+	tar tvf "$TMP/$n.tar" 2>/dev/null | awk '{ $2 = $3 = $4 = $5 = ""; print }' | tr -s ' ' | sed 's#/$##' >"$TMP/$n.list"
 	mkdir "$TMP/$n.x"
 	tar -x -C "$TMP/$n.x" -f "$TMP/$n.tar" --numeric-owner --same-owner -p 2>/dev/null
 	is "$?" 0 "$n: GNU tar extracts the stream"
@@ -89,12 +89,12 @@ is "$(find "$OUTSIDE" -mindepth 1 | wc -l)" 0 "below-out: nothing written outsid
 
 # a whiteout of a directory that keeps this layer's own children
 stream whdir
-has whdir "drwx------ d/" "whdir: d is in the stream with its lower layer's mode (the whiteout kept it for d/new)"
+has whdir "drwx------ d" "whdir: d is in the stream with its lower layer's mode (the whiteout kept it for d/new)"
 has whdir "-rw-r--r-- d/new" "whdir: d/new, this layer's, is kept"
 hasnt whdir ' d/old$' "whdir: d/old, the lower layer's, is gone"
 is "$(stat -c '%a %Y' "$TMP/whdir.x/d")" "700 1000" "whdir: extracted, d has its mode and mtime"
 stream opq
-has opq "drwxr-xr-x d/keep/" "opq: d/keep, holding this layer's d/keep/new, is kept by the opaque whiteout"
+has opq "drwxr-xr-x d/keep" "opq: d/keep, holding this layer's d/keep/new, is kept by the opaque whiteout"
 hasnt opq ' d/(old|keep/k)$' "opq: the lower layer's d/old and d/keep/k are gone"
 
 # oci-diff between an image and its stream committed as a layer: no change in the tree

@@ -214,8 +214,50 @@ static void test_bounds(void)
 	}
 }
 
+/* integers read from their text: exact at the edges, never through a double */
+static void test_integers(void)
+{
+	const char *doc = "{\"u\":18446744073709551615,\"u1\":18446744073709551616,"
+			  "\"m\":-9223372036854775808,\"m1\":-9223372036854775809,"
+			  "\"big\":1e300,\"f\":1.0,\"lead\":012,\"neg0\":-0,"
+			  "\"arr\":[1,[2,{\"k\":\"9\",\"x\":3}],4],\"s\":\"5\","
+			  "\"p\":9007199254740993}";
+	cJSON *j = NULL;
+	if (oci_json_parse(doc, strlen(doc), &j, NULL) < 0) {
+		ok(0, "integers document parses");
+		return;
+	}
+	uint64_t u = 0;
+	int64_t i = 0;
+	ok(oci_json_uint64(cJSON_GetObjectItem(j, "u"), UINT64_MAX, &u) && u == UINT64_MAX,
+	   "2^64-1 read exactly");
+	ok(!oci_json_uint64(cJSON_GetObjectItem(j, "u1"), UINT64_MAX, &u), "2^64 refused");
+	ok(oci_json_int64(cJSON_GetObjectItem(j, "m"), INT64_MIN, INT64_MAX, &i) && i == INT64_MIN,
+	   "-2^63 read exactly");
+	ok(!oci_json_int64(cJSON_GetObjectItem(j, "m1"), INT64_MIN, INT64_MAX, &i),
+	   "-2^63-1 refused");
+	ok(!oci_json_int64(cJSON_GetObjectItem(j, "big"), INT64_MIN, INT64_MAX, &i),
+	   "1e300 refused");
+	ok(!oci_json_int64(cJSON_GetObjectItem(j, "f"), INT64_MIN, INT64_MAX, &i), "1.0 refused");
+	ok(!oci_json_uint64(cJSON_GetObjectItem(j, "neg0"), 1, &u) || u == 0, "-0 is zero");
+	ok(oci_json_int64(cJSON_GetObjectItem(j, "p"), 0, INT64_MAX, &i) && i == 9007199254740993,
+	   "2^53+1 read exactly");
+	ok(!oci_json_int64(cJSON_GetObjectItem(j, "s"), 0, 10, &i), "a string is not an integer");
+	ok(!oci_json_int64(cJSON_GetObjectItem(j, "u"), 0, 10, &i), "out of bounds refused");
+	const cJSON *arr = cJSON_GetObjectItem(j, "arr");
+	const cJSON *inner = cJSON_GetArrayItem(arr, 1);
+	ok(oci_json_int64(cJSON_GetArrayItem(arr, 0), 0, 10, &i) && i == 1, "array item 0");
+	ok(oci_json_int64(cJSON_GetArrayItem(inner, 0), 0, 10, &i) && i == 2, "nested item");
+	ok(oci_json_int64(cJSON_GetObjectItem(cJSON_GetArrayItem(inner, 1), "x"), 0, 10, &i) &&
+	       i == 3,
+	   "number after a string holding digits");
+	ok(oci_json_int64(cJSON_GetArrayItem(arr, 2), 0, 10, &i) && i == 4, "item after nesting");
+	cJSON_Delete(j);
+}
+
 int main(void)
 {
+	test_integers();
 	test_valid();
 	test_trailing();
 	test_duplicates();

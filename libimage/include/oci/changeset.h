@@ -23,7 +23,8 @@ enum {
 	OCI_FIELD_LINK = 1 << 6,
 	OCI_FIELD_XATTRS = 1 << 7,
 	OCI_FIELD_DEVICE = 1 << 8,
-	OCI_FIELD_REPLACED = 1 << 9, /* a directory deleted and made again: opaque */
+	OCI_FIELD_REPLACED =
+	    1 << 9, /* a directory deleted and made again (whiteouts of what it lost) */
 };
 
 struct oci_change {

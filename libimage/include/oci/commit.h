@@ -54,6 +54,11 @@ struct oci_commit_result {
 	size_t changes;
 };
 
+/* Is key in the image-spec's reserved org.opencontainers.image.* namespace
+ * without being one of the keys the spec defines (annotations.md and
+ * conversion.md)? Such a key in --annotation or --label earns a warning. */
+OCI_EXPORT bool oci_annotation_undefined(const char *key);
+
 OCI_EXPORT int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 			  struct oci_error **err);
 

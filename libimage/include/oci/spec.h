@@ -7,6 +7,10 @@
 #include <cjson/cJSON.h>
 #include <oci/document.h>
 
+/* config.json's annotation for the image's Volumes (comma-separated): our
+ * own key, as the image-spec defines none and reserves its namespace */
+#define OCI_ANNOTATION_VOLUMES "org.oci-tools.image.volumes"
+
 /* A default config.json (what `runc spec [--rootless]` gives). */
 OCI_EXPORT cJSON *oci_spec_default(bool rootless);
 /* The config.json for an image config, users and groups resolved from the
