@@ -582,14 +582,16 @@ static int mg_new_node(struct merge *m, struct oci_layer_reader *r, struct archi
 	uint32_t perm = archive_entry_perm(ae) & 07777;
 	struct mnode *n;
 	switch (type) {
-	case AE_IFREG:
+	case AE_IFREG: {
 		n = mnode_new(S_IFREG | perm, m->li + 1, m->ordinal);
 		n->e.size = archive_entry_size(ae);
-		if (mg_file_data(m, r, n, err) < 0) {
+		int rr = mg_file_data(m, r, n, err);
+		if (rr < 0) {
 			mnode_free(n);
-			return OCI_E_IO;
+			return rr;
 		}
 		break;
+	}
 	case AE_IFLNK: {
 		const char *to = archive_entry_symlink(ae);
 		if (!to)
