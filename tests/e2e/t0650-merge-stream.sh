@@ -23,11 +23,12 @@ specs = {
     "whdir": [[{"p": "d/", "t": "d", "mode": 0o700, "mtime": 1000}, "d/old=o"],
               ["d/new=n", ".wh.d"]],
     "opq": [["d/", "d/old=o", "d/keep/", "d/keep/k=k"], ["d/keep/new=n", "d/.wh..wh..opq"]],
+    "rootopq": [["a=1", ".wh..wh..opq"], ["b=2"], [".wh..wh..opq", "c=3"]],
 }
 for name, layers in specs.items():
     json.dump({"ref": "t", "layers": layers}, open("%s/%s.json" % (tmp, name), "w"))
 PY
-for n in head hlsym hlsym2 below below-out whdir opq; do
+for n in head hlsym hlsym2 below below-out whdir opq rootopq; do
 	python3 "$LIB" build "$TMP/$n" "$TMP/$n.json" >/dev/null || { echo "Bail out! lib-layers.py build failed"; exit 1; }
 done
 
@@ -96,6 +97,14 @@ is "$(stat -c '%a %Y' "$TMP/whdir.x/d")" "700 1000" "whdir: extracted, d has its
 stream opq
 has opq "drwxr-xr-x d/keep" "opq: d/keep, holding this layer's d/keep/new, is kept by the opaque whiteout"
 hasnt opq ' d/(old|keep/k)$' "opq: the lower layer's d/old and d/keep/k are gone"
+
+# an opaque whiteout of the root after another one (found by t0651: the disk
+# unpack read the root through a dup of its fd, whose offset the first left at
+# the end, so the second removed nothing and the record was empty)
+stream rootopq
+is "$(cd "$TMP/rootopq.b/rootfs" && ls)" "c" "rootopq: oci-unpack: the second opaque whiteout of the root hides a and b"
+is "$(cut -d' ' -f2 "$TMP/rootopq.list")" "c" "rootopq: the stream holds c alone"
+expect 0 "rootopq: oci-diff of the fresh bundle: no change (the record holds the tree)" oci-diff "$TMP/rootopq.b"
 
 # oci-diff between an image and its stream committed as a layer: no change in the tree
 for n in head hlsym below whdir opq; do
