@@ -169,8 +169,12 @@ def gen(seed, count, outdir, outside):
         made = []
         layers = []
         for _ in range(rnd.randint(1, 4)):
-            layers.append({"entries": [rand_entry(rnd, outside, made)
-                                       for _ in range(rnd.randint(1, 9))], "comp": "none"})
+            entries = [rand_entry(rnd, outside, made) for _ in range(rnd.randint(1, 9))]
+            dirs = [e for e in entries if e.get("t") == "d"]
+            if dirs and rnd.random() < 0.2:  # a directory given twice in one layer
+                again = dict(rnd.choice(dirs), mode=rnd.choice([0o700, 0o750]), mtime=1300000000)
+                entries.insert(rnd.randint(entries.index(dirs[0]) + 1, len(entries)), again)
+            layers.append({"entries": entries, "comp": "none"})
         specs["i%d" % i] = {"ref": "t", "layers": layers}
     for name, spec in specs.items():
         with open(os.path.join(outdir, name + ".json"), "w") as f:
