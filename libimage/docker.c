@@ -20,6 +20,10 @@ static int docker_member(struct oci_layout *l, const cJSON *j, const char *what,
 		return error_set(err, OCI_E_INVALID, 0, "manifest.json: %s is not a string", what);
 	cleanup_free char *name = oci_path_clean(j->valuestring);
 	*out = tar_index_find(&l->tar, name);
+	const char *why = *out ? NULL : tar_index_refused(&l->tar, name);
+	if (why)
+		return error_set(err, OCI_E_INVALID, 0, "manifest.json: %s \"%.200s\": %s", what,
+				 j->valuestring, why);
 	if (!*out)
 		return error_set(err, OCI_E_NOTFOUND, 0,
 				 "manifest.json: %s \"%.200s\" not in archive", what,

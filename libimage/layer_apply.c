@@ -42,6 +42,9 @@ struct oci_rootfs {
 	char *cached_parent;
 	int cached_fd;
 	char *zero; /* a block of zeros for sparse holes */
+	/* entries of this layer for a path it already wrote: the last wins */
+	size_t n_dups;
+	char *first_dup;
 };
 
 static void rf_info_free(void *p)
@@ -95,6 +98,7 @@ void oci_rootfs_free(struct oci_rootfs *rf)
 		free(rf->dirs[i].path);
 	free(rf->dirs);
 	free(rf->zero);
+	free(rf->first_dup);
 	free(rf);
 }
 
@@ -232,14 +236,22 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 	return r;
 }
 
-static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct archive_entry *e)
+static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct archive_entry *e,
+			    bool dup)
 {
-	if (rf->n_dirs == rf->cap_dirs) {
-		rf->cap_dirs = rf->cap_dirs ? rf->cap_dirs * 2 : 256;
-		rf->dirs = xrealloc(rf->dirs, rf->cap_dirs * sizeof(*rf->dirs));
+	struct dir_meta *m = NULL;
+	/* a directory this layer gave before: the last entry's metadata wins */
+	for (size_t i = rf->n_dirs; dup && !m && i-- > 0;)
+		if (strcmp(rf->dirs[i].path, path) == 0)
+			m = &rf->dirs[i];
+	if (!m) {
+		if (rf->n_dirs == rf->cap_dirs) {
+			rf->cap_dirs = rf->cap_dirs ? rf->cap_dirs * 2 : 256;
+			rf->dirs = xrealloc(rf->dirs, rf->cap_dirs * sizeof(*rf->dirs));
+		}
+		m = &rf->dirs[rf->n_dirs++];
+		m->path = xstrdup(path);
 	}
-	struct dir_meta *m = &rf->dirs[rf->n_dirs++];
-	m->path = xstrdup(path);
 	m->mode = archive_entry_perm(e) & 07777;
 	m->times[0].tv_sec =
 	    archive_entry_atime_is_set(e) ? archive_entry_atime(e) : archive_entry_mtime(e);
@@ -331,6 +343,46 @@ static int rf_set_xattrs(struct oci_rootfs *rf, struct archive_entry *e, int fd,
 		if (r < 0 && !rf_xattr_soft_error(errno))
 			return error_set(err, OCI_E_IO, errno, "set xattr %s on \"%s\"", name,
 					 path);
+	}
+	return 0;
+}
+
+static bool rf_entry_has_xattr(struct archive_entry *e, const char *want)
+{
+	const char *name;
+	const void *val;
+	size_t vl;
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &vl) == ARCHIVE_OK)
+		if (strcmp(name, want) == 0)
+			return true;
+	return false;
+}
+
+/* A new inode takes an access ACL from its directory's default ACL (a new
+ * directory the default ACL too): metadata that is in no layer, which a
+ * diff would report and a squash would bake in. Removed unless the entry
+ * gives it. (Mode, owner and group, which the umask and a setgid parent
+ * also reach, are set explicitly after creation.) fd, or else pfd/base
+ * for an inode that cannot be opened (a FIFO, a device). */
+static int rf_drop_inherited(int fd, int pfd, const char *base, struct archive_entry *e,
+			     const char *path, struct oci_error **err)
+{
+	static const char *const acls[] = {"system.posix_acl_access", "system.posix_acl_default"};
+	for (size_t i = 0; i < sizeof(acls) / sizeof(acls[0]); i++) {
+		if (rf_entry_has_xattr(e, acls[i]))
+			continue;
+		int r;
+		if (fd >= 0) {
+			r = fremovexattr(fd, acls[i]);
+		} else {
+			char p[64 + 256];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", pfd, base);
+			r = lremovexattr(p, acls[i]);
+		}
+		if (r < 0 && errno != ENODATA && !rf_xattr_soft_error(errno))
+			return error_set(err, OCI_E_IO, errno, "remove inherited %s of \"%s\"",
+					 acls[i], path);
 	}
 	return 0;
 }
@@ -480,6 +532,10 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	if (wh != OCI_WHITEOUT_NONE)
 		return rf_whiteout(rf, wh, target, err);
 
+	bool dup = pathmap_get(&rf->layer, path) != NULL;
+	if (dup && rf->n_dups++ == 0)
+		rf->first_dup = xstrdup(path);
+
 	mode_t type = archive_entry_filetype(e);
 	const char *hl = archive_entry_hardlink(e);
 	if (!*path) {
@@ -495,7 +551,7 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (xr < 0)
 			return xr;
 		rf_remember(rf, path, e);
-		rf_add_dir_meta(rf, path, e);
+		rf_add_dir_meta(rf, path, e, dup);
 		return 0;
 	}
 	const char *base;
@@ -586,13 +642,15 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 			r = error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
 		if (r == 0 && exists)
 			rf_clear_xattrs(fd, e); /* a directory given again has only the new ones */
+		else if (r == 0)
+			r = rf_drop_inherited(fd, -1, NULL, e, path, err);
 		if (r == 0)
 			r = rf_set_xattrs(rf, e, fd, pfd, base, path, err);
 		close(fd);
 		if (r < 0)
 			return r;
 		rf_remember(rf, path, e);
-		rf_add_dir_meta(rf, path, e);
+		rf_add_dir_meta(rf, path, e, dup);
 		return 0;
 	}
 	case AE_IFREG: {
@@ -601,7 +659,9 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (fd < 0)
 			return error_set(err, OCI_E_IO, errno, "create \"%s\"", path);
 		struct oci_digest dg;
-		int r = rf_write_file(rf, lr, fd, path, &dg, err);
+		int r = rf_drop_inherited(fd, -1, NULL, e, path, err);
+		if (r == 0)
+			r = rf_write_file(rf, lr, fd, path, &dg, err);
 		if (r == 0)
 			r = rf_file_size(fd, e, path, err);
 		if (r == 0 && chown_ok && fchown(fd, uid, gid) < 0)
@@ -660,11 +720,14 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 			close(fd);
 			placeholder = true;
 		}
+		int r = rf_drop_inherited(-1, pfd, base, e, path, err);
+		if (r < 0)
+			return r;
 		if (chown_ok && fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 			return error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
 		if (!placeholder && fchmodat(pfd, base, perm, 0) < 0)
 			return error_set(err, OCI_E_IO, errno, "chmod \"%s\"", path);
-		int r = rf_set_xattrs(rf, e, -1, pfd, base, path, err);
+		r = rf_set_xattrs(rf, e, -1, pfd, base, path, err);
 		if (r < 0)
 			return r;
 		if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
@@ -689,6 +752,9 @@ int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l, const struct o
 		return r;
 	pathmap_clear(&rf->layer, NULL);
 	pathmap_clear(&rf->layer_anc, NULL);
+	rf->n_dups = 0;
+	free(rf->first_dup);
+	rf->first_dup = NULL;
 	struct archive_entry *e;
 	unsigned count = 0;
 	while ((r = oci_layer_next(lr, &e, err)) > 0) {
@@ -713,6 +779,15 @@ int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l, const struct o
 		return r;
 	if (rf->opts.progress)
 		rf->opts.progress(rf->opts.progress_arg, layer_no, n_layers, d->size, d->size);
+	if (rf->n_dups && rf->opts.note) {
+		/* the image-spec forbids them; Docker and containerd apply the
+		 * last, and so do we, saying so */
+		cleanup_free char *msg = xasprintf(
+		    "layer %s: %zu duplicate entr%s (the first for \"%s\"): the last "
+		    "entry of each path applied",
+		    d->digest.str, rf->n_dups, rf->n_dups == 1 ? "y" : "ies", rf->first_dup);
+		rf->opts.note(rf->opts.note_arg, msg);
+	}
 	return rf_finish_dirs(rf, err);
 }
 

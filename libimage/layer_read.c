@@ -46,6 +46,10 @@ struct oci_layer_reader {
 	char *name;		  /* "layer sha256:..." */
 	bool finished;
 	bool hash_in_caller;
+	int64_t tar_bytes;  /* handed to libarchive (or drained) so far */
+	int64_t entry_end;  /* where the current entry's data ends in the tar, or -1 */
+	int64_t entry_left; /* of its data not yet read */
+	bool short_end;	    /* the tar ended in the last entry's padding */
 };
 
 /* Fill out with up to cap bytes of tar; *eof at the verified end of the
@@ -157,6 +161,7 @@ static ssize_t layer_take(struct oci_layer_reader *r, const void **buf)
 		r->held = (int)idx;
 		*buf = r->slot[idx];
 		n = (ssize_t)r->slot_len[idx];
+		r->tar_bytes += n;
 		if (r->hash_in_caller) {
 			pthread_mutex_unlock(&r->mu);
 			oci_hash_update(r->diff, *buf, (size_t)n);
@@ -206,6 +211,27 @@ static int layer_error(struct oci_layer_reader *r, struct oci_error **err, const
 			 msg ? msg : "unreadable tar");
 }
 
+/* umoci insert (until umoci#534, 2024; Debian 12 has 0.4.7) ends a layer right after its last
+ * entry's data, without the padding to a block or the end-of-archive
+ * blocks; Go's archive/tar (Docker, containerd) and bsdtar read such a
+ * layer whole, libarchive's reader calls it truncated. Exactly that is
+ * taken as the tar's end: the stream ended, intact, after the last entry's
+ * data and before its padding would. Data cut short is still an error. */
+static bool layer_short_end(struct oci_layer_reader *r)
+{
+	if (r->cb_err || r->entry_end < 0 || r->entry_end % 512 == 0)
+		return false;
+	const void *buf;
+	ssize_t n;
+	while ((n = layer_take(r, &buf)) > 0)
+		;
+	if (n < 0 || r->cb_err)
+		return false;
+	int64_t padded = r->entry_end + (512 - r->entry_end % 512);
+	r->short_end = r->tar_bytes >= r->entry_end && r->tar_bytes < padded;
+	return r->short_end;
+}
+
 static void layer_stop(struct oci_layer_reader *r)
 {
 	if (!r->thread_started)
@@ -237,6 +263,7 @@ int oci_layer_open_flags(struct oci_layout *l, const struct oci_descriptor *laye
 	struct oci_layer_reader *r = xcalloc(1, sizeof(*r));
 	r->name = xasprintf("layer %s", layer->digest.str);
 	r->held = -1;
+	r->entry_end = -1;
 	r->hash_in_caller = flags & OCI_LAYER_HASH_IN_CALLER;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->can_fill, NULL);
@@ -276,24 +303,38 @@ int oci_layer_next(struct oci_layer_reader *r, struct archive_entry **entry, str
 {
 	if (r->finished)
 		return 0;
-	int a = archive_read_next_header(r->ar, entry);
+	int a = r->short_end ? ARCHIVE_EOF : archive_read_next_header(r->ar, entry);
+	if (a != ARCHIVE_OK && a != ARCHIVE_EOF && !(a == ARCHIVE_WARN && !r->cb_err) &&
+	    layer_short_end(r))
+		a = ARCHIVE_EOF;
 	if (a == ARCHIVE_EOF) {
 		int rc = oci_layer_finish(r, err);
 		return rc < 0 ? rc : 0;
 	}
-	if (a == ARCHIVE_WARN && !r->cb_err)
-		return 1;
-	if (a != ARCHIVE_OK)
+	if (a != ARCHIVE_OK && !(a == ARCHIVE_WARN && !r->cb_err))
 		return layer_error(r, err, "read tar header");
+	/* the header is consumed: the data starts here (not known for sparse
+	 * files, whose stored size is not their size) */
+	int64_t size = archive_entry_size_is_set(*entry) ? archive_entry_size(*entry) : 0;
+	r->entry_left = size;
+	r->entry_end =
+	    archive_entry_sparse_count(*entry) > 0 ? -1 : archive_filter_bytes(r->ar, 0) + size;
 	return 1;
 }
 
 ssize_t oci_layer_read_data(struct oci_layer_reader *r, void *buf, size_t len,
 			    struct oci_error **err)
 {
+	/* never past the entry's end: libarchive would read on into the
+	 * padding in the same call and lose these bytes if it is missing */
+	if (r->entry_left <= 0 || r->short_end)
+		return 0;
+	if ((uint64_t)len > (uint64_t)r->entry_left)
+		len = (size_t)r->entry_left;
 	la_ssize_t n = archive_read_data(r->ar, buf, len);
 	if (n < 0)
 		return layer_error(r, err, "read tar data");
+	r->entry_left -= n;
 	return n;
 }
 
@@ -301,12 +342,20 @@ int oci_layer_read_block(struct oci_layer_reader *r, const void **buf, size_t *l
 			 struct oci_error **err)
 {
 	la_int64_t off;
+	if (r->short_end)
+		return 0;
 	int a = archive_read_data_block(r->ar, buf, len, &off);
 	if (a == ARCHIVE_EOF)
 		return 0;
-	if (a != ARCHIVE_OK && a != ARCHIVE_WARN)
+	if (a != ARCHIVE_OK && a != ARCHIVE_WARN) {
+		if (layer_short_end(r))
+			return 0;
 		return layer_error(r, err, "read tar data");
+	}
 	*offset = off;
+	/* data as stored: holes of sparse files are not (their end is not
+	 * tracked) */
+	r->entry_left -= (int64_t)*len;
 	return 1;
 }
 

@@ -502,15 +502,23 @@ static int64_t mg_mtime(struct archive_entry *ae)
 	return (int64_t)archive_entry_mtime(ae) * 1000000000 + archive_entry_mtime_nsec(ae);
 }
 
-/* a directory's mode and times wait for the end of its layer */
-static void mg_add_dir_meta(struct merge *m, const char *path, struct archive_entry *ae)
+/* a directory's mode and times wait for the end of its layer; one this
+ * layer gave before (dup: the layer wrote the path already) takes the last
+ * entry's, in the first one's place (rf_add_dir_meta()) */
+static void mg_add_dir_meta(struct merge *m, const char *path, struct archive_entry *ae, bool dup)
 {
-	if (m->n_dirs == m->cap_dirs) {
-		m->cap_dirs = m->cap_dirs ? m->cap_dirs * 2 : 64;
-		m->dirs = xrealloc(m->dirs, m->cap_dirs * sizeof(*m->dirs));
+	struct dir_meta *d = NULL;
+	for (size_t i = m->n_dirs; dup && !d && i-- > 0;)
+		if (strcmp(m->dirs[i].path, path) == 0)
+			d = &m->dirs[i];
+	if (!d) {
+		if (m->n_dirs == m->cap_dirs) {
+			m->cap_dirs = m->cap_dirs ? m->cap_dirs * 2 : 64;
+			m->dirs = xrealloc(m->dirs, m->cap_dirs * sizeof(*m->dirs));
+		}
+		d = &m->dirs[m->n_dirs++];
+		d->path = xstrdup(path);
 	}
-	struct dir_meta *d = &m->dirs[m->n_dirs++];
-	d->path = xstrdup(path);
 	d->perm = archive_entry_perm(ae) & 07777;
 	d->mtime_ns = mg_mtime(ae);
 }
@@ -637,8 +645,9 @@ static int mg_apply_root(struct merge *m, struct archive_entry *ae, const char *
 		n->layer = m->li + 1;
 		n->ordinal = m->ordinal;
 	}
+	bool dup = mg_keep(m, "");
 	mg_mark_layer(m, "");
-	mg_add_dir_meta(m, "", ae);
+	mg_add_dir_meta(m, "", ae, dup);
 	return 0;
 }
 
@@ -661,6 +670,7 @@ static int mg_apply_entry(struct merge *m, struct oci_layer_reader *r, struct ar
 
 	const char *hl = archive_entry_hardlink(ae);
 	bool is_dir = archive_entry_filetype(ae) == AE_IFDIR && !hl;
+	bool dup = mg_keep(m, path); /* this layer wrote the path already */
 	struct mname *dir;
 	const char *base;
 	if (mg_parent(m, path, true, &dir, &base, err) < 0)
@@ -695,7 +705,7 @@ static int mg_apply_entry(struct merge *m, struct oci_layer_reader *r, struct ar
 	}
 	mg_set_meta(n, ae);
 	mg_mark_layer(m, path);
-	mg_add_dir_meta(m, path, ae);
+	mg_add_dir_meta(m, path, ae, dup);
 	return 0;
 }
 

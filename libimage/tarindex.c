@@ -8,6 +8,9 @@
 
 #define TAR_MAX_EXT	(1u << 20) /* pax or long-name header */
 #define TAR_MAX_MEMBERS (1u << 22)
+/* links followed from one member before it is refused as a loop (the
+ * kernel's MAXSYMLINKS is 40; no writer we know chains even two) */
+#define TAR_MAX_LINK_HOPS 16
 
 struct tar_src {
 	int fd;
@@ -131,6 +134,42 @@ static char *tar_clean(const char *name)
 	return c;
 }
 
+/* The member a symlink member names: its target taken relative to the
+ * member's own directory, as the filesystem would, and cleaned. NULL when
+ * the target is absolute or climbs above the archive's top: those name
+ * files of whatever host extracts the archive, never another member. */
+static char *tar_symlink_target(const char *member, const char *target)
+{
+	if (!*target || *target == '/')
+		return NULL;
+	const char *slash = strrchr(member, '/');
+	size_t dl = slash ? (size_t)(slash - member) : 0;
+	size_t tl = strlen(target);
+	cleanup_free char *joined = xmalloc(dl + 1 + tl + 1);
+	memcpy(joined, member, dl);
+	joined[dl] = '/';
+	memcpy(joined + dl + 1, target, tl + 1);
+	/* depth never below the top: a lexical clean would clamp there and
+	 * quietly turn "../../x" into "x" */
+	long depth = 0;
+	for (const char *p = joined; *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = p;
+		while (*e && *e != '/')
+			e++;
+		size_t n = (size_t)(e - p);
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return NULL;
+		} else if (n > 0 && !(n == 1 && p[0] == '.')) {
+			depth++;
+		}
+		p = e;
+	}
+	return oci_path_clean(joined);
+}
+
 static int cmp_member(const void *a, const void *b)
 {
 	const struct tar_member *x = a, *y = b;
@@ -138,6 +177,104 @@ static int cmp_member(const void *a, const void *b)
 	if (c)
 		return c;
 	return x->seq < y->seq ? -1 : x->seq > y->seq; /* the later one last */
+}
+
+/* What a link member says, kept by its order in the archive until the
+ * table is complete: the member name it ends at, or why it cannot. */
+struct tar_link {
+	char *target;
+	const char *why;
+};
+
+static void links_free(struct tar_link *links, size_t n)
+{
+	for (size_t i = 0; links && i < n; i++)
+		free(links[i].target);
+	free(links);
+}
+
+/* A hard link names a member by its archive name, and tar has it refer to
+ * what that name held when the link was written: an earlier member, taken
+ * now. A symlink's target is relative to its directory and may name a
+ * member anywhere in the archive: followed once the table is complete. */
+static void tar_link_member(const struct tar_index *t, const struct tar_link *links,
+			    const struct pathmap *latest, char type, const char *lraw,
+			    struct tar_member *m, struct tar_link *link)
+{
+	if (type == '2') {
+		link->target = tar_symlink_target(m->name, lraw);
+		if (!link->target)
+			link->why = "symlink out of the archive";
+		return;
+	}
+	cleanup_free char *target = tar_clean(lraw);
+	uintptr_t at = (uintptr_t)pathmap_get(latest, target);
+	const struct tar_member *tm = at ? &t->m[at - 1] : NULL;
+	if (!tm) {
+		link->why = "hard link to no earlier member";
+		return;
+	}
+	const struct tar_link *tl = &links[tm->seq];
+	if (tl->target || tl->why) { /* a link to a symlink is that symlink */
+		link->target = tl->target ? xstrdup(tl->target) : NULL;
+		link->why = tl->why;
+	} else {
+		m->off = tm->off;
+		m->size = tm->size;
+	}
+}
+
+/* Follow each symlink (and hard link to one) to the regular member it ends
+ * at, at most TAR_MAX_LINK_HOPS links; the ones that end nowhere, out of
+ * the archive or in a loop leave the table for the refused list. */
+static void tar_links_resolve(struct tar_index *t, const struct tar_link *links)
+{
+	cleanup_free const char **why = xcalloc(t->n ? t->n : 1, sizeof(*why));
+	size_t n_bad = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct tar_member *m = &t->m[i];
+		const struct tar_link *k = &links[m->seq];
+		if (!k->target && !k->why)
+			continue;
+		const char *cur = k->target, *w = k->why;
+		const struct tar_member *to = NULL;
+		for (unsigned hops = 0; !w; hops++) {
+			if (hops >= TAR_MAX_LINK_HOPS)
+				w = "too many symlinks (a loop)";
+			else if (!(to = tar_index_find(t, cur)))
+				w = "symlink to a name not in the archive";
+			else if (links[to->seq].target)
+				cur = links[to->seq].target;
+			else if (links[to->seq].why)
+				w = links[to->seq].why;
+			else if (to->off < 0)
+				w = "symlink to a member that is not a regular file";
+			else
+				break;
+		}
+		if (w) {
+			why[i] = w;
+			n_bad++;
+		} else {
+			m->off = to->off;
+			m->size = to->size;
+		}
+	}
+	if (n_bad)
+		t->bad = xcalloc(n_bad, sizeof(*t->bad));
+	size_t w = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		if (why[i]) {
+			t->bad[t->n_bad++] = (struct tar_refused){t->m[i].name, why[i]};
+			continue;
+		}
+		if (t->m[i].off < 0) {
+			free(t->m[i].name);
+			continue;
+		}
+		t->m[w++] = t->m[i];
+	}
+	t->n = w;
 }
 
 static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct oci_error **err)
@@ -148,7 +285,8 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 	char *pax_path = NULL, *pax_link = NULL, *long_name = NULL, *long_link = NULL;
 	int64_t pax_size = -1;
 	int r = 0;
-	struct pathmap latest; /* name -> 1 + index of its latest member */
+	struct tar_link *links = NULL; /* by seq */
+	struct pathmap latest;	       /* name -> 1 + index of its latest member */
 	pathmap_init(&latest);
 	for (;;) {
 		uint8_t h[512];
@@ -241,28 +379,23 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 			goto out;
 		}
 		{
-			/* every member takes its name; only files and hardlinks to them
-			 * are readable (off >= 0), anything else hides an earlier file */
-			bool readable = type == '0' || type == 0 || type == '7' || type == '1';
+			/* every member takes its name; only files and links that end
+			 * at one are readable (off >= 0), anything else hides an
+			 * earlier file */
+			bool readable = type == '0' || type == 0 || type == '7';
 			struct tar_member m = {tar_clean(raw), readable ? data : -1, size, t.n};
-			if (type == '1') {
+			struct tar_link link = {0};
+			if (type == '1' || type == '2') {
 				char lname[101];
 				snprintf(lname, sizeof(lname), "%.100s", (const char *)h + 157);
-				cleanup_free char *target = tar_clean(pax_link	  ? pax_link
-								      : long_link ? long_link
-										  : lname);
-				/* the target is an earlier member: the latest of that name */
-				uintptr_t at = (uintptr_t)pathmap_get(&latest, target);
-				const struct tar_member *tm = at ? &t.m[at - 1] : NULL;
-				if (tm) {
-					m.off = tm->off;
-					m.size = tm->size;
-				} else {
-					m.off = -1;
-				}
+				const char *lraw = pax_link    ? pax_link
+						   : long_link ? long_link
+							       : lname;
+				tar_link_member(&t, links, &latest, type, lraw, &m, &link);
 			}
 			if (t.n >= TAR_MAX_MEMBERS) {
 				free(m.name);
+				free(link.target);
 				r = error_set(err, OCI_E_LIMIT, 0, "more than %u tar members",
 					      TAR_MAX_MEMBERS);
 				goto out;
@@ -270,8 +403,10 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 			if (t.n == cap) {
 				cap = cap ? cap * 2 : 64;
 				t.m = xrealloc(t.m, cap * sizeof(*t.m));
+				links = xrealloc(links, cap * sizeof(*links));
 			}
 			*pathmap_put(&latest, m.name) = (void *)(uintptr_t)(t.n + 1);
+			links[t.n] = link;
 			t.m[t.n++] = m;
 		}
 		free(pax_path);
@@ -283,21 +418,27 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 		off = next;
 	}
 	/* sort, and keep only the last of each name (sort is stable by offset) */
+	size_t seen = t.n;
 	if (t.n)
 		qsort(t.m, t.n, sizeof(*t.m), cmp_member);
 	size_t w = 0;
 	for (size_t i = 0; i < t.n; i++) {
-		if ((i + 1 < t.n && strcmp(t.m[i].name, t.m[i + 1].name) == 0) || t.m[i].off < 0) {
+		if (i + 1 < t.n && strcmp(t.m[i].name, t.m[i + 1].name) == 0) {
 			free(t.m[i].name);
 			continue;
 		}
 		t.m[w++] = t.m[i];
 	}
 	t.n = w;
+	/* what is not a readable file leaves the table only now: a symlink
+	 * to it is refused for what it is */
+	tar_links_resolve(&t, links);
+	links_free(links, seen);
+	links = NULL;
 	*out = t;
-	t.m = NULL;
-	t.n = 0;
+	t = (struct tar_index){0};
 out:
+	links_free(links, t.n);
 	pathmap_release(&latest, NULL);
 	free(pax_path);
 	free(pax_link);
@@ -340,11 +481,24 @@ const struct tar_member *tar_index_find(const struct tar_index *t, const char *n
 	return NULL;
 }
 
+const char *tar_index_refused(const struct tar_index *t, const char *name)
+{
+	for (size_t i = 0; i < t->n_bad; i++)
+		if (strcmp(t->bad[i].name, name) == 0)
+			return t->bad[i].why;
+	return NULL;
+}
+
 void tar_index_release(struct tar_index *t)
 {
 	for (size_t i = 0; i < t->n; i++)
 		free(t->m[i].name);
 	free(t->m);
+	for (size_t i = 0; i < t->n_bad; i++)
+		free(t->bad[i].name);
+	free(t->bad);
 	t->m = NULL;
 	t->n = 0;
+	t->bad = NULL;
+	t->n_bad = 0;
 }

@@ -357,6 +357,17 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 
 /* ---- phase two: layers, on all cores ---- */
 
+/* count an entry whose name the layer has given before */
+static void v_seen(struct pathmap *seen, struct archive_entry *ae, size_t *dups, char **first)
+{
+	const char *raw = archive_entry_pathname(ae);
+	cleanup_free char *p = oci_path_clean(raw ? raw : "");
+	void **slot = pathmap_put(seen, p);
+	if (*slot && (*dups)++ == 0)
+		*first = xstrdup(p);
+	*slot = (void *)1;
+}
+
 static void v_run_job(struct verify *v, struct vjob *j)
 {
 	/* the media type's compression against the content's */
@@ -385,10 +396,15 @@ static void v_run_job(struct verify *v, struct vjob *j)
 	struct oci_layer_reader *r;
 	int rc = oci_layer_open_flags(v->l, &d, j->has_diff ? &j->diff_id : NULL,
 				      OCI_LAYER_HASH_IN_CALLER, &r, &e);
+	size_t dups = 0;
+	char *first_dup = NULL;
 	if (rc == 0) {
 		struct archive_entry *ae;
+		struct pathmap seen; /* names of this layer, for duplicate entries */
+		pathmap_init(&seen);
 		while ((rc = oci_layer_next(r, &ae, &e)) > 0)
-			;
+			v_seen(&seen, ae, &dups, &first_dup);
+		pathmap_release(&seen, NULL);
 		j->bytes = oci_layer_bytes_read(r);
 		oci_layer_free(r);
 	}
@@ -411,8 +427,15 @@ static void v_run_job(struct verify *v, struct vjob *j)
 					 j->desc.media_type, fixed_mt)
 			     : xasprintf("descriptor says \"%s\", the content is %s",
 					 j->desc.media_type, fixed_mt);
+	} else if (dups) {
+		/* layer.md: entries MUST NOT be duplicated; readers apply the last */
+		j->kind = xstrdup("duplicate");
+		j->detail = xasprintf("%zu duplicate entr%s, the first for \"%s\" (the last of "
+				      "each path is applied)",
+				      dups, dups == 1 ? "y" : "ies", first_dup);
 	}
 	free(fixed_mt);
+	free(first_dup);
 	oci_error_free(e);
 }
 
@@ -558,7 +581,8 @@ int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out, stru
 				v_problem(&v, j->kind, j->desc.digest.str, j->refs.v[k], false,
 					  strcmp(j->kind, "mediatype") == 0, "%s", j->detail);
 			bool whole = !j->kind || strcmp(j->kind, "mediatype") == 0 ||
-				     strcmp(j->kind, "diffid") == 0;
+				     strcmp(j->kind, "diffid") == 0 ||
+				     strcmp(j->kind, "duplicate") == 0;
 			if (whole && j->desc_size != j->b->stored)
 				v_problem(&v, "size", j->desc.digest.str, j->refs.v[k], false, true,
 					  "descriptor says %lld bytes, blob has %lld",

@@ -24,6 +24,12 @@ static const char usage[] =
     "\n"
     "Exit status: 0 success, 2 trouble; 128+N when stopped by signal N.\n";
 
+/* the library's notes, one line each, naming the image */
+static void unpack_note(void *arg, const char *msg)
+{
+	tool_note("%s: %s", (const char *)arg, msg);
+}
+
 int main(int argc, char **argv)
 {
 	tool_init("oci-unpack", argc, argv);
@@ -114,7 +120,9 @@ int main(int argc, char **argv)
 		    .apply = {.rootless = rootless,
 			      .cancel = &tool_signal,
 			      .progress = tool_progress_layer,
-			      .progress_arg = &prog},
+			      .progress_arg = &prog,
+			      .note = unpack_note,
+			      .note_arg = (void *)spec},
 		    .rootfs_only = rootfs_only,
 		    .source = source ? source : spec,
 		};

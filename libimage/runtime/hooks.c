@@ -38,11 +38,12 @@ static int hook_parse(struct rt_hook *h, const cJSON *o, struct oci_error **err)
 	}
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "timeout");
 	if (t) {
-		if (!cJSON_IsNumber(t) || t->valuedouble < 1 || t->valuedouble > 86400 * 365 ||
-		    t->valuedouble != (double)(int)t->valuedouble)
-			return error_set(err, OCI_E_INVALID, 0,
-					 "timeout: not a positive number of seconds");
-		h->timeout = (int)t->valuedouble;
+		int64_t x;
+		if (!oci_json_int64(t, 1, 86400 * 365, &x))
+			return error_set(
+			    err, OCI_E_INVALID, 0,
+			    "timeout: not an integer number of seconds in 1..31536000");
+		h->timeout = (int)x;
 	}
 	return 0;
 }

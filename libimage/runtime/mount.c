@@ -152,7 +152,7 @@ int rt_config_mounts(struct rt_config *c, const cJSON *mounts, struct oci_error 
 		size_t i = c->n_mounts;
 		struct rt_mount *m = &c->mounts[c->n_mounts++];
 		cleanup_free char *dest = NULL;
-		char **opts = NULL;
+		cleanup_strv char **opts = NULL;
 		int r;
 		if (!cJSON_IsObject(o))
 			return error_set(err, OCI_E_INVALID, 0, "mounts[%zu]: not an object", i);
@@ -175,7 +175,6 @@ int rt_config_mounts(struct rt_config *c, const cJSON *mounts, struct oci_error 
 			return error_set(err, OCI_E_INVALID, 0,
 					 "mounts[%zu]: mounting over / is not supported", i);
 		r = mnt_options(m, opts, err);
-		rt_strv_free(opts);
 		if (r < 0)
 			return error_wrap(err, "mounts[%zu] (%s)", i, dest);
 		if (!m->bind && (!m->type || !*m->type || strcmp(m->type, "none") == 0))
@@ -933,14 +932,19 @@ int mount_undo_record(const char *rootfs, int recordfd, struct oci_error **err)
 			return 0; /* the bundle is gone: nothing to clean */
 		return error_set(err, OCI_E_IO, errno, "open rootfs \"%s\"", rootfs);
 	}
-	size_t cap = 16, ne = 0, np = 0;
-	cleanup_free char **ents = xmalloc(cap * sizeof(char *));
-	cleanup_free struct undo_parent *par = xcalloc(cap, sizeof(*par));
+	/* entries and parents grow apart: each array has its own capacity (a
+	 * record of many distinct parents and few entries is possible) */
+	size_t ecap = 16, pcap = 16, ne = 0, np = 0;
+	cleanup_free char **ents = xmalloc(ecap * sizeof(char *));
+	cleanup_free struct undo_parent *par = xcalloc(pcap, sizeof(*par));
 	for (char *p = buf; p < buf + n; p += strlen(p) + 1) {
-		if (ne == cap) {
-			cap *= 2;
-			ents = xrealloc(ents, cap * sizeof(char *));
-			par = xrealloc(par, cap * sizeof(*par));
+		if (ne == ecap) {
+			ecap *= 2;
+			ents = xrealloc(ents, ecap * sizeof(char *));
+		}
+		if (np == pcap) {
+			pcap *= 2;
+			par = xrealloc(par, pcap * sizeof(*par));
 		}
 		if ((p[0] == 'T' || p[0] == 'A') && p[1] == ' ') {
 			long long s;

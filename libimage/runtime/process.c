@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -77,10 +76,12 @@ int rt_json_u32(const cJSON *o, const char *key, bool required, uint32_t *out,
 			return error_set(err, OCI_E_INVALID, 0, "%s: missing", key);
 		return 0;
 	}
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > UINT32_MAX ||
-	    v->valuedouble != floor(v->valuedouble))
-		return error_set(err, OCI_E_INVALID, 0, "%s: not a 32-bit unsigned integer", key);
-	*out = (uint32_t)v->valuedouble;
+	/* exactly from the number's text: a double would accept 1000.0 or
+	 * 4294967295.00000001 and round them */
+	uint64_t x;
+	if (!oci_json_uint64(v, UINT32_MAX, &x))
+		return error_set(err, OCI_E_INVALID, 0, "%s: not an integer in 0..4294967295", key);
+	*out = (uint32_t)x;
 	return 0;
 }
 
@@ -271,10 +272,10 @@ static const struct {
 static int proc_rlimit_value(const cJSON *o, const char *key, rlim_t *out, struct oci_error **err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!v || !cJSON_IsNumber(v) || v->valuedouble < 0 ||
-	    v->valuedouble != floor(v->valuedouble))
-		return error_set(err, OCI_E_INVALID, 0, "%s: not an unsigned integer", key);
-	*out = v->valuedouble >= 18446744073709551615.0 ? RLIM_INFINITY : (rlim_t)v->valuedouble;
+	uint64_t x;
+	if (!oci_json_uint64(v, UINT64_MAX, &x))
+		return error_set(err, OCI_E_INVALID, 0, "%s: not an integer in 0..2^64-1", key);
+	*out = (rlim_t)x; /* 2^64-1 is RLIM_INFINITY */
 	return 0;
 }
 
@@ -372,11 +373,12 @@ int rt_config_process(struct rt_config *c, const cJSON *p, struct oci_error **er
 		c->gids = xcalloc((size_t)cJSON_GetArraySize(ag) + 1, sizeof(gid_t));
 		const cJSON *g;
 		cJSON_ArrayForEach (g, ag) {
-			if (!cJSON_IsNumber(g) || g->valuedouble < 0 ||
-			    g->valuedouble > UINT32_MAX || g->valuedouble != floor(g->valuedouble))
+			uint64_t x;
+			if (!oci_json_uint64(g, UINT32_MAX, &x))
 				return error_set(err, OCI_E_INVALID, 0,
-						 "process.user.additionalGids: not a gid");
-			c->gids[c->n_gids++] = (gid_t)g->valuedouble;
+						 "process.user.additionalGids: not an integer in "
+						 "0..4294967295");
+			c->gids[c->n_gids++] = (gid_t)x;
 		}
 	}
 	if (cJSON_GetObjectItemCaseSensitive(u, "username"))
@@ -386,10 +388,11 @@ int rt_config_process(struct rt_config *c, const cJSON *p, struct oci_error **er
 		return error_wrap(err, "process");
 	const cJSON *oom = cJSON_GetObjectItemCaseSensitive(p, "oomScoreAdj");
 	if (oom) {
-		if (!cJSON_IsNumber(oom) || oom->valuedouble < -1000 || oom->valuedouble > 1000)
+		int64_t x;
+		if (!oci_json_int64(oom, -1000, 1000, &x))
 			return error_set(err, OCI_E_INVALID, 0,
-					 "process.oomScoreAdj: not in -1000..1000");
-		c->oom_score_adj = (int)oom->valuedouble;
+					 "process.oomScoreAdj: not an integer in -1000..1000");
+		c->oom_score_adj = (int)x;
 		c->has_oom = true;
 	}
 	static const char *ignored[] = {"apparmorProfile", "selinuxLabel", "scheduler",
@@ -670,15 +673,24 @@ int rt_config_load(const char *bundle, char *const *args, struct rt_config **out
 	ssize_t n = read_full(fd, buf, (size_t)st.st_size);
 	if (n < 0)
 		return error_set(err, OCI_E_IO, errno, "read %s", path);
+	int r = rt_config_parse(buf, (size_t)n, abs, args, out, err);
+	if (r < 0)
+		return error_wrap(err, "%s", path);
+	return 0;
+}
+
+int rt_config_parse(const char *buf, size_t len, const char *bundle, char *const *args,
+		    struct rt_config **out, struct oci_error **err)
+{
+	*out = NULL;
 	struct rt_config *c = xcalloc(1, sizeof(*c));
-	c->bundle = abs;
-	abs = NULL;
-	int r = oci_json_parse(buf, (size_t)n, &c->json, err);
+	c->bundle = xstrdup(bundle);
+	int r = oci_json_parse(buf, len, &c->json, err);
 	if (r == 0)
 		r = cfg_parse(c, args, err);
 	if (r < 0) {
 		rt_config_free(c);
-		return error_wrap(err, "%s", path);
+		return r;
 	}
 	*out = c;
 	return 0;
@@ -816,33 +828,47 @@ static char *child_lookup(const struct rt_config *c, struct oci_error **err)
 	return NULL;
 }
 
-/* HOME from the container's own /etc/passwd, never the host's NSS */
+/* HOME from the container's own /etc/passwd, never the host's NSS. The
+ * image made that file: it may be a FIFO (an open would block), a symlink
+ * or a device, or huge; only a regular file of at most 16 MiB is read,
+ * opened without blocking or following a last symlink. After pivot_root
+ * "/" is the container's root, so the path resolves inside it. */
+#define CHILD_PASSWD_MAX (16u << 20)
+
 static char *child_home(uid_t uid)
 {
-	FILE *f = fopen("/etc/passwd", "re");
-	char *line = NULL, *home = NULL;
-	size_t cap = 0;
+	cleanup_close int fd =
+	    open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	struct stat st;
-	if (f && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
-		while (!home && getline(&line, &cap, f) > 0) {
-			char *fld[7] = {0}, *p = line;
-			int n = 0;
-			for (; n < 7 && p; n++) {
-				fld[n] = p;
-				p = strchr(p, ':');
-				if (p)
-					*p++ = 0;
-			}
-			if (n >= 6 && fld[2][0] && strtoul(fld[2], NULL, 10) == uid &&
-			    fld[5][0] == '/') {
-				fld[5][strcspn(fld[5], "\n")] = 0;
-				home = xstrdup(fld[5]);
-			}
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > CHILD_PASSWD_MAX)
+		return xstrdup("/");
+	cleanup_free char *buf = xmalloc((size_t)st.st_size + 1);
+	ssize_t n = read_full(fd, buf, (size_t)st.st_size);
+	if (n < 0)
+		return xstrdup("/");
+	buf[n] = 0;
+	for (char *line = buf, *next; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		char *fld[7] = {0}, *p = line;
+		int k = 0;
+		for (; k < 7 && p; k++) {
+			fld[k] = p;
+			p = strchr(p, ':');
+			if (p)
+				*p++ = 0;
 		}
-	free(line);
-	if (f)
-		fclose(f);
-	return home ? home : xstrdup("/");
+		char *end;
+		errno = 0;
+		unsigned long v = k >= 6 && fld[2][0] >= '0' && fld[2][0] <= '9'
+				      ? strtoul(fld[2], &end, 10)
+				      : ULONG_MAX;
+		if (v != ULONG_MAX && !errno && !*end && v == uid && fld[5][0] == '/')
+			return xstrdup(fld[5]);
+	}
+	return xstrdup("/");
 }
 
 static int child_caps(const struct rt_config *c, struct oci_error **err)

@@ -122,6 +122,10 @@ HIDDEN void rt_seccomp_free(struct rt_config *c);
  * warnings for what is ignored go through rt_warn. */
 HIDDEN int rt_config_load(const char *bundle, char *const *args, struct rt_config **out,
 			  struct oci_error **err);
+/* The same from the document's bytes (bundle absolute): parsing only,
+ * nothing created or run; what the fuzz target drives. */
+HIDDEN int rt_config_parse(const char *buf, size_t len, const char *bundle, char *const *args,
+			   struct rt_config **out, struct oci_error **err);
 HIDDEN void rt_config_free(struct rt_config *c);
 /* the parts of each file: process.c, ns.c, mount.c, hooks.c */
 HIDDEN int rt_config_process(struct rt_config *c, const cJSON *proc, struct oci_error **err);
@@ -138,6 +142,12 @@ HIDDEN int rt_json_u32(const cJSON *o, const char *key, bool required, uint32_t 
 		       struct oci_error **err);
 HIDDEN int rt_json_bool(const cJSON *o, const char *key, bool *out, struct oci_error **err);
 HIDDEN void rt_strv_free(char **v);
+static inline void rt_strv_freep(char ***v)
+{
+	rt_strv_free(*v);
+}
+/* a NULL-terminated string list freed with its scope, on every path */
+#define cleanup_strv __attribute__((cleanup(rt_strv_freep)))
 /* "/a/./b//c/" -> "a/b/c"; ".." kept (resolution stays in the root) */
 HIDDEN char *rt_clean_path(const char *p);
 

@@ -9,10 +9,17 @@
 #endif
 
 #if HAVE_SECCOMP
-static int sc_action(const char *name, const cJSON *rule, uint32_t *out, struct oci_error **err)
+/* errnoRet (defaultErrnoRet for the default action): an errno, read
+ * exactly; the kernel's filter result has room for 16 bits but an errno
+ * is at most 4095 */
+static int sc_action(const char *name, const cJSON *rule, const char *errkey, uint32_t *out,
+		     struct oci_error **err)
 {
-	const cJSON *er = cJSON_GetObjectItemCaseSensitive(rule, "errnoRet");
-	int e = cJSON_IsNumber(er) ? er->valueint : EPERM;
+	const cJSON *er = cJSON_GetObjectItemCaseSensitive(rule, errkey);
+	uint64_t e = EPERM;
+	if (er && !cJSON_IsNull(er) && !oci_json_uint64(er, 4095, &e))
+		return error_set(err, OCI_E_INVALID, 0,
+				 "linux.seccomp: %s: not an integer in 0..4095", errkey);
 	if (!strcmp(name, "SCMP_ACT_ALLOW"))
 		*out = SCMP_ACT_ALLOW;
 	else if (!strcmp(name, "SCMP_ACT_ERRNO"))
@@ -53,13 +60,39 @@ static int sc_op(const char *name, enum scmp_compare *out)
 	return -1;
 }
 
+/* One argument comparison. Its values are 64-bit integers read exactly
+ * from their text: through a double, 0xFFFFFFFFFFFFFFFF (the usual mask)
+ * would become 0 and the filter would not be the config's. */
+static int sc_arg(const cJSON *a, struct scmp_arg_cmp *out, struct oci_error **err)
+{
+	const cJSON *idx = cJSON_GetObjectItemCaseSensitive(a, "index");
+	const cJSON *val = cJSON_GetObjectItemCaseSensitive(a, "value");
+	const cJSON *val2 = cJSON_GetObjectItemCaseSensitive(a, "valueTwo");
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(a, "op");
+	uint64_t i, v = 0, v2 = 0;
+	enum scmp_compare cmp;
+	if (!cJSON_IsObject(a))
+		return error_set(err, OCI_E_INVALID, 0, "not an object");
+	if (!oci_json_uint64(idx, 5, &i))
+		return error_set(err, OCI_E_INVALID, 0, "index: not an integer in 0..5");
+	if (!cJSON_IsString(op) || sc_op(op->valuestring, &cmp) < 0)
+		return error_set(err, OCI_E_INVALID, 0, "op: missing or unknown");
+	if (val && !cJSON_IsNull(val) && !oci_json_uint64(val, UINT64_MAX, &v))
+		return error_set(err, OCI_E_INVALID, 0, "value: not an integer in 0..2^64-1");
+	if (val2 && !cJSON_IsNull(val2) && !oci_json_uint64(val2, UINT64_MAX, &v2))
+		return error_set(err, OCI_E_INVALID, 0, "valueTwo: not an integer in 0..2^64-1");
+	*out = (struct scmp_arg_cmp){
+	    .arg = (unsigned)i, .op = cmp, .datum_a = (scmp_datum_t)v, .datum_b = (scmp_datum_t)v2};
+	return 0;
+}
+
 int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **err)
 {
 	const cJSON *da = cJSON_GetObjectItemCaseSensitive(sc, "defaultAction");
 	if (!cJSON_IsString(da))
 		return error_set(err, OCI_E_INVALID, 0, "linux.seccomp: defaultAction is missing");
 	uint32_t def;
-	int r = sc_action(da->valuestring, sc, &def, err);
+	int r = sc_action(da->valuestring, sc, "defaultErrnoRet", &def, err);
 	if (r < 0)
 		return r;
 	scmp_filter_ctx ctx = seccomp_init(def);
@@ -93,7 +126,7 @@ int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **er
 		const cJSON *act = cJSON_GetObjectItemCaseSensitive(rule, "action");
 		uint32_t action;
 		if (!cJSON_IsString(act) ||
-		    (r = sc_action(act->valuestring, rule, &action, err)) < 0) {
+		    (r = sc_action(act->valuestring, rule, "errnoRet", &action, err)) < 0) {
 			seccomp_release(ctx);
 			return r < 0 ? r
 				     : error_set(err, OCI_E_INVALID, 0,
@@ -103,23 +136,16 @@ int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **er
 		unsigned n_args = 0;
 		const cJSON *a;
 		cJSON_ArrayForEach (a, cJSON_GetObjectItemCaseSensitive(rule, "args")) {
-			const cJSON *idx = cJSON_GetObjectItemCaseSensitive(a, "index");
-			const cJSON *val = cJSON_GetObjectItemCaseSensitive(a, "value");
-			const cJSON *val2 = cJSON_GetObjectItemCaseSensitive(a, "valueTwo");
-			const cJSON *op = cJSON_GetObjectItemCaseSensitive(a, "op");
-			enum scmp_compare cmp;
-			if (n_args >= 6 || !cJSON_IsNumber(idx) || idx->valueint < 0 ||
-			    idx->valueint > 5 || !cJSON_IsString(op) ||
-			    sc_op(op->valuestring, &cmp) < 0) {
+			if (n_args >= 6) {
 				seccomp_release(ctx);
 				return error_set(err, OCI_E_INVALID, 0,
-						 "linux.seccomp: a bad argument rule");
+						 "linux.seccomp: more than 6 argument rules");
 			}
-			args[n_args++] = (struct scmp_arg_cmp){
-			    .arg = (unsigned)idx->valueint,
-			    .op = cmp,
-			    .datum_a = cJSON_IsNumber(val) ? (scmp_datum_t)val->valuedouble : 0,
-			    .datum_b = cJSON_IsNumber(val2) ? (scmp_datum_t)val2->valuedouble : 0};
+			if (sc_arg(a, &args[n_args], err) < 0) {
+				seccomp_release(ctx);
+				return error_wrap(err, "linux.seccomp: args[%u]", n_args);
+			}
+			n_args++;
 		}
 		const cJSON *nm;
 		cJSON_ArrayForEach (nm, cJSON_GetObjectItemCaseSensitive(rule, "names")) {

@@ -5,6 +5,7 @@
  * time, so that a container that died reads as stopped. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -74,11 +75,30 @@ char *rt_state_json(const struct rt_config *c, const char *id, const char *statu
 
 /* ---- files in the container's directory ---- */
 
+static int mkdir_p(const char *path, mode_t mode, struct oci_error **err)
+{
+	cleanup_free char *p = xstrdup(path);
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char saved = *s;
+		*s = 0;
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return error_set(err, OCI_E_IO, errno, "create directory %s", p);
+		*s = saved;
+		if (!saved)
+			return 0;
+	}
+}
+
 static int state_write_file(int dirfd, const char *name, const char *text, struct oci_error **err)
 {
 	cleanup_free char *tmp = xasprintf(".%s.tmp", name);
+	/* a fresh file (a stale one, whatever it is, is removed): never
+	 * through a symlink, never blocking on a FIFO */
+	unlinkat(dirfd, tmp, 0);
 	cleanup_close int fd =
-	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return error_set(err, OCI_E_IO, errno, "create %s", tmp);
 	size_t len = strlen(text);
@@ -95,15 +115,84 @@ static int state_write_file(int dirfd, const char *name, const char *text, struc
 	return 0;
 }
 
-static int state_read_json(int dirfd, const char *name, cJSON **out, struct oci_error **err)
+/* The state directory and everything in it decide what runs at start and
+ * delete (config.json's hooks) and what delete removes: trusted only when
+ * ours (the effective uid owns it) and closed to everyone else (no group or
+ * other bits), so that a root another user made first, as with the
+ * predictable /tmp/oci-runtime-UID, is refused rather than used. */
+static int state_check_private(int fd, const char *what, bool regular, struct oci_error **err)
 {
-	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return error_set(err, OCI_E_IO, errno, "%s: stat", what);
+	if (regular && !S_ISREG(st.st_mode))
+		return error_set(err, OCI_E_INVALID, 0, "%s: not a regular file: refused", what);
+	if (st.st_uid != geteuid())
+		return error_set(err, OCI_E_INVALID, 0,
+				 "%s: not owned by us (owner uid %u, we are uid %u): refused", what,
+				 (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 077)
+		return error_set(err, OCI_E_INVALID, 0,
+				 "%s: open to others (mode %04o, must be 0700 or 0600): refused",
+				 what, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* The root of the state, opened (never through a symlink) and checked;
+ * with create, made first (0700). */
+static int state_open_root(const char *root, bool create, struct oci_error **err)
+{
+	if (create) {
+		int r = mkdir_p(root, 0700, err);
+		if (r < 0)
+			return r;
+	}
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return error_set(err, OCI_E_NOTFOUND, errno, "%s", root);
+		if (errno == ELOOP || errno == ENOTDIR)
+			return error_set(err, OCI_E_INVALID, 0,
+					 "%s: not a directory (a symlink is not followed): refused",
+					 root);
+		return error_set(err, OCI_E_IO, errno, "open %s", root);
+	}
+	int r = state_check_private(fd, root, false, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* A file of a container's directory: never through a symlink, never
+ * blocking (a FIFO planted as state.json or the record), a regular file of
+ * ours. */
+static int state_open_file(int dirfd, const char *name, struct oci_error **err)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno, "open %s",
 				 name);
+	int r = state_check_private(fd, name, true, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int state_read_json(int dirfd, const char *name, cJSON **out, struct oci_error **err)
+{
+	cleanup_close int fd = state_open_file(dirfd, name, err);
+	if (fd < 0)
+		return fd;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > OCI_JSON_MAX)
-		return error_set(err, OCI_E_INVALID, 0, "%s: not a regular file", name);
+	if (fstat(fd, &st) < 0)
+		return error_set(err, OCI_E_IO, errno, "stat %s", name);
+	if (st.st_size > OCI_JSON_MAX)
+		return error_set(err, OCI_E_LIMIT, 0, "%s: larger than %u bytes", name,
+				 OCI_JSON_MAX);
 	cleanup_free char *buf = xmalloc((size_t)st.st_size + 1);
 	ssize_t n = read_full(fd, buf, (size_t)st.st_size);
 	if (n < 0)
@@ -148,9 +237,16 @@ static int st_open(const char *root, const char *id, bool exclusive, struct st *
 	int r = state_check_id(id, err);
 	if (r < 0)
 		return r;
-	s->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (s->rootfd >= 0)
-		s->dirfd = openat(s->rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	s->rootfd = state_open_root(root, false, err);
+	if (s->rootfd < 0) {
+		r = s->rootfd;
+		s->rootfd = -1;
+		if (r == OCI_E_NOTFOUND)
+			return error_set(err, OCI_E_NOTFOUND, 0, "container \"%s\" does not exist",
+					 id);
+		return r;
+	}
+	s->dirfd = openat(s->rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->dirfd < 0) {
 		int e = errno;
 		st_release(s);
@@ -158,6 +254,11 @@ static int st_open(const char *root, const char *id, bool exclusive, struct st *
 			return error_set(err, OCI_E_NOTFOUND, 0, "container \"%s\" does not exist",
 					 id);
 		return error_set(err, OCI_E_IO, e, "container \"%s\"", id);
+	}
+	cleanup_free char *what = xasprintf("%s/%s", root, id);
+	if ((r = state_check_private(s->dirfd, what, false, err)) < 0) {
+		st_release(s);
+		return r;
 	}
 	while (flock(s->dirfd, exclusive ? LOCK_EX : LOCK_SH) < 0)
 		if (errno != EINTR) {
@@ -176,10 +277,20 @@ static int st_open(const char *root, const char *id, bool exclusive, struct st *
 	return 0;
 }
 
-static double st_num(const cJSON *s, const char *key)
+/* the init's pid and start time, exactly from their text (0: none) */
+static pid_t st_pid(const cJSON *s)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, key);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+	int64_t v;
+	return oci_json_int64(cJSON_GetObjectItemCaseSensitive(s, "pid"), 1, INT_MAX, &v) ? (pid_t)v
+											  : 0;
+}
+
+static uint64_t st_start_time(const cJSON *s)
+{
+	uint64_t v;
+	return oci_json_uint64(cJSON_GetObjectItemCaseSensitive(s, "pidStartTime"), UINT64_MAX, &v)
+		   ? v
+		   : 0;
 }
 
 static const char *st_str(const cJSON *s, const char *key)
@@ -191,12 +302,12 @@ static const char *st_str(const cJSON *s, const char *key)
 /* Is the init recorded in the state still the same, living process? */
 static bool st_alive(const cJSON *state)
 {
-	pid_t pid = (pid_t)st_num(state, "pid");
+	pid_t pid = st_pid(state);
 	unsigned long long start;
 	char ch;
 	if (pid <= 0 || proc_stat_start(pid, &start, &ch) < 0)
 		return false;
-	return start == (unsigned long long)st_num(state, "pidStartTime") && ch != 'Z' && ch != 'X';
+	return start == st_start_time(state) && ch != 'Z' && ch != 'X';
 }
 
 static const char *st_status(const struct st *s)
@@ -215,7 +326,7 @@ static const char *st_status(const struct st *s)
 /* a pidfd of the init, checked to be that process (not a reused pid) */
 static int st_pidfd(const struct st *s, struct oci_error **err)
 {
-	pid_t pid = (pid_t)st_num(s->state, "pid");
+	pid_t pid = st_pid(s->state);
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
 		return error_set(err, OCI_E_NOTFOUND, errno, "container \"%s\": pid %d", s->id,
@@ -255,45 +366,58 @@ static void st_set(cJSON *state, const char *key, cJSON *v)
 		cJSON_AddItemToObject(state, key, v);
 }
 
-/* The hooks of the config copy kept in the container's directory. */
-static struct rt_config *st_hooks(int dirfd)
+/* Numbers printed from their own text: cJSON prints its double, which
+ * would turn 18446744073709551615 (a seccomp mask) into 1.8446744073709552e+19
+ * in the copy of config.json kept with the state. */
+static void st_exact_numbers(cJSON *n)
 {
+	for (; n; n = n->next) {
+		if (cJSON_IsNumber(n) && n->valuestring)
+			n->type = (n->type & ~0xFF) | cJSON_Raw;
+		st_exact_numbers(n->child);
+	}
+}
+
+/* The hooks of the config copy kept in the container's directory (none
+ * when there is no copy). A copy that is there but not a private regular
+ * file of ours, or not valid, is an error: its hooks would run as us. */
+static int st_hooks(int dirfd, struct rt_config **out, struct oci_error **err)
+{
+	*out = NULL;
 	cJSON *j = NULL;
-	if (state_read_json(dirfd, "config.json", &j, NULL) < 0)
-		return NULL;
+	struct oci_error *e = NULL;
+	int r = state_read_json(dirfd, "config.json", &j, &e);
+	if (r == OCI_E_NOTFOUND) {
+		oci_error_free(e);
+		return 0;
+	}
+	if (r < 0) {
+		if (err) {
+			oci_error_free(*err);
+			*err = e;
+		} else {
+			oci_error_free(e);
+		}
+		return r;
+	}
 	struct rt_config *c = xcalloc(1, sizeof(*c));
 	c->json = j;
-	if (rt_config_hooks(c, cJSON_GetObjectItemCaseSensitive(j, "hooks"), NULL) < 0) {
+	if ((r = rt_config_hooks(c, cJSON_GetObjectItemCaseSensitive(j, "hooks"), err)) < 0) {
 		rt_config_free(c);
-		return NULL;
+		return error_wrap(err, "config.json");
 	}
-	return c;
+	*out = c;
+	return 0;
 }
 
 static char *st_hook_state(const struct st *s, struct rt_config *c, const char *status)
 {
 	free(c->bundle);
 	c->bundle = xstrdup(st_str(s->state, "bundle"));
-	return rt_state_json(c, s->id, status, (pid_t)st_num(s->state, "pid"));
+	return rt_state_json(c, s->id, status, st_pid(s->state));
 }
 
 /* ---- create ---- */
-
-static int mkdir_p(const char *path, mode_t mode, struct oci_error **err)
-{
-	cleanup_free char *p = xstrdup(path);
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char saved = *s;
-		*s = 0;
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return error_set(err, OCI_E_IO, errno, "create directory %s", p);
-		*s = saved;
-		if (!saved)
-			return 0;
-	}
-}
 
 struct create {
 	struct rt_config *cfg;
@@ -332,7 +456,7 @@ static int create_fail(struct create *k, int r)
 {
 	create_kill(k);
 	if (k->dirfd >= 0) {
-		cleanup_close int rec = openat(k->dirfd, "created", O_RDONLY | O_CLOEXEC);
+		cleanup_close int rec = state_open_file(k->dirfd, "created", NULL);
 		if (rec >= 0 && k->cfg)
 			mount_undo_record(k->cfg->rootfs, rec, NULL);
 		state_remove_dir(k->rootfd, k->dirfd, k->id);
@@ -470,11 +594,12 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 	if (k.cfg->terminal && !o->console_socket && !o->foreground)
 		return create_fail(&k, error_set(err, OCI_E_USAGE, 0,
 						 "process.terminal needs --console-socket here"));
-	if ((r = mkdir_p(root, 0700, err)) < 0)
+	k.rootfd = state_open_root(root, true, err);
+	if (k.rootfd < 0) {
+		r = k.rootfd;
+		k.rootfd = -1;
 		return create_fail(&k, r);
-	k.rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (k.rootfd < 0)
-		return create_fail(&k, error_set(err, OCI_E_IO, errno, "open %s", root));
+	}
 	if (mkdirat(k.rootfd, id, 0700) < 0)
 		return create_fail(
 		    &k, errno == EEXIST
@@ -499,7 +624,10 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(k.cfg->json, "annotations");
 	if (ann)
 		cJSON_AddItemToObject(state, "annotations", cJSON_Duplicate(ann, 1));
-	cleanup_free char *cfgtext = cJSON_Print(k.cfg->json);
+	cJSON *copy = cJSON_Duplicate(k.cfg->json, 1);
+	st_exact_numbers(copy);
+	cleanup_free char *cfgtext = cJSON_Print(copy);
+	cJSON_Delete(copy);
 	if ((r = state_write_file(k.dirfd, "config.json", cfgtext, err)) < 0 ||
 	    (r = st_save(k.dirfd, state, err)) < 0) {
 		cJSON_Delete(state);
@@ -586,7 +714,10 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 	proc_stat_start(k.pid, &start, NULL);
 	st_set(state, "status", cJSON_CreateString("created"));
 	st_set(state, "pid", cJSON_CreateNumber(k.pid));
-	st_set(state, "pidStartTime", cJSON_CreateNumber((double)start));
+	/* written as the exact integer (a double would round past 2^53) */
+	char starttext[32];
+	snprintf(starttext, sizeof(starttext), "%llu", start);
+	st_set(state, "pidStartTime", cJSON_CreateRaw(starttext));
 	r = st_save(k.dirfd, state, err);
 	cJSON_Delete(state);
 	if (r < 0)
@@ -659,12 +790,25 @@ int oci_runtime_start(const char *root, const char *id, struct oci_error **err)
 		st_release(&s);
 		return r;
 	}
+	struct rt_config *hc = NULL;
+	if ((r = st_hooks(s.dirfd, &hc, err)) < 0) {
+		error_wrap(err, "container \"%s\"", id);
+		st_release(&s);
+		return r;
+	}
 	int fd = openat(s.dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	struct stat fst;
+	if (fd >= 0 && (fstat(fd, &fst) < 0 || !S_ISFIFO(fst.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
 	if (fd < 0 || write(fd, "0", 1) != 1) {
 		r = error_set(err, OCI_E_IO, errno == ENXIO ? 0 : errno, "container \"%s\": %s", id,
 			      errno == ENXIO ? "its init is gone" : "write exec.fifo");
 		if (fd >= 0)
 			close(fd);
+		rt_config_free(hc);
 		st_release(&s);
 		return r;
 	}
@@ -672,7 +816,7 @@ int oci_runtime_start(const char *root, const char *id, struct oci_error **err)
 	unlinkat(s.dirfd, "exec.fifo", 0);
 	/* running means the container's program runs: wait (briefly) until the
 	 * init has left our memfd copy for it, or is gone, before poststart */
-	pid_t pid = (pid_t)st_num(s.state, "pid");
+	pid_t pid = st_pid(s.state);
 	char link[64], target[256];
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	for (int i = 0; pid > 0 && i < 5000; i++) {
@@ -686,7 +830,6 @@ int oci_runtime_start(const char *root, const char *id, struct oci_error **err)
 	}
 	st_set(s.state, "status", cJSON_CreateString("running"));
 	r = st_save(s.dirfd, s.state, err);
-	struct rt_config *hc = st_hooks(s.dirfd);
 	if (hc && hc->hooks[HOOK_POSTSTART].n) {
 		cleanup_free char *js = st_hook_state(&s, hc, "running");
 		struct oci_error *he = NULL;
@@ -710,7 +853,7 @@ int oci_runtime_state(const char *root, const char *id, char **json, struct oci_
 	cJSON_AddStringToObject(o, "ociVersion", st_str(s.state, "ociVersion"));
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "status", status);
-	cJSON_AddNumberToObject(o, "pid", strcmp(status, "stopped") ? st_num(s.state, "pid") : 0);
+	cJSON_AddNumberToObject(o, "pid", strcmp(status, "stopped") ? st_pid(s.state) : 0);
 	cJSON_AddStringToObject(o, "bundle", st_str(s.state, "bundle"));
 	cJSON_AddStringToObject(o, "rootfs", st_str(s.state, "rootfs"));
 	cJSON_AddStringToObject(o, "created", st_str(s.state, "created"));
@@ -760,6 +903,12 @@ int oci_runtime_delete(const char *root, const char *id, bool force, struct oci_
 		st_release(&s);
 		return r;
 	}
+	struct rt_config *hc = NULL;
+	if ((r = st_hooks(s.dirfd, &hc, err)) < 0) {
+		error_wrap(err, "container \"%s\"", id);
+		st_release(&s);
+		return r;
+	}
 	if (strcmp(status, "stopped") != 0) {
 		/* created (never started) or forced: kill it and wait for the end */
 		int pfd = st_pidfd(&s, NULL);
@@ -771,10 +920,13 @@ int oci_runtime_delete(const char *root, const char *id, bool force, struct oci_
 			close(pfd);
 		}
 	}
-	struct rt_config *hc = st_hooks(s.dirfd);
-	cleanup_close int rec = openat(s.dirfd, "created", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct oci_error *re = NULL;
+	cleanup_close int rec = state_open_file(s.dirfd, "created", &re);
 	if (rec >= 0)
 		r = mount_undo_record(st_str(s.state, "rootfs"), rec, err);
+	else if (rec != OCI_E_NOTFOUND) /* a record we may not trust: kept, and said */
+		r = error_set(err, error_status(&re, OCI_E_INVALID), 0, "%s", re->msg);
+	oci_error_free(re);
 	if (r < 0)
 		error_wrap(err, "container \"%s\"", id);
 	cleanup_free char *js = hc ? st_hook_state(&s, hc, "stopped") : NULL;
@@ -801,11 +953,21 @@ int oci_runtime_list(const char *root, struct oci_runtime_entry **out, size_t *n
 {
 	*out = NULL;
 	*n = 0;
-	cleanup_closedir DIR *d = opendir(root);
+	int fd = state_open_root(root, false, err);
+	if (fd == OCI_E_NOTFOUND) { /* no root yet: no containers */
+		if (err) {
+			oci_error_free(*err);
+			*err = NULL;
+		}
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	cleanup_closedir DIR *d = fdopendir(fd);
 	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		return error_set(err, OCI_E_IO, errno, "open %s", root);
+		int e = errno;
+		close(fd);
+		return error_set(err, OCI_E_IO, e, "open %s", root);
 	}
 	struct dirent *de;
 	size_t cap = 0;
@@ -822,7 +984,7 @@ int oci_runtime_list(const char *root, struct oci_runtime_entry **out, size_t *n
 		struct oci_runtime_entry *e = &(*out)[(*n)++];
 		e->id = xstrdup(de->d_name);
 		e->status = xstrdup(st_status(&s));
-		e->pid = strcmp(e->status, "stopped") ? (pid_t)st_num(s.state, "pid") : 0;
+		e->pid = strcmp(e->status, "stopped") ? st_pid(s.state) : 0;
 		e->bundle = xstrdup(st_str(s.state, "bundle"));
 		e->created = xstrdup(st_str(s.state, "created"));
 		st_release(&s);
@@ -862,9 +1024,11 @@ int oci_signal_parse(const char *s)
 	if (!s || !*s)
 		return -1;
 	if (*s >= '0' && *s <= '9') {
-		char *e;
-		long v = strtol(s, &e, 10);
-		return (*e || v < 1 || v >= NSIG) ? -1 : (int)v;
+		size_t nd = strspn(s, "0123456789");
+		if (s[nd] || nd > 3)
+			return -1;
+		int v = atoi(s);
+		return (v < 1 || v > SIGRTMAX) ? -1 : v;
 	}
 	const char *n = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
@@ -874,10 +1038,15 @@ int oci_signal_parse(const char *s)
 		int base = strncasecmp(n, "RTMIN", 5) == 0 ? SIGRTMIN : SIGRTMAX;
 		if (!n[5])
 			return base;
-		char *e;
-		long off = strtol(n + 5, &e, 10);
-		long v = base + off;
-		return (*e || v < SIGRTMIN || v > SIGRTMAX) ? -1 : (int)v;
+		/* RTMIN+N, RTMAX-N: a sign, then at most two digits (the range
+		 * is 0..SIGRTMAX-SIGRTMIN): no overflow, no "RTMIN+" or spaces */
+		const char *d = n + 6;
+		size_t nd = strspn(d, "0123456789");
+		if ((n[5] != '+' && n[5] != '-') || nd == 0 || nd > 2 || d[nd])
+			return -1;
+		int off = atoi(d);
+		int v = n[5] == '+' ? base + off : base - off;
+		return (v < SIGRTMIN || v > SIGRTMAX) ? -1 : v;
 	}
 	return -1;
 }

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r < 0) {
 		CHECK_ERR(r, err);
 		CHECK(r == OCI_E_INVALID || r == OCI_E_LIMIT);
-		CHECK(ix.n == 0 && ix.m == NULL);
+		CHECK(ix.n == 0 && ix.m == NULL && ix.n_bad == 0);
 		oci_error_free(err);
 		return 0;
 	}
@@ -32,7 +32,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK((uint64_t)m->off <= size);
 		CHECK(m->size >= 0);
 	}
+	/* a refused link is no member, and says why */
+	for (size_t i = 0; i < ix.n_bad; i++) {
+		CHECK(ix.bad[i].name != NULL && ix.bad[i].why != NULL);
+		CHECK(tar_index_find(&ix, ix.bad[i].name) == NULL);
+		CHECK(tar_index_refused(&ix, ix.bad[i].name) != NULL);
+	}
 	tar_index_release(&ix);
-	CHECK(ix.n == 0 && ix.m == NULL);
+	CHECK(ix.n == 0 && ix.m == NULL && ix.n_bad == 0 && ix.bad == NULL);
 	return 0;
 }

@@ -168,7 +168,7 @@ static void test_basic(void)
 	tb_end(&t);
 
 	is_int(build(&t, &ix), 0, "basic tar indexes");
-	is_int(ix.n, 6, "six regular members");
+	is_int(ix.n, 7, "six regular members and a symlink to one");
 	ok(sorted_unique(&ix), "members sorted by name, unique");
 	member_is(&ix, "a.txt", a, 5, "plain file");
 	is_int(a, 512, "first data right after the first header");
@@ -179,7 +179,7 @@ static void test_basic(void)
 	member_is(&ix, "p/q/r", pqr, 2, "ustar prefix joined");
 	ok(tar_index_find(&ix, "dir") == NULL && tar_index_find(&ix, "dir/") == NULL,
 	   "directories are not members");
-	ok(tar_index_find(&ix, "sl") == NULL, "symlinks are not members");
+	member_is(&ix, "sl", a, 5, "a symlink aliases the member it names");
 	ok(tar_index_find(&ix, "fifo") == NULL, "fifos are not members");
 	ok(tar_index_find(&ix, "./b/c") == NULL, "lookups are by cleaned name");
 	ok(tar_index_find(&ix, "a.tx") == NULL && tar_index_find(&ix, "a.txtx") == NULL,
@@ -191,7 +191,7 @@ static void test_basic(void)
 	/* without the end-of-archive blocks, and with only one of them */
 	t.len -= 1024;
 	is_int(build(&t, &ix), 0, "missing end-of-archive marker tolerated");
-	is_int(ix.n, 6, "same six members");
+	is_int(ix.n, 7, "same seven members");
 	tar_index_release(&ix);
 	tb_grow(&t, 512);
 	is_int(build(&t, &ix), 0, "a single zero block ends the archive");
@@ -201,7 +201,7 @@ static void test_basic(void)
 	uint8_t *junk = tb_grow(&t, 512);
 	memset(junk, 'J', 512);
 	is_int(build(&t, &ix), 0, "junk after the end marker ignored");
-	is_int(ix.n, 6, "still six members");
+	is_int(ix.n, 7, "still seven members");
 	tar_index_release(&ix);
 	free(t.buf);
 }
@@ -655,11 +655,105 @@ static void test_empty(void)
 	free(t.buf);
 }
 
+/* why NAME was refused, or "" */
+static const char *refused(const struct tar_index *ix, const char *name)
+{
+	const char *w = tar_index_refused(ix, name);
+	return w ? w : "";
+}
+
+/* symlink members, as docker save writes one for a layer two images share:
+ * followed to the member they name, relative to their directory, never out
+ * of the archive, in a bounded chain */
+static void test_symlinks(void)
+{
+	struct tb t = {0};
+	struct tar_index ix;
+	tb_header(&t, "id1/", '5', 0, NULL);
+	size_t l1 = tb_file(&t, "id1/layer.tar", "layer one");
+	tb_header(&t, "id2/", '5', 0, NULL);
+	tb_header(&t, "id2/layer.tar", '2', 0, "../id1/layer.tar");
+	tb_header(&t, "id3/layer.tar", '2', 0, "./../id2/layer.tar"); /* a chain of two */
+	tb_header(&t, "id4/layer.tar", '1', 0, "id2/layer.tar");      /* hard link to a symlink */
+	tb_header(&t, "fwd", '2', 0, "later");
+	size_t later = tb_file(&t, "later", "later!");
+	tb_header(&t, "up", '2', 0, "../../etc/passwd");
+	tb_header(&t, "abs", '2', 0, "/etc/passwd");
+	tb_header(&t, "a/up2", '2', 0, "../../x");
+	tb_header(&t, "empty", '2', 0, "");
+	tb_header(&t, "loop1", '2', 0, "loop2");
+	tb_header(&t, "loop2", '2', 0, "loop1");
+	tb_header(&t, "self", '2', 0, "self");
+	tb_header(&t, "todir", '2', 0, "id1");
+	tb_header(&t, "nowhere", '2', 0, "missing");
+	tb_header(&t, "hl-bad", '1', 0, "up");
+	tb_header(&t, "hl-none", '1', 0, "never");
+	/* 16 links in a chain are followed, 17 are not */
+	char name[16], to[16];
+	for (int i = 0; i < 17; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		snprintf(to, sizeof(to), "c%d", i + 1);
+		tb_header(&t, name, '2', 0, to);
+	}
+	size_t c17 = tb_file(&t, "c17", "end");
+	tb_end(&t);
+
+	is_int(build(&t, &ix), 0, "an archive of symlinks indexes");
+	ok(sorted_unique(&ix), "one entry per name");
+	member_is(&ix, "id2/layer.tar", l1, 9, "../id1/layer.tar from id2/");
+	member_is(&ix, "id3/layer.tar", l1, 9, "a symlink to a symlink");
+	member_is(&ix, "id4/layer.tar", l1, 9, "a hard link to a symlink");
+	member_is(&ix, "fwd", later, 6, "a symlink to a later member");
+	member_is(&ix, "c1", c17, 3, "a chain of 16 links is followed");
+	ok(tar_index_find(&ix, "c0") == NULL, "a chain of 17 links is not");
+	is_str(refused(&ix, "c0"), "too many symlinks (a loop)", "c0 refused as too long");
+	const char *bad[][2] = {
+	    {"up", "symlink out of the archive"},
+	    {"abs", "symlink out of the archive"},
+	    {"a/up2", "symlink out of the archive"},
+	    {"empty", "symlink out of the archive"},
+	    {"loop1", "too many symlinks (a loop)"},
+	    {"loop2", "too many symlinks (a loop)"},
+	    {"self", "too many symlinks (a loop)"},
+	    {"todir", "symlink to a member that is not a regular file"},
+	    {"nowhere", "symlink to a name not in the archive"},
+	    {"hl-bad", "symlink out of the archive"},
+	    {"hl-none", "hard link to no earlier member"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ok(tar_index_find(&ix, bad[i][0]) == NULL, "%s is not a member", bad[i][0]);
+		is_str(refused(&ix, bad[i][0]), bad[i][1], bad[i][0]);
+	}
+	is_str(refused(&ix, "id1/layer.tar"), "", "a member is not refused");
+	is_str(refused(&ix, "id1"), "", "nor is a directory");
+	tar_index_release(&ix);
+	is_int(ix.n_bad, 0, "release empties the refused list");
+	free(t.buf);
+
+	/* a later symlink replaces an earlier file, and a later file a symlink */
+	t = (struct tb){0};
+	size_t tg = tb_file(&t, "tg", "target");
+	tb_file(&t, "x", "earlier x");
+	tb_header(&t, "x", '2', 0, "tg");
+	tb_header(&t, "y", '2', 0, "tg");
+	size_t y = tb_file(&t, "y", "later");
+	tb_header(&t, "z", '2', 0, "tg");
+	tb_header(&t, "z", '2', 0, "../out");
+	tb_end(&t);
+	is_int(build(&t, &ix), 0, "symlinks and files of one name");
+	member_is(&ix, "x", tg, 6, "the later symlink wins over the earlier file");
+	member_is(&ix, "y", y, 5, "the later file wins over the earlier symlink");
+	ok(tar_index_find(&ix, "z") == NULL, "the later, escaping symlink wins and is refused");
+	tar_index_release(&ix);
+	free(t.buf);
+}
+
 int main(void)
 {
 	test_basic();
 	test_extended();
 	test_links_and_duplicates();
+	test_symlinks();
 	test_hostile();
 	test_fd();
 	test_empty();

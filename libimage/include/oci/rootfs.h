@@ -15,6 +15,9 @@ struct oci_apply_opts {
 	/* called now and then: layer (1-based) of n, compressed bytes done of total */
 	void (*progress)(void *arg, size_t layer, size_t n_layers, int64_t done, int64_t total);
 	void *progress_arg;
+	/* called with a message worth a note (a layer with duplicate entries) */
+	void (*note)(void *arg, const char *msg);
+	void *note_arg;
 };
 
 struct oci_rootfs;
