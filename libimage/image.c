@@ -552,8 +552,13 @@ int oci_nodes_load(struct oci_layout *l, const struct oci_descriptor *d, size_t 
 	struct oci_node *v = xcalloc(n ? n : 1, sizeof(*v));
 	int r = 0;
 	size_t i;
-	for (i = 0; i < n && r == 0; i++)
+	/* each entry shown whole (two refs to one image are two images to a
+	 * reader); repeats are marked below one entry, and the bounds hold for
+	 * the load as a whole */
+	for (i = 0; i < n && r == 0; i++) {
+		pathmap_clear(&w.loaded, NULL);
 		r = node_fill(&w, &d[i], 0, &v[i], err);
+	}
 	pathmap_release(&w.loaded, NULL);
 	if (r < 0) {
 		oci_nodes_free(v, i);

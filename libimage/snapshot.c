@@ -485,6 +485,10 @@ static int snap_walk_dir(struct snap_walker *w, int dfd, const char *prefix, str
 	while (r == 0 && (errno = 0, de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
+		if (oci_cancelled()) { /* a tree as large as a disk: a signal ends the walk */
+			r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+			break;
+		}
 		char *path = *prefix ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
 		struct stat st;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {

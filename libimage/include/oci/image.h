@@ -59,11 +59,12 @@ OCI_EXPORT int oci_image_open(const char *spec, const struct oci_platform *platf
 /* Everything reachable from a descriptor, loaded and validated: indexes
  * with their children (only those for filter when not NULL; attestation
  * entries for unknown/unknown are skipped), manifests with their configs.
- * Indexes may name one child many times (a DAG): each distinct document is
- * read, verified and parsed once per load, and a descriptor met again is a
- * node with `same` set (pointing to the node that holds the content) and
- * nothing loaded below it, so that the result (and anything printed from
- * it) stays proportional to the layout, not to its number of paths. */
+ * Indexes may name one child many times (a DAG): below one top-level
+ * descriptor, each distinct document is read, verified and parsed once, and
+ * a descriptor met again is a node with `same` set (pointing to the node
+ * that holds the content) and nothing loaded below it, so that the result
+ * (and anything printed from it) stays proportional to the layout, not to
+ * its number of paths. The walk bounds hold for a whole load. */
 struct oci_node {
 	struct oci_descriptor desc;
 	enum oci_media_kind kind;
@@ -78,8 +79,9 @@ struct oci_node {
 OCI_EXPORT int oci_node_load(struct oci_layout *l, const struct oci_descriptor *d,
 			     const struct oci_platform *filter, struct oci_node **out,
 			     struct oci_error **err);
-/* n descriptors (a layout's top level) in one load: a content reached from
- * two of them is loaded once too. *out is an array of n nodes. */
+/* n descriptors (a layout's top level) in one load: each is shown whole
+ * (repeats are marked below each one), the bounds count them all. *out is
+ * an array of n nodes. */
 OCI_EXPORT int oci_nodes_load(struct oci_layout *l, const struct oci_descriptor *d, size_t n,
 			      const struct oci_platform *filter, struct oci_node **out,
 			      struct oci_error **err);
