@@ -232,13 +232,18 @@ int oci_index_load(struct oci_layout *l, const struct oci_descriptor *d, struct 
 	return 0;
 }
 
-int walk_count(struct walk_bounds *b, const struct oci_descriptor *d, size_t edges,
-	       struct oci_error **err)
+int walk_node(struct walk_bounds *b, const struct oci_descriptor *d, struct oci_error **err)
 {
-	if (edges == 0 && ++b->nodes > OCI_MAX_WALK_NODES)
+	if (++b->nodes > OCI_MAX_WALK_NODES)
 		return error_set(err, OCI_E_LIMIT, 0,
 				 "%s: more than %d distinct indexes and manifests reachable",
 				 d->digest.str, OCI_MAX_WALK_NODES);
+	return 0;
+}
+
+int walk_count(struct walk_bounds *b, const struct oci_descriptor *d, size_t edges,
+	       struct oci_error **err)
+{
 	b->edges += edges;
 	if (b->edges > OCI_MAX_WALK_EDGES)
 		return error_set(err, OCI_E_LIMIT, 0,
@@ -259,7 +264,7 @@ int walk_enter(struct walk_bounds *b, const struct oci_descriptor *d, int depth,
 		if (oci_digest_equal(&b->path[i], &d->digest))
 			return error_set(err, OCI_E_INVALID, 0, "index %s: loop", d->digest.str);
 	b->path[depth] = d->digest;
-	return walk_count(b, d, 0, err);
+	return walk_node(b, d, err);
 }
 
 struct image_walk {
@@ -518,7 +523,7 @@ static int node_fill(struct node_walk *w, const struct oci_descriptor *d, int de
 	n->id = w->next_id++;
 	int r;
 	if (n->kind == OCI_MEDIA_MANIFEST) {
-		if ((r = walk_count(&w->b, d, 0, err)) < 0)
+		if ((r = walk_node(&w->b, d, err)) < 0)
 			return r;
 		if (oci_cancelled())
 			return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");

@@ -204,7 +204,7 @@ static int rp_memo_fill(struct repair *r, struct rp_memo *m, const struct oci_di
 		return 0; /* not a document: nothing to fix here, verify names it */
 	}
 	free(buf);
-	int rc = walk_count(&r->b, &tmp, 0, r->err);
+	int rc = walk_node(&r->b, &tmp, r->err);
 	m->kind = rp_doc_kind(doc);
 	if (rc == 0)
 		rc = rp_doc(r, doc, d, ref, depth, m);

@@ -355,8 +355,10 @@ static bool v_bounds(struct verify *v, const struct oci_descriptor *d, const cha
 		return false;
 	if (index)
 		r = walk_enter(&v->b, d, depth, &e);
-	else
+	else if (edges)
 		r = walk_count(&v->b, d, edges, &e);
+	else
+		r = walk_node(&v->b, d, &e);
 	if (r == OCI_E_INTERRUPTED) {
 		v->interrupted = v->stop = true;
 	} else if (r < 0) {
@@ -451,7 +453,8 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 	b->walk = v->walk;
 	if (actual == OCI_MEDIA_INDEX && v_bounds(v, d, ref, depth, true, 0)) {
 		v_parse(b);
-		if (!b->perr && !v_bounds(v, d, ref, depth, false, b->idx->n_manifests))
+		if (!b->perr && b->idx->n_manifests &&
+		    !v_bounds(v, d, ref, depth, false, b->idx->n_manifests))
 			return;
 		v_index(v, b, d, ref, depth);
 	} else if (actual == OCI_MEDIA_MANIFEST && v_bounds(v, d, ref, depth, false, 0)) {

@@ -11,8 +11,9 @@ struct walk_bounds {
 	struct oci_digest path[OCI_MAX_INDEX_DEPTH + 1]; /* the indexes above, for loops */
 };
 
-/* One more distinct node d (when edges is 0), or edges more descriptors
- * followed from d: OCI_E_LIMIT past a bound. */
+/* One more distinct node d, or edges more descriptors followed from d:
+ * OCI_E_LIMIT past a bound. */
+HIDDEN int walk_node(struct walk_bounds *b, const struct oci_descriptor *d, struct oci_error **err);
 HIDDEN int walk_count(struct walk_bounds *b, const struct oci_descriptor *d, size_t edges,
 		      struct oci_error **err);
 /* d entered as an index at depth (0 = named from the top): refused when
