@@ -34,13 +34,7 @@ static const char usage[] =
 static void put_path(FILE *f, const char *p)
 {
 	fputc('/', f);
-	for (; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			fprintf(f, "\\%03o", c);
-		else
-			fputc(c, f);
-	}
+	tool_put_escaped(f, p);
 }
 
 static const char *type_name(uint32_t mode)

@@ -124,10 +124,10 @@ def deep(out, d):
 
 
 def ctrl(out):
-    """\\x1b (ESC) in every string an image document can carry to the screen"""
-    E = "\x1b[31mX"
+    """ESC, DEL and CSI (a C1 control) in every string an image can carry to the screen"""
+    E = "\x1b[31mX\x7f\u009b"
     lay = Layout(out)
-    img = lay.image("amd64", cfg_extra={"Entrypoint": ["/bin/" + E], "Cmd": [E], "Env": ["A=" + E],
+    img = lay.image("amd64", files=(("etc/hello", b"hello\n"), ("etc/" + E, b"x")), cfg_extra={"Entrypoint": ["/bin/" + E], "Cmd": [E], "Env": ["A=" + E],
                                          "WorkingDir": "/w" + E, "User": "u" + E,
                                          "Labels": {"l": E}},
                     created="2024" + E)
