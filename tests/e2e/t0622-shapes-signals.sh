@@ -79,4 +79,15 @@ signalled TERM 143 "inspect --files --merged: SIGTERM" oci-inspect --files --mer
 signalled TERM 143 "unpack to a bundle: SIGTERM" oci-unpack --rootless "$L" "$TMP/bundle"
 [ ! -e "$TMP/bundle" ] && pass "... and no bundle is left" || fail "... and no bundle is left" "$(ls -la "$TMP/bundle" 2>&1 | head -5)"
 
+# SIGHUP ignored on entry stays ignored (nohup meant it)
+nohup oci-inspect --verify -q "$L" >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -HUP "$pid"
+sleep 0.5
+kill -0 "$pid" 2>/dev/null && pass "under nohup, SIGHUP is ignored" || fail "under nohup, SIGHUP is ignored"
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+is "$?" 143 "... and SIGTERM still ends it"
+
 done_testing

@@ -239,9 +239,17 @@ void tool_catch_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = tool_on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* SIGHUP ignored on entry stays ignored: nohup meant it. (SIGINT
+		 * is caught even when ignored: a shell ignores it for background
+		 * jobs, and `tool &; kill -INT` must still stop the tool.) */
+		struct sigaction old;
+		if (sigs[i] == SIGHUP && sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 void tool_signal_exit(void)

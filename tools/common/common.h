@@ -74,8 +74,9 @@ void tool_progress_init(struct tool_progress *p, bool forced);
 void tool_progress_layer(void *arg, size_t layer, size_t n_layers, int64_t done, int64_t total);
 void tool_progress_end(struct tool_progress *p);
 
-/* Signals: SIGINT/SIGTERM/SIGHUP set tool_signal; a tool cleans up, then
- * calls tool_signal_exit(), which re-raises it (exit status 128+N). */
+/* Signals: SIGINT/SIGTERM/SIGHUP set tool_signal (SIGHUP not when ignored
+ * on entry: nohup); a tool cleans up, then calls tool_signal_exit(), which
+ * re-raises it (exit status 128+N). */
 #include <signal.h>
 extern volatile sig_atomic_t tool_signal;
 void tool_catch_signals(void);
