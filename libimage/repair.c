@@ -282,6 +282,10 @@ static cJSON *rp_rebuild_index(struct repair *r)
 	pathmap_init(&named);
 	cJSON *cands = cJSON_CreateArray();
 	for (char **p = names; *p; p++) {
+		if (oci_cancelled()) { /* the caller sees the flag and writes nothing */
+			free(*p);
+			continue;
+		}
 		const char *slash = strrchr(*p, '/');
 		char dg[OCI_DIGEST_MAX];
 		snprintf(dg, sizeof(dg), "%.6s:%s", *p + 6, slash ? slash + 1 : "");
@@ -450,6 +454,8 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 					    RP_ENTRY, &idx_changed);
 		}
 	}
+	if (rc == 0 && oci_cancelled())
+		rc = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
 	if (rc == 0 && idx_changed)
 		rc = rp_write_index(&r, idx, err);
 	cJSON_Delete(idx);
