@@ -2,6 +2,7 @@
  * descriptor, nested indexes by platform, manifest, config. Every error
  * names what exists instead. */
 #include <errno.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include "layout_int.h"
 #include "pathmap.h"
@@ -252,8 +253,8 @@ int walk_count(struct walk_bounds *b, const struct oci_descriptor *d, size_t edg
 	return 0;
 }
 
-int walk_enter(struct walk_bounds *b, const struct oci_descriptor *d, int depth,
-	       struct oci_error **err)
+int walk_descend(struct walk_bounds *b, const struct oci_descriptor *d, int depth,
+		 struct oci_error **err)
 {
 	if (oci_cancelled())
 		return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
@@ -264,7 +265,14 @@ int walk_enter(struct walk_bounds *b, const struct oci_descriptor *d, int depth,
 		if (oci_digest_equal(&b->path[i], &d->digest))
 			return error_set(err, OCI_E_INVALID, 0, "index %s: loop", d->digest.str);
 	b->path[depth] = d->digest;
-	return walk_node(b, d, err);
+	return 0;
+}
+
+int walk_enter(struct walk_bounds *b, const struct oci_descriptor *d, int depth,
+	       struct oci_error **err)
+{
+	int r = walk_descend(b, d, depth, err);
+	return r < 0 ? r : walk_node(b, d, err);
 }
 
 struct image_walk {
@@ -465,23 +473,47 @@ out:
 	return r;
 }
 
+/* A load's nodes live in one block with the documents they show: each
+ * distinct document is read, verified and parsed once per load, however
+ * many nodes (in however many top-level entries) show it. */
+struct node_doc {
+	struct oci_index *index;
+	struct oci_image *image;
+	size_t id;
+};
+
+struct node_block {
+	struct pathmap docs; /* "KIND SIZE DIGEST" -> struct node_doc */
+	struct oci_node v[];
+};
+
+static void node_doc_free(void *p)
+{
+	struct node_doc *doc = p;
+	if (!doc)
+		return;
+	oci_index_free(doc->index);
+	oci_image_free(doc->image);
+	free(doc);
+}
+
 static void node_release(struct oci_node *n)
 {
 	oci_descriptor_release(&n->desc);
-	oci_index_free(n->index);
 	for (size_t i = 0; i < n->n_children; i++)
 		node_release(&n->children[i]);
 	free(n->children);
-	oci_image_free(n->image);
 }
 
 void oci_nodes_free(struct oci_node *v, size_t n)
 {
 	if (!v)
 		return;
+	struct node_block *blk = (struct node_block *)((char *)v - offsetof(struct node_block, v));
 	for (size_t i = 0; i < n; i++)
 		node_release(&v[i]);
-	free(v);
+	pathmap_release(&blk->docs, node_doc_free);
+	free(blk);
 }
 
 void oci_node_free(struct oci_node *n)
@@ -499,9 +531,33 @@ struct node_walk {
 	struct oci_layout *l;
 	const struct oci_platform *filter;
 	struct walk_bounds b;
-	struct pathmap loaded; /* "KIND SIZE DIGEST" -> the node that holds it */
+	struct node_block *blk;
+	struct pathmap shown; /* below the current top-level entry: key -> its first node */
 	size_t next_id;
 };
+
+/* the document d names, as its kind and size say: read and parsed once */
+static int node_doc(struct node_walk *w, const struct oci_descriptor *d, enum oci_media_kind k,
+		    const char *key, struct node_doc **out, struct oci_error **err)
+{
+	void **slot = pathmap_put(&w->blk->docs, key);
+	if (*slot) {
+		*out = *slot;
+		return (*out)->index || (*out)->image
+			   ? 0
+			   : error_set(err, OCI_E_INVALID, 0, "%s: unreadable", d->digest.str);
+	}
+	struct node_doc *doc = *slot = xcalloc(1, sizeof(*doc));
+	doc->id = w->next_id++;
+	int r = walk_node(&w->b, d, err);
+	if (r == 0 && oci_cancelled())
+		r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+	if (r == 0)
+		r = k == OCI_MEDIA_MANIFEST ? oci_image_load(w->l, d, NULL, &doc->image, err)
+					    : oci_index_load(w->l, d, &doc->index, err);
+	*out = doc;
+	return r;
+}
 
 static int node_fill(struct node_walk *w, const struct oci_descriptor *d, int depth,
 		     struct oci_node *n, struct oci_error **err)
@@ -510,28 +566,29 @@ static int node_fill(struct node_walk *w, const struct oci_descriptor *d, int de
 	n->kind = oci_media_kind(d->media_type);
 	if (n->kind != OCI_MEDIA_INDEX && n->kind != OCI_MEDIA_MANIFEST)
 		return 0; /* shown, not followed */
-	/* the content, as this descriptor's kind and size say: loaded once */
 	char key[OCI_DIGEST_MAX + 48];
 	snprintf(key, sizeof(key), "%d %lld %s", (int)n->kind, (long long)d->size, d->digest.str);
-	void **slot = pathmap_put(&w->loaded, key);
+	/* met again below this entry: a repeat, nothing below it */
+	void **slot = pathmap_put(&w->shown, key);
 	if (*slot) {
 		n->same = *slot;
 		n->id = n->same->id;
 		return 0;
 	}
 	*slot = n;
-	n->id = w->next_id++;
 	int r;
+	struct node_doc *doc;
+	if (n->kind == OCI_MEDIA_INDEX && (r = walk_descend(&w->b, d, depth, err)) < 0)
+		return r;
+	if ((r = node_doc(w, d, n->kind, key, &doc, err)) < 0)
+		return r;
+	n->id = doc->id;
 	if (n->kind == OCI_MEDIA_MANIFEST) {
-		if ((r = walk_node(&w->b, d, err)) < 0)
-			return r;
-		if (oci_cancelled())
-			return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
-		return oci_image_load(w->l, d, NULL, &n->image, err);
+		n->image = doc->image;
+		return 0;
 	}
-	if ((r = walk_enter(&w->b, d, depth, err)) < 0 ||
-	    (r = oci_index_load(w->l, d, &n->index, err)) < 0 ||
-	    (r = walk_count(&w->b, d, n->index->n_manifests, err)) < 0)
+	n->index = doc->index;
+	if ((r = walk_count(&w->b, d, n->index->n_manifests, err)) < 0)
 		return r;
 	/* children are filled in place: their addresses stay put for `same` */
 	n->children =
@@ -553,23 +610,24 @@ int oci_nodes_load(struct oci_layout *l, const struct oci_descriptor *d, size_t 
 		   const struct oci_platform *filter, struct oci_node **out, struct oci_error **err)
 {
 	struct node_walk w = {.l = l, .filter = filter};
-	pathmap_init(&w.loaded);
-	struct oci_node *v = xcalloc(n ? n : 1, sizeof(*v));
+	w.blk = xcalloc(1, sizeof(*w.blk) + (n ? n : 1) * sizeof(struct oci_node));
+	pathmap_init(&w.blk->docs);
+	pathmap_init(&w.shown);
 	int r = 0;
 	size_t i;
 	/* each entry shown whole (two refs to one image are two images to a
-	 * reader); repeats are marked below one entry, and the bounds hold for
-	 * the load as a whole */
+	 * reader), its documents shared with the entries before; repeats are
+	 * marked below one entry; the bounds hold for the load as a whole */
 	for (i = 0; i < n && r == 0; i++) {
-		pathmap_clear(&w.loaded, NULL);
-		r = node_fill(&w, &d[i], 0, &v[i], err);
+		pathmap_clear(&w.shown, NULL);
+		r = node_fill(&w, &d[i], 0, &w.blk->v[i], err);
 	}
-	pathmap_release(&w.loaded, NULL);
+	pathmap_release(&w.shown, NULL);
 	if (r < 0) {
-		oci_nodes_free(v, i);
+		oci_nodes_free(w.blk->v, i);
 		return r;
 	}
-	*out = v;
+	*out = w.blk->v;
 	return 0;
 }
 

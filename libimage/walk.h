@@ -17,8 +17,13 @@ HIDDEN int walk_node(struct walk_bounds *b, const struct oci_descriptor *d, stru
 HIDDEN int walk_count(struct walk_bounds *b, const struct oci_descriptor *d, size_t edges,
 		      struct oci_error **err);
 /* d entered as an index at depth (0 = named from the top): refused when
- * cancelled (OCI_E_INTERRUPTED), too deep or one node too many (OCI_E_LIMIT),
- * or a loop (OCI_E_INVALID); counts it as a node. */
+ * cancelled (OCI_E_INTERRUPTED), too deep (OCI_E_LIMIT) or a loop
+ * (OCI_E_INVALID); not counted. */
+HIDDEN int walk_descend(struct walk_bounds *b, const struct oci_descriptor *d, int depth,
+			struct oci_error **err);
+/* the same, counted as a node: d entered as an index at depth (0 = named from the top): refused
+ * when cancelled (OCI_E_INTERRUPTED), too deep or one node too many (OCI_E_LIMIT), or a loop
+ * (OCI_E_INVALID); counts it as a node. */
 HIDDEN int walk_enter(struct walk_bounds *b, const struct oci_descriptor *d, int depth,
 		      struct oci_error **err);
 

@@ -78,6 +78,24 @@ lines=$(wc -l <"$TMP/out")
 bounded 0 "oci-unpack from the archive" oci-unpack --rootless --platform linux/amd64 "$TMP/dag.tar:dag" "$TMP/b2"
 bounded 0 "verify of the archive" oci-inspect --verify "$TMP/dag.tar"
 
+# 1000 refs to the DAG's top index: the tree shows each entry whole, so it
+# would be 1000 times as long: refused past the descriptor bound (--refs
+# too); one ref of it, and --verify (one walk for refs naming one
+# descriptor) are fine
+cp -r "$L" "$TMP/many"
+python3 - "$TMP/many/index.json" <<'PY'
+import json, sys
+idx = json.load(open(sys.argv[1]))
+t = idx["manifests"][0]
+idx["manifests"] = [dict(t, annotations={"org.opencontainers.image.ref.name": "r%d" % i}) for i in range(1000)]
+json.dump(idx, open(sys.argv[1], "w"))
+PY
+bounded 2 "1000 refs to the DAG: the whole tree is refused" oci-inspect "$TMP/many"
+err_like 'more than 100000 descriptors' "... past the descriptor bound, in one line"
+bounded 0 "... one of them is shown" oci-inspect "$TMP/many:r999"
+bounded 0 "... and verified with the rest in one walk" oci-inspect --verify "$TMP/many"
+bounded 0 "... and unpacked" oci-unpack --rootless --platform linux/amd64 "$TMP/many:r500" "$TMP/b4"
+
 # every path through I0 gives the manifest's size off by one: each descriptor
 # is fixed once, each index rewritten once
 cp -r "$TMP/bad" "$TMP/bad2"

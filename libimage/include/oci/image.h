@@ -59,12 +59,14 @@ OCI_EXPORT int oci_image_open(const char *spec, const struct oci_platform *platf
 /* Everything reachable from a descriptor, loaded and validated: indexes
  * with their children (only those for filter when not NULL; attestation
  * entries for unknown/unknown are skipped), manifests with their configs.
- * Indexes may name one child many times (a DAG): below one top-level
- * descriptor, each distinct document is read, verified and parsed once, and
- * a descriptor met again is a node with `same` set (pointing to the node
- * that holds the content) and nothing loaded below it, so that the result
- * (and anything printed from it) stays proportional to the layout, not to
- * its number of paths. The walk bounds hold for a whole load. */
+ * Indexes may name one child many times (a DAG): each distinct document is
+ * read, verified and parsed once per load (nodes showing it share it: index
+ * and image belong to the load, valid until it is freed), and a descriptor
+ * met again below the same top-level entry is a node with `same` set
+ * (pointing to the node that shows the content) and nothing below it, so
+ * that the result (and anything printed from it) stays proportional to the
+ * layout, not to its number of paths. The walk bounds hold for a whole
+ * load. */
 struct oci_node {
 	struct oci_descriptor desc;
 	enum oci_media_kind kind;
@@ -80,8 +82,9 @@ OCI_EXPORT int oci_node_load(struct oci_layout *l, const struct oci_descriptor *
 			     const struct oci_platform *filter, struct oci_node **out,
 			     struct oci_error **err);
 /* n descriptors (a layout's top level) in one load: each is shown whole
- * (repeats are marked below each one), the bounds count them all. *out is
- * an array of n nodes. */
+ * (repeats are marked below each one), documents are shared between them,
+ * the bounds count them all. *out is an array of n nodes, freed with
+ * oci_nodes_free(*out, n); oci_node_free() frees what oci_node_load gave. */
 OCI_EXPORT int oci_nodes_load(struct oci_layout *l, const struct oci_descriptor *d, size_t n,
 			      const struct oci_platform *filter, struct oci_node **out,
 			      struct oci_error **err);
