@@ -22,6 +22,17 @@ static int lw_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* e, an error held back to see whether it matters, becomes the caller's */
+static void lw_pass_error(struct oci_error **err, struct oci_error *e)
+{
+	if (err) {
+		oci_error_free(*err);
+		*err = e;
+	} else {
+		oci_error_free(e);
+	}
+}
+
 /* An existing top-level file of a layout we are about to write to must be
  * what it claims before anything is written: 1 present, 0 missing. */
 static int lw_check_file(int dirfd, const char *name, bool dir, struct oci_error **err)
@@ -36,12 +47,7 @@ static int lw_check_file(int dirfd, const char *name, bool dir, struct oci_error
 		oci_error_free(e);
 		return 0;
 	}
-	if (err) {
-		oci_error_free(*err);
-		*err = e;
-	} else {
-		oci_error_free(e);
-	}
+	lw_pass_error(err, e);
 	return fd;
 }
 
@@ -272,12 +278,7 @@ static int lw_read_index(int dirfd, bool may_create, cJSON **root, struct oci_er
 		return 0;
 	}
 	if (fd < 0) {
-		if (err) {
-			oci_error_free(*err);
-			*err = e;
-		} else {
-			oci_error_free(e);
-		}
+		lw_pass_error(err, e);
 		return fd;
 	}
 	int r = 0;
