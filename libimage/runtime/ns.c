@@ -123,6 +123,8 @@ static int ns_rank(int type)
 
 static pid_t ns_clone(int flags)
 {
+	/* the cgroup namespace comes later, once the init is in its cgroups */
+	flags &= ~CLONE_NEWCGROUP;
 	/* a fork with namespaces: no new stack, the child returns here */
 	return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }

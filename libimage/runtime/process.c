@@ -422,6 +422,7 @@ void rt_config_free(struct rt_config *c)
 	free(c->rlimits);
 	free(c->hostname);
 	free(c->domainname);
+	free(c->cg_path);
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		free(c->mounts[i].dest);
 		free(c->mounts[i].type);
@@ -581,9 +582,8 @@ static int cfg_linux(struct rt_config *c, const cJSON *lnx, struct oci_error **e
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(lnx, "seccomp");
 	if (sc && !cJSON_IsNull(sc) && (r = rt_seccomp_build(c, sc, err)) < 0)
 		return r;
-	const cJSON *res = cJSON_GetObjectItemCaseSensitive(lnx, "resources");
-	if (res && cJSON_GetArraySize(res) > 0)
-		rt_warn("linux.resources: cgroup resource limits are not implemented: ignored");
+	if ((r = rt_config_cgroup(c, lnx, err)) < 0)
+		return r;
 	static const char *refused[] = {"intelRdt", "timeOffsets", "netDevices", "memoryPolicy"};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		if (cJSON_GetObjectItemCaseSensitive(lnx, refused[i]))
@@ -993,6 +993,12 @@ void rt_child_main(struct rt_child *ch)
 		_exit(1);
 	ch->hostpid = (pid_t)atoi(data);
 	free(data);
+	/* the runtime put us in the container's cgroups before its go: a
+	 * cgroup namespace made now has them as its root */
+	if ((c->ns_new & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+		error_set(&e, OCI_E_IO, errno, "create the cgroup namespace");
+		rt_child_fail(ch, e);
+	}
 	/* From here on nothing in the container may open our /proc/PID/exe
 	 * or ptrace us; execve makes the new program dumpable again. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -111,7 +111,53 @@ struct rt_config {
 	char **sysctl; /* key, value, key, value, ..., NULL */
 	struct rt_hooks hooks[HOOK_N];
 	void *seccomp; /* a libseccomp filter, or NULL */
+	/* cgroups */
+	char *cg_path;		/* linux.cgroupsPath cleaned; NULL: the default */
+	bool cg_abs;		/* from the cgroup mount, else from our own cgroup */
+	const cJSON *resources; /* linux.resources, in json */
 };
+
+/* cgroup.c: one write of a cgroup file (ctrl is a static string) */
+struct rt_cg_write {
+	const char *ctrl;
+	char *file, *value;
+};
+/* the hierarchies mounted: a v1 one per set of controllers, or v2 */
+struct rt_cg_hier {
+	char *mnt;   /* mount point */
+	char *ctrls; /* v1: "cpu,cpuacct"; v2: "" */
+	char *own;   /* our own cgroup in it, relative ("" the root) */
+	bool v2;
+};
+struct rt_cg_layout {
+	struct rt_cg_hier *h;
+	size_t n;
+	bool v1; /* a v1 hierarchy with a controller: controllers go through v1 */
+};
+HIDDEN int rt_config_cgroup(struct rt_config *c, const cJSON *lnx, struct oci_error **err);
+/* linux.resources as writes for v1 or v2 (c: linux.devices, may be NULL) */
+HIDDEN int rt_cg_writes(const cJSON *res, const struct rt_config *c, bool v2,
+			struct rt_cg_write **out, size_t *n, struct oci_error **err);
+HIDDEN void rt_cg_writes_free(struct rt_cg_write *v, size_t n);
+/* from the texts of /proc/self/mountinfo and /proc/self/cgroup */
+HIDDEN int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_layout *out);
+HIDDEN void rt_cg_layout_free(struct rt_cg_layout *l);
+HIDDEN bool rt_cg_has(const char *ctrls, const char *ctrl);
+/* the container's cgroup in h, relative to its mount; NULL if it would
+ * leave it */
+HIDDEN char *rt_cg_resolve(const struct rt_cg_hier *h, const char *cg_path, bool cg_abs,
+			   const char *id);
+/* make the cgroups, set the resources, put pid in them; recorded in the
+ * state directory */
+HIDDEN int rt_cg_create(const struct rt_config *c, const char *id, pid_t pid, int statedir,
+			struct oci_error **err);
+/* kill what is left in them and remove what create made */
+HIDDEN int rt_cg_destroy(int statedir, struct oci_error **err);
+HIDDEN int rt_cg_freeze(int statedir, bool freeze, struct oci_error **err);
+HIDDEN int rt_cg_join(int statedir, pid_t pid, struct oci_error **err);
+HIDDEN int rt_cg_pids(int statedir, pid_t **pids, size_t *n, struct oci_error **err);
+HIDDEN int rt_cg_update(int statedir, const cJSON *res, struct oci_error **err);
+HIDDEN int rt_cg_stats(int statedir, char **json, struct oci_error **err);
 
 /* seccomp.c: linux.seccomp built at parse time, loaded by the init */
 HIDDEN int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **err);

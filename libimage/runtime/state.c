@@ -459,6 +459,7 @@ static int create_fail(struct create *k, int r)
 		cleanup_close int rec = state_open_file(k->dirfd, "created", NULL);
 		if (rec >= 0 && k->cfg)
 			mount_undo_record(k->cfg->rootfs, rec, NULL);
+		rt_cg_destroy(k->dirfd, NULL);
 		state_remove_dir(k->rootfd, k->dirfd, k->id);
 		close(k->dirfd);
 	}
@@ -703,6 +704,10 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 			return create_fail(&k, error_set(err, OCI_E_IO, errno, "set oomScoreAdj"));
 		}
 	}
+	if ((r = rt_cg_create(k.cfg, id, k.pid, k.dirfd, err)) < 0) {
+		cJSON_Delete(state);
+		return create_fail(&k, r);
+	}
 	if (rt_msg_send(k.sock, MSG_GO, pidtext, strlen(pidtext), -1) < 0 ||
 	    (r = create_talk(&k, o, err)) < 0) {
 		if (r == 0)
@@ -927,6 +932,11 @@ int oci_runtime_delete(const char *root, const char *id, bool force, struct oci_
 	else if (rec != OCI_E_NOTFOUND) /* a record we may not trust: kept, and said */
 		r = error_set(err, error_status(&re, OCI_E_INVALID), 0, "%s", re->msg);
 	oci_error_free(re);
+	/* what is left of the container's processes goes with its cgroups */
+	if (r == 0)
+		r = rt_cg_destroy(s.dirfd, err);
+	else
+		rt_cg_destroy(s.dirfd, NULL);
 	if (r < 0)
 		error_wrap(err, "container \"%s\"", id);
 	cleanup_free char *js = hc ? st_hook_state(&s, hc, "stopped") : NULL;
