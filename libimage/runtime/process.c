@@ -785,7 +785,7 @@ static int cmp_int(const void *a, const void *b)
 
 /* Close every fd but those in keep (and 0-2): nothing of the runtime may
  * reach the container. What we keep is O_CLOEXEC and goes at execve. */
-static void close_all_but(int *keep, size_t n)
+void rt_close_all_but(int *keep, size_t n)
 {
 	qsort(keep, n, sizeof(int), cmp_int);
 	unsigned int from = 3;
@@ -799,7 +799,7 @@ static void close_all_but(int *keep, size_t n)
 	syscall(SYS_close_range, from, ~0U, 0);
 }
 
-static char *child_lookup(const struct rt_config *c, struct oci_error **err)
+char *rt_child_lookup(const struct rt_config *c, struct oci_error **err)
 {
 	const char *file = c->args[0];
 	struct stat st;
@@ -871,7 +871,7 @@ static char *child_home(uid_t uid)
 	return xstrdup("/");
 }
 
-static int child_caps(const struct rt_config *c, struct oci_error **err)
+int rt_child_caps(const struct rt_config *c, struct oci_error **err)
 {
 	int last = cap_last();
 	for (int i = 0; i <= last; i++)
@@ -882,7 +882,7 @@ static int child_caps(const struct rt_config *c, struct oci_error **err)
 	return 0;
 }
 
-static int child_capset(const struct rt_config *c, struct oci_error **err)
+int rt_child_capset(const struct rt_config *c, struct oci_error **err)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct d[2];
@@ -912,7 +912,7 @@ static int child_capset(const struct rt_config *c, struct oci_error **err)
 	return 0;
 }
 
-static int child_user(const struct rt_config *c, struct oci_error **err)
+int rt_child_user(const struct rt_config *c, struct oci_error **err)
 {
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return error_set(err, OCI_E_IO, errno, "keep capabilities");
@@ -927,7 +927,7 @@ static int child_user(const struct rt_config *c, struct oci_error **err)
 	return 0;
 }
 
-static char **child_env(const struct rt_config *c)
+char **rt_child_env(const struct rt_config *c)
 {
 	size_t n = 0;
 	bool home = false;
@@ -981,7 +981,7 @@ void rt_child_main(struct rt_child *ch)
 	const struct rt_config *c = ch->cfg;
 	struct oci_error *e = NULL;
 	int keep[] = {ch->sock, ch->fifo, ch->record, ch->nullfd};
-	close_all_but(keep, sizeof(keep) / sizeof(keep[0]));
+	rt_close_all_but(keep, sizeof(keep) / sizeof(keep[0]));
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
@@ -1021,10 +1021,10 @@ void rt_child_main(struct rt_child *ch)
 		error_set(&e, OCI_E_IO, errno, "process.cwd \"%s\"", c->cwd);
 		rt_child_fail(ch, e);
 	}
-	cleanup_free char *exe = child_lookup(c, &e);
+	cleanup_free char *exe = rt_child_lookup(c, &e);
 	if (!exe)
 		rt_child_fail(ch, e);
-	char **env = child_env(c);
+	char **env = rt_child_env(c);
 	/* limits and credentials now, so that a failure shows at create (as
 	 * runc's do) rather than after start has said the process runs */
 	for (size_t i = 0; i < c->n_rlimits; i++)
@@ -1032,12 +1032,12 @@ void rt_child_main(struct rt_child *ch)
 			error_set(&e, OCI_E_IO, errno, "set rlimit %d", c->rlimits[i].resource);
 			rt_child_fail(ch, e);
 		}
-	if (child_caps(c, &e) < 0)
+	if (rt_child_caps(c, &e) < 0)
 		rt_child_fail(ch, e);
 	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it first */
 	if (!c->nnp && rt_seccomp_load(c, &e) < 0)
 		rt_child_fail(ch, e);
-	if (child_user(c, &e) < 0 || child_capset(c, &e) < 0)
+	if (rt_child_user(c, &e) < 0 || rt_child_capset(c, &e) < 0)
 		rt_child_fail(ch, e);
 	if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		error_set(&e, OCI_E_IO, errno, "set no_new_privs");

@@ -269,6 +269,24 @@ HIDDEN unsigned long rt_mount_prop(const char *name);
  * master to stdout and stdin to it; reap_all when we are a subreaper */
 HIDDEN int rt_wait_loop(pid_t pid, int sigfd, int master, bool reap_all, int *wstatus,
 			struct oci_error **err);
+/* the init's steps, which exec repeats for its process */
+HIDDEN void rt_close_all_but(int *keep, size_t n);
+HIDDEN char *rt_child_lookup(const struct rt_config *c, struct oci_error **err);
+HIDDEN int rt_child_caps(const struct rt_config *c, struct oci_error **err);
+HIDDEN int rt_child_capset(const struct rt_config *c, struct oci_error **err);
+HIDDEN int rt_child_user(const struct rt_config *c, struct oci_error **err);
+HIDDEN char **rt_child_env(const struct rt_config *c);
+
+/* exec.c: a process in a running container (init pid, state dir open) */
+struct rt_exec {
+	const struct rt_config *cfg; /* the container's config, process replaced */
+	pid_t init;
+	int statedir;
+	bool detach;
+	const char *pid_file;
+};
+HIDDEN int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err);
+
 HIDDEN int proc_stat_start(pid_t pid, unsigned long long *start, char *state);
 
 #endif
