@@ -382,9 +382,9 @@ static int cmd_cgroup(const char *cmd, const char *root, int argc, char **argv)
 			long long v = strtoll(optarg, &end, 10);
 			(void)v;
 			if (end == optarg || *end || errno)
-				return tool_usage_error(
-				    "--%s %s: not an integer",
-				    c == 'm' ? "memory" : lo[c - OPT_RES].name, optarg);
+				return tool_usage_error("--%s %s: not an integer",
+							c == 'm' ? "memory" : lo[c - OPT_RES].name,
+							optarg);
 			num[c == 'm' ? 0 : c - OPT_PIDS + 1] = optarg;
 		} else if (update && c == OPT_CPUS) {
 			if (strspn(optarg, "0123456789,-") != strlen(optarg))

@@ -1139,8 +1139,11 @@ int oci_runtime_update(const char *root, const char *id, const char *resources,
 	int r = st_open_in(root, id, true, "running", "paused", &s, err);
 	if (r < 0)
 		return r;
-	cJSON *res = cJSON_Parse(resources);
-	if (!cJSON_IsObject(res))
+	cJSON *res = NULL;
+	/* exact integers: the text's tokens, not doubles */
+	if ((r = oci_json_parse(resources, strlen(resources), &res, err)) < 0)
+		error_wrap(err, "resources");
+	else if (!cJSON_IsObject(res))
 		r = error_set(err, OCI_E_INVALID, 0, "resources: not a JSON object");
 	else
 		r = rt_cg_update(s.dirfd, res, err);
@@ -1173,8 +1176,8 @@ static int exec_config(struct st *s, const struct oci_exec_opts *o, struct rt_co
 		cleanup_free char *buf = xmalloc((size_t)st.st_size + 1);
 		ssize_t n = read_full(fd, buf, (size_t)st.st_size);
 		buf[n > 0 ? n : 0] = 0;
-		cJSON *p = n >= 0 ? cJSON_Parse(buf) : NULL;
-		if (!cJSON_IsObject(p)) {
+		cJSON *p = NULL;
+		if (n < 0 || oci_json_parse(buf, (size_t)n, &p, NULL) < 0 || !cJSON_IsObject(p)) {
 			cJSON_Delete(p);
 			cJSON_Delete(j);
 			return error_set(err, OCI_E_INVALID, 0, "--process %s: not a JSON object",
