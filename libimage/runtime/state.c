@@ -533,8 +533,11 @@ static int create_talk(struct create *k, const struct oci_runtime_opts *o, struc
 			}
 			break;
 		case MSG_HOOKS: {
+			/* prestart sees "created", as crun gives it and runtime-tools'
+			 * hooks_stdin expects; createRuntime the state being made */
+			cleanup_free char *pre = rt_state_json(k->cfg, k->id, "created", k->pid);
 			cleanup_free char *st = rt_state_json(k->cfg, k->id, "creating", k->pid);
-			int r = hooks_run(&k->cfg->hooks[HOOK_PRESTART], "prestart", st, err);
+			int r = hooks_run(&k->cfg->hooks[HOOK_PRESTART], "prestart", pre, err);
 			if (r == 0)
 				r = hooks_run(&k->cfg->hooks[HOOK_CREATE_RUNTIME], "createRuntime",
 					      st, err);

@@ -108,6 +108,11 @@ expect 0 "delete --force e1" rtc delete --force e1
 [ -d "/proc/$XP" ] && fail "delete --force: the exec'd process is gone" || pass "delete --force: the exec'd process is gone"
 noleft "$MARK-exec" "delete --force"
 
+# ---- hooks: prestart sees "created" ----
+bundle h1 '.hooks = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "cat >'"$TMP"'/pre.json"]}]}'
+run rtc run --bundle "$B" h1 -- true
+is "$(jq -r .status "$TMP/pre.json" 2>/dev/null)" created "hooks: prestart's state says created"
+
 # ---- default path and features ----
 bundle g1
 run rtc run --bundle "$B" g1 -- sh -c 'grep -E "^(0::|[0-9]+:pids:)" /proc/self/cgroup'
