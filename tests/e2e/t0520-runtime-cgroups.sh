@@ -113,6 +113,12 @@ bundle h1 '.hooks = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "cat 
 run rtc run --bundle "$B" h1 -- true
 is "$(jq -r .status "$TMP/pre.json" 2>/dev/null)" created "hooks: prestart's state says created"
 
+# ---- rootfsPropagation unbindable ----
+bundle u1 '.linux.rootfsPropagation = "unbindable"'
+run rtc run --bundle "$B" u1 -- sh -c 'grep -E "^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / " /proc/self/mountinfo'
+is "$status" 0 "rootfsPropagation unbindable: runs"
+like 'unbindable' "rootfsPropagation unbindable: the root is unbindable"
+
 # ---- default path and features ----
 bundle g1
 run rtc run --bundle "$B" g1 -- sh -c 'grep -E "^(0::|[0-9]+:pids:)" /proc/self/cgroup'
