@@ -180,7 +180,12 @@ HIDDEN int rt_config_mounts(struct rt_config *c, const cJSON *mounts, struct oci
 HIDDEN int rt_config_hooks(struct rt_config *c, const cJSON *hooks, struct oci_error **err);
 HIDDEN void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* small JSON helpers: a wrong type is an error naming the key */
+/* jsonutil.c: small JSON helpers (a wrong type is an error naming the
+ * key), used by every file and using none of them. The files' arrows:
+ * state.c -> config.c, exec.c, cgroup.c, ns.c, process.c, hooks.c,
+ * mount.c; config.c -> the parsers of process.c, ns.c, mount.c, hooks.c,
+ * cgroup.c, seccomp.c; process.c (the init) -> ns.c, mount.c, hooks.c,
+ * seccomp.c; exec.c -> process.c, cgroup.c; all -> jsonutil.c, msg.c. */
 HIDDEN int rt_json_string(const cJSON *o, const char *key, bool required, char **out,
 			  struct oci_error **err);
 HIDDEN int rt_json_strings(const cJSON *o, const char *key, char ***out, struct oci_error **err);
@@ -230,6 +235,7 @@ struct rt_child {
 	bool no_new_keyring;
 };
 
+/* msg.c */
 HIDDEN int rt_msg_send(int sock, char type, const void *data, size_t len, int fd);
 /* receive one message; *data is malloc'd and NUL-terminated; *fd when passed */
 HIDDEN int rt_msg_recv(int sock, char *type, char **data, size_t *len, int *fd);
