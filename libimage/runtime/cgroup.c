@@ -370,24 +370,42 @@ static char *dev_rule(char type, int64_t maj, int64_t min, const char *access)
 }
 
 /* The devices every container needs (runc's and crun's list), then those
- * of linux.devices; they come right after a leading deny-all, before the
- * other rules, so that an explicit rule of the config still wins. */
-static void dev_defaults(const struct rt_config *c, bool v2, struct wl *w)
+ * of linux.devices, allowed after the config's own rules (runc and crun
+ * append them: devices.list then shows the config's rules first, in
+ * order); but one the config denies by its exact type, major and minor
+ * stays denied, so that a deny of c 1:3 does block /dev/null. */
+struct dev_key {
+	char type;
+	int64_t maj, min;
+};
+
+static bool dev_denied(const struct dev_key *d, size_t n, char type, int64_t maj, int64_t min)
+{
+	for (size_t i = 0; i < n; i++)
+		if (d[i].type == type && d[i].maj == maj && d[i].min == min)
+			return true;
+	return false;
+}
+
+static void dev_defaults(const struct rt_config *c, const struct dev_key *denied, size_t nd,
+			 struct wl *w)
 {
 	static const struct {
 		char type;
 		int maj, min;
 	} d[] = {{'c', 1, 3}, {'c', 1, 5}, {'c', 1, 7}, {'c', 1, 8},   {'c', 1, 9},
 		 {'c', 5, 0}, {'c', 5, 1}, {'c', 5, 2}, {'c', 136, -1}};
-	const char *file = v2 ? "devices.allow" : "devices.allow";
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
-		wl_add(w, "devices", file, dev_rule(d[i].type, d[i].maj, d[i].min, "rwm"));
-	for (size_t i = 0; c && i < c->n_devices; i++)
-		if (c->devices[i].type == 'c' || c->devices[i].type == 'b' ||
-		    c->devices[i].type == 'u')
-			wl_add(w, "devices", file,
-			       dev_rule(c->devices[i].type == 'u' ? 'c' : c->devices[i].type,
-					c->devices[i].major, c->devices[i].minor, "rwm"));
+		if (!dev_denied(denied, nd, d[i].type, d[i].maj, d[i].min))
+			wl_add(w, "devices", "devices.allow",
+			       dev_rule(d[i].type, d[i].maj, d[i].min, "rwm"));
+	for (size_t i = 0; c && i < c->n_devices; i++) {
+		char t = c->devices[i].type == 'u' ? 'c' : c->devices[i].type;
+		if ((t == 'c' || t == 'b') &&
+		    !dev_denied(denied, nd, t, c->devices[i].major, c->devices[i].minor))
+			wl_add(w, "devices", "devices.allow",
+			       dev_rule(t, c->devices[i].major, c->devices[i].minor, "rwm"));
+	}
 }
 
 static int res_devices(const cJSON *a, const struct rt_config *c, bool v2, struct wl *w,
@@ -397,7 +415,9 @@ static int res_devices(const cJSON *a, const struct rt_config *c, bool v2, struc
 		return error_set(err, OCI_E_INVALID, 0, "linux.resources.devices: not an array");
 	const cJSON *d;
 	size_t i = 0;
-	bool defaults = false;
+	bool denyall = false;
+	cleanup_free struct dev_key *denied = NULL;
+	size_t nd = 0;
 	cJSON_ArrayForEach (d, a) {
 		bool allow = false;
 		if (!cJSON_IsObject(d) || rt_json_bool(d, "allow", &allow, err) < 0 ||
@@ -435,15 +455,18 @@ static int res_devices(const cJSON *a, const struct rt_config *c, bool v2, struc
 		if (maj > UINT32_MAX || min > UINT32_MAX)
 			return error_set(err, OCI_E_INVALID, 0,
 					 "linux.resources.devices[%zu]: major/minor too large", i);
-		bool all = type == 'a' && strlen(access) == 3;
 		wl_add(w, "devices", allow ? "devices.allow" : "devices.deny",
 		       dev_rule(type, maj, min, access));
-		if (!allow && all && !defaults) {
-			dev_defaults(c, v2, w);
-			defaults = true;
+		if (!allow && type == 'a' && strlen(access) == 3)
+			denyall = true;
+		if (!allow && type != 'a') {
+			denied = xrealloc(denied, (nd + 1) * sizeof(*denied));
+			denied[nd++] = (struct dev_key){type, maj, min};
 		}
 		i++;
 	}
+	if (denyall)
+		dev_defaults(c, denied, nd, w);
 	return 0;
 }
 

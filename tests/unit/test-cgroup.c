@@ -119,8 +119,18 @@ int main(void)
 	ok(rt_cg_writes(r, NULL, false, &w, &n, NULL) == 0 && n > 3, "devices: formatted");
 	ok(strcmp(w[0].file, "devices.deny") == 0 && strcmp(w[0].value, "a") == 0,
 	   "devices: deny all first");
-	ok(strcmp(w[1].value, "c 1:3 rwm") == 0, "devices: then the defaults (/dev/null)");
-	ok(strcmp(w[n - 1].value, "c 10:200 rw") == 0, "devices: the config's rule last");
+	ok(strcmp(w[1].value, "c 10:200 rw") == 0, "devices: the config's rules in order");
+	ok(strcmp(w[2].value, "c 1:3 rwm") == 0, "devices: then the defaults (/dev/null)");
+	rt_cg_writes_free(w, n);
+	cJSON_Delete(r);
+	r = js("{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":false,\"type\":\"c\","
+	       "\"major\":1,\"minor\":3,\"access\":\"rw\"}]}");
+	ok(rt_cg_writes(r, NULL, false, &w, &n, NULL) == 0, "devices: a deny of c 1:3");
+	bool reallowed = false;
+	for (size_t i = 0; i < n; i++)
+		reallowed |= strcmp(w[i].file, "devices.allow") == 0 &&
+			     strncmp(w[i].value, "c 1:3 ", 6) == 0;
+	ok(!reallowed, "devices: a default the config denies is not allowed again");
 	rt_cg_writes_free(w, n);
 	cJSON_Delete(r);
 	return done_testing();
