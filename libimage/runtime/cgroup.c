@@ -377,14 +377,24 @@ static char *dev_rule(char type, int64_t maj, int64_t min, const char *access)
 struct dev_key {
 	char type;
 	int64_t maj, min;
+	const char *access;
 };
 
-static bool dev_denied(const struct dev_key *d, size_t n, char type, int64_t maj, int64_t min)
+/* the access of rwm the config does not deny for this device (what the
+ * default allows); "" when all of it is denied */
+static void dev_left(const struct dev_key *d, size_t n, char type, int64_t maj, int64_t min,
+		     char out[4])
 {
+	bool deny[3] = {false, false, false};
 	for (size_t i = 0; i < n; i++)
 		if (d[i].type == type && d[i].maj == maj && d[i].min == min)
-			return true;
-	return false;
+			for (int k = 0; k < 3; k++)
+				deny[k] |= strchr(d[i].access, "rwm"[k]) != NULL;
+	int o = 0;
+	for (int k = 0; k < 3; k++)
+		if (!deny[k])
+			out[o++] = "rwm"[k];
+	out[o] = 0;
 }
 
 static void dev_defaults(const struct rt_config *c, const struct dev_key *denied, size_t nd,
@@ -395,16 +405,21 @@ static void dev_defaults(const struct rt_config *c, const struct dev_key *denied
 		int maj, min;
 	} d[] = {{'c', 1, 3}, {'c', 1, 5}, {'c', 1, 7}, {'c', 1, 8},   {'c', 1, 9},
 		 {'c', 5, 0}, {'c', 5, 1}, {'c', 5, 2}, {'c', 136, -1}};
-	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
-		if (!dev_denied(denied, nd, d[i].type, d[i].maj, d[i].min))
+	char acc[4];
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		dev_left(denied, nd, d[i].type, d[i].maj, d[i].min, acc);
+		if (*acc)
 			wl_add(w, "devices", "devices.allow",
-			       dev_rule(d[i].type, d[i].maj, d[i].min, "rwm"));
+			       dev_rule(d[i].type, d[i].maj, d[i].min, acc));
+	}
 	for (size_t i = 0; c && i < c->n_devices; i++) {
 		char t = c->devices[i].type == 'u' ? 'c' : c->devices[i].type;
-		if ((t == 'c' || t == 'b') &&
-		    !dev_denied(denied, nd, t, c->devices[i].major, c->devices[i].minor))
+		if (t != 'c' && t != 'b')
+			continue;
+		dev_left(denied, nd, t, c->devices[i].major, c->devices[i].minor, acc);
+		if (*acc)
 			wl_add(w, "devices", "devices.allow",
-			       dev_rule(t, c->devices[i].major, c->devices[i].minor, "rwm"));
+			       dev_rule(t, c->devices[i].major, c->devices[i].minor, acc));
 	}
 }
 
@@ -461,7 +476,7 @@ static int res_devices(const cJSON *a, const struct rt_config *c, bool v2, struc
 			denyall = true;
 		if (!allow && type != 'a') {
 			denied = xrealloc(denied, (nd + 1) * sizeof(*denied));
-			denied[nd++] = (struct dev_key){type, maj, min};
+			denied[nd++] = (struct dev_key){type, maj, min, access};
 		}
 		i++;
 	}
