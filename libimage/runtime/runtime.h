@@ -262,6 +262,8 @@ HIDDEN int mount_console(const char *slave, struct oci_error **err);
 /* hooks.c */
 HIDDEN int hooks_run(const struct rt_hooks *h, const char *name, const char *state,
 		     struct oci_error **err);
+/* each hook run; a failure is a warning and the next hook runs */
+HIDDEN void hooks_run_warn(const struct rt_hooks *h, const char *name, const char *state);
 
 /* mount.c: create name in dirfd: kind D (directory), F (empty file), N
  * (node), L (symlink to target); never through a symlink */

@@ -842,10 +842,7 @@ int oci_runtime_start(const char *root, const char *id, struct oci_error **err)
 	r = st_save(s.dirfd, s.state, err);
 	if (hc && hc->hooks[HOOK_POSTSTART].n) {
 		cleanup_free char *js = st_hook_state(&s, hc, "running");
-		struct oci_error *he = NULL;
-		if (hooks_run(&hc->hooks[HOOK_POSTSTART], "poststart", js, &he) < 0)
-			rt_warn("%s", he->msg);
-		oci_error_free(he);
+		hooks_run_warn(&hc->hooks[HOOK_POSTSTART], "poststart", js);
 	}
 	rt_config_free(hc);
 	st_release(&s);
@@ -948,10 +945,7 @@ int oci_runtime_delete(const char *root, const char *id, bool force, struct oci_
 	state_remove_dir(s.rootfd, s.dirfd, id);
 	st_release(&s);
 	if (hc && hc->hooks[HOOK_POSTSTOP].n) {
-		struct oci_error *he = NULL;
-		if (hooks_run(&hc->hooks[HOOK_POSTSTOP], "poststop", js, &he) < 0)
-			rt_warn("%s", he->msg);
-		oci_error_free(he);
+		hooks_run_warn(&hc->hooks[HOOK_POSTSTOP], "poststop", js);
 	}
 	rt_config_free(hc);
 	return r;

@@ -61,7 +61,7 @@ expect_fail "create of a missing program fails" rtc create --bundle "$B" f1
 noleft "$MARK-fail" "a failed create"
 
 # ---- exec, ps, pause/resume, events, update ----
-bundle e1 ".linux.cgroupsPath = \"/$MARK-exec\" | .hostname = \"box1\" | .process.args = [\"sh\", \"-c\", \"mkdir -p /tmp; i=0; while :; do i=\$((i+1)); echo \$i >/tmp/count; sleep 0.05; done\"]"
+bundle e1 ".linux.cgroupsPath = \"/$MARK-exec\" | .hostname = \"box1\" | .process.args = [\"sh\", \"-c\", \"mkdir -p /tmp; i=0; while :; do i=\$((i+1)); echo \$i >>/tmp/count; sleep 0.05; done\"]"
 rtc create --bundle "$B" e1 >/dev/null 2>"$TMP/e1.err" || fail "create e1: $(cat "$TMP/e1.err")"
 expect 0 "start e1" rtc start e1
 INIT=$(rtc state e1 | jq -r .pid)
@@ -96,13 +96,13 @@ PF=$(find "$CG" -maxdepth 4 -path "*$MARK-exec*" -name pids.max | head -n1)
 [ -z "$PF" ] || is "$(cat "$PF")" 50 "update: pids.max written"
 expect 0 "pause" rtc pause e1
 is "$(rtc state e1 | jq -r .status)" paused "pause: status paused"
-C1=$(cat "/proc/$INIT/root/tmp/count" 2>/dev/null)
+C1=$(wc -l <"/proc/$INIT/root/tmp/count" 2>/dev/null)
 sleep 0.5
-C2=$(cat "/proc/$INIT/root/tmp/count" 2>/dev/null)
+C2=$(wc -l <"/proc/$INIT/root/tmp/count" 2>/dev/null)
 [ -n "$C1" ] && [ "$C1" = "$C2" ] && pass "pause: no progress while frozen ($C1)" || fail "pause: no progress ($C1 -> $C2)"
 expect 0 "resume" rtc resume e1
 sleep 0.5
-C3=$(cat "/proc/$INIT/root/tmp/count" 2>/dev/null)
+C3=$(wc -l <"/proc/$INIT/root/tmp/count" 2>/dev/null)
 [ -n "$C3" ] && [ "$C3" -gt "$C2" ] && pass "resume: progress again ($C2 -> $C3)" || fail "resume: progress ($C2 -> $C3)"
 expect 0 "delete --force e1" rtc delete --force e1
 [ -d "/proc/$XP" ] && fail "delete --force: the exec'd process is gone" || pass "delete --force: the exec'd process is gone"
@@ -112,6 +112,13 @@ noleft "$MARK-exec" "delete --force"
 bundle h1 '.hooks = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "cat >'"$TMP"'/pre.json"]}]}'
 run rtc run --bundle "$B" h1 -- true
 is "$(jq -r .status "$TMP/pre.json" 2>/dev/null)" created "hooks: prestart's state says created"
+
+# ---- hooks: a failing poststart/poststop hook is a warning, the next ones run ----
+bundle h2 '.hooks = {"poststart": [{"path": "/bin/false"}, {"path": "/bin/sh", "args": ["sh", "-c", "echo ps >>'"$TMP"'/post.out"]}], "poststop": [{"path": "/bin/false"}, {"path": "/bin/sh", "args": ["sh", "-c", "echo pt >>'"$TMP"'/post.out"]}]}'
+run rtc run --bundle "$B" h2 -- true
+is "$status" 0 "hooks: failing poststart/poststop hooks: run exits 0"
+is "$(tr '\n' ' ' <"$TMP/post.out" 2>/dev/null)" "ps pt " "hooks: the hooks after a failing one run"
+err_like 'warning: .*poststart hook 0' "hooks: the failing poststart hook is warned about"
 
 # ---- rootfsPropagation unbindable ----
 bundle u1 '.linux.rootfsPropagation = "unbindable"'
