@@ -76,12 +76,19 @@ done
 is "$(rtc exec e1 -- sh -c 'ls /proc/1/root/bin/busybox')" "/proc/1/root/bin/busybox" "exec: sees the container's root and its pid 1"
 [ "$(out | sed -n 's/^pid=//p')" -lt 100 ] 2>/dev/null && pass "exec: in the container's pid namespace (small pid)" ||
 	fail "exec: in the container's pid namespace: $(out | head -n1)"
+for f in CapEff CapBnd NoNewPrivs Seccomp; do
+	is "$(rtc exec e1 -- grep "^$f:" /proc/self/status)" "$(grep "^$f:" /proc/$INIT/status)" "exec: the init's $f"
+done
+run rtc exec e1 -- nosuchcmd
+is "$status" 2 "exec of a missing command: exit 2"
+err_like 'nosuchcmd' "exec of a missing command: named"
 run rtc exec e1 -- sh -c 'exit 7'
 is "$status" 7 "exec: the exit status is passed through"
 run rtc exec --env FOO=bar --cwd /bin e1 -- sh -c 'echo $FOO $(pwd)'
 is "$(out)" "bar /bin" "exec --env --cwd"
-rtc exec --detach --pid-file "$TMP/x.pid" e1 -- sleep 30 || fail "exec --detach"
+rtc exec --detach --pid-file "$TMP/x.pid" e1 -- sleep 30 3</dev/null 4</dev/null || fail "exec --detach"
 XP=$(cat "$TMP/x.pid" 2>/dev/null)
+is "$(ls /proc/$XP/fd 2>&1 | tr '\n' ' ')" "0 1 2 " "exec: no fd of the runtime (or its caller) in the process"
 [ -n "$XP" ] && [ "$(cgof "$XP")" = "$(cgof "$INIT")" ] && pass "exec: the process is in the container's cgroup" ||
 	fail "exec: in the cgroup: $XP $(cgof "$XP") vs $(cgof "$INIT")"
 [ "$(readlink /proc/$XP/ns/pid)" = "$(readlink /proc/$INIT/ns/pid)" ] && pass "exec: same pid namespace as the init" ||
