@@ -20,7 +20,8 @@ static const char usage[] =
     "                     for start and keeps our stdin, stdout and stderr\n"
     "  start ID           run the process of a created container\n"
     "  state ID           its runtime-spec state as JSON (created, running or stopped)\n"
-    "  kill ID [SIGNAL]   send SIGNAL (TERM, SIGTERM or a number; default TERM)\n"
+    "  kill [--all] ID [SIGNAL]  send SIGNAL (TERM, SIGTERM or a number; default TERM)\n"
+    "                     to the init, or (--all) to every process of its cgroup\n"
     "  delete [--force] ID  delete a container (--force: kill it when running)\n"
     "  list [-q] [--format table|json]  the containers under the root\n"
     "  spec [--rootless] [--bundle B]  write a default config.json (never overwrites)\n"
@@ -204,14 +205,18 @@ static int cmd_simple(const char *cmd, const char *root, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	bool force = false;
+	bool force = false, all = false;
 	bool is_delete = strcmp(cmd, "delete") == 0, is_kill = strcmp(cmd, "kill") == 0;
 	int c;
-	while ((c = getopt_long(argc, argv, is_delete ? "f" : "", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv,
+				is_delete ? "f"
+				: is_kill ? "a"
+					  : "",
+				lo, NULL)) != -1) {
 		if (c == 'f' && is_delete) {
 			force = true;
 		} else if (c == 'a' && is_kill) {
-			return tool_usage_error("kill --all: not supported");
+			all = true;
 		} else if (c == 'h') {
 			fputs(usage, stdout);
 			return tool_flush_stdout();
@@ -241,7 +246,8 @@ static int cmd_simple(const char *cmd, const char *root, int argc, char **argv)
 		int sig = oci_signal_parse(signame);
 		if (sig < 0)
 			return tool_usage_error("\"%s\": not a signal", signame);
-		r = oci_runtime_kill(root, id, sig, &err);
+		r = all ? oci_runtime_kill_all(root, id, sig, &err)
+			: oci_runtime_kill(root, id, sig, &err);
 	}
 	return r < 0 ? tool_fail(id, err) : EXIT_OK;
 }

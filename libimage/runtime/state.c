@@ -1284,3 +1284,27 @@ int oci_runtime_exec(const char *root, const char *id, const struct oci_exec_opt
 	rt_config_free(c);
 	return r;
 }
+
+int oci_runtime_kill_all(const char *root, const char *id, int sig, struct oci_error **err)
+{
+	struct st s;
+	int r = st_open(root, id, false, &s, err);
+	if (r < 0)
+		return r;
+	/* paused too: the signals wait in the frozen processes, as runc's do */
+	if (strcmp(st_status(&s), "stopped") == 0) {
+		st_release(&s);
+		return error_set(err, OCI_E_USAGE, 0, "container \"%s\" is not running", id);
+	}
+	pid_t *pids = NULL;
+	size_t n = 0;
+	if ((r = rt_cg_pids(s.dirfd, &pids, &n, err)) < 0)
+		error_wrap(err, "container \"%s\"", id);
+	for (size_t i = 0; i < n; i++)
+		if (kill(pids[i], sig) < 0 && errno != ESRCH && r == 0)
+			r = error_set(err, OCI_E_IO, errno, "container \"%s\": signal %d to %d", id,
+				      sig, (int)pids[i]);
+	free(pids);
+	st_release(&s);
+	return r;
+}

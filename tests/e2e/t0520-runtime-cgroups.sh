@@ -111,6 +111,11 @@ expect 0 "resume" rtc resume e1
 sleep 0.5
 C3=$(wc -l <"/proc/$INIT/root/tmp/count" 2>/dev/null)
 [ -n "$C3" ] && [ "$C3" -gt "$C2" ] && pass "resume: progress again ($C2 -> $C3)" || fail "resume: progress ($C2 -> $C3)"
+rtc exec --detach --pid-file "$TMP/y.pid" e1 -- sleep 31 || fail "exec --detach (2)"
+YP=$(cat "$TMP/y.pid")
+expect 0 "kill --all e1 KILL" rtc kill --all e1 KILL
+for _ in $(seq 50); do [ -d "/proc/$YP" ] || break; sleep 0.1; done
+[ -d "/proc/$YP" ] && fail "kill --all: an exec'd process is killed too" || pass "kill --all: an exec'd process is killed too"
 expect 0 "delete --force e1" rtc delete --force e1
 [ -d "/proc/$XP" ] && fail "delete --force: the exec'd process is gone" || pass "delete --force: the exec'd process is gone"
 noleft "$MARK-exec" "delete --force"

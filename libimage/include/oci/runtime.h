@@ -61,6 +61,9 @@ OCI_EXPORT int oci_runtime_list(const char *root, struct oci_runtime_entry **out
 				struct oci_error **err);
 OCI_EXPORT void oci_runtime_entries_free(struct oci_runtime_entry *v, size_t n);
 
+/* Send sig to every process of the container's cgroup (kill --all). */
+OCI_EXPORT int oci_runtime_kill_all(const char *root, const char *id, int sig,
+				    struct oci_error **err);
 /* Freeze (pause) and thaw (resume) every process of a running container
  * through its freezer cgroup; a paused container's status is "paused". */
 OCI_EXPORT int oci_runtime_pause(const char *root, const char *id, struct oci_error **err);
