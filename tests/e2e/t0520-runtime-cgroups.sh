@@ -82,6 +82,12 @@ done
 run rtc exec e1 -- nosuchcmd
 is "$status" 2 "exec of a missing command: exit 2"
 err_like 'nosuchcmd' "exec of a missing command: named"
+is "$(rtc exec --user 1000:2000 e1 -- sh -c 'id -u; id -g' | tr '\n' ' ')" "1000 2000 " "exec --user UID:GID"
+expect_fail "exec --user with a name: refused" rtc exec --user root e1 -- true
+echo '{"args": ["sh", "-c", "echo $X; id -u"], "cwd": "/bin", "env": ["X=fromfile"], "user": {"uid": 1000, "gid": 1000}}' >"$TMP/proc.json"
+is "$(rtc exec --process "$TMP/proc.json" e1 | tr '\n' ' ')" "fromfile 1000 " "exec --process FILE"
+echo '{"args": ["true"], "cwd": "/", "user": {"uid": 1.5, "gid": 0}}' >"$TMP/proc2.json"
+expect_fail "exec --process with uid 1.5: refused" rtc exec --process "$TMP/proc2.json" e1
 run rtc exec e1 -- sh -c 'exit 7'
 is "$status" 7 "exec: the exit status is passed through"
 run rtc exec --env FOO=bar --cwd /bin e1 -- sh -c 'echo $FOO $(pwd)'
