@@ -144,6 +144,11 @@ run rtc run --bundle "$B" u1 -- sh -c 'grep -E "^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / " /
 is "$status" 0 "rootfsPropagation unbindable: runs"
 like 'unbindable' "rootfsPropagation unbindable: the root is unbindable"
 
+# ---- no mount namespace: refused on purpose, with the reason ----
+bundle n1 '.linux.namespaces |= map(select(.type != "mount"))'
+expect_fail "no mount namespace: refused" rtc run --bundle "$B" n1 -- true
+err_like "mount namespace is required.*host" "no mount namespace: the reason is given"
+
 # ---- default path and features ----
 bundle g1
 run rtc run --bundle "$B" g1 -- sh -c 'grep -E "^(0::|[0-9]+:pids:)" /proc/self/cgroup'
