@@ -1246,7 +1246,7 @@ static int cg_destroy_set(struct cg_set *s, struct oci_error **err)
 				break;
 			}
 			oci_error_free(e);
-			usleep(10000);
+			usleep(tries < 20 ? 500 : 10000);
 		}
 	}
 	return r;
