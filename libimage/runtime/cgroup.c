@@ -1109,6 +1109,9 @@ static int cg_apply(struct cg_set *s, bool v1, const struct rt_cg_write *w, size
 		for (size_t i = 0; i < n; i++) {
 			if (pass == 1 && !later[i])
 				continue;
+			/* v2 has no devices files: an eBPF program, below */
+			if (!v1 && strcmp(w[i].ctrl, "devices") == 0)
+				continue;
 			struct cg_dir *d = cg_for(s, w[i].ctrl, v1);
 			if (!d) {
 				if (pass == 0)
@@ -1138,6 +1141,15 @@ static int cg_apply(struct cg_set *s, bool v1, const struct rt_cg_write *w, size
 			}
 		}
 	free(later);
+	for (size_t i = 0; r == 0 && !v1 && i < s->n; i++)
+		if (s->d[i].v2) {
+			int fd = cg_open(s->d[i].mnt, s->d[i].path, false, NULL, err);
+			if (fd < 0)
+				return fd;
+			r = rt_cg_devices_bpf(fd, w, n, err);
+			close(fd);
+			break;
+		}
 	return r;
 }
 
@@ -1554,4 +1566,138 @@ int rt_cg_stats(int statedir, char **json, struct oci_error **err)
 	cJSON_Delete(o);
 	cg_set_free(&s);
 	return 0;
+}
+
+/* ---- cgroup v2 devices: an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE) ---- */
+
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+
+struct dev_rule {
+	bool allow;
+	char type; /* a, c, b */
+	int64_t maj, min;
+	unsigned acc; /* BPF_DEVCG_ACC_* */
+};
+
+static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
+{
+	return (struct bpf_insn){
+	    .code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm};
+}
+
+/* parse back one of our own v1 rules ("a", "c 1:3 rwm", "b *:* r") */
+static bool dev_rule_parse(const char *file, const char *v, struct dev_rule *r)
+{
+	r->allow = strcmp(file, "devices.allow") == 0;
+	r->type = v[0];
+	r->maj = r->min = -1;
+	r->acc = BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE;
+	if (r->type == 'a')
+		return true;
+	const char *p = v + 1;
+	while (*p == ' ')
+		p++;
+	if (*p == '*')
+		p++;
+	else
+		r->maj = strtoll(p, (char **)&p, 10);
+	if (*p++ != ':')
+		return false;
+	if (*p == '*')
+		p++;
+	else
+		r->min = strtoll(p, (char **)&p, 10);
+	while (*p == ' ')
+		p++;
+	r->acc = 0;
+	for (; *p; p++)
+		r->acc |= *p == 'r'   ? BPF_DEVCG_ACC_READ
+			  : *p == 'w' ? BPF_DEVCG_ACC_WRITE
+			  : *p == 'm' ? BPF_DEVCG_ACC_MKNOD
+				      : 0;
+	return true;
+}
+
+/* The program: the rules from the last to the first, the first that
+ * matches decides (so the last rule in the config's order wins); an allow
+ * rule matches when it covers all the access asked for, a deny rule when
+ * it covers any of it; no match allows (v2 without a program allows all). */
+int rt_cg_devices_bpf(int cgfd, const struct rt_cg_write *w, size_t n, struct oci_error **err)
+{
+	size_t nr = 0;
+	struct dev_rule *rules = xcalloc(n + 1, sizeof(*rules));
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(w[i].ctrl, "devices") == 0 &&
+		    dev_rule_parse(w[i].file, w[i].value, &rules[nr]))
+			nr++;
+	if (nr == 0) {
+		free(rules);
+		return 0;
+	}
+	size_t cap = 8 + nr * 12, k = 0;
+	struct bpf_insn *p = xcalloc(cap, sizeof(*p));
+	/* r2 = type, r3 = access, r4 = major, r5 = minor */
+	p[k++] = insn(BPF_LDX | BPF_W | BPF_MEM, 2, 1, 0, 0);
+	p[k++] = insn(BPF_ALU64 | BPF_AND | BPF_K, 2, 0, 0, 0xFFFF);
+	p[k++] = insn(BPF_LDX | BPF_W | BPF_MEM, 3, 1, 0, 0);
+	p[k++] = insn(BPF_ALU64 | BPF_RSH | BPF_K, 3, 0, 0, 16);
+	p[k++] = insn(BPF_LDX | BPF_W | BPF_MEM, 4, 1, 4, 0);
+	p[k++] = insn(BPF_LDX | BPF_W | BPF_MEM, 5, 1, 8, 0);
+	for (size_t i = nr; i-- > 0;) {
+		const struct dev_rule *r = &rules[i];
+		struct bpf_insn blk[12];
+		int b = 0;
+		if (r->type != 'a')
+			blk[b++] = insn(BPF_JMP | BPF_JNE | BPF_K, 2, 0, 0 /* fixed below */,
+					r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR);
+		if (r->maj >= 0)
+			blk[b++] = insn(BPF_JMP | BPF_JNE | BPF_K, 4, 0, 0, (int32_t)r->maj);
+		if (r->min >= 0)
+			blk[b++] = insn(BPF_JMP | BPF_JNE | BPF_K, 5, 0, 0, (int32_t)r->min);
+		blk[b++] = insn(BPF_ALU64 | BPF_MOV | BPF_X, 1, 3, 0, 0);
+		if (r->allow) {
+			/* all asked for is in acc: (access & ~acc) == 0 */
+			blk[b++] = insn(BPF_ALU64 | BPF_AND | BPF_K, 1, 0, 0, (int32_t)~r->acc);
+			blk[b++] = insn(BPF_JMP | BPF_JNE | BPF_K, 1, 0, 0, 0);
+		} else {
+			/* any of it: (access & acc) != 0 */
+			blk[b++] = insn(BPF_ALU64 | BPF_AND | BPF_K, 1, 0, 0, (int32_t)r->acc);
+			blk[b++] = insn(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 0, 0);
+		}
+		blk[b++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, r->allow ? 1 : 0);
+		blk[b++] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+		/* every jump goes to the block's end */
+		for (int j = 0; j < b; j++)
+			if (BPF_CLASS(blk[j].code) == BPF_JMP && BPF_OP(blk[j].code) != BPF_EXIT)
+				blk[j].off = (int16_t)(b - j - 1);
+		memcpy(p + k, blk, (size_t)b * sizeof(*blk));
+		k += (size_t)b;
+	}
+	p[k++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1);
+	p[k++] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	free(rules);
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	static const char license[] = "Apache";
+	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+	a.insns = (uint64_t)(uintptr_t)p;
+	a.insn_cnt = (uint32_t)k;
+	a.license = (uint64_t)(uintptr_t)license;
+	int pfd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	int e = errno;
+	free(p);
+	if (pfd < 0)
+		return error_set(err, OCI_E_IO, e, "load the cgroup v2 devices program");
+	memset(&a, 0, sizeof(a));
+	a.target_fd = (uint32_t)cgfd;
+	a.attach_bpf_fd = (uint32_t)pfd;
+	a.attach_type = BPF_CGROUP_DEVICE;
+	a.attach_flags = BPF_F_ALLOW_MULTI;
+	int r = 0;
+	if (syscall(SYS_bpf, BPF_PROG_ATTACH, &a, sizeof(a)) < 0)
+		r = error_set(err, OCI_E_IO, errno, "attach the cgroup v2 devices program");
+	/* attached, the program lives as long as the cgroup */
+	close(pfd);
+	return r;
 }

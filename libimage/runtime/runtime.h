@@ -158,6 +158,9 @@ HIDDEN int rt_cg_join(int statedir, pid_t pid, struct oci_error **err);
 HIDDEN int rt_cg_pids(int statedir, pid_t **pids, size_t *n, struct oci_error **err);
 HIDDEN int rt_cg_update(int statedir, const cJSON *res, struct oci_error **err);
 HIDDEN int rt_cg_stats(int statedir, char **json, struct oci_error **err);
+/* v2: the writes' devices rules as an eBPF program attached to cgfd */
+HIDDEN int rt_cg_devices_bpf(int cgfd, const struct rt_cg_write *w, size_t n,
+			     struct oci_error **err);
 
 /* seccomp.c: linux.seccomp built at parse time, loaded by the init */
 HIDDEN int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **err);
