@@ -115,7 +115,7 @@ static int res_memory(const cJSON *m, bool v2, struct wl *w, struct oci_error **
 	    (hk = res_i64(m, "memory", "kernel", -1, &kernel, err)) < 0 ||
 	    (ht = res_i64(m, "memory", "kernelTCP", -1, &ktcp, err)) < 0 ||
 	    (hsw = res_u64(m, "memory", "swappiness", 100, &swappiness, err)) < 0)
-		return -1;
+		return OCI_E_INVALID; /* what res_* set */
 	if ((r = rt_json_bool(m, "disableOOMKiller", &nooom, err)) < 0)
 		return error_wrap(err, "linux.resources.memory");
 	if (hs && hl && swap >= 0 && limit >= 0 && swap < limit)
@@ -176,7 +176,7 @@ static int res_cpu(const cJSON *c, bool v2, struct wl *w, struct oci_error **err
 	    (hi = res_i64(c, "cpu", "idle", 0, &idle, err)) < 0 ||
 	    (hc = res_str(c, "cpu", "cpus", list, &cpus, err)) < 0 ||
 	    (hm = res_str(c, "cpu", "mems", list, &mems, err)) < 0)
-		return -1;
+		return OCI_E_INVALID; /* what res_* set */
 	if (hi && idle > 1)
 		return error_set(err, OCI_E_INVALID, 0, "linux.resources.cpu.idle: not 0 or 1");
 	if (hc && *cpus)
@@ -225,7 +225,7 @@ static int res_majmin(const cJSON *d, const char *what, int64_t *maj, int64_t *m
 	int a, b;
 	if ((a = res_i64(d, what, "major", -1, maj, err)) < 0 ||
 	    (b = res_i64(d, what, "minor", -1, min, err)) < 0)
-		return -1;
+		return OCI_E_INVALID; /* what res_* set */
 	if (!a || !b || *maj > UINT32_MAX || *min > UINT32_MAX)
 		return error_set(err, OCI_E_INVALID, 0,
 				 "linux.resources.%s: major and minor: missing or too large", what);
@@ -238,7 +238,7 @@ static int res_blkio(const cJSON *b, bool v2, struct wl *w, struct oci_error **e
 	int hw, hl;
 	if ((hw = res_u64(b, "blockIO", "weight", 1000, &weight, err)) < 0 ||
 	    (hl = res_u64(b, "blockIO", "leafWeight", 1000, &leaf, err)) < 0)
-		return -1;
+		return OCI_E_INVALID; /* what res_* set */
 	if (hw && weight)
 		wl_add(w, v2 ? "io" : "blkio", v2 ? "io.bfq.weight" : "blkio.weight",
 		       fmt_u64(weight));
@@ -254,7 +254,7 @@ static int res_blkio(const cJSON *b, bool v2, struct wl *w, struct oci_error **e
 		int h;
 		if (res_majmin(d, "blockIO.weightDevice", &maj, &min, err) < 0 ||
 		    (h = res_u64(d, "blockIO.weightDevice", "weight", 1000, &wt, err)) < 0)
-			return -1;
+			return OCI_E_INVALID; /* what res_* set */
 		if (h && maj >= 0 && min >= 0)
 			wl_add(w, v2 ? "io" : "blkio", v2 ? "io.bfq.weight" : "blkio.weight_device",
 			       xasprintf("%" PRId64 ":%" PRId64 " %" PRIu64, maj, min, wt));
@@ -277,7 +277,7 @@ static int res_blkio(const cJSON *b, bool v2, struct wl *w, struct oci_error **e
 			uint64_t rate = 0;
 			if (res_majmin(d, "blockIO", &maj, &min, err) < 0 ||
 			    res_u64(d, "blockIO", "rate", UINT64_MAX, &rate, err) < 0)
-				return -1;
+				return OCI_E_INVALID; /* what res_* set */
 			if (maj < 0 || min < 0)
 				return error_set(err, OCI_E_INVALID, 0,
 						 "linux.resources.blockIO.%s: a device needs its "
@@ -309,7 +309,7 @@ static int res_hugetlb(const cJSON *a, bool v2, struct wl *w, struct oci_error *
 		if ((hp = res_str(d, "hugepageLimits", "pageSize", "0123456789KMGB", &ps, err)) <
 			0 ||
 		    res_u64(d, "hugepageLimits", "limit", UINT64_MAX, &limit, err) < 0)
-			return -1;
+			return OCI_E_INVALID; /* what res_* set */
 		size_t l = hp ? strlen(ps) : 0;
 		if (l < 3 || l > 8 || ps[l - 1] != 'B' || !strchr("KMG", ps[l - 2]) ||
 		    strspn(ps, "0123456789") != l - 2)
@@ -328,7 +328,7 @@ static int res_network(const cJSON *n, bool v2, struct wl *w, struct oci_error *
 	uint64_t classid = 0;
 	int hc;
 	if ((hc = res_u64(n, "network", "classID", UINT32_MAX, &classid, err)) < 0)
-		return -1;
+		return OCI_E_INVALID; /* what res_* set */
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(n, "priorities"), *d;
 	if (a && !cJSON_IsArray(a))
 		return error_set(err, OCI_E_INVALID, 0,
@@ -349,7 +349,7 @@ static int res_network(const cJSON *n, bool v2, struct wl *w, struct oci_error *
 					 "linux.resources.network.priorities: name: not an "
 					 "interface name");
 		if (res_u64(d, "network.priorities", "priority", UINT32_MAX, &prio, err) < 0)
-			return -1;
+			return OCI_E_INVALID; /* what res_* set */
 		wl_add(w, "net_prio", "net_prio.ifpriomap",
 		       xasprintf("%s %" PRIu64, nm->valuestring, prio));
 	}
@@ -466,7 +466,7 @@ static int res_devices(const cJSON *a, const struct rt_config *c, bool v2, struc
 		int64_t maj = -1, min = -1;
 		if (res_i64(d, "devices", "major", -1, &maj, err) < 0 ||
 		    res_i64(d, "devices", "minor", -1, &min, err) < 0)
-			return -1;
+			return OCI_E_INVALID; /* what res_* set */
 		if (maj > UINT32_MAX || min > UINT32_MAX)
 			return error_set(err, OCI_E_INVALID, 0,
 					 "linux.resources.devices[%zu]: major/minor too large", i);
