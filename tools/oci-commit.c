@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 				    .annotations = annotations};
 	const char *platform_arg = NULL, *ts = NULL;
 	int c, r;
-	while ((c = getopt_long(argc, argv, "qm:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:" TOOL_STD_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FROM:
 			o.from = optarg;

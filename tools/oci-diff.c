@@ -207,7 +207,7 @@ int main(int argc, char **argv)
 	struct oci_diff_opts o = {0};
 	const char *platform_arg = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, TOOL_STD_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			json = true;

@@ -956,7 +956,6 @@ int main(int argc, char **argv)
 		OPT_REPAIR,
 		OPT_DRY_RUN,
 		OPT_GC,
-		OPT_PROGRESS,
 	};
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, OPT_JSON},
@@ -973,13 +972,12 @@ int main(int argc, char **argv)
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {"gc", no_argument, NULL, OPT_GC},
 	    {"output", required_argument, NULL, 'o'},
-	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct inspect in = {.mode = MODE_TREE};
 	int nmodes = 0, c;
-	while ((c = getopt_long(argc, argv, "qo:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:" TOOL_STD_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			in.json = true;
@@ -1022,8 +1020,6 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			in.output = optarg;
-			break;
-		case OPT_PROGRESS:
 			break;
 		default: {
 			int st = tool_std_option(c, usage, argv);

@@ -86,7 +86,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool run)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, run ? "b:d" : "b:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, run ? "b:dh" : "b:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			a->o.bundle = optarg;
@@ -113,6 +113,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool run)
 			a->detach = true;
 			break;
 		case OPT_HELP:
+		case 'h':
 			fputs(usage, stdout);
 			exit(tool_flush_stdout());
 		default:
@@ -373,7 +374,7 @@ int main(int argc, char **argv)
 	};
 	const char *root = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+q", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" TOOL_STD_SHORT, lo, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOT:
 			root = optarg;

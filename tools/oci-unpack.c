@@ -33,19 +33,18 @@ static void unpack_note(void *arg, const char *msg)
 int main(int argc, char **argv)
 {
 	tool_init("oci-unpack", argc, argv);
-	enum { OPT_ROOTFS = 256, OPT_ROOTLESS, OPT_PLATFORM, OPT_PROGRESS };
+	enum { OPT_ROOTFS = 256, OPT_ROOTLESS, OPT_PLATFORM };
 	static const struct option longopts[] = {
 	    {"rootfs", no_argument, NULL, OPT_ROOTFS},
 	    {"rootless", no_argument, NULL, OPT_ROOTLESS},
 	    {"platform", required_argument, NULL, OPT_PLATFORM},
-	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
-	bool rootfs_only = false, rootless = geteuid() != 0, progress = false;
+	bool rootfs_only = false, rootless = geteuid() != 0;
 	const char *platform_arg = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, TOOL_STD_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOTFS:
 			rootfs_only = true;
@@ -55,9 +54,6 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PLATFORM:
 			platform_arg = optarg;
-			break;
-		case OPT_PROGRESS:
-			progress = true;
 			break;
 		default: {
 			int st = tool_std_option(c, usage, argv);
@@ -115,7 +111,7 @@ int main(int argc, char **argv)
 			r = EXIT_TROUBLE;
 	} else {
 		struct tool_progress prog;
-		tool_progress_init(&prog, progress);
+		tool_progress_init(&prog, false);
 		struct oci_unpack_opts o = {
 		    .apply = {.rootless = rootless,
 			      .cancel = &tool_signal,

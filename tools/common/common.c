@@ -1,5 +1,6 @@
 /* The error printer, messages and small helpers shared by the tools. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 const char *tool_name = "oci";
 bool tool_quiet = false;
+bool tool_progress_forced = false;
 
 #include <getopt.h>
 
@@ -31,8 +33,31 @@ void tool_init(const char *name, int argc, char **argv)
 			argv[i] = hidden;
 		}
 	}
-	/* a closed pipe is reported as a write error, not a silent death */
-	signal(SIGPIPE, SIG_IGN);
+	/* A reader that goes away ends us as it ends cat(1): SIGPIPE's default
+	 * action, whatever the parent left us (a shell may start us with it
+	 * ignored). The library writes to no pipe but stdout, and no tool
+	 * holds a half-written result on disk while it writes to stdout. */
+	signal(SIGPIPE, SIG_DFL);
+}
+
+bool tool_stdout_gone(void)
+{
+	/* a pipe or socket whose reader closed polls as an error or hang-up
+	 * without our asking for any event */
+	struct pollfd p = {.fd = 1, .events = 0};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+void tool_exit_sigpipe(void)
+{
+	fflush(stderr);
+	signal(SIGPIPE, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGPIPE);
+	_exit(128 + SIGPIPE);
 }
 
 /* Untrusted text (refs, paths, JSON strings) must not smuggle control
@@ -50,6 +75,9 @@ static void tool_put_sanitized(FILE *f, const char *s)
 
 int tool_fail(const char *subject, struct oci_error *err)
 {
+	/* the reader of our output went away: not an error to report */
+	if ((!err || err->errnum == EPIPE || err->errnum == 0) && tool_stdout_gone())
+		tool_exit_sigpipe();
 	fprintf(stderr, "%s: ", tool_name);
 	if (subject) {
 		tool_put_sanitized(stderr, subject);
@@ -109,6 +137,8 @@ int tool_flush_stdout(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		int e = errno;
+		if (e == EPIPE || tool_stdout_gone())
+			tool_exit_sigpipe();
 		fprintf(stderr, "%s: stdout: write failed: %s\n", tool_name, strerror(e ? e : EIO));
 		return EXIT_TROUBLE;
 	}
@@ -153,7 +183,7 @@ static double tool_now(void)
 
 void tool_progress_init(struct tool_progress *p, bool forced)
 {
-	p->on = !tool_quiet && (forced || isatty(2));
+	p->on = !tool_quiet && (forced || tool_progress_forced || isatty(2));
 	p->start = tool_now();
 	p->last = 0;
 	p->drawn = false;
@@ -237,14 +267,20 @@ int tool_bad_option(char **argv)
 
 int tool_std_option(int c, const char *usage, char **argv)
 {
+	/* a tool whose optstring lacks "hV" gets them as getopt's '?' */
+	if (c == '?' && (optopt == 'h' || optopt == 'V'))
+		c = optopt;
 	switch (c) {
 	case 'q':
 		tool_quiet = true;
 		return TOOL_CONTINUE;
-	case TOOL_OPT_HELP:
+	case TOOL_OPT_PROGRESS:
+		tool_progress_forced = true;
+		return TOOL_CONTINUE;
+	case 'h':
 		fputs(usage, stdout);
 		return tool_flush_stdout();
-	case TOOL_OPT_VERSION:
+	case 'V':
 		return tool_version();
 	default:
 		return tool_bad_option(argv);

@@ -25,18 +25,23 @@ void tool_args_done(int argc, char **argv);
 /* the one-line complaint for getopt's '?' (or ':') */
 int tool_bad_option(char **argv);
 
-/* The options every tool has, for its getopt_long table, and their
- * handling: tool_std_option() returns TOOL_CONTINUE after -q, else the exit
- * status to return (--help, --version, or a bad option). */
-#define TOOL_OPT_HELP	 0x7f00
-#define TOOL_OPT_VERSION 0x7f01
-#define TOOL_CONTINUE	 (-1)
+/* The options every tool has, for its getopt_long table and its short
+ * option string ("o:" TOOL_STD_SHORT), and their handling: tool_std_option()
+ * returns TOOL_CONTINUE after -q or --progress, else the exit status to
+ * return (-h/--help, -V/--version, or a bad option). A tool whose optstring
+ * lacks "hV" still gets -h and -V: getopt's '?' for them lands here too. */
+#define TOOL_OPT_PROGRESS 0x7f02
+#define TOOL_CONTINUE	  (-1)
+#define TOOL_STD_SHORT	  "qhV"
 #define TOOL_STD_OPTIONS                                                                           \
-	{"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, TOOL_OPT_HELP},             \
+	{"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},                       \
+	    {"version", no_argument, NULL, 'V'},                                                   \
 	{                                                                                          \
-		"version", no_argument, NULL, TOOL_OPT_VERSION                                     \
+		"progress", no_argument, NULL, TOOL_OPT_PROGRESS                                   \
 	}
 int tool_std_option(int c, const char *usage, char **argv);
+/* --progress was given: draw progress even when stderr is not a terminal */
+extern bool tool_progress_forced;
 /* "TOOL: SUBJECT: MESSAGE" on stderr; returns EXIT_TROUBLE. subject may be NULL. */
 int tool_fail(const char *subject, struct oci_error *err);
 int tool_failf(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -45,8 +50,18 @@ int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* an informational message, silenced by -q */
 void tool_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tool_version(void);
-/* check stdout was written completely (a full disk or a closed pipe is a failure) */
+/* check stdout was written completely (a full disk is a failure; a reader
+ * that went away ends the tool quietly, see tool_stdout_gone) */
 int tool_flush_stdout(void);
+/* Pipes: SIGPIPE has its default action in every tool (tool_init), so a
+ * reader that goes away (| head) ends the writer as it ends cat(1), killed
+ * by SIGPIPE, without a message. Code that must survive EPIPE on another
+ * pipe (the runtime feeding its hooks) ignores SIGPIPE around that write;
+ * and should a write to stdout still fail with EPIPE, every failure report
+ * checks whether stdout's reader is gone and, if so, ends the same quiet
+ * way. */
+bool tool_stdout_gone(void);
+__attribute__((noreturn)) void tool_exit_sigpipe(void);
 /* "123 B", "1.2 MiB" */
 const char *tool_human_size(long long n, char *buf, size_t len);
 /* parse a platform option, or the host's when s is NULL */
