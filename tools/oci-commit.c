@@ -37,8 +37,8 @@ static const char usage[] =
     "  -m, --message TEXT     the history comment   --created-by TEXT\n"
     "      --annotation K=V   on the manifest (repeatable)\n"
     "  -q, --quiet            no messages on stderr\n"
-    "      --help             this help\n"
-    "      --version          print the version\n"
+    "  -h, --help             this help\n"
+    "  -V, --version          print the version\n"
     "\n"
     "Exit status: 0 success, 2 trouble.\n";
 

@@ -26,10 +26,12 @@ static const char usage[] =
     "      --compress gzip|zstd|none  compress the --tar output (default none)\n"
     "      --ignore-mtime changes in modification time alone do not count\n"
     "  -q, --quiet        no messages on stderr\n"
-    "      --help         this help\n"
-    "      --version      print the version\n"
+    "      --progress     accepted, as by every tool (a diff shows no progress line)\n"
+    "  -h, --help         this help\n"
+    "  -V, --version      print the version\n"
     "\n"
-    "Exit status: 0 no differences, 1 differences, 2 trouble.\n";
+    "Exit status: 0 no differences, 1 differences, 2 trouble; with --tar 0 when the\n"
+    "layer was written (with changes or none), 2 trouble.\n";
 
 static void put_path(FILE *f, const char *p)
 {
@@ -173,6 +175,21 @@ static cJSON *config_diff(const struct oci_config *a, const struct oci_config *b
 	return out;
 }
 
+/* a directory oci-unpack made (it holds the record), for the one-line
+ * complaint when it is paired with something else */
+static bool is_bundle(const char *path)
+{
+	size_t n = strlen(path) + sizeof("/" OCI_BUNDLE_RECORD);
+	char *rec = malloc(n);
+	if (!rec)
+		abort();
+	snprintf(rec, n, "%s/" OCI_BUNDLE_RECORD, path);
+	struct stat st;
+	bool r = lstat(rec, &st) == 0 && S_ISREG(st.st_mode);
+	free(rec);
+	return r;
+}
+
 /* a directory that is not an image layout */
 static bool is_plain_dir(const char *path)
 {
@@ -263,6 +280,14 @@ int main(int argc, char **argv)
 	} else if (is_plain_dir(argv[optind]) && is_plain_dir(argv[optind + 1])) {
 		r = oci_changeset_dirs(argv[optind], argv[optind + 1], &o, &cs, &err);
 	} else {
+		/* a bundle is compared with its own record; beside an image or
+		 * a directory it would be read as a layout it is not */
+		for (int i = 0; i < 2; i++)
+			if (is_bundle(argv[optind + i]))
+				return tool_usage_error(
+				    "%s: a bundle is compared with the record of its unpack, "
+				    "alone (oci-diff %s); compare two images or two directories",
+				    argv[optind + i], argv[optind + i]);
 		for (int i = 0; i < 2; i++) {
 			struct oci_image_ref ir;
 			struct stat st;
@@ -312,6 +337,10 @@ int main(int argc, char **argv)
 	if (tar) {
 		struct oci_layer_write_opts wo = {.compression = compression, .clamp_mtime = -1};
 		struct oci_layer_result res;
+		/* a producer of a layer: having written it is success, changes
+		 * or none, so that a pipeline into oci-commit passes under
+		 * pipefail */
+		status = EXIT_OK;
 		if (oci_changeset_write_layer(cs, 1, &wo, &res, &err) < 0)
 			status = tool_fail(subject, err);
 		else

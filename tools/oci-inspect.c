@@ -37,8 +37,8 @@ static const char usage[] =
     "                     directory) to PATH; an archive is never rewritten in place\n"
     "  -q, --quiet        no messages on stderr\n"
     "      --progress     accepted for symmetry with the other tools\n"
-    "      --help         this help\n"
-    "      --version      print the version\n"
+    "  -h, --help         this help\n"
+    "  -V, --version      print the version\n"
     "\n"
     "Exit status: 0 success, 1 problems found (--verify, --repair), 2 trouble (bad usage,\n"
     "bad or unsafe image, I/O error).\n";

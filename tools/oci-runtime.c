@@ -35,8 +35,8 @@ static const char usage[] =
     "      --log FILE, --log-format text|json, --debug, --systemd-cgroup\n"
     "                     accepted for runc compatibility; ignored\n"
     "  -q, --quiet        no warnings on stderr\n"
-    "      --help         this help\n"
-    "      --version      print the version\n"
+    "  -h, --help         this help\n"
+    "  -V, --version      print the version\n"
     "\n"
     "Exit status: 0 success, 2 trouble; run: the container's own status.\n";
 

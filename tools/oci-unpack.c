@@ -19,8 +19,8 @@ static const char usage[] =
     "      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
     "  -q, --quiet        no messages on stderr\n"
     "      --progress     a progress line on stderr even when it is not a terminal\n"
-    "      --help         this help\n"
-    "      --version      print the version\n"
+    "  -h, --help         this help\n"
+    "  -V, --version      print the version\n"
     "\n"
     "Exit status: 0 success, 2 trouble; 128+N when stopped by signal N.\n";
 

@@ -79,6 +79,12 @@ int tool_fail(const char *subject, struct oci_error *err)
 	if ((!err || err->errnum == EPIPE || err->errnum == 0) && tool_stdout_gone())
 		tool_exit_sigpipe();
 	fprintf(stderr, "%s: ", tool_name);
+	/* the library often names the subject itself ("nope: open: ..."):
+	 * name it once */
+	size_t sl = subject ? strlen(subject) : 0;
+	if (subject && err && err->msg && strncmp(err->msg, subject, sl) == 0 &&
+	    err->msg[sl] == ':')
+		subject = NULL;
 	if (subject) {
 		tool_put_sanitized(stderr, subject);
 		fputs(": ", stderr);
