@@ -341,9 +341,11 @@ int main(int argc, char **argv)
 		 * or none, so that a pipeline into oci-commit passes under
 		 * pipefail */
 		status = EXIT_OK;
-		if (oci_changeset_write_layer(cs, 1, &wo, &res, &err) < 0)
+		tool_stream_begin();
+		if (oci_changeset_write_layer(cs, 1, &wo, &res, &err) < 0) {
+			tool_stream_abort();
 			status = tool_fail(subject, err);
-		else
+		} else
 			tool_note("%zu change%s, %zu tar entries, diff_id %s", cs->n,
 				  cs->n == 1 ? "" : "s", res.entries, res.diff_id.str);
 		if (status != EXIT_TROUBLE && res.skipped)

@@ -105,10 +105,14 @@ int main(int argc, char **argv)
 		r = tool_fail(spec, err);
 	} else if (to_stdout) {
 		/* the merged root filesystem as one tar stream, nothing on disk */
-		if (oci_image_export(img, 1, &err) < 0)
+		tool_stream_begin();
+		if (oci_image_export(img, 1, &err) < 0) {
+			tool_stream_abort();
 			r = tool_fail(spec, err);
-		else if (tool_flush_stdout())
+		} else if (tool_flush_stdout()) {
+			tool_stream_abort();
 			r = EXIT_TROUBLE;
+		}
 	} else {
 		struct tool_progress prog;
 		tool_progress_init(&prog, false);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "common.h"
@@ -46,6 +47,23 @@ bool tool_stdout_gone(void)
 	 * without our asking for any event */
 	struct pollfd p = {.fd = 1, .events = 0};
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+static off_t tool_stream_start = -1;
+
+void tool_stream_begin(void)
+{
+	struct stat st;
+	if (fstat(1, &st) == 0 && S_ISREG(st.st_mode))
+		tool_stream_start = lseek(1, 0, SEEK_CUR);
+}
+
+void tool_stream_abort(void)
+{
+	int saved = errno;
+	if (tool_stream_start >= 0 && ftruncate(1, tool_stream_start) == 0)
+		lseek(1, tool_stream_start, SEEK_SET);
+	errno = saved;
 }
 
 void tool_exit_sigpipe(void)

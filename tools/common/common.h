@@ -61,6 +61,12 @@ int tool_flush_stdout(void);
  * checks whether stdout's reader is gone and, if so, ends the same quiet
  * way. */
 bool tool_stdout_gone(void);
+/* A stream written to stdout (a layer, a tar) that fails half-way must not
+ * stay behind as a file that looks whole: when stdout is a regular file,
+ * tool_stream_begin() notes where the stream starts and tool_stream_abort()
+ * cuts the file back there. */
+void tool_stream_begin(void);
+void tool_stream_abort(void);
 __attribute__((noreturn)) void tool_exit_sigpipe(void);
 /* "123 B", "1.2 MiB" */
 const char *tool_human_size(long long n, char *buf, size_t len);
