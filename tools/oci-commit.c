@@ -85,6 +85,23 @@ static int parse_time(const char *s, int64_t *out)
 	return -1;
 }
 
+/* a directory that can be a SOURCE: one oci-unpack made, or a plain one
+ * (not an image layout, which is a destination) */
+static bool is_source_dir(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	size_t n = strlen(path) + sizeof("/index.json");
+	char *idx = malloc(n);
+	if (!idx)
+		abort();
+	snprintf(idx, n, "%s/index.json", path);
+	bool layout = stat(idx, &st) == 0;
+	free(idx);
+	return !layout;
+}
+
 int main(int argc, char **argv)
 {
 	tool_init("oci-commit", argc, argv);
@@ -248,8 +265,18 @@ int main(int argc, char **argv)
 	tool_args_done(argc, argv);
 	int nargs = argc - optind;
 	if (nargs < 1 || nargs > 2)
-		return tool_usage_error(nargs < 1 ? "missing IMAGE:REF" : "too many arguments");
+		return tool_usage_error(nargs < 1
+					    ? "missing the destination IMAGE:REF"
+					    : "too many arguments: expected [SOURCE] IMAGE:REF");
 	o.dest = argv[argc - 1];
+	/* the usual slips, said in the user's terms: a bundle without a
+	 * destination, or the destination given first */
+	if (nargs == 1 && !o.layer_file && !o.from && is_source_dir(o.dest))
+		return tool_usage_error("%s: missing the destination: oci-commit %s IMAGE:REF",
+					o.dest, o.dest);
+	if (nargs == 2 && !is_source_dir(argv[optind]) && is_source_dir(o.dest))
+		return tool_usage_error("%s: the SOURCE comes first: oci-commit %s %s", o.dest,
+					o.dest, argv[optind]);
 	if (nargs == 2) {
 		const char *src = argv[optind];
 		struct stat st;

@@ -259,8 +259,10 @@ int main(int argc, char **argv)
 	tool_args_done(argc, argv);
 	int nargs = argc - optind;
 	if (nargs < 1 || nargs > 2)
-		return tool_usage_error(nargs < 1 ? "missing BUNDLE or DIR_A DIR_B"
-						  : "too many arguments");
+		return tool_usage_error(
+		    nargs < 1
+			? "missing BUNDLE or DIR_A DIR_B"
+			: "too many arguments: expected BUNDLE, DIR_A DIR_B or IMAGE_A IMAGE_B");
 	if (json && tar)
 		return tool_usage_error("--json and --tar are mutually exclusive");
 	if (compression != OCI_COMPRESS_NONE && !tar)
