@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include "common.h"
+#include "inspect.h"
 
 static const char usage[] =
     "Usage: oci-inspect [OPTION]... IMAGE\n"
@@ -22,6 +23,8 @@ static const char usage[] =
     "      --config       the config's exact bytes\n"
     "      --index        the index's exact bytes (the one named, else index.json)\n"
     "      --files        each layer's entries, ls -l style, whiteouts marked\n"
+    "      --history      the config's history: created, created by, comment, the size of\n"
+    "                     the layer each entry made; empty layers marked\n"
     "      --layer N|DIGEST  with --files: only layer N (1 = bottom) or that digest\n"
     "      --merged       with --files: the root filesystem the layers make, whiteouts\n"
     "                     applied, without unpacking\n"
@@ -51,6 +54,7 @@ enum mode {
 	MODE_CONFIG,
 	MODE_INDEX,
 	MODE_FILES,
+	MODE_HISTORY,
 	MODE_VERIFY,
 	MODE_REPAIR
 };
@@ -471,6 +475,17 @@ static int do_document(struct inspect *in)
 		r = write_bytes(img->manifest->raw, img->manifest->raw_len);
 	else
 		r = write_bytes(img->config->raw, img->config->raw_len);
+	oci_image_free(img);
+	return r;
+}
+
+static int do_history(struct inspect *in)
+{
+	struct oci_image *img;
+	int r = load_image(in, &img);
+	if (r)
+		return r;
+	r = inspect_history(img, in->json);
 	oci_image_free(img);
 	return r;
 }
@@ -949,6 +964,7 @@ int main(int argc, char **argv)
 		OPT_CONFIG,
 		OPT_INDEX,
 		OPT_FILES,
+		OPT_HISTORY,
 		OPT_LAYER,
 		OPT_MERGED,
 		OPT_PLATFORM,
@@ -964,6 +980,7 @@ int main(int argc, char **argv)
 	    {"config", no_argument, NULL, OPT_CONFIG},
 	    {"index", no_argument, NULL, OPT_INDEX},
 	    {"files", no_argument, NULL, OPT_FILES},
+	    {"history", no_argument, NULL, OPT_HISTORY},
 	    {"layer", required_argument, NULL, OPT_LAYER},
 	    {"merged", no_argument, NULL, OPT_MERGED},
 	    {"platform", required_argument, NULL, OPT_PLATFORM},
@@ -996,6 +1013,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FILES:
 			in.mode = MODE_FILES, nmodes++;
+			break;
+		case OPT_HISTORY:
+			in.mode = MODE_HISTORY, nmodes++;
 			break;
 		case OPT_LAYER:
 			in.layer = optarg;
@@ -1030,8 +1050,9 @@ int main(int argc, char **argv)
 	}
 	tool_args_done(argc, argv);
 	if (nmodes > 1)
-		return tool_usage_error("--refs, --manifest, --config, --index, --files, --verify "
-					"and --repair are mutually exclusive");
+		return tool_usage_error(
+		    "--refs, --manifest, --config, --index, --files, --history, "
+		    "--verify and --repair are mutually exclusive");
 	if ((in.dry_run || in.gc || in.output) && in.mode != MODE_REPAIR)
 		return tool_usage_error("--dry-run, --gc and -o go with --repair");
 	if (in.merged && nmodes == 0)
@@ -1079,6 +1100,9 @@ int main(int argc, char **argv)
 		break;
 	case MODE_FILES:
 		r = do_files(&in);
+		break;
+	case MODE_HISTORY:
+		r = do_history(&in);
 		break;
 	default:
 		r = do_document(&in);
