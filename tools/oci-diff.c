@@ -69,10 +69,9 @@ static const char *type_name(uint32_t mode)
 static cJSON *json_entry(const struct oci_snap_entry *e)
 {
 	cJSON *o = cJSON_CreateObject();
-	char mode[16];
-	snprintf(mode, sizeof(mode), "%04o", e->mode & 07777);
+	/* the encodings oci-inspect uses for the same things (docs/json.md) */
 	cJSON_AddStringToObject(o, "type", type_name(e->mode));
-	cJSON_AddStringToObject(o, "mode", mode);
+	cJSON_AddNumberToObject(o, "mode", e->mode & 07777);
 	cJSON_AddNumberToObject(o, "uid", e->uid);
 	cJSON_AddNumberToObject(o, "gid", e->gid);
 	cJSON_AddNumberToObject(o, "size", (double)e->size);
@@ -80,11 +79,10 @@ static cJSON *json_entry(const struct oci_snap_entry *e)
 	if (e->digest.algo)
 		cJSON_AddStringToObject(o, "digest", e->digest.str);
 	if (e->link)
-		cJSON_AddStringToObject(o, "link", e->link);
+		cJSON_AddStringToObject(o, "linkname", e->link);
 	if (S_ISCHR(e->mode) || S_ISBLK(e->mode)) {
-		char dev[32];
-		snprintf(dev, sizeof(dev), "%u:%u", major(e->rdev), minor(e->rdev));
-		cJSON_AddStringToObject(o, "device", dev);
+		cJSON_AddNumberToObject(o, "devmajor", major(e->rdev));
+		cJSON_AddNumberToObject(o, "devminor", minor(e->rdev));
 	}
 	if (e->xattrs && *e->xattrs) {
 		cJSON *x = cJSON_AddObjectToObject(o, "xattrs");

@@ -490,6 +490,27 @@ static int do_history(struct inspect *in)
 	return r;
 }
 
+/* Every path in our JSON is absolute, with the leading "/" (docs/json.md),
+ * whatever form the layer or record keeps it in. */
+static void json_add_path(cJSON *o, const char *key, const char *path)
+{
+	while (*path == '/')
+		path++;
+	size_t n = strlen(path) + 2;
+	char *p = malloc(n);
+	if (!p)
+		abort();
+	snprintf(p, n, "/%s", path);
+	cJSON_AddStringToObject(o, key, p);
+	free(p);
+}
+
+static void free_refs(char **p)
+{
+	free(*p);
+}
+#define cleanup_refs __attribute__((cleanup(free_refs)))
+
 /* ---- files ---- */
 
 static void mode_string(mode_t m, char c0, char out[11])
@@ -585,16 +606,19 @@ static int list_layer(struct inspect *in, const struct oci_image *img, size_t i,
 		time_t mt = archive_entry_mtime(e);
 		if (entries) {
 			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "path", *path ? path : "/");
+			json_add_path(o, "path", path);
 			cJSON_AddStringToObject(o, "type", type_word(tc));
 			cJSON_AddNumberToObject(o, "mode", mode);
 			cJSON_AddNumberToObject(o, "uid", (double)archive_entry_uid(e));
 			cJSON_AddNumberToObject(o, "gid", (double)archive_entry_gid(e));
 			cJSON_AddNumberToObject(o, "size", (double)archive_entry_size(e));
 			cJSON_AddNumberToObject(o, "mtime", (double)mt);
-			if (link)
-				cJSON_AddStringToObject(o, "linkname",
-							clean_link ? clean_link : link);
+			/* a hardlink names a path in the image (absolute, as
+			 * every path); a symlink's target is its content */
+			if (clean_link)
+				json_add_path(o, "linkname", clean_link);
+			else if (link)
+				cJSON_AddStringToObject(o, "linkname", link);
 			if (tc == 'c' || tc == 'b') {
 				cJSON_AddNumberToObject(o, "devmajor", archive_entry_rdevmajor(e));
 				cJSON_AddNumberToObject(o, "devminor", archive_entry_rdevminor(e));
@@ -602,7 +626,7 @@ static int list_layer(struct inspect *in, const struct oci_image *img, size_t i,
 			if (wh == OCI_WHITEOUT_FILE || wh == OCI_WHITEOUT_OPAQUE) {
 				cJSON_AddStringToObject(
 				    o, "whiteout", wh == OCI_WHITEOUT_FILE ? "file" : "opaque");
-				cJSON_AddStringToObject(o, "hides", *target ? target : "/");
+				json_add_path(o, "hides", target);
 			}
 			if (archive_entry_xattr_reset(e) > 0) {
 				cJSON *x = cJSON_AddObjectToObject(o, "xattrs");
@@ -710,7 +734,7 @@ static int list_merged(struct inspect *in, const struct oci_image *img)
 		time_t mt = (time_t)(e->mtime_ns / 1000000000);
 		if (root) {
 			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "path", e->path);
+			json_add_path(o, "path", e->path);
 			cJSON_AddStringToObject(o, "type", type_word(tc));
 			cJSON_AddNumberToObject(o, "mode", e->mode & 07777);
 			cJSON_AddNumberToObject(o, "uid", e->uid);
@@ -819,7 +843,17 @@ static int print_report(const struct inspect *in, const struct oci_verify_report
 			cJSON *e = cJSON_CreateObject();
 			cJSON_AddStringToObject(e, "kind", x->kind);
 			cJSON_AddStringToObject(e, "digest", x->digest);
-			cJSON_AddStringToObject(e, "refs", x->refs);
+			/* a list is an array, never a joined string: the library
+			 * joins with commas, "-" for none; a ref cannot hold a
+			 * comma (annotations.md's grammar) */
+			cJSON *refs = cJSON_AddArrayToObject(e, "refs");
+			if (strcmp(x->refs, "-") != 0) {
+				cleanup_refs char *all = strdup(x->refs);
+				char *save = NULL;
+				for (char *r = all ? strtok_r(all, ",", &save) : NULL; r;
+				     r = strtok_r(NULL, ",", &save))
+					cJSON_AddItemToArray(refs, cJSON_CreateString(r));
+			}
 			cJSON_AddStringToObject(e, "detail", x->detail);
 			cJSON_AddBoolToObject(e, "repairable", x->fixable);
 			cJSON_AddItemToArray(x->note ? nn : p, e);
