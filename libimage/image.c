@@ -46,7 +46,8 @@ int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_
 	if (!at && stat(out->path, &st) < 0) {
 		for (const char *c = strchr(spec, ':'); c && c < colon; c = strchr(c + 1, ':')) {
 			cleanup_free char *p = xstrndup(spec, (size_t)(c - spec));
-			if (stat(p, &st) == 0) {
+			/* "-" (stdin) is a path too: "-:example/app:1.0" */
+			if (strcmp(p, "-") == 0 || stat(p, &st) == 0) {
 				free(out->path);
 				free(out->ref);
 				out->path = xstrdup(p);

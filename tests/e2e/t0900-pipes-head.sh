@@ -46,6 +46,7 @@ closed '0|141' "oci-inspect --history | closed" oci-inspect --history "$TD/multi
 closed '0|141' "oci-inspect --config | closed" oci-inspect --config "$TD/multi:v1"
 closed '0|141' "oci-inspect --verify | closed" oci-inspect -q --verify "$TD/multi"
 closed 141 "oci-unpack IMAGE - | closed" oci-unpack "$TMP/big:v1" -
+closed 141 "oci-copy IMAGE - | closed" oci-copy -q "$TMP/big:v1" -
 oci-unpack -q "$TMP/big:v1" "$TMP/b" || fail "unpack the big image"
 rm "$TMP/b/rootfs/big.bin"
 for i in $(seq 1 300); do echo "$i" >"$TMP/b/rootfs/n$i"; done
@@ -56,7 +57,7 @@ closed 141 "oci-diff --json BUNDLE | closed" oci-diff --json "$TMP/b"
 cp -r "$TD/multi" "$TMP/L"
 closed '0|141' "oci-commit | closed" oci-commit -q "$TMP/b" "$TMP/L:c1"
 closed '0|141' "oci-runtime spec | closed" oci-runtime spec --help
-for t in oci-inspect oci-unpack oci-diff oci-commit oci-runtime; do
+for t in oci-inspect oci-unpack oci-diff oci-commit oci-runtime oci-copy; do
 	closed '0|141' "$t --help | closed" "$t" --help
 done
 

@@ -5,7 +5,7 @@
 # destination).
 . "$(dirname "$0")/test-lib.sh"
 
-for t in oci-inspect oci-unpack oci-diff oci-commit oci-runtime; do
+for t in oci-inspect oci-unpack oci-diff oci-commit oci-runtime oci-copy; do
 	expect 0 "$t -h exits 0" "$t" -h
 	like '^Usage: ' "$t -h prints the usage on stdout"
 	h=$(out)
