@@ -37,6 +37,7 @@ static const char usage[] =
     "  -m, --message TEXT     the history comment   --created-by TEXT\n"
     "      --annotation K=V   on the manifest (repeatable)\n"
     "  -q, --quiet            no messages on stderr\n"
+    "      --progress         a live line on stderr even when it is not a terminal\n"
     "  -h, --help             this help\n"
     "  -V, --version          print the version\n"
     "\n"
@@ -329,7 +330,11 @@ int main(int argc, char **argv)
 	oci_set_cancel_flag(&tool_signal);
 	struct oci_error *err = NULL;
 	struct oci_commit_result res;
-	if (oci_commit(&o, &res, &err) < 0) {
+	struct tool_ticker tick;
+	tool_ticker_start(&tick, o.squash ? "committing (squash)" : "committing");
+	int rc = oci_commit(&o, &res, &err);
+	tool_ticker_stop(&tick);
+	if (rc < 0) {
 		oci_platform_release(&platform);
 		if (tool_signal) {
 			oci_error_free(err);

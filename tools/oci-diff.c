@@ -26,7 +26,8 @@ static const char usage[] =
     "      --compress gzip|zstd|none  compress the --tar output (default none)\n"
     "      --ignore-mtime changes in modification time alone do not count\n"
     "  -q, --quiet        no messages on stderr\n"
-    "      --progress     accepted, as by every tool (a diff shows no progress line)\n"
+    "      --progress     between images: a live line on stderr even when it is not a\n"
+    "                     terminal\n"
     "  -h, --help         this help\n"
     "  -V, --version      print the version\n"
     "\n"
@@ -313,6 +314,8 @@ int main(int argc, char **argv)
 		if (tool_platform(platform_arg, &platform))
 			return EXIT_TROUBLE;
 		struct oci_snapshot *sa = NULL, *sb = NULL;
+		struct tool_ticker tick;
+		tool_ticker_start(&tick, "reading the images");
 		subject = argv[optind];
 		r = oci_image_open(argv[optind], &platform, &la, &ia, &err);
 		if (r == 0)
@@ -327,6 +330,7 @@ int main(int argc, char **argv)
 			r = oci_changeset_snapshots(sa, sb, &o, &cs, &err);
 			sa = sb = NULL;
 		}
+		tool_ticker_stop(&tick);
 		oci_snapshot_free(sa);
 		oci_snapshot_free(sb);
 		if (r == 0)

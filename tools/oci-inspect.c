@@ -39,7 +39,8 @@ static const char usage[] =
     "  -o PATH            with --repair of an archive: write the repaired copy (a layout\n"
     "                     directory) to PATH; an archive is never rewritten in place\n"
     "  -q, --quiet        no messages on stderr\n"
-    "      --progress     accepted for symmetry with the other tools\n"
+    "      --progress     with --verify, --repair: a live line on stderr even when it is\n"
+    "                     not a terminal\n"
     "  -h, --help         this help\n"
     "  -V, --version      print the version\n"
     "\n"
@@ -904,7 +905,11 @@ static int verify_path(struct inspect *in, const char *path, bool unfixable_only
 	if (oci_layout_open_flags(path, OCI_LAYOUT_OPEN_LENIENT, &l, &err) < 0)
 		return tool_fail(path, err);
 	struct oci_verify_report *rep;
-	if (oci_layout_verify(l, &rep, &err) < 0) {
+	struct tool_ticker tick;
+	tool_ticker_start(&tick, "verifying");
+	int vr = oci_layout_verify(l, &rep, &err);
+	tool_ticker_stop(&tick);
+	if (vr < 0) {
 		oci_layout_free(l);
 		return tool_fail(path, err);
 	}

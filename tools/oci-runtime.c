@@ -35,6 +35,7 @@ static const char usage[] =
     "      --log FILE, --log-format text|json, --debug, --systemd-cgroup\n"
     "                     accepted for runc compatibility; ignored\n"
     "  -q, --quiet        no warnings on stderr\n"
+    "      --progress     accepted, as by every tool (nothing long to show)\n"
     "  -h, --help         this help\n"
     "  -V, --version      print the version\n"
     "\n"

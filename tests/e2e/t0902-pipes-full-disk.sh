@@ -62,6 +62,9 @@ for fill in 350 450; do
 	in_full $fill 'oci-inspect --repair -o "$F/copy" "$TMP/img.tar"'
 	check "oci-inspect --repair -o onto a full disk ($fill KiB taken)"
 	unlike 'No such file|File exists|\(null\)' "repair -o: not a stale errno"
+
+	in_full $fill 'oci-inspect -q --repair -o "$F/copy.tar" "$TMP/img.tar"'
+	check "oci-inspect --repair -o ARCHIVE onto a full disk ($fill KiB taken)"
 done
 
 # diff --tar into a file on the full disk: the partial tar is cut back

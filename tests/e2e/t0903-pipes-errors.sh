@@ -32,6 +32,15 @@ is "$status" 0 "oci-unpack --progress IMAGE - exits 0"
 expect 0 "oci-unpack without --progress in a pipe" oci-unpack "$TMP/L:v1" "$TMP/b2"
 is "$(grep -c $'\r' "$TMP/err")" 0 "no progress line on stderr when it is not a terminal"
 
+# a job the library does not report on step by step still shows a live
+# line with --progress (the label and the seconds), once it has run 0.5 s
+head -c 30000000 /dev/urandom >"$TMP/b/rootfs/big.bin"
+expect 0 "oci-commit --progress of a big change" oci-commit --level 9 --progress "$TMP/b" "$TMP/L:big"
+err_like $'\roci-commit: committing  [0-9]+ s' "oci-commit --progress: a live line on stderr"
+expect 0 "oci-commit of a big change, no --progress, not a terminal" oci-commit --level 9 "$TMP/b" "$TMP/L:big2"
+is "$(grep -c $'\r' "$TMP/err")" 0 "no live line in a pipe by default"
+rm "$TMP/b/rootfs/big.bin"
+
 # subjects named once
 expect_fail "oci-diff nope: fails, one line" oci-diff "$TMP/nope"
 is "$(err)" "oci-diff: $TMP/nope: No such file or directory" "oci-diff nope: the subject once"
@@ -58,5 +67,5 @@ err_like 'too many arguments: expected \[SOURCE\] IMAGE:REF' "oci-commit: what i
 expect_fail "oci-commit: nothing at all" oci-commit
 err_like 'missing the destination IMAGE:REF' "oci-commit with no argument: the destination is missing"
 expect_fail "oci-unpack IMAGE: missing BUNDLE" oci-unpack "$TMP/L:v1"
-is "$(oci-inspect --refs "$TMP/L" | cut -f1 | sort | paste -sd,)" "p,sq,v1,v2" "nothing was committed by the refused commands"
+is "$(oci-inspect --refs "$TMP/L" | cut -f1 | sort | paste -sd,)" "big,big2,p,sq,v1,v2" "nothing was committed by the refused commands"
 done_testing

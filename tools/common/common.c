@@ -1,6 +1,7 @@
 /* The error printer, messages and small helpers shared by the tools. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -237,6 +238,89 @@ void tool_progress_end(struct tool_progress *p)
 	if (p->drawn)
 		fputc('\n', stderr);
 	p->drawn = false;
+}
+
+struct ticker {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop, drawn;
+	char *label;
+	double start;
+};
+
+static void *ticker_run(void *arg)
+{
+	struct ticker *k = arg;
+	pthread_mutex_lock(&k->mu);
+	while (!k->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+		if (k->stop)
+			break;
+		fprintf(stderr, "\r%s: %s  %.0f s\033[K", tool_name, k->label,
+			tool_now() - k->start);
+		fflush(stderr);
+		k->drawn = true;
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+void tool_ticker_start(struct tool_ticker *t, const char *label)
+{
+	t->priv = NULL;
+	t->on = !tool_quiet && (tool_progress_forced || isatty(2));
+	if (!t->on)
+		return;
+	struct ticker *k = calloc(1, sizeof(*k));
+	if (!k)
+		abort();
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	k->label = strdup(label);
+	if (!k->label)
+		abort();
+	k->start = tool_now();
+	/* the job's signals (SIGINT, SIGTERM) stay with the main thread */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int r = pthread_create(&k->th, NULL, ticker_run, k);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		/* no live line is no reason to fail the job */
+		free(k->label);
+		free(k);
+		t->on = false;
+		return;
+	}
+	t->priv = k;
+}
+
+void tool_ticker_stop(struct tool_ticker *t)
+{
+	struct ticker *k = t->priv;
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->mu);
+	k->stop = true;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->th, NULL);
+	if (k->drawn)
+		fputs("\r\033[K", stderr);
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+	free(k->label);
+	free(k);
+	t->priv = NULL;
 }
 
 volatile sig_atomic_t tool_signal;

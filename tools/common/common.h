@@ -85,6 +85,18 @@ void tool_progress_init(struct tool_progress *p, bool forced);
 void tool_progress_layer(void *arg, size_t layer, size_t n_layers, int64_t done, int64_t total);
 void tool_progress_end(struct tool_progress *p);
 
+/* A live line for a long job the library does not report on step by step
+ * (a commit, a verify or repair, reading two images for a diff): the label
+ * and the time spent, redrawn by a thread twice a second; shown under the
+ * same rule as tool_progress (a terminal, or --progress) and never before
+ * the job has run for half a second. */
+struct tool_ticker {
+	bool on;
+	void *priv;
+};
+void tool_ticker_start(struct tool_ticker *t, const char *label);
+void tool_ticker_stop(struct tool_ticker *t);
+
 /* Signals: SIGINT/SIGTERM/SIGHUP set tool_signal; a tool cleans up, then
  * calls tool_signal_exit(), which re-raises it (exit status 128+N). */
 #include <signal.h>
