@@ -182,21 +182,6 @@ static cJSON *config_diff(const struct oci_config *a, const struct oci_config *b
 	return out;
 }
 
-/* a directory oci-unpack made (it holds the record), for the one-line
- * complaint when it is paired with something else */
-static bool is_bundle(const char *path)
-{
-	size_t n = strlen(path) + sizeof("/" OCI_BUNDLE_RECORD);
-	char *rec = malloc(n);
-	if (!rec)
-		abort();
-	snprintf(rec, n, "%s/" OCI_BUNDLE_RECORD, path);
-	struct stat st;
-	bool r = lstat(rec, &st) == 0 && S_ISREG(st.st_mode);
-	free(rec);
-	return r;
-}
-
 /* a directory that is not an image layout */
 static bool is_plain_dir(const char *path)
 {
@@ -292,7 +277,7 @@ int main(int argc, char **argv)
 		/* a bundle is compared with its own record; beside an image or
 		 * a directory it would be read as a layout it is not */
 		for (int i = 0; i < 2; i++)
-			if (is_bundle(argv[optind + i]))
+			if (tool_is_bundle(argv[optind + i]))
 				return tool_usage_error(
 				    "%s: a bundle is compared with the record of its unpack, "
 				    "alone (oci-diff %s); compare two images or two directories",

@@ -1143,7 +1143,14 @@ int main(int argc, char **argv)
 		r = in.mode == MODE_VERIFY ? do_verify(&in) : do_repair(&in);
 	else if (oci_image_ref_parse(in.spec, &in.ref, &err) < 0)
 		r = tool_fail(in.spec, err);
-	else if (oci_layout_open(in.ref.path, &in.layout, &err) < 0)
+	else if (oci_layout_open(in.ref.path, &in.layout, &err) < 0 &&
+		 tool_is_bundle(in.ref.path)) {
+		oci_error_free(err);
+		r = tool_failf(in.ref.path,
+			       "a bundle made by oci-unpack, not an image (oci-diff %s "
+			       "shows what changed in it)",
+			       in.ref.path);
+	} else if (in.layout == NULL)
 		r = tool_fail(in.ref.path, err);
 	else if ((in.ref.ref || in.ref.has_digest) &&
 		 oci_layout_select(in.layout, &in.ref, &in.sel, &err) < 0)

@@ -64,9 +64,14 @@ int main(int argc, char **argv)
 	}
 	tool_args_done(argc, argv);
 	if (argc - optind != 2)
-		return tool_usage_error(argc - optind < 2 ? "missing IMAGE or BUNDLE"
-							  : "too many arguments");
+		return tool_usage_error(argc - optind < 2
+					    ? "missing IMAGE or BUNDLE"
+					    : "too many arguments: expected IMAGE BUNDLE");
 	const char *spec = argv[optind], *bundle = argv[optind + 1];
+	if (tool_is_bundle(spec))
+		return tool_usage_error("%s: a bundle, not an image; the IMAGE comes first: "
+					"oci-unpack IMAGE %s",
+					spec, spec);
 	bool to_stdout = strcmp(bundle, "-") == 0;
 	if (to_stdout && isatty(1))
 		return tool_usage_error("BUNDLE -: refusing to write a tar stream to a terminal");

@@ -67,5 +67,11 @@ err_like 'too many arguments: expected \[SOURCE\] IMAGE:REF' "oci-commit: what i
 expect_fail "oci-commit: nothing at all" oci-commit
 err_like 'missing the destination IMAGE:REF' "oci-commit with no argument: the destination is missing"
 expect_fail "oci-unpack IMAGE: missing BUNDLE" oci-unpack "$TMP/L:v1"
+expect_fail "oci-unpack BUNDLE IMAGE (swapped): one line" oci-unpack "$TMP/b" "$TMP/L:v1"
+err_like "$TMP/b: a bundle, not an image; the IMAGE comes first" "oci-unpack swapped: says the order"
+expect_fail "oci-unpack: too many arguments" oci-unpack "$TMP/L:v1" "$TMP/b9" extra
+err_like 'too many arguments: expected IMAGE BUNDLE' "oci-unpack: what it expected"
+expect_fail "oci-inspect BUNDLE: one line" oci-inspect "$TMP/b"
+err_like "$TMP/b: a bundle made by oci-unpack, not an image" "oci-inspect BUNDLE: says it is a bundle"
 is "$(oci-inspect --refs "$TMP/L" | cut -f1 | sort | paste -sd,)" "big,big2,p,sq,v1,v2" "nothing was committed by the refused commands"
 done_testing

@@ -187,6 +187,19 @@ const char *tool_human_size(long long n, char *buf, size_t len)
 	return buf;
 }
 
+bool tool_is_bundle(const char *path)
+{
+	size_t n = strlen(path) + sizeof("/" OCI_BUNDLE_RECORD);
+	char *rec = malloc(n);
+	if (!rec)
+		abort();
+	snprintf(rec, n, "%s/" OCI_BUNDLE_RECORD, path);
+	struct stat st;
+	bool r = lstat(rec, &st) == 0 && S_ISREG(st.st_mode);
+	free(rec);
+	return r;
+}
+
 int tool_platform(const char *s, struct oci_platform *out)
 {
 	if (!s) {

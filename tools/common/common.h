@@ -70,6 +70,9 @@ void tool_stream_abort(void);
 __attribute__((noreturn)) void tool_exit_sigpipe(void);
 /* "123 B", "1.2 MiB" */
 const char *tool_human_size(long long n, char *buf, size_t len);
+/* PATH is a bundle oci-unpack made (it holds the record): for the one-line
+ * complaint when a bundle is given where an image belongs */
+bool tool_is_bundle(const char *path);
 /* parse a platform option, or the host's when s is NULL */
 int tool_platform(const char *s, struct oci_platform *out);
 
