@@ -70,7 +70,7 @@ static void print_json(const struct oci_copy_result *res, const char *dest)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "destination", dest);
 	cJSON_AddStringToObject(o, "format", format_name(res->format));
-	cJSON_AddBoolToObject(o, "tag_only", res->tag_only);
+	cJSON_AddBoolToObject(o, "tagOnly", res->tag_only);
 	cJSON *imgs = cJSON_AddArrayToObject(o, "images");
 	for (size_t i = 0; i < res->n_images; i++) {
 		const struct oci_copy_image *im = &res->images[i];
@@ -80,7 +80,7 @@ static void print_json(const struct oci_copy_result *res, const char *dest)
 			cJSON_AddStringToObject(j, "ref", im->ref);
 		else
 			cJSON_AddNullToObject(j, "ref");
-		cJSON_AddStringToObject(j, "source_digest", im->src_digest.str);
+		cJSON_AddStringToObject(j, "sourceDigest", im->src_digest.str);
 		cJSON_AddStringToObject(j, "digest", im->digest.str);
 		cJSON_AddStringToObject(j, "mediaType", im->media_type);
 		cJSON_AddBoolToObject(j, "converted", im->converted);
@@ -90,7 +90,7 @@ static void print_json(const struct oci_copy_result *res, const char *dest)
 	cJSON_AddNumberToObject(b, "copied", (double)res->blobs_copied);
 	cJSON_AddNumberToObject(b, "skipped", (double)res->blobs_skipped);
 	cJSON_AddNumberToObject(b, "recompressed", (double)res->layers_recompressed);
-	cJSON_AddNumberToObject(b, "documents_rewritten", (double)res->documents_rewritten);
+	cJSON_AddNumberToObject(b, "documentsRewritten", (double)res->documents_rewritten);
 	cJSON_AddNumberToObject(b, "bytes", (double)res->bytes_copied);
 	cJSON *n = cJSON_AddArrayToObject(o, "notes");
 	for (size_t i = 0; i < res->n_notes; i++)

@@ -3,7 +3,8 @@
 # in docs/schemas (tested against real output here), and the same things have
 # the same names and encodings everywhere: paths absolute with the leading
 # "/", modes as integers, lists as arrays (never comma-joined strings), link
-# targets as "linkname", device numbers as "devmajor"/"devminor".
+# targets as "linkname", device numbers as "devmajor"/"devminor", field names
+# camelCase in every tool (oci-copy's too).
 . "$(dirname "$0")/test-lib.sh"
 
 S="$OCI_SOURCE_DIR/docs/schemas"
@@ -47,6 +48,8 @@ doc oci-diff 1 oci-diff --json "$TMP/b"
 doc oci-diff 1 oci-diff --json "$TMP/d1" "$TMP/d2"
 doc oci-diff 1 oci-diff --json "$TMP/L:v1" "$TMP/L:v2"
 doc oci-diff 1 oci-diff --json "$TMP/L:v1" "$TMP/L:cfg"
+doc oci-copy 0 oci-copy -q --json "$TMP/L:v1" "$TMP/C:a"
+doc oci-copy 0 oci-copy -q --json "$TMP/C:a" "$TMP/C:b"
 
 if python3 -c 'import jsonschema' 2>/dev/null; then
 	python3 - "$TMP/list" >"$TMP/results" <<'PY'
@@ -81,6 +84,8 @@ def walk(v, where, name):
                 bad.append("%s: %s %r is not an integer" % (name, w, x))
             if key in ("refs", "platforms", "fields", "env", "cmd", "entrypoint") and x is not None and not isinstance(x, list):
                 bad.append("%s: %s %r is not an array" % (name, w, x))
+            if "_" in key and not where.startswith(".config") and not where.startswith(".manifests"):
+                bad.append("%s: %s: field names are camelCase" % (name, w))
             if key in ("link", "device"):
                 bad.append("%s: %s: the vocabulary says linkname / devmajor+devminor" % (name, w))
             walk(x, w, name)
