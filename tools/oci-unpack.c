@@ -111,7 +111,11 @@ int main(int argc, char **argv)
 	} else if (to_stdout) {
 		/* the merged root filesystem as one tar stream, nothing on disk */
 		tool_stream_begin();
-		if (oci_image_export(img, 1, &err) < 0) {
+		struct tool_ticker tick;
+		tool_ticker_start(&tick, "exporting");
+		int xr = oci_image_export(img, 1, &err);
+		tool_ticker_stop(&tick);
+		if (xr < 0) {
 			tool_stream_abort();
 			r = tool_fail(spec, err);
 		} else if (tool_flush_stdout()) {
