@@ -16,20 +16,14 @@ static bool hist_empty(const cJSON *h)
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "empty_layer"));
 }
 
-/* untrusted text on one table cell: no control characters, no newlines */
+/* untrusted text on one table cell: no control characters (C0, DEL, C1),
+ * no newlines; "-" for none */
 static void put_cell(const char *s)
 {
-	if (!s || !*s) {
+	if (!s || !*s)
 		fputs("-", stdout);
-		return;
-	}
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			printf("\\%03o", c);
-		else
-			putchar(c);
-	}
+	else
+		tool_put_escaped(stdout, s);
 }
 
 static cJSON *json_string_or_null(const char *s)
