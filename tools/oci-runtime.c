@@ -47,8 +47,9 @@ static const char usage[] =
     "      --log FILE, --log-format text|json, --debug, --systemd-cgroup\n"
     "                     accepted for runc compatibility; ignored\n"
     "  -q, --quiet        no warnings on stderr\n"
-    "      --help         this help\n"
-    "      --version      print the version\n"
+    "      --progress     accepted, as by every tool (nothing long to show)\n"
+    "  -h, --help         this help\n"
+    "  -V, --version      print the version\n"
     "\n"
     "Exit status: 0 success, 2 trouble; run: the container's own status.\n";
 
@@ -98,7 +99,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool run)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, run ? "b:d" : "b:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, run ? "b:dh" : "b:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			a->o.bundle = optarg;
@@ -125,6 +126,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool run)
 			a->detach = true;
 			break;
 		case OPT_HELP:
+		case 'h':
 			fputs(usage, stdout);
 			exit(tool_flush_stdout());
 		default:
@@ -657,7 +659,7 @@ int main(int argc, char **argv)
 	};
 	const char *root = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+q", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" TOOL_STD_SHORT, lo, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOT:
 			root = optarg;
