@@ -46,7 +46,8 @@ int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_
 	if (!at && stat(out->path, &st) < 0) {
 		for (const char *c = strchr(spec, ':'); c && c < colon; c = strchr(c + 1, ':')) {
 			cleanup_free char *p = xstrndup(spec, (size_t)(c - spec));
-			if (stat(p, &st) == 0) {
+			/* "-" is stdin: "-:app:1.2" names the tag app:1.2 of an archive there */
+			if (strcmp(p, "-") == 0 || stat(p, &st) == 0) {
 				free(out->path);
 				free(out->ref);
 				out->path = xstrdup(p);
@@ -64,6 +65,44 @@ int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_
 			oci_image_ref_release(out);
 			return error_set(err, OCI_E_USAGE, 0, "ref contains a control character");
 		}
+	return 0;
+}
+
+/* annotations.md, org.opencontainers.image.ref.name:
+ *   ref       ::= component ("/" component)*
+ *   component ::= alphanum (separator alphanum)*
+ *   alphanum  ::= [A-Za-z0-9]+
+ *   separator ::= [-._:@+] | "--"
+ * Checked by hand, one character at a time: no regex engine, no
+ * backtracking, linear in the length. */
+int oci_ref_name_check(const char *ref, struct oci_error **err)
+{
+	static const char grammar[] =
+	    "not a ref the image-spec allows (components of letters and digits joined "
+	    "by one of -._:@+ or --, separated by /)";
+	size_t n = ref ? strlen(ref) : 0;
+	if (n == 0)
+		return error_set(err, OCI_E_USAGE, 0, "empty ref");
+	if (n > OCI_REF_NAME_MAX)
+		return error_set(err, OCI_E_USAGE, 0, "ref of %zu bytes: longer than %d", n,
+				 OCI_REF_NAME_MAX);
+	bool need_alnum = true; /* at the start, and after a separator or '/' */
+	for (size_t i = 0; i < n; i++) {
+		char c = ref[i];
+		bool alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (alnum) {
+			need_alnum = false;
+			continue;
+		}
+		if (need_alnum || !(strchr("-._:@+/", c)))
+			return error_set(err, OCI_E_USAGE, 0, "ref \"%s\": %s", ref, grammar);
+		if (c == '-' && ref[i + 1] == '-')
+			i++; /* "--" is one separator */
+		need_alnum = true;
+	}
+	if (need_alnum)
+		return error_set(err, OCI_E_USAGE, 0, "ref \"%s\": %s", ref, grammar);
 	return 0;
 }
 

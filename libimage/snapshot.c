@@ -580,3 +580,26 @@ int snapshot_entry_xattrs(int rootfd, struct oci_snap_entry *e, struct oci_error
 		e->xattrs = x ? x : xstrdup("");
 	return r;
 }
+
+int snapshot_complete(int rootfd, struct oci_snapshot *s, struct oci_error **err)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct oci_snap_entry *e = &s->e[i];
+		int r;
+		if (oci_cancelled())
+			return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+		if ((r = snapshot_entry_xattrs(rootfd, e, err)) < 0)
+			return r;
+		if (S_ISREG(e->mode) && !e->digest.algo && !(e->flags & OCI_SNAP_VIRTUAL)) {
+			const char *base;
+			int pfd = inroot_parent(rootfd, e->path, false, &base, err);
+			if (pfd < 0)
+				return pfd;
+			r = snapshot_hash_file(pfd, base, e->path, &e->digest, err);
+			close(pfd);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
