@@ -259,6 +259,10 @@ int oci_blob_copy(struct oci_layout *src, const struct oci_descriptor *d, int ds
 int oci_layout_set_ref(int dirfd, const char *ref, const struct oci_descriptor *d,
 		       struct oci_error **err)
 {
+	/* a backstop: every writer checks the ref before it writes a blob */
+	int rc = oci_ref_name_check(ref, err);
+	if (rc < 0)
+		return rc;
 	/* the lock is a file of its own: index.json is replaced, so locking it
 	 * would lock a file that is about to be unlinked */
 	int lk = layoutfs_lock(dirfd, err);
