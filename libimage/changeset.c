@@ -62,7 +62,7 @@ static int cs_digest(int rootfd, struct oci_snap_entry *e, struct oci_error **er
 	int pfd = inroot_parent(rootfd, e->path, false, &base, err);
 	if (pfd < 0)
 		return pfd;
-	int r = snapshot_hash_file(pfd, base, e->path, &e->digest, err);
+	int r = snapshot_hash_file(pfd, base, e, &e->digest, err);
 	close(pfd);
 	return r;
 }

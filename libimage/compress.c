@@ -37,13 +37,35 @@ struct decoder {
 	bool zstart;
 };
 
+static uint32_t compress_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+#define ZSTD_FRAME_MAGIC     0xFD2FB528u
+#define ZSTD_SKIPPABLE_MAGIC 0x184D2A50u /* the low four bits are free */
+#define ZSTD_SKIPPABLE_MASK  0xFFFFFFF0u
+
 int compress_sniff(const uint8_t *b, size_t len)
 {
 	if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b)
 		return OCI_COMPRESS_GZIP;
-	if (len >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
-		return OCI_COMPRESS_ZSTD;
-	return OCI_COMPRESS_NONE;
+	/* A zstd stream may open with skippable frames (pzstd puts one first to
+	 * say where each frame ends): step over those shown, then want a zstd
+	 * frame. One that runs past what the caller read is zstd's own magic
+	 * all the same; the decoder checks every frame that follows. */
+	size_t off = 0;
+	while (len - off >= 4) {
+		uint32_t v = compress_le32(b + off);
+		if (v == ZSTD_FRAME_MAGIC)
+			return OCI_COMPRESS_ZSTD;
+		if ((v & ZSTD_SKIPPABLE_MASK) != ZSTD_SKIPPABLE_MAGIC)
+			return OCI_COMPRESS_NONE;
+		if (len - off < 8 || compress_le32(b + off + 4) >= len - off - 8)
+			return OCI_COMPRESS_ZSTD;
+		off += 8 + compress_le32(b + off + 4);
+	}
+	return off ? OCI_COMPRESS_ZSTD : OCI_COMPRESS_NONE;
 }
 
 struct decoder *decoder_new(int kind)
@@ -257,13 +279,13 @@ static int decoder_gzip(struct decoder *d, const uint8_t **in, size_t *in_len, u
  * is cut, which an image's bytes must never decide */
 static bool zstd_magic_ok(const uint8_t *m)
 {
-	uint32_t v =
-	    (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
-	return v == 0xFD2FB528u || (v & 0xFFFFFFF0u) == 0x184D2A50u;
+	uint32_t v = compress_le32(m);
+	return v == ZSTD_FRAME_MAGIC || (v & ZSTD_SKIPPABLE_MASK) == ZSTD_SKIPPABLE_MAGIC;
 }
 
-static int decoder_zstd(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t **out,
-			size_t *out_len, struct oci_error **err)
+/* as far as the current frame goes: d->zstart is set when it ended */
+static int decoder_zstd_frame(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t **out,
+			      size_t *out_len, struct oci_error **err)
 {
 	if (d->zstart && *in_len > 0) {
 		/* gather the next frame's magic */
@@ -318,10 +340,24 @@ static int decoder_zstd(struct decoder *d, const uint8_t **in, size_t *in_len, u
 	*in_len -= ib.pos;
 	*out += ob.pos;
 	*out_len -= ob.pos;
-	/* a new frame may follow in what is left */
-	if (d->zstart && *in_len > 0 && *out_len > 0)
-		return decoder_zstd(d, in, in_len, out, out_len, err);
 	return 0;
+}
+
+/* Frames one after the other in a loop: an input of 100,000 skippable
+ * frames (8 bytes each) is as many turns, never as many stack frames. */
+static int decoder_zstd(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t **out,
+			size_t *out_len, struct oci_error **err)
+{
+	for (;;) {
+		int r = decoder_zstd_frame(d, in, in_len, out, out_len, err);
+		if (r < 0)
+			return r;
+		/* a new frame may follow in what is left */
+		if (!d->zstart || *in_len == 0 || *out_len == 0)
+			return 0;
+		if (oci_cancelled())
+			return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+	}
 }
 
 int decoder_run(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t **out,
@@ -605,6 +641,14 @@ struct encoder *encoder_new(int kind, int level, encoder_sink_fn sink, void *arg
 		ZSTD_CCtx_setParameter(e->zc, ZSTD_c_nbWorkers, (int)(n > 1 ? n : 1));
 	}
 	return e;
+}
+
+void encoder_long_window(struct encoder *e)
+{
+	if (e->zc) {
+		ZSTD_CCtx_setParameter(e->zc, ZSTD_c_enableLongDistanceMatching, 1);
+		ZSTD_CCtx_setParameter(e->zc, ZSTD_c_windowLog, 26);
+	}
 }
 
 static int encoder_emit(struct encoder *e, size_t n, struct oci_error **err)

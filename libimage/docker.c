@@ -4,10 +4,43 @@
 #include <errno.h>
 #include "compress.h"
 #include "layout_int.h"
+#include "pathmap.h"
+
+/* What one load has learnt about each member: images of one archive share
+ * layers and configs, and a member is read, hashed (and parsed) once
+ * however many images or RepoTags name it. */
+struct docker_load {
+	struct pathmap layers;	  /* member name -> struct docker_layer_seen */
+	struct pathmap configs;	  /* member name -> struct docker_config_seen */
+	struct pathmap manifests; /* digests of the manifests made so far */
+};
+
+struct docker_layer_seen {
+	struct oci_digest digest;
+	int comp;
+};
+
+struct docker_config_seen {
+	struct oci_digest digest;
+	size_t len;
+	struct oci_config *cfg;
+};
+
+static void docker_config_seen_free(void *p)
+{
+	struct docker_config_seen *c = p;
+	if (c)
+		oci_config_free(c->cfg);
+	free(c);
+}
 
 static struct vblob *docker_add(struct oci_layout *l)
 {
-	l->vblobs = xrealloc(l->vblobs, (l->n_vblobs + 1) * sizeof(*l->vblobs));
+	/* the capacity is the next power of two: growth stays amortised without
+	 * a field of its own in struct oci_layout */
+	size_t n = l->n_vblobs;
+	if (n == 0 || (n & (n - 1)) == 0)
+		l->vblobs = xrealloc(l->vblobs, (n ? 2 * n : 1) * sizeof(*l->vblobs));
 	struct vblob *v = &l->vblobs[l->n_vblobs++];
 	memset(v, 0, sizeof(*v));
 	return v;
@@ -47,6 +80,10 @@ static int docker_hash_member(struct oci_layout *l, const struct tar_member *m,
 		}
 		oci_hash_update(h, buf, (size_t)n);
 		done += n;
+		if (oci_cancelled()) {
+			oci_hash_free(h);
+			return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+		}
 	}
 	oci_hash_final(h, out);
 	oci_hash_free(h);
@@ -62,36 +99,97 @@ static cJSON *docker_desc_json(const char *mt, const struct oci_digest *d, int64
 	return o;
 }
 
-static int docker_image(struct oci_layout *l, const cJSON *img, size_t i, cJSON *manifests,
+/* the digest and compression of layer member lm, from what the load has
+ * seen or by reading it */
+static int docker_layer(struct oci_layout *l, struct docker_load *dl, const struct tar_member *lm,
+			const struct oci_digest *diff_id, struct docker_layer_seen *out,
 			struct oci_error **err)
+{
+	void **slot = pathmap_put(&dl->layers, lm->name);
+	struct docker_layer_seen *seen = *slot;
+	/* an uncompressed layer's digest is its diff_id, checked as it is read:
+	 * each image's claim gets its own entry, a wrong one fails only its own */
+	if (seen && (seen->comp != OCI_COMPRESS_NONE || oci_digest_equal(&seen->digest, diff_id))) {
+		*out = *seen;
+		return 0;
+	}
+	if (seen) {
+		out->comp = OCI_COMPRESS_NONE;
+	} else {
+		uint8_t magic[64] = {0};
+		size_t want = lm->size < (int64_t)sizeof(magic) ? (size_t)lm->size : sizeof(magic);
+		ssize_t got = read_full_at(l->fd, magic, want, l->base + lm->off);
+		out->comp = compress_sniff(magic, got > 0 ? (size_t)got : 0);
+	}
+	if (out->comp == OCI_COMPRESS_NONE) {
+		out->digest = *diff_id;
+	} else {
+		int r = docker_hash_member(l, lm, &out->digest, err);
+		if (r < 0)
+			return r;
+	}
+	struct vblob *lv = docker_add(l);
+	lv->member = lm->name;
+	lv->digest = out->digest;
+	if (!seen) {
+		seen = xmalloc(sizeof(*seen));
+		*seen = *out;
+		*slot = seen;
+	}
+	return 0;
+}
+
+/* config member cm, read, hashed and parsed once per load (borrowed) */
+static int docker_config(struct oci_layout *l, struct docker_load *dl, const struct tar_member *cm,
+			 const struct docker_config_seen **out, struct oci_error **err)
+{
+	void **slot = pathmap_put(&dl->configs, cm->name);
+	if (*slot) {
+		*out = *slot;
+		return 0;
+	}
+	cleanup_free char *cbuf = NULL;
+	size_t clen;
+	int r = layout_read_member(l, cm->name, OCI_JSON_MAX, &cbuf, &clen, err);
+	if (r < 0)
+		return r;
+	struct oci_config *cfg;
+	if ((r = oci_config_parse(cbuf, clen, &cfg, err)) < 0)
+		return error_wrap(err, "config %s", cm->name);
+	struct docker_config_seen *c = xmalloc(sizeof(*c));
+	c->cfg = cfg;
+	c->len = clen;
+	oci_digest_buffer(OCI_DIGEST_SHA256, cbuf, clen, &c->digest);
+	struct vblob *cv = docker_add(l);
+	cv->digest = c->digest;
+	cv->member = cm->name;
+	*slot = c;
+	*out = c;
+	return 0;
+}
+
+static int docker_image(struct oci_layout *l, struct docker_load *dl, const cJSON *img, size_t i,
+			cJSON *manifests, struct oci_error **err)
 {
 	const struct tar_member *cm;
 	int r =
 	    docker_member(l, cJSON_GetObjectItemCaseSensitive(img, "Config"), "Config", &cm, err);
 	if (r < 0)
 		return r;
-	cleanup_free char *cbuf = NULL;
-	size_t clen;
-	if ((r = layout_read_member(l, cm->name, OCI_JSON_MAX, &cbuf, &clen, err)) < 0)
+	const struct docker_config_seen *dc = NULL;
+	if ((r = docker_config(l, dl, cm, &dc, err)) < 0)
 		return r;
-	struct oci_config *cfg;
-	if ((r = oci_config_parse(cbuf, clen, &cfg, err)) < 0)
-		return error_wrap(err, "config %s", cm->name);
-	struct vblob *cv = docker_add(l);
-	oci_digest_buffer(OCI_DIGEST_SHA256, cbuf, clen, &cv->digest);
-	cv->member = cm->name;
-	struct oci_digest cdigest = cv->digest;
+	const struct oci_config *cfg = dc->cfg;
+	struct oci_digest cdigest = dc->digest;
+	size_t clen = dc->len;
 
 	const cJSON *layers = cJSON_GetObjectItemCaseSensitive(img, "Layers");
-	if (!cJSON_IsArray(layers)) {
-		oci_config_free(cfg);
+	if (!cJSON_IsArray(layers))
 		return error_set(err, OCI_E_INVALID, 0, "manifest.json: Layers is not an array");
-	}
 	if ((size_t)cJSON_GetArraySize(layers) != cfg->n_diff_ids) {
 		r = error_set(err, OCI_E_INVALID, 0,
 			      "manifest.json: %d layers but the config has %zu diff_ids",
 			      cJSON_GetArraySize(layers), cfg->n_diff_ids);
-		oci_config_free(cfg);
 		return r;
 	}
 	cJSON *m = cJSON_CreateObject();
@@ -106,31 +204,33 @@ static int docker_image(struct oci_layout *l, const cJSON *img, size_t i, cJSON 
 		const struct tar_member *lm;
 		if ((r = docker_member(l, e, "layer", &lm, err)) < 0)
 			goto fail;
-		uint8_t magic[4] = {0};
-		read_full_at(l->fd, magic, lm->size < 4 ? (size_t)lm->size : 4, l->base + lm->off);
-		int comp = compress_sniff(magic, lm->size < 4 ? (size_t)lm->size : 4);
-		struct vblob *lv = docker_add(l);
-		lv->member = lm->name;
-		/* an uncompressed layer's digest is its diff_id, checked as it is read */
-		if (comp == OCI_COMPRESS_NONE)
-			lv->digest = cfg->diff_ids[k];
-		else if ((r = docker_hash_member(l, lm, &lv->digest, err)) < 0)
+		struct docker_layer_seen ly;
+		if ((r = docker_layer(l, dl, lm, &cfg->diff_ids[k], &ly, err)) < 0)
 			goto fail;
-		const char *mt = comp == OCI_COMPRESS_GZIP   ? OCI_MT_DOCKER_LAYER_GZIP
-				 : comp == OCI_COMPRESS_ZSTD ? OCI_MT_DOCKER_LAYER_ZSTD
-							     : OCI_MT_DOCKER_LAYER;
-		cJSON_AddItemToArray(ls, docker_desc_json(mt, &lv->digest, lm->size));
+		const char *mt = ly.comp == OCI_COMPRESS_GZIP	? OCI_MT_DOCKER_LAYER_GZIP
+				 : ly.comp == OCI_COMPRESS_ZSTD ? OCI_MT_DOCKER_LAYER_ZSTD
+								: OCI_MT_DOCKER_LAYER;
+		cJSON_AddItemToArray(ls, docker_desc_json(mt, &ly.digest, lm->size));
 		k++;
+		if (oci_cancelled()) {
+			r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+			goto fail;
+		}
 	}
-	oci_config_free(cfg);
-	cfg = NULL;
-	struct vblob *mv = docker_add(l);
-	mv->mem = cJSON_PrintUnformatted(m);
-	if (!mv->mem)
+	char *mem = cJSON_PrintUnformatted(m);
+	if (!mem)
 		abort();
-	mv->mem_len = strlen(mv->mem);
-	oci_digest_buffer(OCI_DIGEST_SHA256, mv->mem, mv->mem_len, &mv->digest);
 	cJSON_Delete(m);
+	struct vblob mb = {.mem = mem, .mem_len = strlen(mem)};
+	oci_digest_buffer(OCI_DIGEST_SHA256, mem, mb.mem_len, &mb.digest);
+	/* images that are one image under several names: one blob */
+	void **slot = pathmap_put(&dl->manifests, mb.digest.str);
+	if (*slot)
+		free(mem);
+	else
+		*docker_add(l) = mb;
+	*slot = (void *)1;
+	const struct vblob *mv = &mb;
 
 	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(img, "RepoTags");
 	bool any = false;
@@ -155,7 +255,6 @@ static int docker_image(struct oci_layout *l, const cJSON *img, size_t i, cJSON 
 		    docker_desc_json(OCI_MT_DOCKER_MANIFEST, &mv->digest, (int64_t)mv->mem_len));
 	return 0;
 fail:
-	oci_config_free(cfg);
 	cJSON_Delete(m);
 	return error_wrap(err, "manifest.json: image %zu", i);
 }
@@ -181,16 +280,23 @@ int docker_archive_load(struct oci_layout *l, struct oci_error **err)
 	cJSON *manifests = cJSON_AddArrayToObject(index, "manifests");
 	size_t i = 0;
 	const cJSON *img;
+	struct docker_load dl;
+	pathmap_init(&dl.layers);
+	pathmap_init(&dl.configs);
+	pathmap_init(&dl.manifests);
 	cJSON_ArrayForEach (img, root) {
 		if (!cJSON_IsObject(img)) {
 			r = error_set(err, OCI_E_INVALID, 0,
 				      "manifest.json: image %zu is not an object", i);
 			break;
 		}
-		if ((r = docker_image(l, img, i, manifests, err)) < 0)
+		if ((r = docker_image(l, &dl, img, i, manifests, err)) < 0)
 			break;
 		i++;
 	}
+	pathmap_release(&dl.layers, free);
+	pathmap_release(&dl.configs, docker_config_seen_free);
+	pathmap_release(&dl.manifests, NULL);
 	cJSON_Delete(root);
 	if (r == 0) {
 		cleanup_free char *ib = cJSON_PrintUnformatted(index);

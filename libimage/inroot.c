@@ -141,6 +141,114 @@ char **inroot_dir_names(DIR *d, size_t *count)
 	return names;
 }
 
+int inroot_read_names(int fd, char ***names, size_t *count)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		int e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		errno = e;
+		return -1;
+	}
+	size_t n = 0, cap = 16;
+	char **v = xmalloc(cap * sizeof(*v));
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = xstrdup(de->d_name);
+	}
+	int e = errno;
+	closedir(d);
+	if (e) {
+		inroot_free_names(v, n);
+		errno = e;
+		return -1;
+	}
+	*names = v;
+	*count = n;
+	return 0;
+}
+
+void inroot_free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+void inroot_path_at(struct inroot_path *b, size_t at, const char *name)
+{
+	size_t nl = strlen(name), need = at + 1 + nl + 1;
+	if (need > b->cap) {
+		b->cap = need * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	if (at)
+		b->p[at++] = '/';
+	memcpy(b->p + at, name, nl + 1);
+	b->len = at + nl;
+}
+
+int inroot_reopen_parent(int fd, const struct stat *want)
+{
+	int pfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(pfd, &st) < 0 || st.st_dev != want->st_dev || st.st_ino != want->st_ino) {
+		close(pfd);
+		errno = ESTALE; /* moved while we were below it */
+		return -1;
+	}
+	return pfd;
+}
+
+/* One directory being emptied: its names, read before anything is removed
+ * (removing while iterating may skip entries). */
+struct rm_frame {
+	char **names;
+	size_t n, i;
+	int fd; /* -1 while deeper frames hold theirs (see INROOT_WALK_FDS) */
+	struct stat st;
+	const char *name; /* in its parent: the parent frame's names[i - 1] */
+	size_t plen;	  /* its path's length in the shared buffer */
+	bool kept;	  /* something below it was spared */
+};
+
+static int rm_open_dir(int parentfd, const char *name, const struct stat *st)
+{
+	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES) {
+		/* rootless: a directory we may not read is ours to open up */
+		fchmodat(parentfd, name, 0700, 0);
+		fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd >= 0 && !(st->st_mode & S_IWUSR) && geteuid() != 0)
+		fchmod(fd, st->st_mode | S_IRWXU);
+	return fd;
+}
+
+static void rm_unwind(struct rm_frame *v, size_t n)
+{
+	for (size_t k = n; k-- > 0;) {
+		if (v[k].fd >= 0)
+			close(v[k].fd);
+		inroot_free_names(v[k].names, v[k].n);
+	}
+	free(v);
+}
+
+/* Iterative, with the stack on the heap: a tree of any depth is removed
+ * without a C stack frame per level, and with at most INROOT_WALK_FDS
+ * directory fds open (a deeper parent is reopened through "..", checked to
+ * be the same directory). */
 int inroot_remove(int parentfd, const char *name, const char *path, inroot_keep_fn keep, void *arg,
 		  struct oci_error **err)
 {
@@ -150,53 +258,101 @@ int inroot_remove(int parentfd, const char *name, const char *path, inroot_keep_
 			return 0;
 		return error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
 	}
-	if (keep && keep(arg, path) && !S_ISDIR(st.st_mode))
-		return 0;
-	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == EACCES) {
-			/* rootless: a directory we may not read is ours to open up */
-			fchmodat(parentfd, name, 0700, 0);
-			fd =
-			    openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (fd < 0)
-			return error_set(err, OCI_E_IO, errno, "open directory \"%s\"", path);
-		if (!(st.st_mode & S_IWUSR) && geteuid() != 0)
-			fchmod(fd, st.st_mode | S_IRWXU);
-		DIR *d = fdopendir(fd);
-		if (!d) {
-			close(fd);
-			return error_set(err, OCI_E_IO, errno, "read directory \"%s\"", path);
-		}
-		int r = 0;
-		bool kept = false;
-		size_t n;
-		char **names = inroot_dir_names(d, &n);
-		for (size_t i = 0; i < n; i++) {
-			if (r == 0) {
-				cleanup_free char *sub =
-				    *path ? xasprintf("%s/%s", path, names[i]) : xstrdup(names[i]);
-				r = inroot_remove(dirfd(d), names[i], sub, keep, arg, err);
-				if (r == 0 && keep &&
-				    fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
-					kept = true;
-			}
-			free(names[i]);
-		}
-		free(names);
-		closedir(d);
-		if (r < 0)
-			return r;
-		if (kept || (keep && keep(arg, path)))
+	if (!S_ISDIR(st.st_mode)) {
+		if (keep && keep(arg, path))
 			return 0;
-		if (unlinkat(parentfd, name, AT_REMOVEDIR) < 0)
-			return error_set(err, OCI_E_IO, errno, "remove directory \"%s\"", path);
+		if (unlinkat(parentfd, name, 0) < 0)
+			return error_set(err, OCI_E_IO, errno, "remove \"%s\"", path);
 		return 0;
 	}
-	if (unlinkat(parentfd, name, 0) < 0)
-		return error_set(err, OCI_E_IO, errno, "remove \"%s\"", path);
-	return 0;
+	struct inroot_path pb = {0};
+	size_t depth = 0, cap = 16;
+	struct rm_frame *v = xmalloc(cap * sizeof(*v));
+	int r = 0;
+	inroot_path_at(&pb, 0, path);
+	int fd = rm_open_dir(parentfd, name, &st);
+	if (fd < 0) {
+		r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"", path);
+		goto out;
+	}
+	v[depth++] = (struct rm_frame){.fd = fd, .st = st, .name = name, .plen = pb.len};
+	if (inroot_read_names(fd, &v[0].names, &v[0].n) < 0) {
+		r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"", path);
+		goto out;
+	}
+	while (depth > 0) {
+		struct rm_frame *f = &v[depth - 1];
+		if (f->i < f->n) {
+			const char *cn = f->names[f->i++];
+			inroot_path_at(&pb, f->plen, cn);
+			if (fstatat(f->fd, cn, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				if (errno == ENOENT)
+					continue;
+				r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", pb.p);
+				goto out;
+			}
+			if (!S_ISDIR(st.st_mode)) {
+				if (keep && keep(arg, pb.p))
+					f->kept = true;
+				else if (unlinkat(f->fd, cn, 0) < 0) {
+					r = error_set(err, OCI_E_IO, errno, "remove \"%s\"", pb.p);
+					goto out;
+				}
+				continue;
+			}
+			fd = rm_open_dir(f->fd, cn, &st);
+			if (fd < 0) {
+				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"", pb.p);
+				goto out;
+			}
+			if (depth >= INROOT_WALK_FDS) {
+				close(f->fd);
+				f->fd = -1;
+			}
+			if (depth == cap) {
+				cap *= 2;
+				v = xrealloc(v, cap * sizeof(*v));
+				f = &v[depth - 1];
+			}
+			struct rm_frame *c = &v[depth++];
+			*c = (struct rm_frame){.fd = fd, .st = st, .name = cn, .plen = pb.len};
+			if (inroot_read_names(fd, &c->names, &c->n) < 0) {
+				r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"", pb.p);
+				goto out;
+			}
+			continue;
+		}
+		/* every name below f done: f itself, from its parent */
+		pb.len = f->plen;
+		pb.p[pb.len] = 0;
+		bool kept = f->kept || (keep && keep(arg, pb.p));
+		int pfd = parentfd;
+		if (depth > 1) {
+			struct rm_frame *up = &v[depth - 2];
+			if (up->fd < 0 && (up->fd = inroot_reopen_parent(f->fd, &up->st)) < 0) {
+				r = error_set(err, OCI_E_IO, errno, "reopen the parent of \"%s\"",
+					      pb.p);
+				goto out;
+			}
+			pfd = up->fd;
+		}
+		close(f->fd);
+		f->fd = -1;
+		if (!kept && unlinkat(pfd, f->name, AT_REMOVEDIR) < 0) {
+			r = error_set(err, OCI_E_IO, errno, "remove directory \"%s\"", pb.p);
+			goto out;
+		}
+		inroot_free_names(f->names, f->n);
+		f->names = NULL;
+		f->n = 0;
+		depth--;
+		if (depth > 0 && kept)
+			v[depth - 1].kept = true;
+	}
+out:
+	rm_unwind(v, depth);
+	free(pb.p);
+	return r;
 }
 
 int inroot_read_file(int rootfd, const char *path, size_t max, char **buf, size_t *len,

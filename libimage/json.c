@@ -11,30 +11,49 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int json_check_dups(const cJSON *node, struct oci_error **err)
+static int json_check_dups_object(const cJSON *node, struct oci_error **err)
 {
-	if (cJSON_IsObject(node)) {
-		size_t n = 0;
-		for (const cJSON *c = node->child; c; c = c->next)
-			n++;
-		if (n > 1) {
-			cleanup_free const char **names = xmalloc(n * sizeof(*names));
-			size_t i = 0;
-			for (const cJSON *c = node->child; c; c = c->next)
-				names[i++] = c->string ? c->string : "";
-			qsort(names, n, sizeof(*names), cmp_str);
-			for (i = 1; i < n; i++)
-				if (strcmp(names[i - 1], names[i]) == 0)
-					return error_set(err, OCI_E_INVALID, 0,
-							 "duplicate key \"%.64s\"", names[i]);
-		}
-	}
-	if (cJSON_IsObject(node) || cJSON_IsArray(node))
-		for (const cJSON *c = node->child; c; c = c->next) {
-			int r = json_check_dups(c, err);
+	size_t n = 0;
+	for (const cJSON *c = node->child; c; c = c->next)
+		n++;
+	if (n < 2)
+		return 0;
+	cleanup_free const char **names = xmalloc(n * sizeof(*names));
+	size_t i = 0;
+	for (const cJSON *c = node->child; c; c = c->next)
+		names[i++] = c->string ? c->string : "";
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 1; i < n; i++)
+		if (strcmp(names[i - 1], names[i]) == 0)
+			return error_set(err, OCI_E_INVALID, 0, "duplicate key \"%.64s\"",
+					 names[i]);
+	return 0;
+}
+
+/* every object in the tree, with a stack on the heap rather than a call per
+ * level (the depth is bounded by JSON_MAX_DEPTH all the same) */
+static int json_check_dups(const cJSON *root, struct oci_error **err)
+{
+	size_t n = 0, cap = 16;
+	cleanup_free const cJSON **stack = xmalloc(cap * sizeof(*stack));
+	stack[n++] = root;
+	while (n > 0) {
+		const cJSON *node = stack[--n];
+		if (cJSON_IsObject(node)) {
+			int r = json_check_dups_object(node, err);
 			if (r < 0)
 				return r;
 		}
+		if (!cJSON_IsObject(node) && !cJSON_IsArray(node))
+			continue;
+		for (const cJSON *c = node->child; c; c = c->next) {
+			if (n == cap) {
+				cap *= 2;
+				stack = xrealloc(stack, cap * sizeof(*stack));
+			}
+			stack[n++] = c;
+		}
+	}
 	return 0;
 }
 

@@ -37,7 +37,9 @@ struct oci_rootfs {
 	struct pathmap layer_anc; /* and their ancestors */
 	struct dir_meta *dirs;
 	size_t n_dirs, cap_dirs;
+	struct pathmap dir_at;	/* path -> 1 + its index in dirs: a repeat replaces */
 	struct pathmap touched; /* directories this layer changed without an entry: their times */
+	struct pathmap inode_digest; /* hard-linked inodes hashed for the record: "ino" -> digest */
 	/* parent fd cache */
 	char *cached_parent;
 	int cached_fd;
@@ -70,6 +72,8 @@ int oci_rootfs_open(int dirfd, const struct oci_apply_opts *opts, struct oci_roo
 	pathmap_init(&rf->layer);
 	pathmap_init(&rf->layer_anc);
 	pathmap_init(&rf->touched);
+	pathmap_init(&rf->inode_digest);
+	pathmap_init(&rf->dir_at);
 	rf->cached_fd = -1;
 	*out = rf;
 	return 0;
@@ -94,6 +98,8 @@ void oci_rootfs_free(struct oci_rootfs *rf)
 	pathmap_release(&rf->layer, NULL);
 	pathmap_release(&rf->layer_anc, NULL);
 	pathmap_release(&rf->touched, free);
+	pathmap_release(&rf->inode_digest, free);
+	pathmap_release(&rf->dir_at, NULL);
 	for (size_t i = 0; i < rf->n_dirs; i++)
 		free(rf->dirs[i].path);
 	free(rf->dirs);
@@ -121,12 +127,6 @@ static int rf_parent(struct oci_rootfs *rf, const char *path, bool create, const
 	rf->cached_fd = fd;
 	rf->cached_parent = xstrndup(path, plen);
 	return fd;
-}
-
-static bool rf_keep_this_layer(void *arg, const char *path)
-{
-	struct oci_rootfs *rf = arg;
-	return pathmap_get(&rf->layer, path) != NULL;
 }
 
 /* Is some path of this layer at or below path? Then a whiteout must spare it. */
@@ -174,6 +174,31 @@ static void rf_note_parent(struct oci_rootfs *rf, const char *path, int pfd)
 	rf_note_dir(rf, dir, pfd);
 }
 
+/* What unpack remembered about a removed path is about a file that is
+ * gone: a path made again (a parent directory made for a later entry) must
+ * not inherit its mode, owners, xattrs or digest in the record. So every
+ * removal goes through this keep callback, which sees each path removed;
+ * with ours, this layer's own paths are spared (and so are their parents,
+ * which stay, and keep what we know of them). */
+struct rf_removal {
+	struct oci_rootfs *rf;
+	bool ours;
+};
+
+static bool rf_keep_or_forget(void *arg, const char *path)
+{
+	struct rf_removal *m = arg;
+	struct oci_rootfs *rf = m->rf;
+	if (m->ours && pathmap_get(&rf->layer, path))
+		return true;
+	if (!(m->ours && pathmap_get(&rf->layer_anc, path)) && pathmap_get(&rf->info, path)) {
+		void **slot = pathmap_put(&rf->info, path);
+		rf_info_free(*slot);
+		*slot = NULL;
+	}
+	return false;
+}
+
 static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char *target,
 		       struct oci_error **err)
 {
@@ -207,9 +232,9 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 				cleanup_free char *sub = *target
 							     ? xasprintf("%s/%s", target, names[i])
 							     : xstrdup(names[i]);
-				bool ours = rf_layer_has_under(rf, sub);
-				r = inroot_remove(dirfd(d), names[i], sub,
-						  ours ? rf_keep_this_layer : NULL, rf, err);
+				struct rf_removal m = {rf, rf_layer_has_under(rf, sub)};
+				r = inroot_remove(dirfd(d), names[i], sub, rf_keep_or_forget, &m,
+						  err);
 			}
 			free(names[i]);
 		}
@@ -227,27 +252,29 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 	struct stat tst;
 	if (fstatat(pfd, base, &tst, AT_SYMLINK_NOFOLLOW) == 0)
 		rf_note_parent(rf, target, pfd);
-	bool ours = rf_layer_has_under(rf, target);
-	int r = inroot_remove(pfd, base, target, ours ? rf_keep_this_layer : NULL, rf, err);
+	struct rf_removal m = {rf, rf_layer_has_under(rf, target)};
+	int r = inroot_remove(pfd, base, target, rf_keep_or_forget, &m, err);
 	close(pfd);
 	return r;
 }
 
-static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct archive_entry *e,
-			    bool dup)
+static void rf_add_dir_meta(struct oci_rootfs *rf, const char *path, struct archive_entry *e)
 {
-	struct dir_meta *m = NULL;
-	/* a directory this layer gave before: the last entry's metadata wins */
-	for (size_t i = rf->n_dirs; dup && !m && i-- > 0;)
-		if (strcmp(rf->dirs[i].path, path) == 0)
-			m = &rf->dirs[i];
-	if (!m) {
+	/* a directory the layer gives again takes the later metadata in its
+	 * first place (parents stay before children): one slot however often
+	 * a layer repeats it */
+	void **at = pathmap_put(&rf->dir_at, path);
+	struct dir_meta *m;
+	if (*at) {
+		m = &rf->dirs[(uintptr_t)*at - 1];
+	} else {
 		if (rf->n_dirs == rf->cap_dirs) {
 			rf->cap_dirs = rf->cap_dirs ? rf->cap_dirs * 2 : 256;
 			rf->dirs = xrealloc(rf->dirs, rf->cap_dirs * sizeof(*rf->dirs));
 		}
 		m = &rf->dirs[rf->n_dirs++];
 		m->path = xstrdup(path);
+		*at = (void *)(uintptr_t)rf->n_dirs;
 	}
 	m->mode = archive_entry_perm(e) & 07777;
 	m->times[0].tv_sec =
@@ -298,6 +325,7 @@ static int rf_finish_dirs(struct oci_rootfs *rf, struct oci_error **err)
 	for (size_t i = 0; i < rf->n_dirs; i++)
 		free(rf->dirs[i].path);
 	rf->n_dirs = 0;
+	pathmap_clear(&rf->dir_at, NULL);
 	/* directories changed by this layer without an entry of their own keep
 	 * the times a lower layer gave them */
 	for (size_t i = 0; i < rf->touched.cap; i++) {
@@ -463,7 +491,12 @@ static int rf_write_file(struct oci_rootfs *rf, struct oci_layer_reader *lr, int
 				      path);
 			break;
 		}
-		while (pos < off) { /* a hole: hash zeros, leave it unwritten */
+		while (pos < off) {	       /* a hole: hash zeros, leave it unwritten */
+			if (oci_cancelled()) { /* a layer's hole may be 2^63 bytes */
+				r = error_set(err, OCI_E_INTERRUPTED, 0, "\"%s\": interrupted",
+					      path);
+				goto out;
+			}
 			if (!rf->zero)
 				rf->zero = xcalloc(1, 65536);
 			size_t z = off - pos > 65536 ? 65536 : (size_t)(off - pos);
@@ -548,7 +581,7 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (xr < 0)
 			return xr;
 		rf_remember(rf, path, e);
-		rf_add_dir_meta(rf, path, e, dup);
+		rf_add_dir_meta(rf, path, e);
 		return 0;
 	}
 	const char *base;
@@ -566,7 +599,8 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	if (hl && strcmp(hl_path, path) == 0)
 		return 0; /* a link to itself: nothing to do */
 	if (exists && !(type == AE_IFDIR && !hl && S_ISDIR(st.st_mode))) {
-		int r = inroot_remove(pfd, base, path, NULL, NULL, err);
+		struct rf_removal m = {rf, false};
+		int r = inroot_remove(pfd, base, path, rf_keep_or_forget, &m, err);
 		if (r < 0)
 			return r;
 		/* a cached parent may have led through what was just removed */
@@ -647,7 +681,7 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (r < 0)
 			return r;
 		rf_remember(rf, path, e);
-		rf_add_dir_meta(rf, path, e, dup);
+		rf_add_dir_meta(rf, path, e);
 		return 0;
 	}
 	case AE_IFREG: {
@@ -836,10 +870,29 @@ static int rf_snap_visit(void *arg, struct oci_snap_entry *e, int dfd, const cha
 			e->xattrs = xstrdup(i->xattrs);
 	}
 	if (S_ISREG(st->st_mode) && !(e->flags & OCI_SNAP_VIRTUAL)) {
-		if (i && i->digest.algo)
+		/* A hard link was given its target's digest as remembered when it
+		 * was linked, which need not be its inode's (the target named
+		 * through a symlink, or remembered from a path removed since):
+		 * the inode's content decides, hashed once for all its names. */
+		if (i && i->digest.algo && st->st_nlink == 1) {
 			e->digest = i->digest;
-		else
-			return snapshot_hash_file(dfd, name, e->path, &e->digest, err);
+			return 0;
+		}
+		if (st->st_nlink == 1)
+			return snapshot_hash_file(dfd, name, e, &e->digest, err);
+		char key[32];
+		snprintf(key, sizeof(key), "%llu", (unsigned long long)st->st_ino);
+		void **slot = pathmap_put(&rf->inode_digest, key);
+		if (!*slot) {
+			struct oci_digest *d = xcalloc(1, sizeof(*d));
+			int r = snapshot_hash_file(dfd, name, e, d, err);
+			if (r < 0) {
+				free(d);
+				return r;
+			}
+			*slot = d;
+		}
+		e->digest = *(struct oci_digest *)*slot;
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include "compress.h"
 #include "layout_int.h"
+#include "snapshot_int.h"
 
 #define LAYER_INBUF (256u << 10)
 #define LAYER_SLOT  (1u << 20)
@@ -408,47 +409,17 @@ void oci_layer_free(struct oci_layer_reader *r)
 	free(r);
 }
 
-/* "name=hex" items in the order of their names alone */
-static int cmp_xattr_name(const void *a, const void *b)
-{
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	size_t xl = strcspn(x, "="), yl = strcspn(y, "=");
-	int c = memcmp(x, y, xl < yl ? xl : yl);
-	return c ? c : (xl > yl) - (xl < yl);
-}
-
 char *oci_layer_entry_xattrs(struct archive_entry *e)
 {
 	size_t n = (size_t)archive_entry_xattr_reset(e);
 	if (n == 0)
 		return NULL;
-	/* "name=hex" items, sorted by name: the record says sorted */
-	char **items = xcalloc(n, sizeof(*items));
-	size_t k = 0, total = 1;
-	const char *name;
-	const void *val;
-	size_t vl;
-	while (k < n && archive_entry_xattr_next(e, &name, &val, &vl) == ARCHIVE_OK) {
-		size_t len = strlen(name) + 2 * vl + 2;
-		char *it = xmalloc(len);
-		size_t o = (size_t)snprintf(it, len, "%s=", name);
-		for (size_t i = 0; i < vl; i++)
-			o += (size_t)snprintf(it + o, len - o, "%02x",
-					      ((const unsigned char *)val)[i]);
-		items[k++] = it;
-		total += o + 1;
-	}
-	qsort(items, k, sizeof(*items), cmp_xattr_name);
-	char *s = xmalloc(total), *w = s;
-	for (size_t i = 0; i < k; i++) {
-		size_t l = strlen(items[i]);
-		if (i)
-			*w++ = ';';
-		memcpy(w, items[i], l);
-		w += l;
-		free(items[i]);
-	}
-	*w = 0;
-	free(items);
+	/* one encoder for every producer: the string is compared as a whole */
+	struct snapshot_xattr *v = xcalloc(n, sizeof(*v));
+	size_t k = 0;
+	while (k < n && archive_entry_xattr_next(e, &v[k].name, &v[k].val, &v[k].len) == ARCHIVE_OK)
+		k++;
+	char *s = snapshot_xattrs_encode(v, k);
+	free(v);
 	return s;
 }

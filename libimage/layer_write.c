@@ -20,6 +20,7 @@ struct lw {
 	struct oci_hash *diff, *digest;
 	int64_t size;
 	struct tar_writer *tw;
+	const char *cur; /* the entry being written, for messages */
 	int64_t clamp;
 	size_t entries;
 };
@@ -78,26 +79,49 @@ static void lw_set_times(struct lw *w, struct archive_entry *ae, int64_t mtime_n
 	archive_entry_set_mtime(ae, sec, 0);
 }
 
-static void lw_set_xattrs(struct archive_entry *ae, const char *x)
+/* A pax key ends at its first "=", libarchive URL-decodes SCHILY.xattr
+ * names when it reads them ("%XX") and readers disagree on bytes outside
+ * printable ASCII: such a name would come out of the layer as another. */
+static bool lw_xattr_name_ok(const char *name)
 {
-	if (!x || !*x)
-		return;
-	cleanup_free char *copy = xstrdup(x);
-	char *save = NULL;
-	for (char *kv = strtok_r(copy, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
-		char *eq = strchr(kv, '=');
-		if (!eq)
-			continue;
-		*eq = 0;
-		size_t hl = strlen(eq + 1) / 2;
-		cleanup_free unsigned char *v = xmalloc(hl + 1);
-		for (size_t i = 0; i < hl; i++) {
-			unsigned int b;
-			sscanf(eq + 1 + 2 * i, "%2x", &b);
-			v[i] = (unsigned char)b;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 33 || *p > 126 || *p == '%' || *p == '=')
+			return false;
+	return true;
+}
+
+static int lw_set_xattrs(struct archive_entry *ae, const char *x, const char *path,
+			 struct oci_error **err)
+{
+	const char *p = x ? x : "";
+	for (;;) {
+		char *name;
+		unsigned char *val;
+		size_t len;
+		int r = oci_snapshot_xattr_next(&p, &name, &val, &len);
+		if (r == 0)
+			return 0;
+		if (r < 0) /* never guess what a malformed list meant */
+			return error_set(err, OCI_E_INVALID, 0, "\"%s\": malformed xattrs", path);
+		if (!lw_xattr_name_ok(name)) {
+			r = error_set(err, OCI_E_INVALID, 0,
+				      "\"%s\": xattr \"%s\": a name a tar cannot hold as it is",
+				      path, name);
+			free(name);
+			free(val);
+			return r;
 		}
-		archive_entry_xattr_add_entry(ae, kv, v, hl);
+		archive_entry_xattr_add_entry(ae, name, val, len);
+		free(name);
+		free(val);
 	}
+}
+
+static int lw_sink_data(void *arg, const void *buf, size_t len, struct oci_error **err)
+{
+	struct lw *w = arg;
+	int r = tar_write_data(w->tw, buf, len, err);
+	return r < 0 ? error_wrap(err, "write data of \"%s\"", w->cur) : 0;
 }
 
 /* one entry: metadata from e, content (regular files) read from rootfd */
@@ -129,7 +153,13 @@ static int lw_entry(struct lw *w, const char *name, const struct oci_snap_entry 
 		archive_entry_set_size(ae, 0);
 	} else if (type == S_IFREG && !(e->flags & OCI_SNAP_VIRTUAL)) {
 		archive_entry_set_size(ae, e->size);
-		fd = inroot_open(rootfd, e->path, O_RDONLY | O_NOFOLLOW, err);
+		/* O_NONBLOCK: a FIFO swapped in since the walk cannot hang us */
+		fd = inroot_open(rootfd, e->path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK,
+				 err);
+		if (fd >= 0 && (r = snapshot_content_fd(fd, e, e->path, err)) < 0) {
+			close(fd);
+			fd = r;
+		}
 		if (fd < 0) {
 			archive_entry_free(ae);
 			return fd;
@@ -140,28 +170,13 @@ static int lw_entry(struct lw *w, const char *name, const struct oci_snap_entry 
 		archive_entry_set_rdevmajor(ae, major(e->rdev));
 		archive_entry_set_rdevminor(ae, minor(e->rdev));
 	}
-	lw_set_xattrs(ae, e->xattrs);
-	if ((r = tar_write_header(w->tw, ae, err)) < 0) {
+	if ((r = lw_set_xattrs(ae, e->xattrs, e->path, err)) < 0) {
+		/* nothing written for this entry */
+	} else if ((r = tar_write_header(w->tw, ae, err)) < 0) {
 		error_wrap(err, "write header of \"%s\"", name);
 	} else if (fd >= 0) {
-		cleanup_free char *buf = xmalloc(1 << 20);
-		int64_t left = e->size;
-		while (left > 0) {
-			ssize_t n = read(fd, buf, left < (1 << 20) ? (size_t)left : (1 << 20));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				r = n < 0 ? error_set(err, OCI_E_IO, errno, "read \"%s\"", e->path)
-					  : error_set(err, OCI_E_IO, 0,
-						      "\"%s\" shrank while being read", e->path);
-				break;
-			}
-			if ((r = tar_write_data(w->tw, buf, (size_t)n, err)) < 0) {
-				error_wrap(err, "write data of \"%s\"", name);
-				break;
-			}
-			left -= n;
-		}
+		w->cur = name;
+		r = snapshot_read_content(fd, e->size, e->path, lw_sink_data, w, err);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -236,17 +251,32 @@ static void plan_entry(struct plan *p, struct oci_snap_entry *e)
 {
 	if (!*e->path || pathmap_get(&p->seen, e->path))
 		return;
+	/* Up from the nearest parent to the first one already in the layer
+	 * (whose own parents are in it too), then back down adding them: in a
+	 * tree 10,000 deep each entry costs one lookup, not one per level. */
 	cleanup_free char *dir = xstrdup(e->path);
-	for (char *s = strchr(dir, '/'); s; s = strchr(s + 1, '/')) {
+	size_t len = strlen(dir), n = 0, cap = 0;
+	cleanup_free size_t *cut = NULL;
+	for (char *s; (s = memrchr(dir, '/', len)); len = (size_t)(s - dir)) {
 		*s = 0;
-		if (!pathmap_get(&p->seen, dir)) {
-			struct oci_snap_entry *pe = plan_find(p, dir);
-			if (pe) {
-				*pathmap_put(&p->seen, dir) = (void *)1;
-				plan_push(p, xstrdup(dir), ACT_ENTRY, pe);
-			}
-		}
+		bool seen = pathmap_get(&p->seen, dir) != NULL;
 		*s = '/';
+		if (seen)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			cut = xrealloc(cut, cap * sizeof(*cut));
+		}
+		cut[n++] = (size_t)(s - dir);
+	}
+	while (n-- > 0) {
+		dir[cut[n]] = 0;
+		struct oci_snap_entry *pe = plan_find(p, dir);
+		if (pe) {
+			*pathmap_put(&p->seen, dir) = (void *)1;
+			plan_push(p, xstrdup(dir), ACT_ENTRY, pe);
+		}
+		dir[cut[n]] = '/';
 	}
 	*pathmap_put(&p->seen, e->path) = (void *)1;
 	plan_push(p, xstrdup(e->path), ACT_ENTRY, e);

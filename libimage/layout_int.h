@@ -3,6 +3,7 @@
 #define OCI_LAYOUT_INT_H
 
 #include "internal.h"
+#include "pathmap.h"
 #include "tarindex.h"
 
 /* A blob that is not at blobs/ALGO/HEX: a docker-save member or a document
@@ -28,6 +29,8 @@ struct oci_layout {
 	struct tar_index tar;
 	struct vblob *vblobs;
 	size_t n_vblobs;
+	struct pathmap vblob_at; /* digest -> 1 + index of its first vblob (keyed: see pathmap.c) */
+	size_t n_vblob_at;	 /* how many vblobs the map has taken in */
 	struct oci_index *index;
 	int has_version;
 	int flags;

@@ -44,17 +44,10 @@ static void mnode_free(void *p)
 
 static bool merge_hidden(struct merge *m, const char *path)
 {
-	if (pathmap_get(&m->wh, path) == MARK_WHITEOUT)
-		return true;
-	cleanup_free char *p = xstrdup(path);
-	for (char *s = strrchr(p, '/');; s = strrchr(p, '/')) {
-		if (s)
-			*s = 0;
-		if (pathmap_get(&m->wh, s ? p : ""))
-			return true;
-		if (!s)
-			return false;
-	}
+	/* any mark on an ancestor: the ancestors' hashes come from one pass over
+	 * the path (pathmap_has_ancestor), so depth does not multiply the cost */
+	return pathmap_get(&m->wh, path) == MARK_WHITEOUT || pathmap_get(&m->wh, "") ||
+	       pathmap_has_ancestor(&m->wh, path);
 }
 
 static void merge_end_layer(struct merge *m, size_t layer)
@@ -86,6 +79,10 @@ static int merge_layer(struct merge *m, const struct oci_image *img, size_t li,
 	size_t ordinal = 0;
 	cleanup_free char *buf = xmalloc(1 << 16);
 	while ((rc = oci_layer_next(r, &ae, err)) > 0) {
+		if (oci_cancelled()) {
+			rc = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+			break;
+		}
 		ordinal++;
 		const char *raw = archive_entry_pathname(ae);
 		char *path = oci_path_clean(raw ? raw : "");

@@ -1,13 +1,14 @@
-/* Open addressing, FNV-1a, power-of-two capacity, no deletion (entries are
- * overwritten instead; a whole map is cleared at once). */
+/* Open addressing, power-of-two capacity, no deletion (entries are
+ * overwritten instead; a whole map is cleared at once). The keys are names
+ * from images, so the hash is keyed (hash.c): with an unkeyed one (FNV-1a
+ * before) a layer could pick 150,000 names in one probe run and make every
+ * insertion walk all of them. */
+#include "hash.h"
 #include "pathmap.h"
 
 static uint64_t pathmap_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h | 1; /* 0 marks an empty slot */
+	return hash_keyed_str(s) | 1; /* 0 marks an empty slot */
 }
 
 void pathmap_init(struct pathmap *m)
@@ -17,14 +18,22 @@ void pathmap_init(struct pathmap *m)
 	m->slots = NULL;
 }
 
-static struct pathmap_slot *pathmap_find(const struct pathmap *m, const char *key, uint64_t h)
+/* the slot of key[0..len), or the empty slot where it would go */
+static struct pathmap_slot *pathmap_find_n(const struct pathmap *m, const char *key, size_t len,
+					   uint64_t h)
 {
 	size_t mask = m->cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		struct pathmap_slot *s = &m->slots[i];
-		if (!s->hash || (s->hash == h && strcmp(s->key, key) == 0))
+		if (!s->hash ||
+		    (s->hash == h && strncmp(s->key, key, len) == 0 && s->key[len] == 0))
 			return s;
 	}
+}
+
+static struct pathmap_slot *pathmap_find(const struct pathmap *m, const char *key, uint64_t h)
+{
+	return pathmap_find_n(m, key, strlen(key), h);
 }
 
 static void pathmap_grow(struct pathmap *m)
@@ -88,11 +97,24 @@ bool pathmap_has_ancestor(const struct pathmap *m, const char *path)
 {
 	if (m->n == 0)
 		return false;
-	cleanup_free char *p = xstrdup(path);
-	for (char *s = strrchr(p, '/'); s; s = strrchr(p, '/')) {
-		*s = 0;
-		if (pathmap_get(m, p))
-			return true;
+	/* every ancestor's hash from one pass over path (hash_keyed_prefixes),
+	 * then one probe each: linear in the path's length, whatever its depth */
+	size_t len = strlen(path), k = 0;
+	for (size_t i = 0; i < len; i++)
+		k += path[i] == '/';
+	if (k == 0)
+		return false;
+	uint64_t small[64];
+	uint64_t *h = k <= 64 ? small : xmalloc(k * sizeof(*h));
+	hash_keyed_prefixes(path, len, '/', h);
+	bool found = false;
+	for (size_t i = len, j = k; j-- > 0 && !found;) {
+		while (path[--i] != '/')
+			;
+		struct pathmap_slot *s = pathmap_find_n(m, path, i, h[j] | 1);
+		found = s->hash && s->val;
 	}
-	return false;
+	if (h != small)
+		free(h);
+	return found;
 }

@@ -8,9 +8,12 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <libgen.h>
+#include <oci/copy.h>
 #include <oci/layout_write.h>
 #include <oci/verify.h>
 #include "compress.h"
+#include "inroot.h"
 #include "layout_int.h"
 #include "layoutfs.h"
 #include "pathmap.h"
@@ -538,4 +541,34 @@ int oci_layout_export_dir(struct oci_layout *l, const char *dest, struct oci_err
 	}
 	close(dfd);
 	return rc;
+}
+
+/* ---- a repaired layout back into an archive ---- */
+
+int oci_layout_export_archive(const char *layout, const char *dest, enum oci_layout_kind kind,
+			      bool remove_layout, struct oci_error **err)
+{
+	/* through oci-copy's writer: every blob verified again as it streams,
+	 * the archive renamed into place only when whole */
+	struct oci_copy_opts o = {.srcs = &layout,
+				  .n_srcs = 1,
+				  .dest = dest,
+				  .all = true,
+				  .compression = -1,
+				  .format = kind == OCI_LAYOUT_DOCKER_ARCHIVE
+						? OCI_COPY_DOCKER_ARCHIVE
+						: OCI_COPY_OCI_ARCHIVE};
+	struct oci_copy_result res;
+	int r = dest ? oci_copy(&o, &res, err) : 0;
+	if (r == 0 && dest)
+		oci_copy_result_release(&res);
+	if (remove_layout) {
+		cleanup_free char *p1 = xstrdup(layout), *p2 = xstrdup(layout);
+		int pfd = open(dirname(p1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd >= 0) {
+			inroot_remove(pfd, basename(p2), layout, NULL, NULL, NULL);
+			close(pfd);
+		}
+	}
+	return r;
 }

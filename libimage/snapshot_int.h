@@ -15,8 +15,45 @@ typedef int (*snapshot_visit_fn)(void *arg, struct oci_snap_entry *e, int dfd, c
 HIDDEN int snapshot_walk(int rootfd, snapshot_visit_fn visit, void *arg, struct oci_snapshot *s,
 			 struct oci_error **err);
 HIDDEN void snapshot_fill_stat(struct oci_snap_entry *e, const struct stat *st);
-HIDDEN int snapshot_hash_file(int dfd, const char *name, const char *path, struct oci_digest *out,
-			      struct oci_error **err);
+/* The sha256 of the content of the regular file e (its e->size bytes), at
+ * name in dfd. Fails, never blocks, when name is no longer e's inode or
+ * not a regular file; holes are hashed as blocks of zeros; stops when
+ * oci_cancelled(). */
+HIDDEN int snapshot_hash_file(int dfd, const char *name, const struct oci_snap_entry *e,
+			      struct oci_digest *out, struct oci_error **err);
+/* Open name in dfd for its content: O_NONBLOCK (a FIFO swapped in cannot
+ * hang the open), then snapshot_content_fd; the fd is blocking again. */
+HIDDEN int snapshot_open_content(int dfd, const char *name, const struct oci_snap_entry *expect,
+				 const char *path, struct oci_error **err);
+/* fd (opened O_NONBLOCK) must be a regular file and, with expect, the
+ * inode expect was made from; clears O_NONBLOCK */
+HIDDEN int snapshot_content_fd(int fd, const struct oci_snap_entry *expect, const char *path,
+			       struct oci_error **err);
+/* Feed size bytes of fd's content to sink, holes (SEEK_DATA/SEEK_HOLE) as
+ * a static block of zeros, checking oci_cancelled() between blocks. */
+typedef int (*snapshot_sink_fn)(void *arg, const void *buf, size_t len, struct oci_error **err);
+HIDDEN int snapshot_read_content(int fd, int64_t size, const char *path, snapshot_sink_fn sink,
+				 void *arg, struct oci_error **err);
+
+/* The xattrs string of struct oci_snap_entry from name/value pairs: sorted
+ * by name, a name given twice once (its last value), empty names dropped,
+ * names escaped. NULL when nothing is left. */
+struct snapshot_xattr {
+	const char *name;
+	const void *val;
+	size_t len;
+};
+HIDDEN char *snapshot_xattrs_encode(const struct snapshot_xattr *v, size_t n);
+/* is s a non-empty xattrs string in the one form the encoder gives? */
+HIDDEN bool snapshot_xattrs_valid(const char *s);
+
+/* The record file in memory (docs/record.md). format checks every entry
+ * and refuses a snapshot it could not read back; parse reads only the
+ * canonical form (what format writes), setting *line and *why on failure. */
+HIDDEN int snapshot_format(const struct oci_snapshot *s, char **out, size_t *len,
+			   struct oci_error **err);
+HIDDEN int snapshot_parse(const char *buf, size_t n, struct oci_snapshot **out, size_t *line,
+			  const char **why);
 /* "name=hex;..." sorted by name, or NULL when none; for regular files and directories */
 HIDDEN int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out,
 				struct oci_error **err);

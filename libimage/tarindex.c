@@ -393,21 +393,37 @@ static int tar_index_scan(const struct tar_src *s, struct tar_index *out, struct
 							       : lname;
 				tar_link_member(&t, links, &latest, type, lraw, &m, &link);
 			}
-			if (t.n >= TAR_MAX_MEMBERS) {
-				free(m.name);
-				free(link.target);
-				r = error_set(err, OCI_E_LIMIT, 0, "more than %u tar members",
-					      TAR_MAX_MEMBERS);
+			/* a name seen before: the later member replaces it in place, so
+			 * an archive repeating one name costs one slot, not one each */
+			void **slot = pathmap_put(&latest, m.name);
+			if (*slot) {
+				struct tar_member *old = &t.m[(uintptr_t)*slot - 1];
+				free(old->name);
+				m.seq = old->seq;
+				free(links[old->seq].target);
+				links[old->seq] = link;
+				*old = m;
+			} else {
+				if (t.n >= TAR_MAX_MEMBERS) {
+					free(m.name);
+					free(link.target);
+					r = error_set(err, OCI_E_LIMIT, 0,
+						      "more than %u tar members", TAR_MAX_MEMBERS);
+					goto out;
+				}
+				if (t.n == cap) {
+					cap = cap ? cap * 2 : 64;
+					t.m = xrealloc(t.m, cap * sizeof(*t.m));
+					links = xrealloc(links, cap * sizeof(*links));
+				}
+				*slot = (void *)(uintptr_t)(t.n + 1);
+				links[t.n] = link;
+				t.m[t.n++] = m;
+			}
+			if (oci_cancelled()) {
+				r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
 				goto out;
 			}
-			if (t.n == cap) {
-				cap = cap ? cap * 2 : 64;
-				t.m = xrealloc(t.m, cap * sizeof(*t.m));
-				links = xrealloc(links, cap * sizeof(*links));
-			}
-			*pathmap_put(&latest, m.name) = (void *)(uintptr_t)(t.n + 1);
-			links[t.n] = link;
-			t.m[t.n++] = m;
 		}
 		free(pax_path);
 		free(pax_link);

@@ -86,15 +86,23 @@ static cJSON *json_entry(const struct oci_snap_entry *e)
 	}
 	if (e->xattrs && *e->xattrs) {
 		cJSON *x = cJSON_AddObjectToObject(o, "xattrs");
-		char *copy = strdup(e->xattrs), *save = NULL;
-		for (char *kv = strtok_r(copy, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
-			char *eq = strchr(kv, '=');
-			if (eq) {
-				*eq = 0;
-				cJSON_AddStringToObject(x, kv, eq + 1);
-			}
+		/* names may hold ";" and "=": the library splits the string */
+		const char *cur = e->xattrs;
+		char *name;
+		unsigned char *val;
+		size_t len;
+		while (oci_snapshot_xattr_next(&cur, &name, &val, &len) > 0) {
+			char *hex = malloc(2 * len + 1);
+			if (!hex)
+				abort();
+			for (size_t i = 0; i < len; i++)
+				snprintf(hex + 2 * i, 3, "%02x", val[i]);
+			hex[2 * len] = 0;
+			cJSON_AddStringToObject(x, name, hex);
+			free(hex);
+			free(name);
+			free(val);
 		}
-		free(copy);
 	}
 	return o;
 }

@@ -899,6 +899,8 @@ static int do_repair(struct inspect *in)
 		return tool_fail(in->spec, err);
 	struct stat st;
 	const char *target = ref.path;
+	char *tmp_layout = NULL;
+	enum oci_layout_kind kind = OCI_LAYOUT_DIR;
 	int r = 0;
 	if (strcmp(ref.path, "-") == 0 || stat(ref.path, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		/* an archive: repaired as a copy, never in place */
@@ -909,15 +911,28 @@ static int do_repair(struct inspect *in)
 			    "copy");
 		}
 		struct oci_layout *l = NULL;
+		/* -o naming an archive: repaired in a layout beside it, then
+		 * written as an archive of the source's kind (oci-copy's writer) */
+		if (oci_copy_guess_format(in->output) != OCI_COPY_LAYOUT) {
+			if (lstat(in->output, &st) == 0) {
+				r = tool_failf(ref.path, "%s: exists; give a new path", in->output);
+				oci_image_ref_release(&ref);
+				return r;
+			}
+			if (asprintf(&tmp_layout, "%s.repair-%d", in->output, (int)getpid()) < 0)
+				abort();
+		}
 		if (oci_layout_open_flags(ref.path, OCI_LAYOUT_OPEN_LENIENT, &l, &err) < 0 ||
-		    oci_layout_export_dir(l, in->output, &err) < 0) {
+		    oci_layout_export_dir(l, tmp_layout ? tmp_layout : in->output, &err) < 0) {
 			oci_layout_free(l);
 			r = tool_fail(ref.path, err);
 			oci_image_ref_release(&ref);
+			free(tmp_layout);
 			return r;
 		}
+		kind = oci_layout_kind(l);
 		oci_layout_free(l);
-		target = in->output;
+		target = tmp_layout ? tmp_layout : in->output;
 	} else if (in->output) {
 		oci_image_ref_release(&ref);
 		return tool_usage_error(
@@ -934,6 +949,14 @@ static int do_repair(struct inspect *in)
 		struct inspect quiet = *in;
 		quiet.json = false;
 		r = verify_path(&quiet, target, in->dry_run);
+	}
+	if (tmp_layout) {
+		if (r == 0 && !in->dry_run &&
+		    oci_layout_export_archive(tmp_layout, in->output, kind, true, &err) < 0)
+			r = tool_fail(in->output, err);
+		else if (r != 0 || in->dry_run)
+			oci_layout_export_archive(tmp_layout, NULL, kind, true, NULL);
+		free(tmp_layout);
 	}
 	oci_image_ref_release(&ref);
 	return r;

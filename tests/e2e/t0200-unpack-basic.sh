@@ -149,7 +149,7 @@ is "$(jq -r '.linux.maskedPaths | length > 0' "$C")" true "maskedPaths set"
 # the record
 REC=$B/oci-unpack.record
 if [ -f "$REC" ]; then pass "oci-unpack.record exists"; else fail "oci-unpack.record exists"; fi
-is "$(sed -n 1p "$REC")" "oci-unpack-record 1" "record: magic line"
+is "$(sed -n 1p "$REC")" "oci-unpack-record 2" "record: magic line"
 is "$(sed -n 2p "$REC")" "source $TD/multi:v1" "record: source image"
 is "$(sed -n 3p "$REC")" "manifest $V1" "record: the manifest digest from manifest.txt"
 is "$(sed -n 4p "$REC")" "config $CFG1" "record: the config digest"

@@ -504,6 +504,51 @@ static void test_sniff(void)
 	static const uint8_t near[] = {0x1f, 0x8c, 0x28, 0xb5, 0x2f, 0xfe};
 	is_int(compress_sniff(near, 2), OCI_COMPRESS_NONE, "1f 8c is not gzip");
 	is_int(compress_sniff(near + 2, 4), OCI_COMPRESS_NONE, "28 b5 2f fe is not zstd");
+
+	/* pzstd's layout: a skippable frame of 4 bytes, then a zstd frame */
+	static const uint8_t pz[] = {0x50, 0x2a, 0x4d, 0x18, 4,	   0,	 0,    0,   1,
+				     2,	   3,	 4,    0x28, 0xb5, 0x2f, 0xfd, 0x00};
+	is_int(compress_sniff(pz, sizeof(pz)), OCI_COMPRESS_ZSTD,
+	       "a skippable frame, then a zstd frame: zstd");
+	is_int(compress_sniff(pz, 4), OCI_COMPRESS_ZSTD, "a skippable frame's magic alone: zstd");
+	is_int(compress_sniff(pz, 10), OCI_COMPRESS_ZSTD,
+	       "a skippable frame running past what was read: zstd");
+	static const uint8_t sk[] = {0x5f, 0x2a, 0x4d, 0x18, 0, 0, 0,	 0,    0x5a, 0x2a,
+				     0x4d, 0x18, 0,    0,    0, 0, 0x28, 0xb5, 0x2f, 0xfd};
+	is_int(compress_sniff(sk, sizeof(sk)), OCI_COMPRESS_ZSTD,
+	       "two empty skippable frames (magics 0x184D2A5F, ...5A), then zstd: zstd");
+	static const uint8_t skbad[] = {0x50, 0x2a, 0x4d, 0x18, 0, 0, 0, 0, 0x1f, 0x8b, 0, 0};
+	is_int(compress_sniff(skbad, sizeof(skbad)), OCI_COMPRESS_NONE,
+	       "a skippable frame, then something else: not zstd");
+	static const uint8_t notsk[] = {0x50, 0x2a, 0x4d, 0x19, 0, 0, 0, 0};
+	is_int(compress_sniff(notsk, sizeof(notsk)), OCI_COMPRESS_NONE,
+	       "0x194D2A50 is not a skippable frame");
+}
+
+/* 100,000 skippable frames before the data: one decoder call takes them all
+ * without a stack frame each (it recursed per frame, and overflowed) */
+static void test_zstd_skippable(void)
+{
+	const size_t nskip = 100000;
+	uint8_t *want = sample(5000, 7);
+	struct buf z = zstd_of(want, 5000, 3);
+	struct buf in = {0};
+	for (size_t i = 0; i < nskip; i++) {
+		uint8_t f[8] = {(uint8_t)(0x50 + i % 16), 0x2a, 0x4d, 0x18, 0, 0, 0, 0};
+		buf_add(&in, f, sizeof(f));
+	}
+	buf_add(&in, z.p, z.len);
+	struct buf out;
+	bool end = false;
+	is_int(decode(OCI_COMPRESS_ZSTD, &in, in.len, 1 << 20, &out, &end), 0,
+	       "100,000 skippable frames, then data: decodes in one call");
+	ok(out.len == 5000 && memcmp(out.p, want, 5000) == 0, "and the bytes match");
+	ok(end, "and it is at the end");
+	free(out.p);
+	check_roundtrip(OCI_COMPRESS_ZSTD, &in, want, 5000, "100,000 skippable frames");
+	free(in.p);
+	free(z.p);
+	free(want);
 }
 
 int main(void)
@@ -512,5 +557,6 @@ int main(void)
 	test_zstd();
 	test_plain();
 	test_sniff();
+	test_zstd_skippable();
 	return done_testing();
 }

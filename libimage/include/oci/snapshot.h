@@ -10,7 +10,7 @@
 #include <sys/types.h>
 #include <oci/digest.h>
 
-#define OCI_SNAPSHOT_VERSION 1
+#define OCI_SNAPSHOT_VERSION 2
 
 enum oci_snap_flag {
 	OCI_SNAP_VIRTUAL = 1, /* not on disk as recorded (rootless device node) */
@@ -27,7 +27,8 @@ struct oci_snap_entry {
 	uint64_t rdev;
 	char *link;		  /* symlink target, or NULL */
 	struct oci_digest digest; /* regular files; algo NONE otherwise */
-	char *xattrs;		  /* "name=hex;name=hex" sorted, or NULL */
+	char *xattrs;		  /* "name=hex;name=hex" sorted, names escaped (see
+				   * oci_snapshot_xattr_next), or NULL */
 	uint32_t flags;
 };
 
@@ -46,6 +47,12 @@ OCI_EXPORT int oci_snapshot_load(int dirfd, const char *name, struct oci_snapsho
 				 struct oci_error **err);
 OCI_EXPORT const struct oci_snap_entry *oci_snapshot_find(const struct oci_snapshot *s,
 							  const char *path);
+/* The next item of an xattrs string: 1 with *name (unescaped, a C string)
+ * and *value (*len bytes) newly allocated and *cursor moved past it; 0 at
+ * the end; -1 when the string is malformed. Never split the string by hand:
+ * a name may contain ";" and "=". */
+OCI_EXPORT int oci_snapshot_xattr_next(const char **cursor, char **name, unsigned char **value,
+				       size_t *len);
 OCI_EXPORT void oci_snapshot_free(struct oci_snapshot *s);
 OCI_EXPORT void oci_snapshot_sort(struct oci_snapshot *s);
 /* stat data and link targets of a tree (no digests, no xattrs: diff reads them lazily) */

@@ -1,0 +1,329 @@
+/* The unpack record's encoder and decoder (docs/record.md): every byte
+ * 0..255 in every text field and xattr name and value survives a round
+ * trip, numbers at their limits are read exactly, an xattr name holding
+ * ";" or "=" stays one name, and every non-canonical or hostile spelling
+ * is refused. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "snapshot_int.h"
+#include "tap.h"
+
+#define D64 "sha256:abababababababababababababababababababababababababababababababab"
+
+static char *fmt(const struct oci_snapshot *s, size_t *len)
+{
+	char *out = NULL;
+	struct oci_error *err = NULL;
+	if (snapshot_format(s, &out, len, &err) < 0) {
+		printf("# format: %s\n", err ? err->msg : "?");
+		oci_error_free(err);
+		return NULL;
+	}
+	return out;
+}
+
+static struct oci_snapshot *parse(const char *buf, size_t len, const char **why)
+{
+	struct oci_snapshot *s = NULL;
+	size_t line;
+	const char *w = NULL;
+	if (snapshot_parse(buf, len, &s, &line, &w) < 0)
+		s = NULL;
+	if (why)
+		*why = w;
+	return s;
+}
+
+static bool same_entry(const struct oci_snap_entry *a, const struct oci_snap_entry *b)
+{
+	return strcmp(a->path, b->path) == 0 && a->mode == b->mode && a->uid == b->uid &&
+	       a->gid == b->gid && a->nlink == b->nlink && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns && a->ino == b->ino &&
+	       a->rdev == b->rdev && a->flags == b->flags && !a->link == !b->link &&
+	       (!a->link || strcmp(a->link, b->link) == 0) &&
+	       strcmp(a->xattrs ? a->xattrs : "", b->xattrs ? b->xattrs : "") == 0 &&
+	       oci_digest_equal(&a->digest, &b->digest);
+}
+
+/* every byte in every field: one record per byte, written, read, compared */
+static void test_round_trip_bytes(void)
+{
+	int bad = 0, bad_x = 0, bad_lines = 0;
+	for (int c = 0; c < 256; c++) {
+		char b = (char)c;
+		unsigned char val[3] = {(unsigned char)c, 0, (unsigned char)c};
+		char name[16], path[8], link[8], src[8], one[2] = {b, 0};
+		snprintf(name, sizeof(name), "user.%cn", c ? b : 'z');
+		snprintf(path, sizeof(path), "p%cq", c && c != '/' ? b : 'z');
+		snprintf(link, sizeof(link), "l%cm", c ? b : 'z');
+		snprintf(src, sizeof(src), "s%cx", c ? b : 'z');
+		struct snapshot_xattr xv[2] = {{name, val, 3}, {"user.a;trusted.b=c", one, 1}};
+		struct oci_snap_entry e[4] = {
+		    {.path = "", .mode = S_IFDIR | 0755, .nlink = 2},
+		    {.path = path, .mode = S_IFLNK | 0777, .link = link, .mtime_ns = INT64_MIN},
+		    {.path = "r",
+		     .mode = S_IFREG | 0644,
+		     .size = INT64_MAX,
+		     .ctime_ns = INT64_MAX,
+		     .ino = UINT64_MAX,
+		     .uid = UINT32_MAX,
+		     .gid = UINT32_MAX},
+		    {.path = "s", .mode = S_IFLNK | 0777, .link = c ? one : ""},
+		};
+		char *xs = snapshot_xattrs_encode(xv, 2);
+		e[c % 3 + 1].xattrs = xs;
+		for (int i = 0; i < 4; i++)
+			if (S_ISREG(e[i].mode))
+				oci_digest_parse(D64, &e[i].digest, NULL);
+		struct oci_snapshot s = {.n = 4, .e = e, .source = c ? src : "", .rootless = c & 1};
+		oci_snapshot_sort(&s); /* "p/q" sorts before "r", "p~q" after "s" */
+		size_t len;
+		char *out = fmt(&s, &len);
+		struct oci_snapshot *back = out ? parse(out, len, NULL) : NULL;
+		bool same = back && back->n == 4 && strcmp(back->source, s.source) == 0 &&
+			    back->rootless == s.rootless;
+		for (int i = 0; same && i < 4; i++)
+			same = same_entry(&e[i], &back->e[i]);
+		if (!same) {
+			bad++;
+			printf("# byte %d did not round trip\n", c);
+		}
+		/* the line structure survives: 6 + 4 LFs, 13 TABs a line */
+		size_t lf = 0, tab = 0;
+		for (size_t i = 0; out && i < len; i++)
+			lf += out[i] == '\n', tab += out[i] == '\t';
+		if (lf != 10 || tab != 4 * 13)
+			bad_lines++;
+		/* the xattrs decode to exactly what went in */
+		const char *cur = xs;
+		char *n;
+		unsigned char *v;
+		size_t vl;
+		int k = 0;
+		while (oci_snapshot_xattr_next(&cur, &n, &v, &vl) > 0) {
+			bool is_inj = strcmp(n, "user.a;trusted.b=c") == 0 && vl == 1 &&
+				      v[0] == (unsigned char)c;
+			bool is_one = strcmp(n, name) == 0 && vl == 3 && memcmp(v, val, 3) == 0;
+			if (!is_inj && !is_one)
+				bad_x++;
+			k++;
+			free(n);
+			free(v);
+		}
+		if (k != 2)
+			bad_x++;
+		free(xs);
+		free(out);
+		oci_snapshot_free(back);
+	}
+	is_int(bad, 0,
+	       "every byte 1..255 in path, link, source, xattr name; 0..255 in value: round trip");
+	is_int(bad_lines, 0, "no byte breaks a line or a field");
+	is_int(bad_x, 0,
+	       "xattrs decode to the names and values encoded, ';' and '=' in a name included");
+}
+
+static void test_xattrs(void)
+{
+	struct snapshot_xattr v[] = {
+	    {"user.b", "2", 1}, {"user.a;trusted.x", "1", 1}, {"user.b", "3", 1}, {"", "z", 1}};
+	char *s = snapshot_xattrs_encode(v, 4);
+	is_str(s, "user.a%3btrusted.x=31;user.b=33",
+	       "sorted, escaped, last of a twice-given name, empty name dropped");
+	ok(snapshot_xattrs_valid(s), "the encoder's output is valid");
+	free(s);
+	ok(snapshot_xattrs_encode(v, 0) == NULL, "no xattrs: NULL");
+	const char *bad[] = {"",
+			     "user.a",
+			     "=00",
+			     "user.a=0",
+			     "user.a=0G",
+			     "user.a=00;",
+			     "user.b=;user.a=",
+			     "user.a=;user.a=",
+			     "user.a;t=00",
+			     "user%3Bx=00",
+			     "user%41=00",
+			     "user%00=00",
+			     "user a=00",
+			     "user.a=AA",
+			     ";user.a=00"};
+	int n_ok = 0;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (snapshot_xattrs_valid(bad[i])) {
+			printf("# accepted \"%s\"\n", bad[i]);
+			n_ok++;
+		}
+	}
+	is_int(n_ok, 0, "malformed, unsorted, repeated or non-canonical xattrs strings refused");
+}
+
+static const char *good_head =
+    "oci-unpack-record 2\nsource img\nmanifest " D64 "\nconfig -\nrootless 0\ncount 2\n";
+static const char *good_root = "/\t40755\t0\t0\t2\t0\t0\t0\t2\t0\t-\t-\t-\t0\n";
+
+/* a record of the good header and root, then line */
+static struct oci_snapshot *with_line(const char *line, const char **why)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s%s%s", good_head, good_root, line);
+	return parse(buf, strlen(buf), why);
+}
+
+static void test_numbers(void)
+{
+	struct oci_snapshot *s = with_line(
+	    "/f\t100644\t0\t0\t1\t0\t-9223372036854775808\t-1\t0\t0\t" D64 "\t-\t-\t0\n", NULL);
+	ok(s && s->e[1].mtime_ns == INT64_MIN && s->e[1].ctime_ns == -1,
+	   "mtime -9223372036854775808 read as INT64_MIN, without negating it");
+	oci_snapshot_free(s);
+	const char *bad[] = {
+	    "/f\t100644\t0\t0\t1\t0\t-9223372036854775809\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t100644\t0\t0\t1\t0\t9223372036854775808\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t100644\t0\t0\t1\t0\t-0\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t100644\t0\t0\t1\t0\t+1\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t0100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t100644\t4294967296\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t100644\t-1\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t100644\t0\t0\t1\t-1\t0\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t100644\t0\t0\t1\t0\t0\t0\t18446744073709551616\t0\t-\t-\t-\t0\n",
+	    "/f\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t2\n",
+	    "/f\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t1\n",
+	    "/f\t100648\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t200644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t100644\t0\t0\t1\t0\t0 \t0\t0\t0\t-\t-\t-\t0\n",
+	    "/f\t100644\t0\t0\t1\t0\t\t0\t0\t0\t-\t-\t-\t0\n",
+	};
+	int n_ok = 0;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		const char *why = NULL;
+		s = with_line(bad[i], &why);
+		if (s) {
+			printf("# accepted %s", bad[i]);
+			n_ok++;
+		}
+		oci_snapshot_free(s);
+	}
+	is_int(n_ok, 0,
+	       "numbers out of range, signed where they may not be, or not canonical: refused");
+}
+
+static void test_refused(void)
+{
+	const char *why = NULL;
+	struct oci_snapshot *s;
+	const char *v1 =
+	    "oci-unpack-record 1\nsource img\nmanifest -\nconfig -\nrootless 0\ncount 0\n";
+	s = parse(v1, strlen(v1), &why);
+	ok(!s && why && strstr(why, "unpack the image again"),
+	   "version 1 refused, saying to unpack again");
+	oci_snapshot_free(s);
+	const char *bad[] = {
+	    "/a%20b\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n/a "
+	    "b\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/a b\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",    /* a raw space */
+	    "/a%2F\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",   /* uppercase */
+	    "/a%2f\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",   /* "/" needs none */
+	    "/a%00\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",   /* NUL */
+	    "/a%2\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",    /* truncated */
+	    "/a/../b\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n", /* not clean */
+	    "/a/\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",
+	    "/a\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\n",	   /* 13 fields */
+	    "/a\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\tx\n", /* 15 */
+	    "/a\t100644\t0\t0\t1\t0\t0\t0\t0\t0\tsha256:AB\t-\t-\t0\n",
+	    "/a\t40755\t0\t0\t1\t0\t0\t0\t0\t0\t" D64 "\t-\t-\t0\n", /* digest on a dir */
+	    "/a\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\tx\t-\t0\n",	     /* target on a file */
+	    "/a\t120777\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",	     /* link without one */
+	    "/a\t120777\t0\t0\t1\t0\t0\t0\t0\t0\t-\tx%2dy\t-\t0\n",  /* %2d but alone */
+	    "/a\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\tuser.b=;user.a=\t0\n",
+	    "/a\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t\t0\n",	  /* empty xattrs */
+	    "/a\t100644\t0\t0\t1\t5\t0\t0\t0\t0\t-\t-\t-\t0\r\n", /* CR */
+	    "/a\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0",	  /* no last LF */
+	    "/a\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n\n", /* trailing */
+	    "/\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\t-\t0\n",	  /* repeated */
+	    "/a\t100644\t0\t0\t1\t0\t0\t0\t0\t0\t-\t-\tuser.x=00\0\t0\n",
+	};
+	int n_ok = 0;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char buf[4096];
+		size_t hl = strlen(good_head), rl = strlen(good_root), ll = strlen(bad[i]);
+		if (i == sizeof(bad) / sizeof(*bad) - 1)
+			ll += 5; /* the NUL and what follows it */
+		memcpy(buf, good_head, hl);
+		memcpy(buf + hl, good_root, rl);
+		memcpy(buf + hl + rl, bad[i], ll);
+		s = parse(buf, hl + rl + ll, &why);
+		if (s) {
+			printf("# accepted %zu: %s", i, bad[i]);
+			n_ok++;
+		}
+		oci_snapshot_free(s);
+	}
+	is_int(n_ok, 0,
+	       "bad escapes, paths, field counts, digests, targets, xattrs, lines refused");
+#define HDR "oci-unpack-record 2\nsource img\nmanifest -\nconfig -\n"
+	const char *heads[] = {
+	    "oci-unpack-record 3\nsource img\nmanifest -\nconfig -\nrootless 0\ncount 0\n",
+	    "oci-unpack-record 02\nsource img\nmanifest -\nconfig -\nrootless 0\ncount 0\n",
+	    "oci-unpack-record 2\nsource img\nmanifest -\nconfig -\nrootless 2\ncount 0\n",
+	    "oci-unpack-record 2\nsource img\nmanifest -\nconfig -\nrootless 0\ncount 1\n",
+	    HDR "rootless 0\ncount 99999999999\n",
+	    "oci-unpack-record 2\nsource img\nmanifest x\nconfig -\nrootless 0\ncount 0\n",
+	    "oci-unpack-record 2\nsource a b\nmanifest -\nconfig -\nrootless 0\ncount 0\n",
+	    "oci-unpack-record 2 \nsource img\nmanifest -\nconfig -\nrootless 0\ncount 0\n",
+	    "oci-unpack-record 2\nsource img\nconfig -\nmanifest -\nrootless 0\ncount 0\n",
+	};
+	n_ok = 0;
+	for (size_t i = 0; i < sizeof(heads) / sizeof(*heads); i++) {
+		s = parse(heads[i], strlen(heads[i]), &why);
+		if (s) {
+			printf("# accepted header %zu\n", i);
+			n_ok++;
+		}
+		oci_snapshot_free(s);
+	}
+	is_int(n_ok, 0, "bad versions, flags, counts, digests and header order refused");
+	/* a NUL after a digest, inside its field (found by fuzz-record) */
+	char nul[256];
+	int nl = snprintf(nul, sizeof(nul), "oci-unpack-record 2\nsource img\nmanifest %s", D64);
+	memcpy(nul + nl, "\0\0\nconfig -\nrootless 0\ncount 0\n", 31);
+	s = parse(nul, (size_t)nl + 31, &why);
+	ok(!s && why && strcmp(why, "bad digest") == 0, "a NUL inside a digest field refused");
+	oci_snapshot_free(s);
+	const char *empty =
+	    "oci-unpack-record 2\nsource \nmanifest -\nconfig -\nrootless 1\ncount 0\n";
+	s = parse(empty, strlen(empty), &why);
+	ok(s && s->n == 0 && s->rootless && strcmp(s->source, "") == 0,
+	   "an empty record with an empty source reads");
+	oci_snapshot_free(s);
+}
+
+static void test_writer_refuses(void)
+{
+	struct oci_snap_entry e[2] = {
+	    {.path = "", .mode = S_IFDIR | 0755},
+	    {.path = "f", .mode = S_IFREG | 0644, .xattrs = "user.a;trusted.b=00"},
+	};
+	struct oci_snapshot s = {.n = 2, .e = e};
+	size_t len;
+	char *out = fmt(&s, &len);
+	ok(!out, "the writer refuses an xattrs string it could not read back");
+	free(out);
+	e[1].xattrs = NULL;
+	e[1].path = "a/../f";
+	out = fmt(&s, &len);
+	ok(!out, "the writer refuses a path that is not clean");
+	free(out);
+}
+
+int main(void)
+{
+	test_round_trip_bytes();
+	test_xattrs();
+	test_numbers();
+	test_refused();
+	test_writer_refuses();
+	return done_testing();
+}
