@@ -39,7 +39,12 @@ int main(int argc, char **argv)
 C
 	libdir=$(pkg-config --define-variable=prefix="$P" --variable=libdir libimage)
 	# shellcheck disable=SC2086
-	run cc -o "$TMP/p" "$TMP/p.c" $flags -Wl,-rpath,"$libdir"
+	# a sanitized build's library needs its runtime in the program too
+	san=$(meson introspect "$OCI_BUILD_DIR" --buildoptions 2>/dev/null |
+		jq -r '.[] | select(.name == "b_sanitize") | .value' 2>/dev/null)
+	sanflag=()
+	[ -n "$san" ] && [ "$san" != none ] && sanflag=(-fsanitize="$san")
+	run cc "${sanflag[@]}" -o "$TMP/p" "$TMP/p.c" $flags -Wl,-rpath,"$libdir"
 	is "$status" 0 "a program builds against the installed headers and library" || err | head -5 | sed 's/^/# /'
 	run "$TMP/p" v1.0
 	is "$status:$(out)" "0:ok" "... and runs with the installed library"
