@@ -80,4 +80,37 @@ is "$status" 0 "--squash: exit 0"
 run oci-diff "$B"
 is "$status:$(out)" "0:" "--squash: oci-diff is empty afterwards"
 
+# rootless: a user without root stacks steps the same way; what the user
+# made is root's in the image, in the layer and in the new record alike
+if command -v setpriv >/dev/null; then
+	chmod 711 "$TMP"
+	R=$TMP/rl
+	mkdir -m 777 "$R"
+	cp -r "$TD/multi" "$R/L" && chmod -R a+rwX "$R/L"
+	cat >"$R/s.sh" <<'SCRIPT'
+set -euo pipefail
+cd "$1"
+oci-unpack -q --rootless L:v1 b
+echo one >b/rootfs/one
+oci-commit -q b L:s1 >/dev/null
+test -z "$(oci-diff b)"
+echo two >b/rootfs/two
+echo more >>b/rootfs/one
+oci-commit -q b L:s2 >/dev/null
+test -z "$(oci-diff b)"
+SCRIPT
+	run setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$PATH" bash "$R/s.sh" "$R"
+	is "$status" 0 "rootless (uid 65534): two stacked commits, oci-diff empty after each" || err | head -3 | sed 's/^/# /'
+	run oci-inspect --files --layer 4 "$R/L:s2"
+	is "$(sed -n 's/^[^ ]* \([^ ]*\) .* \(\/[^ ]*\)$/\1 \2/p' "$TMP/out" | tr '\n' ' ')" "0/0 /one " \
+		"rootless: step 1's layer holds /one, owned 0/0"
+	run oci-inspect --files --layer 5 "$R/L:s2"
+	is "$(sed -n 's/^[^ ]* \([^ ]*\) .* \(\/[^ ]*\)$/\1 \2/p' "$TMP/out" | tr '\n' ' ')" "0/0 /one 0/0 /two " \
+		"rootless: step 2's layer holds /one and /two, owned 0/0"
+	is "$(awk -F '\t' '$1 == "/two" { print $3 ":" $4 }' "$R/b/oci-unpack.record")" "0:0" \
+		"rootless: the new record has the image's owner for a file the user made"
+else
+	pass "# SKIP no setpriv for the rootless steps"
+fi
+
 done_testing
