@@ -194,6 +194,16 @@ static int layout_load_oci(struct oci_layout *l, struct oci_error **err)
 	struct oci_error *e2 = NULL;
 	int r = layout_read_top(l, "index.json", OCI_JSON_MAX, &buf, &len, &e2);
 	bool unsafe = r == OCI_E_INVALID && l->kind == OCI_LAYOUT_DIR;
+	if (r < 0 && !unsafe && e2 && (e2->errnum || r == OCI_E_NOTFOUND)) {
+		/* the reader named the file, and so does every caller ("index.json:
+		 * ..."): keep only the cause, so the subject is named once */
+		struct oci_error *cause = NULL;
+		error_set(&cause, e2->status, 0, "%s",
+			  e2->errnum ? strerror(e2->errnum) : "missing from the archive");
+		cause->errnum = e2->errnum;
+		oci_error_free(e2);
+		e2 = cause;
+	}
 	if (r == 0)
 		r = oci_index_parse(buf, len, NULL, &l->index, &e2);
 	if (r < 0) {

@@ -16,7 +16,7 @@ for a in noidx.tar noidx.tar.gz noidx.tar.zst; do
 	run oci-inspect --verify "$TMP/$a"
 	is "$status" 1 "$a: --verify exits 1 (a problem found), not 2"
 	like '^index ' "$a: --verify reports the missing index"
-	like '^index .*index.json' "$a: the problem names index.json"
+	like '^index - - index.json: missing from the archive$' "$a: the problem names index.json once, and why"
 	run oci-inspect --repair -o "$TMP/out-$a" "$TMP/$a"
 	is "$status" 0 "$a: --repair -o exits 0"
 	like 'rebuilt index.json with 2 images' "$a: --repair says it rebuilt index.json"
@@ -35,6 +35,10 @@ err_like 'neither an oci-archive' "... and the message says what it is not"
 (cd "$TMP/L" && tar cf "$TMP/onlylayout.tar" oci-layout)
 expect_fail "oci-layout without blobs/: exit 2" oci-inspect --verify "$TMP/onlylayout.tar"
 expect_fail "a tool that needs an image: exit 2, one line" oci-inspect "$TMP/noidx.tar"
-err_like 'index.json' "... naming index.json"
+err_like 'index.json: missing from the archive' "... naming index.json and what is wrong with it"
+grep -q 'index.json:.*index.json' "$TMP/err" && fail "... naming index.json once" "$(err)" || pass "... naming index.json once"
+rm "$TMP/L/index.json"
+expect_fail "a layout directory without index.json: exit 2, one line" oci-inspect "$TMP/L"
+err_like 'index.json: No such file or directory$' "... naming index.json once, with the real errno"
 
 done_testing
