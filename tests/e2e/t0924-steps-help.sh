@@ -10,7 +10,9 @@ RT=$TMP/state
 # opts TEXT: the options TEXT names, one per line as "OPTION[ VALUE]"
 opts() {
 	{
-		grep -oE -- '(^|[ ,[])--[A-Za-z][A-Za-z-]*( [A-Za-z0-9|/=._-]+)?' <<<"$1"
+		# where a synopsis puts an option: first on a line, after two spaces,
+		# "[" or ", " (not "... until --repair" in a description)
+		grep -oE -- '(^ *|  |\[|, )--[A-Za-z][A-Za-z-]*( [A-Za-z0-9|/=._-]+)?' <<<"$1"
 		# "-m, --message TEXT": -m takes what --message takes
 		grep -oE -- '^ +-[A-Za-z](, --[a-z-]+)?( [A-Z][A-Za-z0-9|/=._-]*)?' <<<"$1" |
 			sed 's/, --[a-z-]*//'
@@ -80,7 +82,7 @@ check_tool() { # TOOL [CMD]: every option of its --help (or of CMD's usage line)
 	done < <(opts "$help")
 }
 
-for t in oci-inspect oci-unpack oci-diff oci-commit; do
+for t in oci-inspect oci-unpack oci-diff oci-commit oci-copy; do
 	check_tool "$t" </dev/null
 	accepted "$t --help: accepted" "$t" --help
 	expect_fail "$t --no-such-option: refused" "$t" --no-such-option

@@ -104,9 +104,10 @@ _oci_tools() {
 	fi
 
 	if [[ $cur == -* ]]; then
-		# every long option --help names, and the short ones that start a line
+		# every long option where --help's synopses put one (first on a line,
+		# after two spaces, "[" or ", "), and the short ones that start a line
 		words=$({
-			grep -oE -- '(^|[ ,[])--[A-Za-z][A-Za-z-]*' <<<"$help"
+			grep -oE -- '(^ *|  |\[|, )--[A-Za-z][A-Za-z-]*' <<<"$help"
 			grep -oE -- '^ +-[A-Za-z]\b' <<<"$help"
 		} | sed 's/^[ ,[]*//' | sort -u)
 		mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
