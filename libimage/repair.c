@@ -648,7 +648,13 @@ static int export_fill(struct oci_layout *l, const char *dest, int dfd, struct o
 		if (d.size >= 0)
 			rc = oci_blob_copy(l, &d, dfd, err);
 	}
-	if (rc == 0) {
+	if (rc == 0 && oci_layout_index_error(l)) {
+		/* the archive's index.json is lost or unreadable: the copy has none
+		 * either (not the empty stand-in the reader made), so that the
+		 * repair that follows rebuilds it from the manifests in blobs/ */
+		if (unlinkat(dfd, "index.json", 0) < 0 && errno != ENOENT)
+			rc = error_set(err, OCI_E_IO, errno, "%s: remove index.json", dest);
+	} else if (rc == 0) {
 		const struct oci_index *idx = oci_layout_index(l);
 		if ((rc = layoutfs_replace(dfd, "index.json", idx->raw, idx->raw_len, err)) < 0)
 			error_wrap(err, "%s", dest);

@@ -23,6 +23,9 @@ static const char usage[] =
     "      --squash           one layer holding the whole rootfs instead of the changeset\n"
     "      --allow-empty      add a layer even when nothing changed\n"
     "      --single-platform  REF points at the new manifest, not at a new index\n"
+    "      --keep-record      leave a bundle's record as it was (by default it is rewritten\n"
+    "                         to describe the committed image, so that the next commit\n"
+    "                         from the bundle holds only the next step's changes)\n"
     "      --timestamp T      reproducible: created and history use T (seconds since the\n"
     "                         epoch or YYYY-MM-DDTHH:MM:SSZ); no mtime later than T.\n"
     "                         SOURCE_DATE_EPOCH is used when this is absent.\n"
@@ -128,6 +131,7 @@ int main(int argc, char **argv)
 		OPT_AUTHOR,
 		OPT_CREATED_BY,
 		OPT_ANNOTATION,
+		OPT_KEEP_RECORD,
 	};
 	static const struct option longopts[] = {
 	    {"from", required_argument, NULL, OPT_FROM},
@@ -152,6 +156,7 @@ int main(int argc, char **argv)
 	    {"message", required_argument, NULL, 'm'},
 	    {"created-by", required_argument, NULL, OPT_CREATED_BY},
 	    {"annotation", required_argument, NULL, OPT_ANNOTATION},
+	    {"keep-record", no_argument, NULL, OPT_KEEP_RECORD},
 	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -203,6 +208,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SINGLE:
 			o.single_platform = true;
+			break;
+		case OPT_KEEP_RECORD:
+			o.keep_record = true;
 			break;
 		case OPT_TIMESTAMP:
 			ts = optarg;
