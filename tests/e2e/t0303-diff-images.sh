@@ -128,7 +128,7 @@ mkdir -p "$B/rootfs/opt/tree/sub" && echo x >"$B/rootfs/opt/tree/sub/x"
 rm -rf "$B/rootfs/home"
 chmod 0700 "$B/rootfs/srv/data"
 rm "$B/rootfs/etc/group" && mkdir "$B/rootfs/etc/group"
-oci-commit -q "$B" "$TMP/L:c" >/dev/null || fail "commit of the changed bundle" ""
+oci-commit -q --keep-record "$B" "$TMP/L:c" >/dev/null || fail "commit of the changed bundle" ""
 oci-diff "$B" | grep -v '^C /$' >"$TMP/bundle.diff"
 diff_is 1 "$(cat "$TMP/bundle.diff")" "multi:v1 -> its commit: the bundle's own lines (but C /)" "$TD/multi:v1" "$TMP/L:c"
 oci-commit -q --from "$TMP/L:c" --cmd '["/bin/true"]' --env LANG=en --user root "$TMP/L:c2" >/dev/null
