@@ -643,6 +643,14 @@ struct encoder *encoder_new(int kind, int level, encoder_sink_fn sink, void *arg
 	return e;
 }
 
+void encoder_long_window(struct encoder *e)
+{
+	if (e->zc) {
+		ZSTD_CCtx_setParameter(e->zc, ZSTD_c_enableLongDistanceMatching, 1);
+		ZSTD_CCtx_setParameter(e->zc, ZSTD_c_windowLog, 26);
+	}
+}
+
 static int encoder_emit(struct encoder *e, size_t n, struct oci_error **err)
 {
 	return n ? e->sink(e->arg, e->out, n, err) : 0;

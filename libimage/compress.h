@@ -28,5 +28,9 @@ HIDDEN struct encoder *encoder_new(int compression, int level, encoder_sink_fn s
 HIDDEN int encoder_write(struct encoder *e, const void *buf, size_t len, struct oci_error **err);
 HIDDEN int encoder_finish(struct encoder *e, struct oci_error **err);
 HIDDEN void encoder_free(struct encoder *e);
+/* zstd only, before the first write: long-distance matching over a 64 MiB
+ * window (oci-copy's recompression: blobs about 7% smaller for 10% more
+ * time; every decoder takes the window, the default limit being 128 MiB) */
+HIDDEN void encoder_long_window(struct encoder *e);
 
 #endif

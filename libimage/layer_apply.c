@@ -260,9 +260,12 @@ static int rf_whiteout(struct oci_rootfs *rf, enum oci_whiteout kind, const char
 	if (kind == OCI_WHITEOUT_OPAQUE) {
 		/* empty target of lower entries: remove its children, sparing ours */
 		struct oci_error *e2 = NULL;
+		/* the root opened anew, not dup'ed: a dup shares the directory
+		 * offset, which the first opaque whiteout of the root would leave
+		 * at the end for every later one (and for the record's walk) */
 		int dfd = *target ? inroot_open(rf->rootfd, target,
 						O_RDONLY | O_DIRECTORY | O_NOFOLLOW, &e2)
-				  : fcntl(rf->rootfd, F_DUPFD_CLOEXEC, 3);
+				  : openat(rf->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0) {
 			int en = e2 ? e2->errnum : errno;
 			oci_error_free(e2);

@@ -330,6 +330,11 @@ int tar_write_header(struct tar_writer *w, struct archive_entry *ae, struct oci_
 	return 0;
 }
 
+int tar_writer_flush(struct tar_writer *w, struct oci_error **err)
+{
+	return tw_flush(w, err);
+}
+
 int tar_write_data(struct tar_writer *w, const void *buf, size_t len, struct oci_error **err)
 {
 	if ((int64_t)len > w->left)

@@ -17,6 +17,9 @@ HIDDEN int tar_write_data(struct tar_writer *w, const void *buf, size_t len,
 /* the last entry's padding and the two zero blocks that end the archive */
 HIDDEN int tar_writer_finish(struct tar_writer *w, struct oci_error **err);
 HIDDEN void tar_writer_free(struct tar_writer *w);
+/* hand everything buffered to the sink (a caller that writes some bytes
+ * itself, between whole entries) */
+HIDDEN int tar_writer_flush(struct tar_writer *w, struct oci_error **err);
 /* does this entry get a pax extended header? (for tests and docs) */
 HIDDEN bool tar_needs_pax(struct archive_entry *ae);
 

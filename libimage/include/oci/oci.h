@@ -17,6 +17,7 @@
 #include <oci/changeset.h>
 #include <oci/layout_write.h>
 #include <oci/commit.h>
+#include <oci/copy.h>
 #include <oci/merge.h>
 #include <oci/verify.h>
 

@@ -44,5 +44,11 @@ OCI_EXPORT int oci_layout_repair(const char *path, const struct oci_repair_opts 
 /* copy an archive (any source) into a new layout directory, blobs as they are */
 OCI_EXPORT int oci_layout_export_dir(struct oci_layout *l, const char *dest,
 				     struct oci_error **err);
+/* the layout directory at layout (every ref) into the archive dest, of kind
+ * OCI_LAYOUT_OCI_ARCHIVE or OCI_LAYOUT_DOCKER_ARCHIVE, through oci_copy's
+ * writer (dest NULL: none); with remove_layout the directory is removed after */
+OCI_EXPORT int oci_layout_export_archive(const char *layout, const char *dest,
+					 enum oci_layout_kind kind, bool remove_layout,
+					 struct oci_error **err);
 
 #endif
