@@ -13,15 +13,67 @@
 #include "pathmap.h"
 #include "snapshot_int.h"
 
-/* What unpack remembers about a path it wrote. */
+/* What unpack remembers about a path it wrote: one for every path of the
+ * image, so kept small (72 bytes, 80 with malloc's header). A regular file's
+ * digest is its 32 raw sha256 bytes, not a 140-byte struct oci_digest; any
+ * other algorithm would be kept whole on the heap (digest_other). */
 struct rf_info {
-	struct oci_digest digest;
 	uint32_t mode; /* as in the layer: type and permissions */
 	uint32_t uid, gid;
+	bool is_virtual;
+	uint8_t digest_algo; /* enum oci_digest_algo; NONE: no digest */
+	uint8_t sha256[32];
+	struct oci_digest *digest_other;
 	uint64_t rdev;
 	char *xattrs;
-	bool is_virtual;
 };
+
+static int rf_unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static void rf_digest_put(struct rf_info *i, const struct oci_digest *d)
+{
+	free(i->digest_other);
+	i->digest_other = NULL;
+	i->digest_algo = (uint8_t)d->algo;
+	if (d->algo == OCI_DIGEST_NONE)
+		return;
+	const char *hex = oci_digest_hex(d);
+	if (d->algo == OCI_DIGEST_SHA256 && strlen(hex) == 64) {
+		for (int k = 0; k < 32; k++) {
+			int hi = rf_unhex(hex[2 * k]), lo = rf_unhex(hex[2 * k + 1]);
+			if (hi < 0 || lo < 0)
+				goto whole;
+			i->sha256[k] = (uint8_t)(hi << 4 | lo);
+		}
+		return;
+	}
+whole:
+	i->digest_other = xmalloc(sizeof(*d));
+	*i->digest_other = *d;
+}
+
+/* false when no digest is remembered */
+static bool rf_digest_get(const struct rf_info *i, struct oci_digest *out)
+{
+	if (i->digest_algo == OCI_DIGEST_NONE)
+		return false;
+	if (i->digest_other) {
+		*out = *i->digest_other;
+		return true;
+	}
+	static const char hx[] = "0123456789abcdef";
+	out->algo = OCI_DIGEST_SHA256;
+	memcpy(out->str, "sha256:", 7);
+	for (int k = 0; k < 32; k++) {
+		out->str[7 + 2 * k] = hx[i->sha256[k] >> 4];
+		out->str[8 + 2 * k] = hx[i->sha256[k] & 15];
+	}
+	out->str[7 + 64] = 0;
+	return true;
+}
 
 struct dir_meta {
 	char *path;
@@ -55,6 +107,7 @@ static void rf_info_free(void *p)
 	if (!i)
 		return;
 	free(i->xattrs);
+	free(i->digest_other);
 	free(i);
 }
 
@@ -652,7 +705,9 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		struct rf_info *ti = pathmap_get(&rf->info, hl_path);
 		struct rf_info *i = rf_remember(rf, path, e);
 		if (ti) {
-			i->digest = ti->digest;
+			struct oci_digest td;
+			if (rf_digest_get(ti, &td))
+				rf_digest_put(i, &td);
 			i->mode = ti->mode;
 			i->uid = ti->uid;
 			i->gid = ti->gid;
@@ -709,7 +764,7 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		close(fd);
 		if (r < 0)
 			return r;
-		rf_remember(rf, path, e)->digest = dg;
+		rf_digest_put(rf_remember(rf, path, e), &dg);
 		return 0;
 	}
 	case AE_IFLNK: {
@@ -774,16 +829,21 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	}
 }
 
-int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l, const struct oci_descriptor *d,
-		     const struct oci_digest *diff_id, size_t layer_no, size_t n_layers,
-		     struct oci_error **err)
+static int rf_layer_open(struct oci_layout *l, const struct oci_descriptor *d,
+			 const struct oci_digest *diff_id, struct oci_layer_reader **lr,
+			 struct oci_error **err)
 {
-	struct oci_layer_reader *lr;
 	/* the inflating thread is the busier one here (ISA-L, the blob's sha256):
 	 * the tar's sha256 goes with the writes */
-	int r = oci_layer_open_flags(l, d, diff_id, OCI_LAYER_HASH_IN_CALLER, &lr, err);
-	if (r < 0)
-		return r;
+	return oci_layer_open_flags(l, d, diff_id, OCI_LAYER_HASH_IN_CALLER, lr, err);
+}
+
+/* Apply the layer lr reads (opened by rf_layer_open), and free lr. */
+static int rf_apply_layer(struct oci_rootfs *rf, struct oci_layer_reader *lr,
+			  const struct oci_descriptor *d, size_t layer_no, size_t n_layers,
+			  struct oci_error **err)
+{
+	int r;
 	pathmap_clear(&rf->layer, NULL);
 	pathmap_clear(&rf->layer_anc, NULL);
 	rf->n_dups = 0;
@@ -822,18 +882,60 @@ int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l, const struct o
 		    d->digest.str, rf->n_dups, rf->n_dups == 1 ? "y" : "ies", rf->first_dup);
 		rf->opts.note(rf->opts.note_arg, msg);
 	}
-	return rf_finish_dirs(rf, err);
+	r = rf_finish_dirs(rf, err);
+	/* the layer's own maps hold every path it named (an image's single
+	 * layer: all of them): freed whole, not just emptied, so the snapshot
+	 * that follows the last layer does not sit on top of them */
+	pathmap_release(&rf->layer, NULL);
+	pathmap_release(&rf->layer_anc, NULL);
+	return r;
+}
+
+int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l, const struct oci_descriptor *d,
+		     const struct oci_digest *diff_id, size_t layer_no, size_t n_layers,
+		     struct oci_error **err)
+{
+	struct oci_layer_reader *lr;
+	int r = rf_layer_open(l, d, diff_id, &lr, err);
+	if (r < 0)
+		return r;
+	return rf_apply_layer(rf, lr, d, layer_no, n_layers, err);
 }
 
 int oci_rootfs_apply_image(struct oci_rootfs *rf, const struct oci_image *img,
 			   struct oci_error **err)
 {
 	const struct oci_manifest *m = img->manifest;
+	struct oci_layer_reader *next = NULL;
 	for (size_t i = 0; i < m->n_layers; i++) {
-		int r = oci_rootfs_apply(rf, img->layout, &m->layers[i], &img->config->diff_ids[i],
-					 i + 1, m->n_layers, err);
+		struct oci_layer_reader *lr = next;
+		next = NULL;
+		int r = 0;
+		if (!lr)
+			r = rf_layer_open(img->layout, &m->layers[i], &img->config->diff_ids[i],
+					  &lr, err);
 		if (r < 0)
 			return r;
+		/* Layer i+1 is read, hashed and inflated (into its reader's ring) by
+		 * its own thread while layer i is applied here, so the pipeline does
+		 * not drain and refill at each layer's end. Its entries are still
+		 * applied strictly after layer i's, and each layer's digest and
+		 * diff_id are checked at its end as before. If it cannot be opened
+		 * now, it is opened again in its turn: its error then comes after
+		 * layer i's, as without the read-ahead. */
+		if (i + 1 < m->n_layers) {
+			struct oci_error *ahead = NULL;
+			if (rf_layer_open(img->layout, &m->layers[i + 1],
+					  &img->config->diff_ids[i + 1], &next, &ahead) < 0) {
+				next = NULL;
+				oci_error_free(ahead);
+			}
+		}
+		r = rf_apply_layer(rf, lr, &m->layers[i], i + 1, m->n_layers, err);
+		if (r < 0) {
+			oci_layer_free(next);
+			return r;
+		}
 	}
 	return 0;
 }
@@ -877,10 +979,8 @@ static int rf_snap_visit(void *arg, struct oci_snap_entry *e, int dfd, const cha
 		 * was linked, which need not be its inode's (the target named
 		 * through a symlink, or remembered from a path removed since):
 		 * the inode's content decides, hashed once for all its names. */
-		if (i && i->digest.algo && st->st_nlink == 1) {
-			e->digest = i->digest;
+		if (i && st->st_nlink == 1 && rf_digest_get(i, &e->digest))
 			return 0;
-		}
 		if (st->st_nlink == 1)
 			return snapshot_hash_file(dfd, name, e, &e->digest, err);
 		char key[32];

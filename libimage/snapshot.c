@@ -339,10 +339,39 @@ static bool snap_digest_ok(const struct oci_digest *d)
 	       oci_digest_parse(d->str, &(struct oci_digest){0}, NULL) == 0;
 }
 
-int snapshot_format(const struct oci_snapshot *s, char **out, size_t *len, struct oci_error **err)
+/* all of buf to fd: 0, or the errno */
+static int snap_write_all(int fd, const char *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+#define SNAP_FLUSH (1u << 20)
+
+/* The record as text: into *out when fd < 0; else written to fd as it is
+ * made, SNAP_FLUSH bytes at a time, so a million entries do not take their
+ * ~160 MB of text in memory at once (a failure then leaves part of it
+ * written: the caller writes to a temporary name). */
+static int snapshot_emit(const struct oci_snapshot *s, int fd, const char *name, char **out,
+			 size_t *len, struct oci_error **err)
 {
 	if (!snap_digest_ok(&s->manifest) || !snap_digest_ok(&s->config))
 		return error_set(err, OCI_E_INVALID, 0, "record: bad manifest or config digest");
+	/* before any text is made: nothing of a refused record is written */
+	const struct oci_snap_entry *bad = snap_links_check(s);
+	if (bad)
+		return error_set(
+		    err, OCI_E_INVALID, 0,
+		    "record entry \"%s\": hard links of one inode with different digests",
+		    bad->path);
 	struct sbuf b = {0};
 	sb_fmt(&b, "%s %d\n", SNAP_MAGIC, OCI_SNAPSHOT_VERSION);
 	sb_str(&b, "source ");
@@ -380,44 +409,47 @@ int snapshot_format(const struct oci_snapshot *s, char **out, size_t *len, struc
 		sb_str(&b, "\t");
 		sb_str(&b, e->xattrs && *e->xattrs ? e->xattrs : "-");
 		sb_fmt(&b, "\t%u\n", e->flags);
+		if (fd >= 0 && b.len >= SNAP_FLUSH) {
+			int we = snap_write_all(fd, b.p, b.len);
+			if (we) {
+				free(b.p);
+				return error_set(err, OCI_E_IO, we, "write %s", name);
+			}
+			b.len = 0;
+		}
 	}
-	const struct oci_snap_entry *bad = snap_links_check(s);
-	if (bad) {
+	if (fd >= 0) {
+		int we = snap_write_all(fd, b.p, b.len);
 		free(b.p);
-		return error_set(
-		    err, OCI_E_INVALID, 0,
-		    "record entry \"%s\": hard links of one inode with different digests",
-		    bad->path);
+		return we ? error_set(err, OCI_E_IO, we, "write %s", name) : 0;
 	}
 	*out = b.p;
 	*len = b.len;
 	return 0;
 }
 
+int snapshot_format(const struct oci_snapshot *s, char **out, size_t *len, struct oci_error **err)
+{
+	return snapshot_emit(s, -1, NULL, out, len, err);
+}
+
 int oci_snapshot_write(const struct oci_snapshot *s, int dirfd, const char *name,
 		       struct oci_error **err)
 {
-	cleanup_free char *buf = NULL;
-	size_t len;
-	int r = snapshot_format(s, &buf, &len, err);
-	if (r < 0)
-		return r;
 	cleanup_free char *tmp = xasprintf(".%s.tmp", name);
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return error_set(err, OCI_E_IO, errno, "create %s", tmp);
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		done += (size_t)n;
+	int r = snapshot_emit(s, fd, name, NULL, NULL, err);
+	if (r < 0) {
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return r;
 	}
-	int e = errno;
-	bool ok = done >= len;
-	if (ok && fsync(fd) < 0)
+	/* close even when fsync failed: no descriptor left behind */
+	int e = 0;
+	bool ok = true;
+	if (fsync(fd) < 0)
 		e = errno, ok = false;
 	if (close(fd) < 0 && ok)
 		e = errno, ok = false;

@@ -6,7 +6,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "snapshot_int.h"
 #include "tap.h"
 
@@ -318,6 +321,79 @@ static void test_writer_refuses(void)
 	free(out);
 }
 
+/* oci_snapshot_write streams a large record out in pieces: the file holds
+ * exactly what snapshot_format makes, it loads back whole, and an entry
+ * refused after some pieces were written leaves no record and no
+ * temporary file behind. */
+static void test_streamed_write(void)
+{
+	enum { N = 30000 };
+	struct oci_snap_entry *e = calloc(N, sizeof(*e));
+	char(*paths)[16] = calloc(N, sizeof(*paths));
+	e[0] = (struct oci_snap_entry){.path = "", .mode = S_IFDIR | 0755};
+	for (int i = 1; i < N; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "f%06d", i);
+		e[i] = (struct oci_snap_entry){.path = paths[i],
+					       .mode = S_IFREG | 0644,
+					       .nlink = 1,
+					       .size = i,
+					       .mtime_ns = 1000000000LL * i};
+		struct oci_error *derr = NULL;
+		if (oci_digest_parse(D64, &e[i].digest, &derr) < 0)
+			oci_error_free(derr);
+	}
+	struct oci_snapshot s = {.n = N, .e = e};
+	size_t len = 0;
+	char *want = fmt(&s, &len);
+	ok(want && len > (2u << 20), "a record of %d entries is %zu bytes (several pieces)", N,
+	   len);
+
+	char dir[] = "/tmp/test-snapshot.XXXXXX";
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct oci_error *err = NULL;
+	ok(oci_snapshot_write(&s, dfd, "rec", &err) == 0, "written");
+	oci_error_free(err);
+	err = NULL;
+	char *got = malloc(len + 1);
+	int fd = openat(dfd, "rec", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, got, len + 1) : -1;
+	size_t have = n > 0 ? (size_t)n : 0;
+	while (fd >= 0 && n > 0 && have <= len) {
+		n = read(fd, got + have, len + 1 - have);
+		if (n > 0)
+			have += (size_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	ok(want && have == len && memcmp(got, want, len) == 0,
+	   "the file is byte for byte what snapshot_format makes (%zu of %zu bytes)", have, len);
+	struct oci_snapshot *back = NULL;
+	ok(oci_snapshot_load(dfd, "rec", &back, &err) == 0 && back && back->n == N &&
+	       same_entry(&back->e[N - 1], &e[N - 1]),
+	   "it loads back whole");
+	oci_error_free(err);
+	err = NULL;
+	oci_snapshot_free(back);
+
+	unlinkat(dfd, "rec", 0);
+	e[N - 10].path = "a/../b"; /* refused, long after the first piece was written */
+	ok(oci_snapshot_write(&s, dfd, "rec", &err) < 0 && err && err->status == OCI_E_INVALID,
+	   "a bad entry late in the record is refused");
+	oci_error_free(err);
+	ok(faccessat(dfd, "rec", F_OK, 0) < 0 && faccessat(dfd, ".rec.tmp", F_OK, 0) < 0,
+	   "and leaves neither the record nor its temporary file");
+	close(dfd);
+	rmdir(dir);
+	free(got);
+	free(want);
+	free(paths);
+	free(e);
+}
+
 int main(void)
 {
 	test_round_trip_bytes();
@@ -325,5 +401,6 @@ int main(void)
 	test_numbers();
 	test_refused();
 	test_writer_refuses();
+	test_streamed_write();
 	return done_testing();
 }
