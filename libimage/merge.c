@@ -13,6 +13,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <oci/merge.h>
+#include "merge_int.h"
 #include "pathmap.h"
 #include "snapshot_int.h"
 #include "tar_write.h"
@@ -76,6 +77,10 @@ struct merge {
 	char *cache_path;
 	struct mname *cache_dir;
 	char *buf;
+	/* usage.c's accounting, or NULL */
+	const struct merge_observer *obs;
+	bool in_whiteout;      /* names going now go by a whiteout */
+	size_t names_unlinked; /* names removed so far, to count what a whiteout hid */
 };
 
 static bool mg_is_dir(const struct mname *n)
@@ -180,6 +185,12 @@ static struct mname *mg_link_name(struct merge *m, struct mname *dir, const char
 static void mg_unlink_name(struct merge *m, struct mname *n)
 {
 	mg_cache_drop(m);
+	m->names_unlinked++;
+	if (m->obs && n->ino->e.nlink == 1 && S_ISREG(n->ino->e.mode) && m->obs->file_dropped) {
+		cleanup_free char *path = mg_path(n);
+		m->obs->file_dropped(m->obs->arg, path, n->ino->e.size, n->ino->layer - 1, m->li,
+				     m->in_whiteout);
+	}
 	if (n->prev)
 		n->prev->next = n->next;
 	else
@@ -425,8 +436,24 @@ static int mg_remove(struct merge *m, struct mname *n, const char *path, bool ke
 	return r;
 }
 
+static int mg_whiteout_apply(struct merge *m, enum oci_whiteout kind, const char *target,
+			     struct oci_error **err);
+
+/* the observer hears what each whiteout removed, and that it was a whiteout */
 static int mg_whiteout(struct merge *m, enum oci_whiteout kind, const char *target,
 		       struct oci_error **err)
+{
+	size_t before = m->names_unlinked;
+	m->in_whiteout = true;
+	int r = mg_whiteout_apply(m, kind, target, err);
+	m->in_whiteout = false;
+	if (m->obs && m->obs->whiteout)
+		m->obs->whiteout(m->obs->arg, m->li, m->names_unlinked - before);
+	return r;
+}
+
+static int mg_whiteout_apply(struct merge *m, enum oci_whiteout kind, const char *target,
+			     struct oci_error **err)
 {
 	if (kind == OCI_WHITEOUT_OPAQUE) {
 		/* the directory itself, not through a symlink (O_NOFOLLOW) */
@@ -598,6 +625,8 @@ static int mg_new_node(struct merge *m, struct oci_layer_reader *r, struct archi
 			mnode_free(n);
 			return rr;
 		}
+		if (m->obs && m->obs->file_added)
+			m->obs->file_added(m->obs->arg, m->li, n->e.size);
 		break;
 	}
 	case AE_IFLNK: {
@@ -768,10 +797,11 @@ static void merge_release(struct merge *m)
 	free(m->buf);
 }
 
-static int merge_run(const struct oci_image *img, struct merge *m, bool hash,
-		     struct oci_error **err)
+static int merge_run_obs(const struct oci_image *img, struct merge *m, bool hash,
+			 const struct merge_observer *obs, struct oci_error **err)
 {
 	memset(m, 0, sizeof(*m));
+	m->obs = obs;
 	pathmap_init(&m->names);
 	pathmap_init(&m->layer);
 	pathmap_init(&m->layer_anc);
@@ -787,6 +817,21 @@ static int merge_run(const struct oci_image *img, struct merge *m, bool hash,
 			return r;
 	}
 	return 0;
+}
+
+static int merge_run(const struct oci_image *img, struct merge *m, bool hash,
+		     struct oci_error **err)
+{
+	return merge_run_obs(img, m, hash, NULL, err);
+}
+
+int merge_observe(const struct oci_image *img, const struct merge_observer *o,
+		  struct oci_error **err)
+{
+	struct merge m;
+	int r = merge_run_obs(img, &m, false, o, err);
+	merge_release(&m);
+	return r;
 }
 
 static int cmp_entry(const void *a, const void *b)

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# oci-inspect --usage: images built to known waste, with the exact byte
+# counts; the same numbers from every input form of one image; --json.
+. "$(dirname "$0")/test-lib.sh"
+LIB=$OCI_SOURCE_DIR/tests/e2e/lib-layers.py
+umask 022
+
+# layer 1 adds 116000 bytes in 8 files (dup written twice: 700 then 300);
+# layer 2 deletes big (100000), overwrites over (2000 -> 2500), rewrites c
+# with only its mode changed (5000), and replaces dir with an opaque whiteout
+# (dir/x 3000 + dir/y 4000 go, dir/z 600 comes); layer 3 adds n (10). The
+# empty history entry between them names no layer.
+python3 - "$TMP/spec.json" "$TMP" <<'PY'
+import json, sys
+t = sys.argv[2]
+def f(p, n, ch="a", mode=420):
+    return {"p": p, "t": "f", "c": ch * n, "mode": mode}
+spec = {"ref": "t", "oci_archive": t + "/waste.oar", "docker_save": t + "/waste.dar",
+        "top": {"history": [{"created_by": "ADD big keep c dir dup over"},
+                            {"created_by": "ENV X=1", "empty_layer": True},
+                            {"created_by": "RUN rm big; chmod +x c; rm -r dir"},
+                            {"created_by": "COPY n"}]},
+        "layers": [
+    ["f=unused" and f("big", 100000), f("keep", 1000), f("c", 5000, "c"), "dir/",
+     f("dir/x", 3000), f("dir/y", 4000), f("dup", 700), f("dup", 300, "b"),
+     f("over", 2000)],
+    [".wh.big", f("over", 2500, "o"), f("c", 5000, "c", 0o755), "dir/.wh..wh..opq",
+     f("dir/z", 600)],
+    [f("n", 10)]]}
+json.dump(spec, open(sys.argv[1], "w"))
+PY
+python3 "$LIB" build "$TMP/waste" "$TMP/spec.json" >/dev/null || { echo "Bail out! lib-layers.py build failed"; exit 1; }
+W=$TMP/waste:t
+
+expect 0 "--usage exits 0" oci-inspect --usage "$W"
+is "$(wc -c <"$TMP/err")" 0 "--usage: nothing on stderr"
+cp "$TMP/out" "$TMP/usage.txt"
+# LAYER ADDED WASTED FILES WHITEOUTS HIDDEN
+is "$(awk '$1 == 1 { print $2, $3, $4, $5, $6 }' "$TMP/usage.txt")" "116000 114700 8 0 0" \
+	"layer 1: 116000 added, 114700 wasted (big, over, c, dir/x, dir/y, the first dup)"
+is "$(awk '$1 == 2 { print $2, $3, $4, $5, $6 }' "$TMP/usage.txt")" "8100 0 3 2 3" \
+	"layer 2: 8100 added, 2 whiteouts hiding 3 names"
+is "$(awk '$1 == 3 { print $2, $3, $4, $5, $6 }' "$TMP/usage.txt")" "10 0 1 0 0" "layer 3: 10 added"
+like "^ +2 .*RUN rm big; chmod \\+x c; rm -r dir$" "layer 2's history entry skips the empty one"
+like "^ +3 .*COPY n$" "layer 3's history entry"
+like "^total 124110 bytes .*effective 9410 .*wasted 114700 .*92\\.42%.*efficiency 0\\.0758$" \
+	"image totals: 124110 total, 9410 effective"
+like "^ +100000 +1 +2  deleted  /big$" "big: added in 1, deleted in 2"
+like "^ +5000 +1 +2  replaced /c$" "chmod-only rewrite of c wastes all 5000 bytes"
+like "^ +4000 +1 +2  deleted  /dir/y$" "dir/y under the opaque whiteout"
+like "^ +3000 +1 +2  deleted  /dir/x$" "dir/x under the opaque whiteout"
+like "^ +2000 +1 +2  replaced /over$" "over: the 2000 bytes written over"
+like "^ +700 +1 +1  replaced /dup$" "dup written twice in one layer: its first 700 bytes"
+is "$(awk '/^largest wasted/ { n = 1; next } n && $1 ~ /^[0-9]+$/' "$TMP/usage.txt" | wc -l)" 6 \
+	"exactly 6 wasted paths"
+
+# ---- --json: the same numbers ----
+expect 0 "--usage --json exits 0" oci-inspect --usage --json "$W"
+cp "$TMP/out" "$TMP/usage.json"
+jqis() { is "$(jq -c "$1" <"$TMP/usage.json" 2>&1)" "$2" "$3"; }
+jqis '[.total, .effective, .wasted]' '[124110,9410,114700]' "--json: total, effective, wasted"
+jqis '[.layers[] | [.added, .wasted, .files, .whiteouts, .hidden, .history]]' \
+	'[[116000,114700,8,0,0,0],[8100,0,3,2,3,2],[10,0,1,0,0,3]]' "--json: per layer"
+jqis '[.wastedPaths[] | [.path, .size, .addedIn, .removedIn, .how]]' \
+	'[["big",100000,1,2,"deleted"],["c",5000,1,2,"replaced"],["dir/y",4000,1,2,"deleted"],["dir/x",3000,1,2,"deleted"],["over",2000,1,2,"replaced"],["dup",700,1,1,"replaced"]]' \
+	"--json: every wasted path with its layers"
+jqis ".efficiency * 1000000 | floor" 75819 "--json: efficiency"
+if python3 -c 'import jsonschema' 2>/dev/null; then
+	if python3 - "$OCI_SOURCE_DIR/docs/schemas/oci-inspect-usage.schema.json" "$TMP/usage.json" >"$TMP/schema.err" 2>&1 <<'PY'; then
+import json, sys, jsonschema
+jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))
+PY
+		pass "--json validates against oci-inspect-usage.schema.json"
+	else
+		fail "--json validates against oci-inspect-usage.schema.json" "$(tail -3 "$TMP/schema.err")"
+	fi
+else
+	echo "ok $((_n += 1)) # SKIP python3 jsonschema missing"
+fi
+
+# ---- every input form gives the same numbers ----
+for form in "$TMP/waste.oar" "$TMP/waste.dar"; do
+	expect 0 "--usage ${form##*.} exits 0" oci-inspect --usage "$form"
+	is "$(cat "$TMP/out")" "$(cat "$TMP/usage.txt")" "--usage ${form##*.}: the same report"
+done
+run sh -c 'oci-inspect --usage - <"$1"' sh "$TMP/waste.oar"
+is "$(cat "$TMP/out")" "$(cat "$TMP/usage.txt")" "--usage - (an oci-archive on stdin): the same report"
+run sh -c 'gzip -c "$1" | oci-inspect --usage -' sh "$TMP/waste.dar"
+is "$(cat "$TMP/out")" "$(cat "$TMP/usage.txt")" "--usage - (a gzipped docker-archive on stdin): the same report"
+
+# ---- hard links count once; an image without waste ----
+python3 "$LIB" build "$TMP/clean" - >/dev/null <<'PY' || { echo "Bail out! build failed"; exit 1; }
+{"layers": [[{"p": "a", "t": "f", "c": "0123456789"}, "b=>a", "d/", {"p": "d/e", "t": "f", "c": "xyz"}],
+            ["c=>a", ".wh.b"]]}
+PY
+expect 0 "--usage of an image without waste" oci-inspect --usage --json "$TMP/clean:t"
+is "$(jq -c '[.total, .effective, .wasted, .efficiency, (.wastedPaths | length)]' <"$TMP/out")" \
+	'[13,13,0,1,0]' "hard links count once; removing one name of a file wastes nothing"
+is "$(jq -c '[.layers[] | [.files, .whiteouts, .hidden]]' <"$TMP/out")" '[[2,0,0],[0,1,1]]' \
+	"a hard link is not a new file; the whiteout hid one name"
+
+expect_fail "--usage with --files is refused" oci-inspect --usage --files "$W"
+expect_fail "a gate without --usage and with --files is refused" oci-inspect --files --max-wasted-bytes 1 "$W"
+
+done_testing
