@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <oci/copy.h>
 #include <oci/layout_write.h>
@@ -815,31 +814,6 @@ static char *cp_full_name(const char *tag)
 	return xasprintf("docker.io/%s", tag);
 }
 
-static cJSON *cp_desc_json(const struct oci_descriptor *d, const char *ref, const char *full)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "mediaType", d->media_type);
-	cJSON_AddStringToObject(o, "digest", d->digest.str);
-	cJSON_AddNumberToObject(o, "size", (double)d->size);
-	if (ref || full) {
-		cJSON *ann = cJSON_AddObjectToObject(o, "annotations");
-		if (full)
-			cJSON_AddStringToObject(ann, "io.containerd.image.name", full);
-		if (ref)
-			cJSON_AddStringToObject(ann, "org.opencontainers.image.ref.name", ref);
-	}
-	if (d->platform && d->platform->os && d->platform->architecture) {
-		cJSON *p = cJSON_AddObjectToObject(o, "platform");
-		cJSON_AddStringToObject(p, "architecture", d->platform->architecture);
-		cJSON_AddStringToObject(p, "os", d->platform->os);
-		if (d->platform->os_version)
-			cJSON_AddStringToObject(p, "os.version", d->platform->os_version);
-		if (d->platform->variant)
-			cJSON_AddStringToObject(p, "variant", d->platform->variant);
-	}
-	return o;
-}
-
 static int cp_put_file(struct cp *c, const char *name, cJSON *doc, struct oci_error **err)
 {
 	char *s = cJSON_PrintUnformatted(doc);
@@ -857,7 +831,7 @@ static int cp_finish_oci_archive(struct cp *c, struct cp_list *l, struct oci_err
 	cJSON_AddStringToObject(idx, "mediaType", OCI_MT_INDEX);
 	cJSON *arr = cJSON_AddArrayToObject(idx, "manifests");
 	for (size_t i = 0; i < l->n; i++)
-		cJSON_AddItemToArray(arr, cp_desc_json(&l->v[i].desc, l->v[i].ref, NULL));
+		cJSON_AddItemToArray(arr, layout_desc_json(&l->v[i].desc, l->v[i].ref, NULL));
 	static const char v[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
 	int r = archive_out_file(c->ar, "oci-layout", v, sizeof(v) - 1, err);
 	if (r == 0)
@@ -885,7 +859,8 @@ static int cp_finish_docker(struct cp *c, struct cp_list *l, struct oci_error **
 					     : xasprintf("%s:%s", im->name, im->ref);
 		cleanup_free char *full = tag ? cp_full_name(tag) : NULL;
 		const char *colon = tag ? strrchr(tag, ':') : NULL;
-		cJSON_AddItemToArray(arr, cp_desc_json(&im->desc, colon ? colon + 1 : NULL, full));
+		cJSON_AddItemToArray(arr,
+				     layout_desc_json(&im->desc, colon ? colon + 1 : NULL, full));
 		/* one entry per image, every tag of it in RepoTags */
 		cJSON *e = NULL;
 		for (size_t j = 0; j < i && !e; j++)
@@ -933,67 +908,14 @@ static int cp_finish_docker(struct cp *c, struct cp_list *l, struct oci_error **
 	return r;
 }
 
-/* Set (and with del, remove) refs in index.json, all at once, under the
- * layout's lock, by rename: the same protocol as oci_layout_set_ref, for
- * several refs in one step so that a crash leaves all or none. */
-static int cp_edit_refs(int dirfd, struct cp_image *set, size_t n_set, const char *del,
-			struct oci_error **err)
+/* Every image's ref in the destination layout, in one update of index.json
+ * so that a crash leaves all or none. cp_refs_check gave each a valid ref. */
+static int cp_set_refs(int dirfd, const struct cp_list *l, struct oci_error **err)
 {
-	int lk = layoutfs_lock(dirfd, err);
-	if (lk < 0)
-		return lk;
-	int r = 0;
-	cJSON *root = NULL;
-	struct stat st;
-	int fd = layoutfs_open(dirfd, "index.json", false, &st, err);
-	if (fd < 0) {
-		r = fd;
-	} else if ((uint64_t)st.st_size > OCI_JSON_MAX) {
-		r = error_set(err, OCI_E_LIMIT, 0, "index.json: %lld bytes exceeds %u",
-			      (long long)st.st_size, OCI_JSON_MAX);
-	} else {
-		cleanup_free char *buf = xmalloc((size_t)st.st_size + 1);
-		ssize_t n = read_full(fd, buf, (size_t)st.st_size);
-		if (n < 0)
-			r = error_set(err, OCI_E_IO, errno, "read index.json");
-		else if ((r = oci_json_parse(buf, (size_t)n, &root, err)) < 0)
-			error_wrap(err, "index.json");
-	}
-	if (fd >= 0)
-		close(fd);
-	cJSON *m = r == 0 ? cJSON_GetObjectItemCaseSensitive(root, "manifests") : NULL;
-	if (r == 0 && !cJSON_IsArray(m)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(root, "manifests");
-		m = cJSON_AddArrayToObject(root, "manifests");
-	}
-	bool found = false;
-	for (cJSON *it = m ? m->child : NULL, *next; it; it = next) {
-		next = it->next;
-		const cJSON *ann = cJSON_GetObjectItemCaseSensitive(it, "annotations");
-		const cJSON *rn =
-		    cJSON_GetObjectItemCaseSensitive(ann, "org.opencontainers.image.ref.name");
-		if (!cJSON_IsString(rn))
-			continue;
-		bool drop = del && strcmp(rn->valuestring, del) == 0;
-		found |= drop;
-		for (size_t i = 0; i < n_set && !drop; i++)
-			drop = strcmp(rn->valuestring, set[i].ref) == 0;
-		if (drop)
-			cJSON_Delete(cJSON_DetachItemViaPointer(m, it));
-	}
-	if (r == 0 && del && !found)
-		r = error_set(err, OCI_E_NOTFOUND, 0, "ref \"%s\" not found", del);
-	for (size_t i = 0; r == 0 && i < n_set; i++)
-		cJSON_AddItemToArray(m, cp_desc_json(&set[i].desc, set[i].ref, NULL));
-	if (r == 0) {
-		char *s = cJSON_PrintUnformatted(root);
-		r = layoutfs_replace(dirfd, "index.json", s, strlen(s), err);
-		free(s);
-	}
-	cJSON_Delete(root);
-	flock(lk, LOCK_UN);
-	close(lk);
-	return r;
+	cleanup_free struct oci_ref_edit *ed = xcalloc(l->n + 1, sizeof(*ed));
+	for (size_t i = 0; i < l->n; i++)
+		ed[i] = (struct oci_ref_edit){.ref = l->v[i].ref, .desc = &l->v[i].desc};
+	return oci_layout_edit_refs(dirfd, ed, l->n, err);
 }
 
 int oci_copy_delete_ref(const char *spec, struct oci_error **err)
@@ -1016,7 +938,8 @@ int oci_copy_delete_ref(const char *spec, struct oci_error **err)
 				      ir.path);
 		else if ((fd = open(ir.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 			r = error_set(err, OCI_E_IO, errno, "%s", ir.path);
-		else if ((r = cp_edit_refs(fd, NULL, 0, ir.ref, err)) < 0)
+		else if ((r = oci_layout_edit_refs(fd, &(struct oci_ref_edit){.ref = ir.ref}, 1,
+						   err)) < 0)
 			error_wrap(err, "%s", ir.path);
 		if (fd >= 0)
 			close(fd);
@@ -1128,7 +1051,7 @@ static int cp_run(struct cp *c, const char *dpath, const char *dref, struct cp_l
 		c->res->tag_only = true;
 		for (size_t i = 0; i < l->n; i++)
 			oci_descriptor_copy(&l->v[i].desc, &l->v[i].src_desc);
-		r = cp_edit_refs(c->dfd, l->v, l->n, NULL, err);
+		r = cp_set_refs(c->dfd, l, err);
 		goto out;
 	}
 	for (size_t s = 0; r == 0 && s < o->n_srcs; s++) {
@@ -1141,7 +1064,7 @@ static int cp_run(struct cp *c, const char *dpath, const char *dref, struct cp_l
 	if (r == 0 && oci_cancelled())
 		r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
 	if (r == 0 && c->fmt == OCI_COPY_LAYOUT)
-		r = cp_edit_refs(c->dfd, l->v, l->n, NULL, err);
+		r = cp_set_refs(c->dfd, l, err);
 	else if (r == 0)
 		r = c->fmt == OCI_COPY_DOCKER_ARCHIVE ? cp_finish_docker(c, l, err)
 						      : cp_finish_oci_archive(c, l, err);

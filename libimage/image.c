@@ -2,8 +2,11 @@
  * descriptor, nested indexes by platform, manifest, config. Every error
  * names what exists instead. */
 #include <errno.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include "layout_int.h"
+#include "pathmap.h"
+#include "walk.h"
 
 void oci_image_ref_release(struct oci_image_ref *r)
 {
@@ -231,11 +234,54 @@ int oci_index_load(struct oci_layout *l, const struct oci_descriptor *d, struct 
 	return 0;
 }
 
+int walk_node(struct walk_bounds *b, const struct oci_descriptor *d, struct oci_error **err)
+{
+	if (++b->nodes > OCI_MAX_WALK_NODES)
+		return error_set(err, OCI_E_LIMIT, 0,
+				 "%s: more than %d distinct indexes and manifests reachable",
+				 d->digest.str, OCI_MAX_WALK_NODES);
+	return 0;
+}
+
+int walk_count(struct walk_bounds *b, const struct oci_descriptor *d, size_t edges,
+	       struct oci_error **err)
+{
+	b->edges += edges;
+	if (b->edges > OCI_MAX_WALK_EDGES)
+		return error_set(err, OCI_E_LIMIT, 0,
+				 "index %s: more than %d descriptors reachable through indexes",
+				 d->digest.str, OCI_MAX_WALK_EDGES);
+	return 0;
+}
+
+int walk_descend(struct walk_bounds *b, const struct oci_descriptor *d, int depth,
+		 struct oci_error **err)
+{
+	if (oci_cancelled())
+		return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+	if (depth >= OCI_MAX_INDEX_DEPTH)
+		return error_set(err, OCI_E_LIMIT, 0, "index %s: nested deeper than %d levels",
+				 d->digest.str, OCI_MAX_INDEX_DEPTH);
+	for (int i = 0; i < depth; i++)
+		if (oci_digest_equal(&b->path[i], &d->digest))
+			return error_set(err, OCI_E_INVALID, 0, "index %s: loop", d->digest.str);
+	b->path[depth] = d->digest;
+	return 0;
+}
+
+int walk_enter(struct walk_bounds *b, const struct oci_descriptor *d, int depth,
+	       struct oci_error **err)
+{
+	int r = walk_descend(b, d, depth, err);
+	return r < 0 ? r : walk_node(b, d, err);
+}
+
 struct image_walk {
 	struct oci_layout *l;
 	const struct oci_platform *want;
 	char seen[1024]; /* platforms present, for the error */
-	struct oci_digest path[OCI_MAX_INDEX_DEPTH + 1];
+	struct walk_bounds b;
+	struct pathmap searched; /* indexes searched to their end without a match */
 };
 
 static void walk_note_platform(struct image_walk *w, const struct oci_platform *p)
@@ -255,21 +301,24 @@ static void walk_note_platform(struct image_walk *w, const struct oci_platform *
 	snprintf(w->seen + n, sizeof(w->seen) - n, "%s%s", n ? ", " : "", buf);
 }
 
-/* Depth-first through indexes: the first manifest whose platform matches. */
+/* Depth-first through indexes: the first manifest whose platform matches.
+ * An index already searched to its end holds no match: it is not read or
+ * searched again, however many indexes name it. */
 static int walk_index(struct image_walk *w, const struct oci_descriptor *d, int depth,
 		      struct oci_descriptor *out, struct oci_error **err)
 {
-	if (depth >= OCI_MAX_INDEX_DEPTH)
-		return error_set(err, OCI_E_LIMIT, 0, "index %s: nested deeper than %d levels",
-				 d->digest.str, OCI_MAX_INDEX_DEPTH);
-	for (int i = 0; i < depth; i++)
-		if (oci_digest_equal(&w->path[i], &d->digest))
-			return error_set(err, OCI_E_INVALID, 0, "index %s: loop", d->digest.str);
-	w->path[depth] = d->digest;
-	struct oci_index *idx;
-	int r = oci_index_load(w->l, d, &idx, err);
+	if (pathmap_get(&w->searched, d->digest.str))
+		return 1;
+	int r = walk_enter(&w->b, d, depth, err);
 	if (r < 0)
 		return r;
+	struct oci_index *idx;
+	if ((r = oci_index_load(w->l, d, &idx, err)) < 0)
+		return r;
+	if ((r = walk_count(&w->b, d, idx->n_manifests, err)) < 0) {
+		oci_index_free(idx);
+		return r;
+	}
 	const struct oci_descriptor *lone = NULL;
 	size_t n_lone = 0;
 	r = 1; /* not found */
@@ -297,6 +346,8 @@ static int walk_index(struct image_walk *w, const struct oci_descriptor *d, int 
 		out->annotations = NULL;
 		r = 0;
 	}
+	if (r == 1)
+		*pathmap_put(&w->searched, d->digest.str) = (void *)1;
 	oci_index_free(idx);
 	return r;
 }
@@ -365,7 +416,9 @@ int oci_image_load(struct oci_layout *l, const struct oci_descriptor *d,
 	enum oci_media_kind k = oci_media_kind(d->media_type);
 	if (k == OCI_MEDIA_INDEX) {
 		struct image_walk w = {.l = l, .want = platform};
+		pathmap_init(&w.searched);
 		r = walk_index(&w, d, 0, &img->desc, err);
+		pathmap_release(&w.searched, NULL);
 		if (r == 1) {
 			char want[200];
 			oci_platform_format(platform, want, sizeof(want));
@@ -421,22 +474,52 @@ out:
 	return r;
 }
 
+/* A load's nodes live in one block with the documents they show: each
+ * distinct document is read, verified and parsed once per load, however
+ * many nodes (in however many top-level entries) show it. */
+struct node_doc {
+	struct oci_index *index;
+	struct oci_image *image;
+	size_t id;
+};
+
+struct node_block {
+	struct pathmap docs; /* "KIND SIZE DIGEST" -> struct node_doc */
+	struct oci_node v[];
+};
+
+static void node_doc_free(void *p)
+{
+	struct node_doc *doc = p;
+	if (!doc)
+		return;
+	oci_index_free(doc->index);
+	oci_image_free(doc->image);
+	free(doc);
+}
+
 static void node_release(struct oci_node *n)
 {
 	oci_descriptor_release(&n->desc);
-	oci_index_free(n->index);
 	for (size_t i = 0; i < n->n_children; i++)
 		node_release(&n->children[i]);
 	free(n->children);
-	oci_image_free(n->image);
+}
+
+void oci_nodes_free(struct oci_node *v, size_t n)
+{
+	if (!v)
+		return;
+	struct node_block *blk = (struct node_block *)((char *)v - offsetof(struct node_block, v));
+	for (size_t i = 0; i < n; i++)
+		node_release(&v[i]);
+	pathmap_release(&blk->docs, node_doc_free);
+	free(blk);
 }
 
 void oci_node_free(struct oci_node *n)
 {
-	if (!n)
-		return;
-	node_release(n);
-	free(n);
+	oci_nodes_free(n, 1);
 }
 
 static bool node_is_attestation(const struct oci_descriptor *d)
@@ -445,51 +528,112 @@ static bool node_is_attestation(const struct oci_descriptor *d)
 	       d->platform->architecture && strcmp(d->platform->architecture, "unknown") == 0;
 }
 
-static int node_fill(struct oci_layout *l, const struct oci_descriptor *d,
-		     const struct oci_platform *filter, int depth, struct oci_digest *path,
+struct node_walk {
+	struct oci_layout *l;
+	const struct oci_platform *filter;
+	struct walk_bounds b;
+	struct node_block *blk;
+	struct pathmap shown; /* below the current top-level entry: key -> its first node */
+	size_t next_id;
+};
+
+/* the document d names, as its kind and size say: read and parsed once */
+static int node_doc(struct node_walk *w, const struct oci_descriptor *d, enum oci_media_kind k,
+		    const char *key, struct node_doc **out, struct oci_error **err)
+{
+	void **slot = pathmap_put(&w->blk->docs, key);
+	if (*slot) {
+		*out = *slot;
+		return (*out)->index || (*out)->image
+			   ? 0
+			   : error_set(err, OCI_E_INVALID, 0, "%s: unreadable", d->digest.str);
+	}
+	struct node_doc *doc = *slot = xcalloc(1, sizeof(*doc));
+	doc->id = w->next_id++;
+	int r = walk_node(&w->b, d, err);
+	if (r == 0 && oci_cancelled())
+		r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+	if (r == 0)
+		r = k == OCI_MEDIA_MANIFEST ? oci_image_load(w->l, d, NULL, &doc->image, err)
+					    : oci_index_load(w->l, d, &doc->index, err);
+	*out = doc;
+	return r;
+}
+
+static int node_fill(struct node_walk *w, const struct oci_descriptor *d, int depth,
 		     struct oci_node *n, struct oci_error **err)
 {
 	oci_descriptor_copy(&n->desc, d);
 	n->kind = oci_media_kind(d->media_type);
-	if (n->kind == OCI_MEDIA_MANIFEST)
-		return oci_image_load(l, d, NULL, &n->image, err);
-	if (n->kind != OCI_MEDIA_INDEX)
+	if (n->kind != OCI_MEDIA_INDEX && n->kind != OCI_MEDIA_MANIFEST)
 		return 0; /* shown, not followed */
-	if (depth >= OCI_MAX_INDEX_DEPTH)
-		return error_set(err, OCI_E_LIMIT, 0, "index %s: nested deeper than %d levels",
-				 d->digest.str, OCI_MAX_INDEX_DEPTH);
-	for (int i = 0; i < depth; i++)
-		if (oci_digest_equal(&path[i], &d->digest))
-			return error_set(err, OCI_E_INVALID, 0, "index %s: loop", d->digest.str);
-	path[depth] = d->digest;
-	int r = oci_index_load(l, d, &n->index, err);
-	if (r < 0)
+	char key[OCI_DIGEST_MAX + 48];
+	snprintf(key, sizeof(key), "%d %lld %s", (int)n->kind, (long long)d->size, d->digest.str);
+	/* met again below this entry: a repeat, nothing below it */
+	void **slot = pathmap_put(&w->shown, key);
+	if (*slot) {
+		n->same = *slot;
+		n->id = n->same->id;
+		return 0;
+	}
+	*slot = n;
+	int r;
+	struct node_doc *doc;
+	if (n->kind == OCI_MEDIA_INDEX && (r = walk_descend(&w->b, d, depth, err)) < 0)
 		return r;
+	if ((r = node_doc(w, d, n->kind, key, &doc, err)) < 0)
+		return r;
+	n->id = doc->id;
+	if (n->kind == OCI_MEDIA_MANIFEST) {
+		n->image = doc->image;
+		return 0;
+	}
+	n->index = doc->index;
+	if ((r = walk_count(&w->b, d, n->index->n_manifests, err)) < 0)
+		return r;
+	/* children are filled in place: their addresses stay put for `same` */
 	n->children =
 	    xcalloc(n->index->n_manifests ? n->index->n_manifests : 1, sizeof(*n->children));
 	for (size_t i = 0; i < n->index->n_manifests; i++) {
 		const struct oci_descriptor *c = &n->index->manifests[i];
 		if (node_is_attestation(c))
 			continue;
-		if (filter && c->platform && !oci_platform_match(filter, c->platform))
+		if (w->filter && c->platform && !oci_platform_match(w->filter, c->platform))
 			continue;
-		r = node_fill(l, c, filter, depth + 1, path, &n->children[n->n_children++], err);
+		r = node_fill(w, c, depth + 1, &n->children[n->n_children++], err);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
+int oci_nodes_load(struct oci_layout *l, const struct oci_descriptor *d, size_t n,
+		   const struct oci_platform *filter, struct oci_node **out, struct oci_error **err)
+{
+	struct node_walk w = {.l = l, .filter = filter};
+	w.blk = xcalloc(1, sizeof(*w.blk) + (n ? n : 1) * sizeof(struct oci_node));
+	pathmap_init(&w.blk->docs);
+	pathmap_init(&w.shown);
+	int r = 0;
+	size_t i;
+	/* each entry shown whole (two refs to one image are two images to a
+	 * reader), its documents shared with the entries before; repeats are
+	 * marked below one entry; the bounds hold for the load as a whole */
+	for (i = 0; i < n && r == 0; i++) {
+		pathmap_clear(&w.shown, NULL);
+		r = node_fill(&w, &d[i], 0, &w.blk->v[i], err);
+	}
+	pathmap_release(&w.shown, NULL);
+	if (r < 0) {
+		oci_nodes_free(w.blk->v, i);
+		return r;
+	}
+	*out = w.blk->v;
+	return 0;
+}
+
 int oci_node_load(struct oci_layout *l, const struct oci_descriptor *d,
 		  const struct oci_platform *filter, struct oci_node **out, struct oci_error **err)
 {
-	struct oci_digest path[OCI_MAX_INDEX_DEPTH + 1];
-	struct oci_node *n = xcalloc(1, sizeof(*n));
-	int r = node_fill(l, d, filter, 0, path, n, err);
-	if (r < 0) {
-		oci_node_free(n);
-		return r;
-	}
-	*out = n;
-	return 0;
+	return oci_nodes_load(l, d, 1, filter, out, err);
 }

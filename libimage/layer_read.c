@@ -125,7 +125,10 @@ static void *layer_producer(void *arg)
 
 		size_t made = 0;
 		bool eof = false;
-		int rc = layer_produce(r, r->slot[idx], LAYER_SLOT, &made, &eof);
+		/* a signal ends a long read between slots, not at the layer's end */
+		int rc = oci_cancelled()
+			     ? error_set(&r->prod_err, OCI_E_INTERRUPTED, 0, "interrupted")
+			     : layer_produce(r, r->slot[idx], LAYER_SLOT, &made, &eof);
 
 		pthread_mutex_lock(&r->mu);
 		if (rc == 0 && made) {

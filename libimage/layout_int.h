@@ -63,6 +63,10 @@ HIDDEN const char *layout_unsafe(struct oci_layout *l);
 /* For a name given by oci_layout_list_blobs (blobs/ALGO/NAME): the held
  * directory fd it is in, *base its last component; -1 when none. */
 HIDDEN int layout_listed_dirfd(const struct oci_layout *l, const char *listed, const char **base);
+/* A descriptor as index.json holds it: annotations ref.name = ref and
+ * io.containerd.image.name = full (each when not NULL), platform when the
+ * descriptor has one. */
+HIDDEN cJSON *layout_desc_json(const struct oci_descriptor *d, const char *ref, const char *full);
 HIDDEN int docker_archive_load(struct oci_layout *l, struct oci_error **err);
 
 #endif

@@ -22,6 +22,17 @@ static int lw_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* e, an error held back to see whether it matters, becomes the caller's */
+static void lw_pass_error(struct oci_error **err, struct oci_error *e)
+{
+	if (err) {
+		oci_error_free(*err);
+		*err = e;
+	} else {
+		oci_error_free(e);
+	}
+}
+
 /* An existing top-level file of a layout we are about to write to must be
  * what it claims before anything is written: 1 present, 0 missing. */
 static int lw_check_file(int dirfd, const char *name, bool dir, struct oci_error **err)
@@ -36,12 +47,7 @@ static int lw_check_file(int dirfd, const char *name, bool dir, struct oci_error
 		oci_error_free(e);
 		return 0;
 	}
-	if (err) {
-		oci_error_free(*err);
-		*err = e;
-	} else {
-		oci_error_free(e);
-	}
+	lw_pass_error(err, e);
 	return fd;
 }
 
@@ -256,83 +262,117 @@ int oci_blob_copy(struct oci_layout *src, const struct oci_descriptor *d, int ds
 	return r;
 }
 
-int oci_layout_set_ref(int dirfd, const char *ref, const struct oci_descriptor *d,
-		       struct oci_error **err)
+/* index.json as it stands, or (missing) a new empty index; *root is NULL
+ * on error. */
+static int lw_read_index(int dirfd, bool may_create, cJSON **root, struct oci_error **err)
 {
+	*root = NULL;
+	struct stat st;
+	struct oci_error *e = NULL;
+	int fd = layoutfs_open(dirfd, "index.json", false, &st, &e);
+	if (fd == OCI_E_NOTFOUND && may_create) {
+		oci_error_free(e);
+		*root = cJSON_CreateObject();
+		cJSON_AddNumberToObject(*root, "schemaVersion", 2);
+		cJSON_AddStringToObject(*root, "mediaType", OCI_MT_INDEX);
+		return 0;
+	}
+	if (fd < 0) {
+		lw_pass_error(err, e);
+		return fd;
+	}
+	int r = 0;
+	if ((uint64_t)st.st_size > OCI_JSON_MAX) {
+		r = error_set(err, OCI_E_LIMIT, 0, "index.json: %lld bytes exceeds %u",
+			      (long long)st.st_size, OCI_JSON_MAX);
+	} else {
+		cleanup_free char *buf = xmalloc((size_t)st.st_size + 1);
+		ssize_t n = read_full(fd, buf, (size_t)st.st_size);
+		if (n < 0)
+			r = error_set(err, OCI_E_IO, errno, "read index.json");
+		else if ((r = oci_json_parse(buf, (size_t)n, root, err)) < 0)
+			error_wrap(err, "index.json");
+	}
+	close(fd);
+	return r;
+}
+
+cJSON *layout_desc_json(const struct oci_descriptor *d, const char *ref, const char *full)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "mediaType", d->media_type);
+	cJSON_AddStringToObject(o, "digest", d->digest.str);
+	cJSON_AddNumberToObject(o, "size", (double)d->size);
+	if (ref || full) {
+		cJSON *ann = cJSON_AddObjectToObject(o, "annotations");
+		if (full)
+			cJSON_AddStringToObject(ann, "io.containerd.image.name", full);
+		if (ref)
+			cJSON_AddStringToObject(ann, "org.opencontainers.image.ref.name", ref);
+	}
+	/* descriptor.md: SHOULD be present for a platform-specific target */
+	if (d->platform && d->platform->os && d->platform->architecture) {
+		cJSON *p = cJSON_AddObjectToObject(o, "platform");
+		cJSON_AddStringToObject(p, "architecture", d->platform->architecture);
+		cJSON_AddStringToObject(p, "os", d->platform->os);
+		if (d->platform->os_version)
+			cJSON_AddStringToObject(p, "os.version", d->platform->os_version);
+		if (d->platform->variant)
+			cJSON_AddStringToObject(p, "variant", d->platform->variant);
+	}
+	return o;
+}
+
+/* drop every descriptor of m that carries ref; how many there were */
+static size_t lw_drop_ref(cJSON *m, const char *ref)
+{
+	size_t dropped = 0;
+	for (cJSON *c = m->child, *next; c; c = next) {
+		next = c->next;
+		const cJSON *ann = cJSON_GetObjectItemCaseSensitive(c, "annotations");
+		const cJSON *n =
+		    cJSON_GetObjectItemCaseSensitive(ann, "org.opencontainers.image.ref.name");
+		if (cJSON_IsString(n) && strcmp(n->valuestring, ref) == 0) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(m, c));
+			dropped++;
+		}
+	}
+	return dropped;
+}
+
+int oci_layout_edit_refs(int dirfd, const struct oci_ref_edit *edits, size_t n,
+			 struct oci_error **err)
+{
+	/* a delete needs an index to delete from: a directory without
+	 * index.json says so, where a set starts a new index */
+	bool may_create = true;
+	for (size_t i = 0; i < n; i++)
+		may_create &= edits[i].desc != NULL;
 	/* the lock is a file of its own: index.json is replaced, so locking it
 	 * would lock a file that is about to be unlinked */
 	int lk = layoutfs_lock(dirfd, err);
 	if (lk < 0)
 		return lk;
-	int r = 0;
-	cJSON *root = NULL;
-	struct stat st;
-	struct oci_error *e = NULL;
-	int fd = layoutfs_open(dirfd, "index.json", false, &st, &e);
-	if (fd >= 0) {
-		char *buf = NULL;
-		if ((uint64_t)st.st_size > OCI_JSON_MAX) {
-			r = error_set(err, OCI_E_LIMIT, 0, "index.json: %lld bytes exceeds %u",
-				      (long long)st.st_size, OCI_JSON_MAX);
-		} else {
-			buf = xmalloc((size_t)st.st_size + 1);
-			ssize_t n = read_full(fd, buf, (size_t)st.st_size);
-			if (n < 0)
-				r = error_set(err, OCI_E_IO, errno, "read index.json");
-			else if ((r = oci_json_parse(buf, (size_t)n, &root, err)) < 0)
-				error_wrap(err, "index.json");
-		}
-		free(buf);
-		close(fd);
-		oci_error_free(e);
-	} else if (fd != OCI_E_NOTFOUND) {
-		r = fd;
-		if (err) {
-			oci_error_free(*err);
-			*err = e;
-		} else {
-			oci_error_free(e);
-		}
-	} else {
-		oci_error_free(e);
+	/* re-read under the lock: what another writer landed meanwhile stays */
+	cJSON *root;
+	int r = lw_read_index(dirfd, may_create, &root, err);
+	cJSON *m = r == 0 ? cJSON_GetObjectItemCaseSensitive(root, "manifests") : NULL;
+	if (r == 0 && !cJSON_IsArray(m)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "manifests");
+		m = cJSON_AddArrayToObject(root, "manifests");
+	}
+	/* in order, all in memory: index.json is written once, so a failed
+	 * edit (or a crash) leaves every ref as it was */
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		/* a set moves the ref: other refs, even to the same digest, stay */
+		size_t dropped = lw_drop_ref(m, edits[i].ref);
+		if (edits[i].desc)
+			cJSON_AddItemToArray(m,
+					     layout_desc_json(edits[i].desc, edits[i].ref, NULL));
+		else if (!dropped)
+			r = error_set(err, OCI_E_NOTFOUND, 0, "ref \"%s\" not found", edits[i].ref);
 	}
 	if (r == 0) {
-		if (!root) {
-			root = cJSON_CreateObject();
-			cJSON_AddNumberToObject(root, "schemaVersion", 2);
-			cJSON_AddStringToObject(root, "mediaType", OCI_MT_INDEX);
-		}
-		cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "manifests");
-		if (!cJSON_IsArray(m)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(root, "manifests");
-			m = cJSON_AddArrayToObject(root, "manifests");
-		}
-		/* the ref moves: drop descriptors that carry it */
-		for (cJSON *c = m->child, *next; c; c = next) {
-			next = c->next;
-			const cJSON *ann = cJSON_GetObjectItemCaseSensitive(c, "annotations");
-			const cJSON *n = cJSON_GetObjectItemCaseSensitive(
-			    ann, "org.opencontainers.image.ref.name");
-			if (cJSON_IsString(n) && strcmp(n->valuestring, ref) == 0)
-				cJSON_Delete(cJSON_DetachItemViaPointer(m, c));
-		}
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "mediaType", d->media_type);
-		cJSON_AddStringToObject(o, "digest", d->digest.str);
-		cJSON_AddNumberToObject(o, "size", (double)d->size);
-		cJSON *ann = cJSON_AddObjectToObject(o, "annotations");
-		cJSON_AddStringToObject(ann, "org.opencontainers.image.ref.name", ref);
-		/* descriptor.md: SHOULD be present for a platform-specific target */
-		if (d->platform && d->platform->os && d->platform->architecture) {
-			cJSON *p = cJSON_AddObjectToObject(o, "platform");
-			cJSON_AddStringToObject(p, "architecture", d->platform->architecture);
-			cJSON_AddStringToObject(p, "os", d->platform->os);
-			if (d->platform->os_version)
-				cJSON_AddStringToObject(p, "os.version", d->platform->os_version);
-			if (d->platform->variant)
-				cJSON_AddStringToObject(p, "variant", d->platform->variant);
-		}
-		cJSON_AddItemToArray(m, o);
 		char *s = cJSON_PrintUnformatted(root);
 		r = layoutfs_replace(dirfd, "index.json", s, strlen(s), err);
 		free(s);
@@ -341,4 +381,11 @@ int oci_layout_set_ref(int dirfd, const char *ref, const struct oci_descriptor *
 	flock(lk, LOCK_UN);
 	close(lk);
 	return r;
+}
+
+int oci_layout_set_ref(int dirfd, const char *ref, const struct oci_descriptor *d,
+		       struct oci_error **err)
+{
+	const struct oci_ref_edit e = {.ref = ref, .desc = d};
+	return oci_layout_edit_refs(dirfd, &e, 1, err);
 }

@@ -3,7 +3,9 @@
  * descriptor sizes and media types where the content is intact (rewriting
  * the parents up to index.json, refs kept), rebuild a lost index.json from
  * the manifests in blobs/, and (--gc) delete unreferenced blobs. Every
- * rewrite goes through the crash-safe writes of layout_write.c. */
+ * rewrite goes through the crash-safe writes of layout_write.c. Each blob
+ * is checked, and each document fixed, once (however many paths lead to
+ * it), within the walk bounds of oci/image.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -17,14 +19,32 @@
 #include "layout_int.h"
 #include "layoutfs.h"
 #include "pathmap.h"
+#include "walk.h"
+
+enum rp_role { RP_ENTRY, RP_CONFIG, RP_LAYER };
+
+/* What one blob, in one role, needs: computed once, applied to every
+ * descriptor that names it. */
+struct rp_memo {
+	bool busy;	  /* being computed (a loop, which content addressing forbids) */
+	int64_t size;	  /* the stored size when the content is intact, else -1 */
+	int compression;  /* layers: what the content is */
+	const char *kind; /* entries: the media type the document says it is, or NULL */
+	bool rewritten;	  /* documents: rewritten with fixed children as... */
+	struct oci_digest new_digest;
+	int64_t new_size;
+};
 
 struct repair {
 	struct oci_layout *l;
 	int dfd;
 	const struct oci_repair_opts *o;
 	struct pathmap reachable; /* digest strings */
+	struct pathmap memo;	  /* "ROLE DIGEST" -> struct rp_memo */
+	struct walk_bounds b;
 	int fixes;
 	bool damaged; /* some reachable content is lost or corrupt: its blobs are unknown */
+	struct oci_error **err;
 };
 
 static void rp_report(struct repair *r, const char *kind, const char *digest, const char *refs,
@@ -59,17 +79,21 @@ static int64_t rp_intact(struct repair *r, const struct oci_digest *d)
 	return ok == 0 ? size : -1;
 }
 
-static const char *rp_layer_type(struct repair *r, const struct oci_digest *d, const char *mt)
+static int rp_sniff(struct repair *r, const struct oci_digest *d, int64_t size)
 {
-	struct oci_descriptor tmp = {.digest = *d, .size = oci_layout_blob_size(r->l, d)};
+	struct oci_descriptor tmp = {.digest = *d, .size = size};
 	uint8_t magic[4] = {0};
 	struct oci_blob *b;
-	if (tmp.size < 0 || oci_blob_open(r->l, &tmp, &b, NULL) < 0)
-		return mt;
+	if (oci_blob_open(r->l, &tmp, &b, NULL) < 0)
+		return -1;
 	oci_blob_read(b, magic, sizeof(magic), NULL);
 	oci_blob_free(b);
-	int actual = compress_sniff(magic, sizeof(magic));
-	if (oci_media_layer_compression(mt) == actual)
+	return compress_sniff(magic, sizeof(magic));
+}
+
+static const char *rp_layer_type(int actual, const char *mt)
+{
+	if (actual < 0 || oci_media_layer_compression(mt) == actual)
 		return mt;
 	/* an unknown type: say what the content is (the check after repair reads
 	 * it as a tar to its end) */
@@ -80,6 +104,23 @@ static const char *rp_layer_type(struct repair *r, const struct oci_digest *d, c
 		   : (docker ? OCI_MT_DOCKER_LAYER : OCI_MT_LAYER);
 }
 
+/* the media type a document says it is, for its index entry */
+static const char *rp_doc_kind(const cJSON *doc)
+{
+	const cJSON *dm = cJSON_GetObjectItemCaseSensitive(doc, "mediaType");
+	if (cJSON_IsString(dm) && oci_media_kind(dm->valuestring) != OCI_MEDIA_UNKNOWN)
+		return oci_media_kind(dm->valuestring) == OCI_MEDIA_INDEX
+			   ? (oci_media_is_docker(dm->valuestring) ? OCI_MT_DOCKER_LIST
+								   : OCI_MT_INDEX)
+			   : (oci_media_is_docker(dm->valuestring) ? OCI_MT_DOCKER_MANIFEST
+								   : OCI_MT_MANIFEST);
+	if (cJSON_GetObjectItemCaseSensitive(doc, "manifests"))
+		return OCI_MT_INDEX;
+	if (cJSON_GetObjectItemCaseSensitive(doc, "layers"))
+		return OCI_MT_MANIFEST;
+	return NULL;
+}
+
 static void rp_set(cJSON *o, const char *key, cJSON *v)
 {
 	if (cJSON_GetObjectItemCaseSensitive(o, key))
@@ -88,33 +129,25 @@ static void rp_set(cJSON *o, const char *key, cJSON *v)
 		cJSON_AddItemToObject(o, key, v);
 }
 
-enum rp_role { RP_ENTRY, RP_CONFIG, RP_LAYER };
 static int rp_fix(struct repair *r, cJSON *desc, const char *ref, int depth, enum rp_role role,
 		  bool *changed);
 
-/* a document blob rewritten with fixed children; desc then names the new blob */
-static int rp_doc(struct repair *r, cJSON *desc, const struct oci_digest *d, const char *ref,
-		  int depth, bool *changed)
+/* A document's children fixed; when one changed, the document is written
+ * anew and m says as what. */
+static int rp_doc(struct repair *r, cJSON *doc, const struct oci_digest *d, const char *ref,
+		  int depth, struct rp_memo *m)
 {
-	int64_t size = oci_layout_blob_size(r->l, d);
-	struct oci_descriptor tmp = {.digest = *d, .size = size};
-	char *buf = NULL;
-	size_t len;
-	if (size < 0 || oci_blob_read_all(r->l, &tmp, OCI_JSON_MAX, &buf, &len, NULL) < 0) {
-		r->damaged = true;
-		return 0; /* lost or corrupt: nothing to fix here, verify names it */
-	}
-	cJSON *doc;
-	if (oci_json_parse(buf, len, &doc, NULL) < 0) {
-		r->damaged = true;
-		free(buf);
-		return 0;
-	}
-	free(buf);
 	bool child_changed = false;
 	int rc = 0;
 	cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "manifests");
 	if (cJSON_IsArray(arr)) {
+		struct oci_descriptor dd = {.digest = *d};
+		if (depth >= OCI_MAX_INDEX_DEPTH) {
+			r->damaged = true; /* too deep to follow: verify names it */
+			return 0;
+		}
+		if ((rc = walk_count(&r->b, &dd, (size_t)cJSON_GetArraySize(arr), r->err)) < 0)
+			return rc;
 		cJSON *c;
 		cJSON_ArrayForEach (c, arr) {
 			if (rc == 0)
@@ -123,12 +156,12 @@ static int rp_doc(struct repair *r, cJSON *desc, const struct oci_digest *d, con
 	} else {
 		cJSON *cfg = cJSON_GetObjectItemCaseSensitive(doc, "config");
 		if (cJSON_IsObject(cfg))
-			rc = rp_fix(r, cfg, ref, depth + 1, RP_CONFIG, &child_changed);
+			rc = rp_fix(r, cfg, ref, depth, RP_CONFIG, &child_changed);
 		cJSON *ls = cJSON_GetObjectItemCaseSensitive(doc, "layers");
 		cJSON *c;
 		cJSON_ArrayForEach (c, ls) {
 			if (rc == 0)
-				rc = rp_fix(r, c, ref, depth + 1, RP_LAYER, &child_changed);
+				rc = rp_fix(r, c, ref, depth, RP_LAYER, &child_changed);
 		}
 	}
 	if (rc == 0 && child_changed) {
@@ -137,17 +170,48 @@ static int rp_doc(struct repair *r, cJSON *desc, const struct oci_digest *d, con
 		if (r->o->dry_run)
 			oci_digest_buffer(OCI_DIGEST_SHA256, s, strlen(s), &nd);
 		else
-			rc = oci_blob_put(r->dfd, s, strlen(s), &nd, NULL);
+			rc = oci_blob_put(r->dfd, s, strlen(s), &nd, r->err);
 		if (rc == 0) {
 			rp_report(r, "rewrite", nd.str, ref, "%s rewritten from %s",
 				  cJSON_IsArray(arr) ? "index" : "manifest", d->str);
-			rp_set(desc, "digest", cJSON_CreateString(nd.str));
-			rp_set(desc, "size", cJSON_CreateNumber((double)strlen(s)));
 			*pathmap_put(&r->reachable, nd.str) = (void *)1;
-			*changed = true;
+			m->rewritten = true;
+			m->new_digest = nd;
+			m->new_size = (int64_t)strlen(s);
 		}
 		free(s);
 	}
+	return rc;
+}
+
+/* what d needs in this role, worked out once */
+static int rp_memo_fill(struct repair *r, struct rp_memo *m, const struct oci_digest *d,
+			const char *ref, int depth, enum rp_role role)
+{
+	m->size = rp_intact(r, d);
+	if (m->size < 0) {
+		r->damaged = true;
+		return 0; /* lost or corrupt content: verify names it */
+	}
+	if (role == RP_LAYER)
+		m->compression = rp_sniff(r, d, m->size);
+	if (role != RP_ENTRY)
+		return 0;
+	struct oci_descriptor tmp = {.digest = *d, .size = m->size};
+	char *buf = NULL;
+	size_t len;
+	cJSON *doc;
+	if (oci_blob_read_all(r->l, &tmp, OCI_JSON_MAX, &buf, &len, NULL) < 0 ||
+	    oci_json_parse(buf, len, &doc, NULL) < 0) {
+		free(buf);
+		r->damaged = true;
+		return 0; /* not a document: nothing to fix here, verify names it */
+	}
+	free(buf);
+	int rc = walk_node(&r->b, &tmp, r->err);
+	m->kind = rp_doc_kind(doc);
+	if (rc == 0)
+		rc = rp_doc(r, doc, d, ref, depth, m);
 	cJSON_Delete(doc);
 	return rc;
 }
@@ -160,64 +224,52 @@ static int rp_fix(struct repair *r, cJSON *desc, const char *ref, int depth, enu
 	const cJSON *jm = cJSON_GetObjectItemCaseSensitive(desc, "mediaType");
 	const cJSON *js = cJSON_GetObjectItemCaseSensitive(desc, "size");
 	struct oci_digest d;
-	if (!cJSON_IsString(jd) || oci_digest_parse(jd->valuestring, &d, NULL) < 0 ||
-	    depth > 2 * OCI_MAX_INDEX_DEPTH)
+	if (oci_cancelled())
+		return error_set(r->err, OCI_E_INTERRUPTED, 0, "interrupted");
+	if (!cJSON_IsString(jd) || oci_digest_parse(jd->valuestring, &d, NULL) < 0)
 		return 0;
 	*pathmap_put(&r->reachable, d.str) = (void *)1;
-	int64_t size = rp_intact(r, &d);
-	if (size < 0) {
+	char key[OCI_DIGEST_MAX + 8];
+	snprintf(key, sizeof(key), "%d %s", (int)role, d.str);
+	void **slot = pathmap_put(&r->memo, key);
+	struct rp_memo *m = *slot;
+	if (!m) {
+		m = *slot = xcalloc(1, sizeof(*m));
+		m->busy = true;
+		int rc = rp_memo_fill(r, m, &d, ref, depth, role);
+		m->busy = false;
+		if (rc < 0)
+			return rc;
+	} else if (m->busy) {
 		r->damaged = true;
-		return 0; /* lost or corrupt content: verify names it */
+		return 0;
 	}
-	if (!cJSON_IsNumber(js) || (int64_t)js->valuedouble != size) {
-		rp_report(r, "size", d.str, ref, "descriptor size %lld -> %lld",
-			  cJSON_IsNumber(js) ? (long long)js->valuedouble : -1LL, (long long)size);
-		rp_set(desc, "size", cJSON_CreateNumber((double)size));
+	if (m->size < 0)
+		return 0;
+	/* sizes are integers: anything else (1e300, 1.5, -1) is a wrong size */
+	int64_t said;
+	if (!oci_json_int64(js, 0, INT64_MAX, &said) || said != m->size) {
+		const char *text = cJSON_IsNumber(js) && js->valuestring ? js->valuestring : "-1";
+		rp_report(r, "size", d.str, ref, "descriptor size %.40s -> %lld", text,
+			  (long long)m->size);
+		rp_set(desc, "size", cJSON_CreateNumber((double)m->size));
 		*changed = true;
 	}
 	const char *mt = cJSON_IsString(jm) ? jm->valuestring : "";
-	enum oci_media_kind k = oci_media_kind(mt);
-	(void)k;
-	if (role == RP_LAYER) {
-		const char *want = rp_layer_type(r, &d, mt);
-		if (strcmp(want, mt) != 0) {
-			rp_report(r, "mediatype", d.str, ref, "\"%s\" -> \"%s\"", mt, want);
-			rp_set(desc, "mediaType", cJSON_CreateString(want));
-			*changed = true;
-		}
-		return 0;
-	}
-	if (role == RP_CONFIG)
-		return 0;
-	/* an index entry: its media type must say what the document is */
-	struct oci_descriptor tmp = {.digest = d, .size = size};
-	char *buf = NULL;
-	size_t len;
-	if (oci_blob_read_all(r->l, &tmp, OCI_JSON_MAX, &buf, &len, NULL) < 0)
-		return 0;
-	cJSON *doc;
-	const char *want = NULL;
-	if (oci_json_parse(buf, len, &doc, NULL) == 0) {
-		const cJSON *dm = cJSON_GetObjectItemCaseSensitive(doc, "mediaType");
-		if (cJSON_IsString(dm) && oci_media_kind(dm->valuestring) != OCI_MEDIA_UNKNOWN)
-			want = oci_media_kind(dm->valuestring) == OCI_MEDIA_INDEX
-				   ? (oci_media_is_docker(dm->valuestring) ? OCI_MT_DOCKER_LIST
-									   : OCI_MT_INDEX)
-				   : (oci_media_is_docker(dm->valuestring) ? OCI_MT_DOCKER_MANIFEST
-									   : OCI_MT_MANIFEST);
-		else if (cJSON_GetObjectItemCaseSensitive(doc, "manifests"))
-			want = OCI_MT_INDEX;
-		else if (cJSON_GetObjectItemCaseSensitive(doc, "layers"))
-			want = OCI_MT_MANIFEST;
-		cJSON_Delete(doc);
-	}
-	free(buf);
+	const char *want = role == RP_LAYER   ? rp_layer_type(m->compression, mt)
+			   : role == RP_ENTRY ? m->kind
+					      : NULL;
 	if (want && strcmp(want, mt) != 0) {
 		rp_report(r, "mediatype", d.str, ref, "\"%s\" -> \"%s\"", mt, want);
 		rp_set(desc, "mediaType", cJSON_CreateString(want));
 		*changed = true;
 	}
-	return rp_doc(r, desc, &d, ref, depth, changed);
+	if (m->rewritten) {
+		rp_set(desc, "digest", cJSON_CreateString(m->new_digest.str));
+		rp_set(desc, "size", cJSON_CreateNumber((double)m->new_size));
+		*changed = true;
+	}
+	return 0;
 }
 
 /* index.json from the manifests and indexes in blobs/ that nothing else names */
@@ -234,6 +286,10 @@ static cJSON *rp_rebuild_index(struct repair *r)
 	pathmap_init(&named);
 	cJSON *cands = cJSON_CreateArray();
 	for (char **p = names; *p; p++) {
+		if (oci_cancelled()) { /* the caller sees the flag and writes nothing */
+			free(*p);
+			continue;
+		}
 		const char *slash = strrchr(*p, '/');
 		char dg[OCI_DIGEST_MAX];
 		snprintf(dg, sizeof(dg), "%.6s:%s", *p + 6, slash ? slash + 1 : "");
@@ -312,8 +368,9 @@ static int rp_write_index(struct repair *r, cJSON *idx, struct oci_error **err)
 
 int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct oci_error **err)
 {
-	struct repair r = {.o = o, .dfd = -1};
+	struct repair r = {.o = o, .dfd = -1, .err = err};
 	pathmap_init(&r.reachable);
+	pathmap_init(&r.memo);
 	int rc = oci_layout_open_flags(path, OCI_LAYOUT_OPEN_LENIENT, &r.l, err);
 	if (rc < 0)
 		return rc;
@@ -399,6 +456,8 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 	 * way: the layout is refused, not rewritten */
 	if (rc == 0 && layout_unsafe(r.l))
 		rc = error_set(err, OCI_E_INVALID, 0, "%s", layout_unsafe(r.l));
+	if (rc == 0 && oci_cancelled())
+		rc = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
 	if (rc == 0 && idx_changed)
 		rc = rp_write_index(&r, idx, err);
 	cJSON_Delete(idx);
@@ -456,6 +515,7 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 	if (lk >= 0)
 		close(lk);
 	pathmap_release(&r.reachable, NULL);
+	pathmap_release(&r.memo, free);
 	oci_layout_free(r.l);
 	return rc;
 }

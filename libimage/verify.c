@@ -1,7 +1,8 @@
 /* Verifying a layout: a walk of the documents from index.json (each blob
- * read once, whatever number of images share it), then every layer read to
- * its end on all cores (blob digest, tar, diff_id). Each problem is reported
- * once, with every ref it breaks. */
+ * read, hashed and parsed once, whatever number of images or paths share
+ * it; each walk from a ref visits a document once, within the bounds of
+ * oci/image.h), then every layer read to its end on all cores (blob digest,
+ * tar, diff_id). Each problem is reported once, with every ref it breaks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -11,6 +12,11 @@
 #include "layout_int.h"
 #include "layoutfs.h"
 #include "pathmap.h"
+#include "walk.h"
+
+/* Walks from refs that name the same top-level descriptor are one walk; the
+ * walks of distinct ones together visit at most this many descriptors. */
+#define VERIFY_MAX_VISITS (10 * OCI_MAX_WALK_EDGES)
 
 struct vcheck {
 	struct oci_digest d;
@@ -18,11 +24,22 @@ struct vcheck {
 	int64_t stored;
 	char *data; /* documents only */
 	size_t len;
+	/* the document, classified and parsed once */
+	bool classified, parsed, cfg_parsed;
+	enum oci_media_kind actual;
+	const char *doc_mt;
+	char *perr; /* why it does not parse as its kind (or as JSON), or NULL */
+	struct oci_index *idx;
+	struct oci_manifest *man;
+	struct oci_config *cfg;
+	char *cfg_err;
+	unsigned walk; /* the last walk that went below it */
 };
 
 struct vrefs {
 	char **v;
 	size_t n;
+	unsigned walk; /* the walk that added the last ref: one add per walk */
 };
 
 struct vjob { /* a layer to read to its end, as one set of descriptors names it */
@@ -48,21 +65,44 @@ struct verify {
 	struct oci_verify_report *rep;
 	struct vprob *probs;
 	size_t n_probs, cap_probs;
+	struct pathmap prob_keys; /* "kind\ndigest\ndetail" -> index + 1 */
 	struct vjob *jobs;
 	size_t n_jobs, cap_jobs;
+	struct pathmap job_keys; /* "digest size diff_id" -> index + 1 */
 	pthread_mutex_t mu;
 	size_t next_job;
+	/* the current walk */
+	unsigned walk;
+	struct walk_bounds b;
+	bool stop;		/* this walk hit a bound */
+	bool interrupted;	/* a signal: no more walking, no more reading */
+	bool all_stop;		/* the walks together hit their bound: no further walk */
+	size_t visits;		/* descriptors visited by all walks */
+	struct vrefs **touched; /* ref lists this walk added to, for its group's other refs */
+	size_t n_touched, cap_touched;
 };
+
+/* Each walk adds its ref to a list once (the lists are joined, sorted and
+ * made unique at the end): constant time, whatever the number of refs. */
+static void vrefs_add_walk(struct verify *v, struct vrefs *r, const char *ref)
+{
+	if (!ref || (v && v->walk && r->walk == v->walk && r->n))
+		return;
+	r->v = xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+	r->v[r->n++] = xstrdup(ref);
+	if (!v || !v->walk)
+		return;
+	r->walk = v->walk;
+	if (v->n_touched == v->cap_touched) {
+		v->cap_touched = v->cap_touched ? v->cap_touched * 2 : 64;
+		v->touched = xrealloc(v->touched, v->cap_touched * sizeof(*v->touched));
+	}
+	v->touched[v->n_touched++] = r;
+}
 
 static void vrefs_add(struct vrefs *r, const char *ref)
 {
-	if (!ref)
-		return;
-	for (size_t i = 0; i < r->n; i++)
-		if (strcmp(r->v[i], ref) == 0)
-			return;
-	r->v = xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
-	r->v[r->n++] = xstrdup(ref);
+	vrefs_add_walk(NULL, r, ref);
 }
 
 static void vrefs_release(struct vrefs *r)
@@ -84,6 +124,15 @@ static char *vrefs_string(struct vrefs *r)
 	if (r->n == 0)
 		return xstrdup("-");
 	qsort(r->v, r->n, sizeof(*r->v), cmp_str);
+	size_t u = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (u && strcmp(r->v[u - 1], r->v[i]) == 0) {
+			free(r->v[i]);
+			continue;
+		}
+		r->v[u++] = r->v[i];
+	}
+	r->n = u;
 	size_t len = 1;
 	for (size_t i = 0; i < r->n; i++)
 		len += strlen(r->v[i]) + 1;
@@ -115,15 +164,14 @@ static void v_problem(struct verify *v, const char *kind, const char *digest, co
 	va_end(ap);
 	if (!digest)
 		digest = "-";
-	for (size_t i = 0; i < v->n_probs; i++) {
-		struct vprob *p = &v->probs[i];
-		if (!strcmp(p->kind, kind) && !strcmp(p->digest, digest) &&
-		    !strcmp(p->detail, detail)) {
-			vrefs_add(&p->refs, ref);
-			free(detail);
-			return;
-		}
+	cleanup_free char *key = xasprintf("%s\n%s\n%s", kind, digest, detail);
+	void **slot = pathmap_put(&v->prob_keys, key);
+	if (*slot) {
+		vrefs_add_walk(v, &v->probs[(uintptr_t)*slot - 1].refs, ref);
+		free(detail);
+		return;
 	}
+	*slot = (void *)(uintptr_t)(v->n_probs + 1);
 	if (v->n_probs == v->cap_probs) {
 		v->cap_probs = v->cap_probs ? v->cap_probs * 2 : 16;
 		v->probs = xrealloc(v->probs, v->cap_probs * sizeof(*v->probs));
@@ -135,7 +183,7 @@ static void v_problem(struct verify *v, const char *kind, const char *digest, co
 	p->detail = detail;
 	p->note = note;
 	p->fixable = fixable;
-	vrefs_add(&p->refs, ref);
+	vrefs_add_walk(v, &p->refs, ref);
 }
 
 static struct vcheck *v_blob(struct verify *v, const struct oci_digest *d)
@@ -169,31 +217,53 @@ static void v_look(struct verify *v, struct vcheck *b, bool read_it)
 	v->rep->bytes += b->stored;
 }
 
-/* the kind a JSON document really is */
-static enum oci_media_kind v_doc_kind(const char *data, size_t len, const char **doc_mt)
+/* the kind a JSON document really is (once per blob) */
+static void v_classify(struct vcheck *b)
 {
+	if (b->classified)
+		return;
+	b->classified = true;
 	cJSON *j;
-	*doc_mt = NULL;
-	if (oci_json_parse(data, len, &j, NULL) < 0)
-		return OCI_MEDIA_UNKNOWN;
-	enum oci_media_kind k = OCI_MEDIA_UNKNOWN;
+	struct oci_error *e = NULL;
+	b->actual = OCI_MEDIA_UNKNOWN;
+	if (oci_json_parse(b->data, b->len, &j, &e) < 0) {
+		b->perr = xstrdup(e->msg);
+		oci_error_free(e);
+		return;
+	}
 	const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "mediaType");
 	if (cJSON_IsString(mt) && oci_media_kind(mt->valuestring) != OCI_MEDIA_UNKNOWN) {
-		k = oci_media_kind(mt->valuestring);
-		*doc_mt =
+		b->actual = oci_media_kind(mt->valuestring);
+		b->doc_mt =
 		    oci_media_kind(mt->valuestring) == OCI_MEDIA_INDEX
 			? (oci_media_is_docker(mt->valuestring) ? OCI_MT_DOCKER_LIST : OCI_MT_INDEX)
 			: (oci_media_is_docker(mt->valuestring) ? OCI_MT_DOCKER_MANIFEST
 								: OCI_MT_MANIFEST);
 	} else if (cJSON_GetObjectItemCaseSensitive(j, "manifests")) {
-		k = OCI_MEDIA_INDEX;
+		b->actual = OCI_MEDIA_INDEX;
 	} else if (cJSON_GetObjectItemCaseSensitive(j, "layers")) {
-		k = OCI_MEDIA_MANIFEST;
+		b->actual = OCI_MEDIA_MANIFEST;
 	} else if (cJSON_GetObjectItemCaseSensitive(j, "rootfs")) {
-		k = OCI_MEDIA_CONFIG;
+		b->actual = OCI_MEDIA_CONFIG;
 	}
 	cJSON_Delete(j);
-	return k;
+}
+
+/* the document parsed as the kind it is (once per blob) */
+static void v_parse(struct vcheck *b)
+{
+	if (b->parsed)
+		return;
+	b->parsed = true;
+	struct oci_error *e = NULL;
+	int r = b->actual == OCI_MEDIA_INDEX
+		    ? oci_index_parse(b->data, b->len, NULL, &b->idx, &e)
+		    : oci_manifest_parse(b->data, b->len, NULL, &b->man, &e);
+	if (r < 0) {
+		b->perr = xasprintf("%s: %s", b->actual == OCI_MEDIA_INDEX ? "index" : "manifest",
+				    e->msg);
+		oci_error_free(e);
+	}
 }
 
 static void v_desc(struct verify *v, const struct oci_descriptor *d, const char *ref, int depth,
@@ -230,59 +300,91 @@ static bool v_blob_ok(struct verify *v, struct vcheck *b, const struct oci_descr
 static void v_manifest(struct verify *v, struct vcheck *b, const struct oci_descriptor *d,
 		       const char *ref, int depth)
 {
-	struct oci_manifest *m;
-	struct oci_error *e = NULL;
-	if (oci_manifest_parse(b->data, b->len, NULL, &m, &e) < 0) {
-		v_problem(v, "json", d->digest.str, ref, false, false, "manifest: %s", e->msg);
-		oci_error_free(e);
+	v_parse(b);
+	if (b->perr) {
+		v_problem(v, "json", d->digest.str, ref, false, false, "%s", b->perr);
 		return;
 	}
+	const struct oci_manifest *m = b->man;
 	struct vcheck *cb = v_blob(v, &m->config.digest);
-	struct oci_config *cfg = NULL;
+	const struct oci_config *cfg = NULL;
 	if (oci_media_kind(m->config.media_type) != OCI_MEDIA_CONFIG) {
 		v_problem(v, "mediatype", m->config.digest.str, ref, false, false,
 			  "config has media type \"%s\"", m->config.media_type);
 	} else if (v_blob_ok(v, cb, &m->config, true, ref)) {
-		if (oci_config_parse(cb->data, cb->len, &cfg, &e) < 0) {
+		if (!cb->cfg_parsed) {
+			struct oci_error *e = NULL;
+			cb->cfg_parsed = true;
+			if (oci_config_parse(cb->data, cb->len, &cb->cfg, &e) < 0) {
+				cb->cfg_err = xstrdup(e->msg);
+				oci_error_free(e);
+			}
+		}
+		cfg = cb->cfg;
+		if (cb->cfg_err)
 			v_problem(v, "json", m->config.digest.str, ref, false, false, "config: %s",
-				  e->msg);
-			oci_error_free(e);
-			e = NULL;
-		} else if (cfg->n_diff_ids != m->n_layers) {
+				  cb->cfg_err);
+		else if (cfg->n_diff_ids != m->n_layers)
 			v_problem(v, "diffid", m->config.digest.str, ref, false, false,
 				  "%zu diff_ids for %zu layers in manifest %s", cfg->n_diff_ids,
 				  m->n_layers, d->digest.str);
-		}
 	}
-	for (size_t i = 0; i < m->n_layers; i++)
+	for (size_t i = 0; i < m->n_layers && !v->stop; i++)
 		v_desc(v, &m->layers[i], ref, depth + 1, OCI_MEDIA_LAYER,
 		       cfg && cfg->n_diff_ids == m->n_layers ? &cfg->diff_ids[i] : NULL);
-	oci_config_free(cfg);
-	oci_manifest_free(m);
 }
 
 static void v_index(struct verify *v, struct vcheck *b, const struct oci_descriptor *d,
 		    const char *ref, int depth)
 {
-	struct oci_index *idx;
-	struct oci_error *e = NULL;
-	if (oci_index_parse(b->data, b->len, NULL, &idx, &e) < 0) {
-		v_problem(v, "json", d->digest.str, ref, false, false, "index: %s", e->msg);
-		oci_error_free(e);
+	v_parse(b);
+	if (b->perr) {
+		v_problem(v, "json", d->digest.str, ref, false, false, "%s", b->perr);
 		return;
 	}
-	for (size_t i = 0; i < idx->n_manifests; i++)
-		v_desc(v, &idx->manifests[i], ref, depth + 1, OCI_MEDIA_UNKNOWN, NULL);
-	oci_index_free(idx);
+	for (size_t i = 0; i < b->idx->n_manifests && !v->stop; i++)
+		v_desc(v, &b->idx->manifests[i], ref, depth + 1, OCI_MEDIA_UNKNOWN, NULL);
+}
+
+/* bounds and signals: false (and the walk stops) past one */
+static bool v_bounds(struct verify *v, const struct oci_descriptor *d, const char *ref, int depth,
+		     bool index, size_t edges)
+{
+	struct oci_error *e = NULL;
+	int r = 0;
+	if (v->stop)
+		return false;
+	if (index)
+		r = walk_enter(&v->b, d, depth, &e);
+	else if (edges)
+		r = walk_count(&v->b, d, edges, &e);
+	else
+		r = walk_node(&v->b, d, &e);
+	if (r == OCI_E_INTERRUPTED) {
+		v->interrupted = v->stop = true;
+	} else if (r < 0) {
+		v_problem(v, "index", d->digest.str, ref, false, false, "%s", e->msg);
+		v->stop = true;
+	}
+	oci_error_free(e);
+	return r == 0;
 }
 
 static void v_desc(struct verify *v, const struct oci_descriptor *d, const char *ref, int depth,
 		   enum oci_media_kind expect, const struct oci_digest *diff_id)
 {
 	struct vcheck *b = v_blob(v, &d->digest);
-	if (depth > 2 * OCI_MAX_INDEX_DEPTH) {
-		v_problem(v, "index", d->digest.str, ref, false, false,
-			  "nested deeper than %d levels", OCI_MAX_INDEX_DEPTH);
+	if (v->stop || oci_cancelled()) {
+		v->interrupted |= oci_cancelled();
+		v->stop = true;
+		return;
+	}
+	if (++v->visits > VERIFY_MAX_VISITS) {
+		v_problem(v, "index", "-", ref, false, false,
+			  "not verified to the end: the walks from the refs visit more than %d "
+			  "descriptors",
+			  VERIFY_MAX_VISITS);
+		v->stop = v->all_stop = true;
 		return;
 	}
 	enum oci_media_kind k = oci_media_kind(d->media_type);
@@ -295,15 +397,15 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 		}
 		/* one job per (layer, diff_id, descriptor size), read in phase two;
 		 * its size is judged there, once the content is known to be whole */
-		for (size_t i = 0; i < v->n_jobs; i++) {
-			struct vjob *j = &v->jobs[i];
-			if (j->b == b && j->desc_size == d->size &&
-			    j->has_diff == (diff_id != NULL) &&
-			    (!diff_id || oci_digest_equal(diff_id, &j->diff_id))) {
-				vrefs_add(&j->refs, ref);
-				return;
-			}
+		char key[2 * OCI_DIGEST_MAX + 32];
+		snprintf(key, sizeof(key), "%s %lld %s", d->digest.str, (long long)d->size,
+			 diff_id ? diff_id->str : "-");
+		void **slot = pathmap_put(&v->job_keys, key);
+		if (*slot) {
+			vrefs_add_walk(v, &v->jobs[(uintptr_t)*slot - 1].refs, ref);
+			return;
 		}
+		*slot = (void *)(uintptr_t)(v->n_jobs + 1);
 		if (v->n_jobs == v->cap_jobs) {
 			v->cap_jobs = v->cap_jobs ? v->cap_jobs * 2 : 16;
 			v->jobs = xrealloc(v->jobs, v->cap_jobs * sizeof(*v->jobs));
@@ -315,7 +417,7 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 		j->desc.annotations = NULL;
 		j->desc.size = b->stored;
 		j->desc_size = d->size;
-		vrefs_add(&j->refs, ref);
+		vrefs_add_walk(v, &j->refs, ref);
 		if (diff_id) {
 			j->diff_id = *diff_id;
 			j->has_diff = true;
@@ -325,18 +427,15 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 	bool odd_type = k == OCI_MEDIA_UNKNOWN || k == OCI_MEDIA_LAYER || k == OCI_MEDIA_CONFIG;
 	if (!v_blob_ok(v, b, d, true, ref))
 		return;
-	const char *doc_mt;
-	enum oci_media_kind actual = v_doc_kind(b->data, b->len, &doc_mt);
+	v_classify(b);
+	const char *doc_mt = b->doc_mt;
+	enum oci_media_kind actual = b->actual;
 	if (actual == OCI_MEDIA_UNKNOWN) {
-		struct oci_error *e = NULL;
-		cJSON *j = NULL;
-		if (oci_json_parse(b->data, b->len, &j, &e) < 0)
-			v_problem(v, "json", d->digest.str, ref, false, false, "%s", e->msg);
+		if (b->perr)
+			v_problem(v, "json", d->digest.str, ref, false, false, "%s", b->perr);
 		else
 			v_problem(v, "json", d->digest.str, ref, false, false,
 				  "neither an index nor a manifest");
-		cJSON_Delete(j);
-		oci_error_free(e);
 		return;
 	}
 	if (odd_type && actual != OCI_MEDIA_INDEX && actual != OCI_MEDIA_MANIFEST) {
@@ -349,10 +448,19 @@ static void v_desc(struct verify *v, const struct oci_descriptor *d, const char 
 			  "descriptor says \"%s\", the document is %s", d->media_type,
 			  doc_mt ? doc_mt
 				 : (actual == OCI_MEDIA_INDEX ? "an index" : "a manifest"));
-	if (actual == OCI_MEDIA_INDEX)
+	/* below a document: once per walk, within the bounds */
+	if (b->walk == v->walk)
+		return;
+	b->walk = v->walk;
+	if (actual == OCI_MEDIA_INDEX && v_bounds(v, d, ref, depth, true, 0)) {
+		v_parse(b);
+		if (!b->perr && b->idx->n_manifests &&
+		    !v_bounds(v, d, ref, depth, false, b->idx->n_manifests))
+			return;
 		v_index(v, b, d, ref, depth);
-	else if (actual == OCI_MEDIA_MANIFEST)
+	} else if (actual == OCI_MEDIA_MANIFEST && v_bounds(v, d, ref, depth, false, 0)) {
 		v_manifest(v, b, d, ref, depth);
+	}
 }
 
 /* ---- phase two: layers, on all cores ---- */
@@ -402,7 +510,7 @@ static void v_run_job(struct verify *v, struct vjob *j)
 		struct archive_entry *ae;
 		struct pathmap seen; /* names of this layer, for duplicate entries */
 		pathmap_init(&seen);
-		while ((rc = oci_layer_next(r, &ae, &e)) > 0)
+		while ((rc = oci_layer_next(r, &ae, &e)) > 0 && !oci_cancelled())
 			v_seen(&seen, ae, &dups, &first_dup);
 		pathmap_release(&seen, NULL);
 		j->bytes = oci_layer_bytes_read(r);
@@ -446,7 +554,7 @@ static void *v_worker(void *arg)
 		pthread_mutex_lock(&v->mu);
 		size_t i = v->next_job++;
 		pthread_mutex_unlock(&v->mu);
-		if (i >= v->n_jobs)
+		if (i >= v->n_jobs || oci_cancelled())
 			return NULL;
 		v_run_job(v, &v->jobs[i]);
 	}
@@ -515,6 +623,11 @@ static void vcheck_free(void *p)
 	if (!b)
 		return;
 	free(b->data);
+	free(b->perr);
+	oci_index_free(b->idx);
+	oci_manifest_free(b->man);
+	oci_config_free(b->cfg);
+	free(b->cfg_err);
 	free(b);
 }
 
@@ -532,10 +645,58 @@ void oci_verify_report_free(struct oci_verify_report *r)
 	free(r);
 }
 
+/* The walks from index.json: one per distinct top-level descriptor, its
+ * other refs added to whatever that walk found. */
+static void v_walks(struct verify *v, const struct oci_index *idx)
+{
+	size_t n = idx->n_manifests;
+	cleanup_free size_t *next = xcalloc(n ? n : 1, sizeof(*next)); /* next of group + 1 */
+	cleanup_free bool *later = xcalloc(n ? n : 1, sizeof(*later));
+	struct pathmap groups;
+	pathmap_init(&groups);
+	for (size_t i = 0; i < n; i++) {
+		const struct oci_descriptor *d = &idx->manifests[i];
+		cleanup_free char *key =
+		    xasprintf("%s %lld %s", d->digest.str, (long long)d->size, d->media_type);
+		void **slot = pathmap_put(&groups, key);
+		if (*slot) {
+			next[(uintptr_t)*slot - 1] = i + 1;
+			later[i] = true;
+		}
+		*slot = (void *)(uintptr_t)(i + 1);
+	}
+	pathmap_release(&groups, NULL);
+	for (size_t i = 0; i < n && !v->all_stop && !v->interrupted; i++) {
+		if (later[i])
+			continue;
+		const struct oci_descriptor *d = &idx->manifests[i];
+		char label[OCI_DIGEST_MAX + 8];
+		if (d->ref_name)
+			snprintf(label, sizeof(label), "%s", d->ref_name);
+		else
+			snprintf(label, sizeof(label), "@%s", d->digest.str);
+		v->walk++;
+		v->n_touched = 0;
+		v->stop = false;
+		memset(&v->b, 0, sizeof(v->b));
+		v_desc(v, d, d->ref_name ? d->ref_name : label, 0, OCI_MEDIA_UNKNOWN, NULL);
+		for (size_t j = next[i]; j; j = next[j - 1]) {
+			const struct oci_descriptor *o = &idx->manifests[j - 1];
+			cleanup_free char *ol =
+			    o->ref_name ? xstrdup(o->ref_name) : xasprintf("@%s", o->digest.str);
+			for (size_t t = 0; t < v->n_touched; t++)
+				vrefs_add(v->touched[t], ol);
+		}
+	}
+	v->walk = 0;
+}
+
 int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out, struct oci_error **err)
 {
 	struct verify v = {.l = l};
 	pathmap_init(&v.blobs);
+	pathmap_init(&v.prob_keys);
+	pathmap_init(&v.job_keys);
 	pthread_mutex_init(&v.mu, NULL);
 	v.rep = xcalloc(1, sizeof(*v.rep));
 	if (l->kind != OCI_LAYOUT_DOCKER_ARCHIVE && !oci_layout_has_version_file(l))
@@ -551,25 +712,17 @@ int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out, stru
 		v_problem(&v, "index", "-", strcmp(ref, "-") ? ref : NULL, false, false,
 			  "index.json entry: %s", tab + 1);
 	}
-	const struct oci_index *idx = oci_layout_index(l);
-	for (size_t i = 0; i < idx->n_manifests; i++) {
-		const struct oci_descriptor *d = &idx->manifests[i];
-		char label[OCI_DIGEST_MAX + 8];
-		if (d->ref_name)
-			snprintf(label, sizeof(label), "%s", d->ref_name);
-		else
-			snprintf(label, sizeof(label), "@%s", d->digest.str);
-		v_desc(&v, d, label, 0, OCI_MEDIA_UNKNOWN, NULL);
-	}
+	v_walks(&v, oci_layout_index(l));
+	free(v.touched);
 	/* phase two */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int nt = ncpu > 1 ? (int)(ncpu > 8 ? 8 : ncpu) : 1;
 	pthread_t th[8];
 	int started = 0;
-	for (int i = 0; i < nt && (size_t)i < v.n_jobs; i++)
+	for (int i = 0; i < nt && (size_t)i < v.n_jobs && !v.interrupted; i++)
 		if (pthread_create(&th[i], NULL, v_worker, &v) == 0)
 			started++;
-	if (!started)
+	if (!started && !v.interrupted)
 		v_worker(&v);
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
@@ -594,7 +747,9 @@ int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out, stru
 		oci_descriptor_release(&j->desc);
 	}
 	free(v.jobs);
-	v_notes(&v);
+	v.interrupted |= oci_cancelled();
+	if (!v.interrupted)
+		v_notes(&v);
 	struct oci_verify_report *rep = v.rep;
 	rep->p = xcalloc(v.n_probs ? v.n_probs : 1, sizeof(*rep->p));
 	for (size_t i = 0; i < v.n_probs; i++) {
@@ -609,7 +764,13 @@ int oci_layout_verify(struct oci_layout *l, struct oci_verify_report **out, stru
 	}
 	free(v.probs);
 	pathmap_release(&v.blobs, vcheck_free);
+	pathmap_release(&v.prob_keys, NULL);
+	pathmap_release(&v.job_keys, NULL);
 	pthread_mutex_destroy(&v.mu);
+	if (v.interrupted) {
+		oci_verify_report_free(rep);
+		return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+	}
 	/* a blob that is a FIFO, a device or a symlink out of the layout is no
 	 * problem to list among others: the layout is refused */
 	if (layout_unsafe(l)) {

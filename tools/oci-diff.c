@@ -34,13 +34,7 @@ static const char usage[] =
 static void put_path(FILE *f, const char *p)
 {
 	fputc('/', f);
-	for (; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			fprintf(f, "\\%03o", c);
-		else
-			fputc(c, f);
-	}
+	tool_put_escaped(f, p);
 }
 
 static const char *type_name(uint32_t mode)
@@ -258,6 +252,9 @@ int main(int argc, char **argv)
 		return tool_usage_error("--compress needs --tar");
 	if (tar && isatty(1))
 		return tool_usage_error("--tar: refusing to write a tar to a terminal");
+	/* the walks and layer reads stop at a signal; the tool ends with 128+N */
+	tool_catch_signals();
+	oci_set_cancel_flag(&tool_signal);
 
 	struct oci_error *err = NULL;
 	struct oci_changeset *cs = NULL;
@@ -313,7 +310,9 @@ int main(int argc, char **argv)
 		oci_image_free(ib);
 		oci_layout_free(la);
 		oci_layout_free(lb);
-		return tool_fail(subject, err);
+		tool_fail(subject, err);
+		tool_signal_exit();
+		return EXIT_TROUBLE;
 	}
 	int ncfg = cfgdiff ? cJSON_GetArraySize(cfgdiff) : 0;
 	int status = cs->n || ncfg ? EXIT_NEGATIVE : EXIT_OK;
@@ -352,5 +351,6 @@ int main(int argc, char **argv)
 	oci_image_free(ib);
 	oci_layout_free(la);
 	oci_layout_free(lb);
+	tool_signal_exit();
 	return status;
 }

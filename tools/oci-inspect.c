@@ -82,13 +82,7 @@ struct inspect {
 /* print untrusted text with control characters escaped */
 static void put_name(const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			printf("\\%03o", c);
-		else
-			putchar(c);
-	}
+	tool_put_escaped(stdout, s);
 }
 
 /* "PRE│     key  value" with value escaped */
@@ -107,7 +101,8 @@ static void put_json_strv(char **v)
 	for (; v && *v; v++)
 		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
 	char *s = cJSON_PrintUnformatted(a);
-	fputs(s, stdout);
+	/* JSON escapes C0 controls and backslashes, not DEL or C1 */
+	tool_put_escaped_raw_bs(stdout, s);
 	free(s);
 	cJSON_Delete(a);
 }
@@ -126,9 +121,9 @@ static void tree_image(const struct oci_image *img, const char *pre, struct tota
 	const struct oci_manifest *m = img->manifest;
 	const struct oci_config *c = img->config;
 	char hs[32];
-	printf("%s├── config %s  %s  %s\n", pre, m->config.digest.str,
-	       oci_media_short(m->config.media_type),
-	       tool_human_size(m->config.size, hs, sizeof(hs)));
+	printf("%s├── config %s  ", pre, m->config.digest.str);
+	put_name(oci_media_short(m->config.media_type));
+	printf("  %s\n", tool_human_size(m->config.size, hs, sizeof(hs)));
 	if (c->created)
 		tree_kv(pre, "created", c->created);
 	if (c->author)
@@ -155,9 +150,10 @@ static void tree_image(const struct oci_image *img, const char *pre, struct tota
 	printf("%s└── layers: %zu, %s\n", pre, m->n_layers, tool_human_size(sum, hs, sizeof(hs)));
 	for (size_t i = 0; i < m->n_layers; i++) {
 		const struct oci_descriptor *l = &m->layers[i];
-		printf("%s    %s %zu %s  %s  %s  diff_id %s\n", pre,
-		       i + 1 == m->n_layers ? "└──" : "├──", i + 1, l->digest.str,
-		       oci_media_short(l->media_type), tool_human_size(l->size, hs, sizeof(hs)),
+		printf("%s    %s %zu %s  ", pre, i + 1 == m->n_layers ? "└──" : "├──", i + 1,
+		       l->digest.str);
+		put_name(oci_media_short(l->media_type));
+		printf("  %s  diff_id %s\n", tool_human_size(l->size, hs, sizeof(hs)),
 		       c->diff_ids[i].str);
 	}
 	t->manifests++;
@@ -165,22 +161,36 @@ static void tree_image(const struct oci_image *img, const char *pre, struct tota
 	t->layer_bytes += sum;
 }
 
+/* the image a manifest node shows: its own, or the first node's of a repeat */
+static const struct oci_image *node_image(const struct oci_node *n)
+{
+	return n->same ? n->same->image : n->image;
+}
+
+/* A node met again (indexes may name one child many times) is one line
+ * that refers to the first: the tree stays as long as the layout. */
 static void tree_node(const struct oci_node *n, const char *pre, bool last, struct totals *t)
 {
 	char hs[32], plat[200] = "";
 	const struct oci_descriptor *d = &n->desc;
 	if (d->platform)
 		oci_platform_format(d->platform, plat, sizeof(plat));
-	else if (n->image)
-		oci_platform_format(&n->image->platform, plat, sizeof(plat));
+	else if (node_image(n))
+		oci_platform_format(&node_image(n)->platform, plat, sizeof(plat));
 	printf("%s%s ", pre, last ? "└──" : "├──");
 	if (d->ref_name) {
 		put_name(d->ref_name);
 		fputs(": ", stdout);
 	}
-	printf("%s %s  %s  %s%s%s\n", kind_word(n->kind), d->digest.str,
-	       oci_media_short(d->media_type), tool_human_size(d->size, hs, sizeof(hs)),
-	       *plat ? "  " : "", plat);
+	printf("%s %s  ", kind_word(n->kind), d->digest.str);
+	put_name(oci_media_short(d->media_type));
+	printf("  %s%s", tool_human_size(d->size, hs, sizeof(hs)), *plat ? "  " : "");
+	put_name(plat);
+	if (n->same) {
+		printf("  (repeated: shown above)\n");
+		return;
+	}
+	putchar('\n');
 	char sub[512];
 	snprintf(sub, sizeof(sub), "%s%s", pre, last ? "    " : "│   ");
 	if (n->kind == OCI_MEDIA_INDEX)
@@ -280,7 +290,14 @@ static cJSON *json_node(const struct oci_node *n, struct totals *t)
 	cJSON_AddItemToObject(o, "platform", json_platform(n->desc.platform));
 	if (n->desc.annotations)
 		cJSON_AddItemToObject(o, "annotations", json_copy(n->desc.annotations));
-	if (n->kind == OCI_MEDIA_INDEX) {
+	if (n->same) {
+		/* shown in full where it first appears (the same digest earlier in
+		 * document order): the output stays as long as the layout */
+		cJSON_AddBoolToObject(o, "repeated", true);
+		if (n->desc.platform == NULL && n->same->image)
+			cJSON_ReplaceItemInObject(o, "platform",
+						  json_platform(&n->same->image->platform));
+	} else if (n->kind == OCI_MEDIA_INDEX) {
 		cJSON *a = cJSON_AddArrayToObject(o, "manifests");
 		for (size_t i = 0; i < n->n_children; i++)
 			cJSON_AddItemToArray(a, json_node(&n->children[i], t));
@@ -302,25 +319,16 @@ static cJSON *json_node(const struct oci_node *n, struct totals *t)
 
 /* ---- loading ---- */
 
-static int load_nodes(struct inspect *in, struct oci_node ***nodes, size_t *n_nodes)
+/* the selection, or every entry of index.json, in one load */
+static int load_nodes(struct inspect *in, struct oci_node **nodes, size_t *n_nodes)
 {
 	struct oci_error *err = NULL;
 	const struct oci_platform *filter = in->platform_arg ? &in->platform : NULL;
 	const struct oci_index *idx = oci_layout_index(in->layout);
 	size_t n = in->have_sel ? 1 : idx->n_manifests;
-	struct oci_node **v = calloc(n ? n : 1, sizeof(*v));
-	if (!v)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		const struct oci_descriptor *d = in->have_sel ? &in->sel : &idx->manifests[i];
-		if (oci_node_load(in->layout, d, filter, &v[i], &err) < 0) {
-			for (size_t j = 0; j < i; j++)
-				oci_node_free(v[j]);
-			free(v);
-			return tool_fail(in->spec, err);
-		}
-	}
-	*nodes = v;
+	const struct oci_descriptor *d = in->have_sel ? &in->sel : idx->manifests;
+	if (oci_nodes_load(in->layout, d, n, filter, nodes, &err) < 0)
+		return tool_fail(in->spec, err);
 	*n_nodes = n;
 	return 0;
 }
@@ -332,7 +340,7 @@ static const char *compression_name(int c)
 
 static int do_tree(struct inspect *in)
 {
-	struct oci_node **nodes;
+	struct oci_node *nodes;
 	size_t n;
 	int r = load_nodes(in, &nodes, &n);
 	if (r)
@@ -349,7 +357,7 @@ static int do_tree(struct inspect *in)
 		    compression_name(oci_layout_archive_compression(in->layout)));
 		cJSON *a = cJSON_AddArrayToObject(o, "manifests");
 		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(a, json_node(nodes[i], &t));
+			cJSON_AddItemToArray(a, json_node(&nodes[i], &t));
 		cJSON *tot = cJSON_AddObjectToObject(o, "totals");
 		cJSON_AddNumberToObject(tot, "manifests", (double)t.manifests);
 		cJSON_AddNumberToObject(tot, "layers", (double)t.layers);
@@ -359,55 +367,73 @@ static int do_tree(struct inspect *in)
 		free(s);
 		cJSON_Delete(o);
 	} else {
-		printf("%s  (%s", in->have_sel ? in->spec : oci_layout_path(in->layout),
-		       oci_layout_kind_name(in->layout));
+		put_name(in->have_sel ? in->spec : oci_layout_path(in->layout));
+		printf("  (%s", oci_layout_kind_name(in->layout));
 		if (oci_layout_archive_compression(in->layout))
 			printf(", %s",
 			       compression_name(oci_layout_archive_compression(in->layout)));
 		printf(")\n");
 		for (size_t i = 0; i < n; i++)
-			tree_node(nodes[i], "", i + 1 == n, &t);
+			tree_node(&nodes[i], "", i + 1 == n, &t);
 		printf("total: %lld manifest%s, %lld layer%s, %s in layers\n", t.manifests,
 		       t.manifests == 1 ? "" : "s", t.layers, t.layers == 1 ? "" : "s",
 		       tool_human_size(t.layer_bytes, hs, sizeof(hs)));
 	}
-	for (size_t i = 0; i < n; i++)
-		oci_node_free(nodes[i]);
-	free(nodes);
+	oci_nodes_free(nodes, n);
 	return tool_flush_stdout();
 }
 
-/* platforms under a node, comma-separated */
-static void collect_platforms(const struct oci_node *n, char *buf, size_t len)
+/* platforms under a node, comma-separated; an index is looked into once
+ * (seen, by node id), however many paths lead to it */
+static void collect_platforms(const struct oci_node *n, char *buf, size_t len, bool *seen)
 {
 	char p[200] = "";
 	if (n->kind == OCI_MEDIA_INDEX) {
-		for (size_t i = 0; i < n->n_children; i++)
-			collect_platforms(&n->children[i], buf, len);
+		if (n->id <= OCI_MAX_WALK_NODES && seen[n->id])
+			return;
+		if (n->id <= OCI_MAX_WALK_NODES)
+			seen[n->id] = true;
+		const struct oci_node *c = n->same ? n->same : n;
+		for (size_t i = 0; i < c->n_children; i++)
+			collect_platforms(&c->children[i], buf, len, seen);
 		return;
 	}
 	if (n->desc.platform)
 		oci_platform_format(n->desc.platform, p, sizeof(p));
-	else if (n->image)
-		oci_platform_format(&n->image->platform, p, sizeof(p));
+	else if (node_image(n))
+		oci_platform_format(&node_image(n)->platform, p, sizeof(p));
 	if (!*p)
 		return;
+	/* each platform once */
 	size_t o = strlen(buf);
-	snprintf(buf + o, len - o, "%s%s", o ? "," : "", p);
+	char probe[210];
+	snprintf(probe, sizeof(probe), ",%s,", p);
+	char *hay = malloc(o + 3);
+	if (!hay)
+		abort();
+	snprintf(hay, o + 3, ",%s,", buf);
+	bool dup = strstr(hay, probe) != NULL;
+	free(hay);
+	if (!dup)
+		snprintf(buf + o, len - o, "%s%s", o ? "," : "", p);
 }
 
 static int do_refs(struct inspect *in)
 {
-	struct oci_node **nodes;
+	struct oci_node *nodes;
 	size_t n;
 	int r = load_nodes(in, &nodes, &n);
 	if (r)
 		return r;
+	bool *seen = calloc(OCI_MAX_WALK_NODES + 1, sizeof(*seen));
+	if (!seen)
+		abort();
 	cJSON *arr = in->json ? cJSON_CreateArray() : NULL;
 	for (size_t i = 0; i < n; i++) {
 		char plats[4096] = "";
-		collect_platforms(nodes[i], plats, sizeof(plats));
-		const struct oci_descriptor *d = &nodes[i]->desc;
+		memset(seen, 0, (OCI_MAX_WALK_NODES + 1) * sizeof(*seen));
+		collect_platforms(&nodes[i], plats, sizeof(plats), seen);
+		const struct oci_descriptor *d = &nodes[i].desc;
 		if (arr) {
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddItemToObject(o, "ref", json_opt_string(d->ref_name));
@@ -421,11 +447,13 @@ static int do_refs(struct inspect *in)
 			put_name(d->ref_name ? d->ref_name : "-");
 			printf("\t%s\t", d->digest.str);
 			put_name(d->media_type);
-			printf("\t%s\n", *plats ? plats : "-");
+			putchar('\t');
+			put_name(*plats ? plats : "-");
+			putchar('\n');
 		}
-		oci_node_free(nodes[i]);
 	}
-	free(nodes);
+	free(seen);
+	oci_nodes_free(nodes, n);
 	if (arr) {
 		char *s = cJSON_Print(arr);
 		puts(s);
@@ -559,8 +587,9 @@ static int list_layer(struct inspect *in, const struct oci_image *img, size_t i,
 		entries = cJSON_AddArrayToObject(jl, "entries");
 		cJSON_AddItemToArray(jlayers, jl);
 	} else {
-		printf("layer %zu/%zu %s (%s)\n", i + 1, img->manifest->n_layers, d->digest.str,
-		       oci_media_short(d->media_type));
+		printf("layer %zu/%zu %s (", i + 1, img->manifest->n_layers, d->digest.str);
+		put_name(oci_media_short(d->media_type));
+		printf(")\n");
 	}
 	struct archive_entry *e;
 	int rc;
@@ -802,13 +831,15 @@ static int do_files(struct inspect *in)
 static void put_field(const char *s)
 {
 	/* one line per problem: no spaces or control characters inside a field */
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c <= 0x20 || c == 0x7f || c == '\\')
-			printf("\\%03o", c);
-		else
-			putchar(c);
+	for (const char *sp; (sp = strchr(s, ' ')); s = sp + 1) {
+		char *part = strndup(s, (size_t)(sp - s));
+		if (!part)
+			abort();
+		put_name(part);
+		free(part);
+		fputs("\\040", stdout);
 	}
+	put_name(s);
 }
 
 static int print_report(const struct inspect *in, const struct oci_verify_report *rep,
@@ -1119,6 +1150,10 @@ int main(int argc, char **argv)
 	in.spec = argv[optind];
 	if (tool_platform(in.platform_arg, &in.platform))
 		return EXIT_TROUBLE;
+	/* every walk, read and repair stops at a signal, leaving nothing half
+	 * written; the tool then ends with 128+N */
+	tool_catch_signals();
+	oci_set_cancel_flag(&tool_signal);
 
 	struct oci_error *err = NULL;
 	int r = -1;
@@ -1159,5 +1194,6 @@ out:
 	oci_image_ref_release(&in.ref);
 	oci_platform_release(&in.platform);
 	oci_layout_free(in.layout);
+	tool_signal_exit();
 	return r;
 }

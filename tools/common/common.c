@@ -43,13 +43,45 @@ static void tool_put_sanitized(FILE *f, const char *s)
 		unsigned char c = (unsigned char)*s;
 		if (c < 0x20 || c == 0x7f)
 			fprintf(f, "\\x%02x", c);
+		else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f)
+			fprintf(f, "\\x%02x\\x%02x", c, (unsigned char)*++s);
 		else
 			fputc(c, f);
 	}
 }
 
+static void put_escaped(FILE *f, const char *s, bool backslash)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		unsigned char c = *p;
+		if (c < 0x20 || c == 0x7f || (c == '\\' && backslash)) {
+			fprintf(f, "\\%03o", c);
+		} else if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* U+0080..U+009F: C1 controls (CSI is one) */
+			fprintf(f, "\\%03o\\%03o", c, p[1]);
+			p++;
+		} else {
+			fputc(c, f);
+		}
+	}
+}
+
+void tool_put_escaped(FILE *f, const char *s)
+{
+	put_escaped(f, s, true);
+}
+
+void tool_put_escaped_raw_bs(FILE *f, const char *s)
+{
+	put_escaped(f, s, false);
+}
+
 int tool_fail(const char *subject, struct oci_error *err)
 {
+	if (tool_signal) {
+		oci_error_free(err);
+		return EXIT_TROUBLE;
+	}
 	fprintf(stderr, "%s: ", tool_name);
 	if (subject) {
 		tool_put_sanitized(stderr, subject);
@@ -78,12 +110,16 @@ int tool_failf(const char *subject, const char *fmt, ...)
 
 int tool_usage_error(const char *fmt, ...)
 {
+	char *msg;
 	va_list ap;
-	fprintf(stderr, "%s: ", tool_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
 	va_end(ap);
+	fprintf(stderr, "%s: ", tool_name);
+	tool_put_sanitized(stderr, msg); /* it quotes arguments: one line */
 	fprintf(stderr, " (see %s --help)\n", tool_name);
+	free(msg);
 	return EXIT_TROUBLE;
 }
 
@@ -91,12 +127,17 @@ void tool_note(const char *fmt, ...)
 {
 	if (tool_quiet)
 		return;
+	/* notes name refs, paths and digests from the input: escaped */
+	char *msg;
 	va_list ap;
-	fprintf(stderr, "%s: ", tool_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
 	va_end(ap);
+	fprintf(stderr, "%s: ", tool_name);
+	tool_put_sanitized(stderr, msg);
 	fputc('\n', stderr);
+	free(msg);
 }
 
 int tool_version(void)
@@ -198,9 +239,17 @@ void tool_catch_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = tool_on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* SIGHUP ignored on entry stays ignored: nohup meant it. (SIGINT
+		 * is caught even when ignored: a shell ignores it for background
+		 * jobs, and `tool &; kill -INT` must still stop the tool.) */
+		struct sigaction old;
+		if (sigs[i] == SIGHUP && sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 void tool_signal_exit(void)

@@ -37,7 +37,17 @@ int tool_bad_option(char **argv);
 		"version", no_argument, NULL, TOOL_OPT_VERSION                                     \
 	}
 int tool_std_option(int c, const char *usage, char **argv);
-/* "TOOL: SUBJECT: MESSAGE" on stderr; returns EXIT_TROUBLE. subject may be NULL. */
+/* Untrusted text (anything an image, a layout or a file name holds) printed
+ * as text: C0 controls, DEL, the C1 controls (as UTF-8) and backslash come
+ * out as \ooo octal escapes, so that nothing reaches a terminal as a
+ * control sequence and a line stays one line. */
+void tool_put_escaped(FILE *f, const char *s);
+/* the same, leaving backslashes alone (for text that escapes them already,
+ * such as JSON) */
+void tool_put_escaped_raw_bs(FILE *f, const char *s);
+/* "TOOL: SUBJECT: MESSAGE" on stderr; returns EXIT_TROUBLE. subject may be
+ * NULL. After a signal it prints nothing (the failure is the signal's doing;
+ * tool_signal_exit() ends the tool with 128+N). */
 int tool_fail(const char *subject, struct oci_error *err);
 int tool_failf(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* a bad command line: message plus a hint, exit status 2 */
@@ -64,8 +74,9 @@ void tool_progress_init(struct tool_progress *p, bool forced);
 void tool_progress_layer(void *arg, size_t layer, size_t n_layers, int64_t done, int64_t total);
 void tool_progress_end(struct tool_progress *p);
 
-/* Signals: SIGINT/SIGTERM/SIGHUP set tool_signal; a tool cleans up, then
- * calls tool_signal_exit(), which re-raises it (exit status 128+N). */
+/* Signals: SIGINT/SIGTERM/SIGHUP set tool_signal (SIGHUP not when ignored
+ * on entry: nohup); a tool cleans up, then calls tool_signal_exit(), which
+ * re-raises it (exit status 128+N). */
 #include <signal.h>
 extern volatile sig_atomic_t tool_signal;
 void tool_catch_signals(void);

@@ -7,7 +7,13 @@
 #include <oci/layout.h>
 #include <oci/media.h>
 
-#define OCI_MAX_INDEX_DEPTH 8
+/* Bounds of every walk from a descriptor through indexes (resolution, node
+ * loading, verify, repair): far above real images, and what keeps a small
+ * hostile layout (an index naming one child many times, a DAG whose paths
+ * number 2^40) from costing more than its size. Past one: OCI_E_LIMIT. */
+#define OCI_MAX_INDEX_DEPTH 8	   /* indexes nested in indexes */
+#define OCI_MAX_WALK_NODES  10000  /* distinct indexes and manifests one walk loads */
+#define OCI_MAX_WALK_EDGES  100000 /* descriptors one walk follows */
 
 struct oci_image_ref {
 	char *path;
@@ -52,19 +58,37 @@ OCI_EXPORT int oci_image_open(const char *spec, const struct oci_platform *platf
 
 /* Everything reachable from a descriptor, loaded and validated: indexes
  * with their children (only those for filter when not NULL; attestation
- * entries for unknown/unknown are skipped), manifests with their configs. */
+ * entries for unknown/unknown are skipped), manifests with their configs.
+ * Indexes may name one child many times (a DAG): each distinct document is
+ * read, verified and parsed once per load (nodes showing it share it: index
+ * and image belong to the load, valid until it is freed), and a descriptor
+ * met again below the same top-level entry is a node with `same` set
+ * (pointing to the node that shows the content) and nothing below it, so
+ * that the result (and anything printed from it) stays proportional to the
+ * layout, not to its number of paths. The walk bounds hold for a whole
+ * load. */
 struct oci_node {
 	struct oci_descriptor desc;
 	enum oci_media_kind kind;
 	struct oci_index *index;   /* kind INDEX */
 	struct oci_node *children; /* kind INDEX */
 	size_t n_children;
-	struct oci_image *image; /* kind MANIFEST */
+	struct oci_image *image;     /* kind MANIFEST */
+	const struct oci_node *same; /* a repeat: the first node of this content, or NULL */
+	size_t id;		     /* distinct contents numbered from 0 in load order */
 };
 
 OCI_EXPORT int oci_node_load(struct oci_layout *l, const struct oci_descriptor *d,
 			     const struct oci_platform *filter, struct oci_node **out,
 			     struct oci_error **err);
+/* n descriptors (a layout's top level) in one load: each is shown whole
+ * (repeats are marked below each one), documents are shared between them,
+ * the bounds count them all. *out is an array of n nodes, freed with
+ * oci_nodes_free(*out, n); oci_node_free() frees what oci_node_load gave. */
+OCI_EXPORT int oci_nodes_load(struct oci_layout *l, const struct oci_descriptor *d, size_t n,
+			      const struct oci_platform *filter, struct oci_node **out,
+			      struct oci_error **err);
 OCI_EXPORT void oci_node_free(struct oci_node *n);
+OCI_EXPORT void oci_nodes_free(struct oci_node *v, size_t n);
 
 #endif

@@ -21,8 +21,21 @@ OCI_EXPORT int oci_blob_put(int dirfd, const void *buf, size_t len, struct oci_d
  * verify otherwise) */
 OCI_EXPORT int oci_blob_copy(struct oci_layout *src, const struct oci_descriptor *d, int dst_fd,
 			     struct oci_error **err);
-/* Point ref at d in index.json (moving it when it exists; other refs kept),
- * under the layout's lock, replaced by rename. */
+/* One change to index.json's refs: point ref at *desc (moving it when it
+ * exists), or, desc NULL, remove it. */
+struct oci_ref_edit {
+	const char *ref;
+	const struct oci_descriptor *desc;
+};
+/* Apply edits in order, all in one update of index.json under the layout's
+ * lock (.index.lock), replaced by rename: a failure or a crash leaves all or
+ * none. Refs not named are kept. A set writes the descriptor with its
+ * platform; a missing index.json is created for sets only. Removing a ref
+ * that is not there fails OCI_E_NOTFOUND and changes nothing. The ref
+ * grammar is the caller's to check (oci_ref_name_valid). */
+OCI_EXPORT int oci_layout_edit_refs(int dirfd, const struct oci_ref_edit *edits, size_t n,
+				    struct oci_error **err);
+/* Point ref at d in index.json: oci_layout_edit_refs with one set. */
 OCI_EXPORT int oci_layout_set_ref(int dirfd, const char *ref, const struct oci_descriptor *d,
 				  struct oci_error **err);
 
