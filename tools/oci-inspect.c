@@ -29,7 +29,7 @@ static const char usage[] =
     "      --usage        where the bytes go: per layer added and wasted (overwritten or\n"
     "                     deleted later) bytes, efficiency, the largest wasted paths\n"
     "      --max-wasted-bytes N[K|M|G]  with --usage: fail (exit 1) above N wasted bytes\n"
-    "      --max-wasted-percent P  with --usage: fail when more than P%% is wasted\n"
+    "      --max-wasted-percent P  with --usage: fail when more than P percent is wasted\n"
     "      --min-efficiency E  with --usage: fail when effective/total is below E (0..1)\n"
     "      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
     "      --verify       check the whole layout: every reachable blob (digest, size, media\n"
