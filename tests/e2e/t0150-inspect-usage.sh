@@ -99,6 +99,15 @@ is "$(jq -c '[.total, .effective, .wasted, .efficiency, (.wastedPaths | length)]
 is "$(jq -c '[.layers[] | [.files, .whiteouts, .hidden]]' <"$TMP/out")" '[[2,0,0],[0,1,1]]' \
 	"a hard link is not a new file; the whiteout hid one name"
 
+# ---- every platform of an index, by --platform ----
+for p in linux/amd64 linux/arm/v7 linux/arm64; do
+	run oci-inspect --usage --json --platform "$p" "$TD/multiarch:latest"
+	got=$(jq -r '"\(.manifest) \(.total)"' <"$TMP/out")
+	run oci-inspect --files --merged --json --platform "$p" "$TD/multiarch:latest"
+	want=$(jq -r '"\(.manifest) \([.entries[] | .size] | add)"' <"$TMP/out")
+	is "$got" "$want" "--platform $p: that platform's manifest, its files' bytes"
+done
+
 expect_fail "--usage with --files is refused" oci-inspect --usage --files "$W"
 expect_fail "a gate without --usage and with --files is refused" oci-inspect --files --max-wasted-bytes 1 "$W"
 
