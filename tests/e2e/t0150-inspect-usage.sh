@@ -108,6 +108,32 @@ for p in linux/amd64 linux/arm/v7 linux/arm64; do
 	is "$got" "$want" "--platform $p: that platform's manifest, its files' bytes"
 done
 
+# ---- memory follows the paths, not the bytes ----
+# the same two paths, once with 1-byte files and once with 32 MiB ones
+# (added, overwritten, deleted): peak RSS must not follow the bytes
+if [ -x /usr/bin/time ]; then
+	python3 - "$TMP" <<'PY'
+import json, sys
+t = sys.argv[1]
+for name, n in (("small", 1), ("large", 32 << 20)):
+    json.dump({"comp": "zstd", "layers": [[{"p": "a", "t": "f", "c": "a" * n}, {"p": "b", "t": "f", "c": "b" * n}],
+                                          [{"p": "a", "t": "f", "c": "c" * n}, ".wh.b"], [".wh.a"]]},
+              open("%s/%s.json" % (t, name), "w"))
+PY
+	python3 "$LIB" build "$TMP/small" "$TMP/small.json" "$TMP/large" "$TMP/large.json" >/dev/null
+	rss() { /usr/bin/time -f %M oci-inspect --usage "$1" 2>&1 >"$TMP/rss.out" | tail -n1; }
+	rs=$(rss "$TMP/small:t") rl=$(rss "$TMP/large:t")
+	is "$(awk '/^total/ { print $2 }' "$TMP/rss.out")" $((3 * (32 << 20))) "96 MiB added in the large image"
+	if [ "$rl" -lt $((rs + 8192)) ]; then
+		pass "peak RSS ${rl} KiB with 96 MiB wasted, ${rs} KiB with 3 bytes: bounded by paths"
+	else
+		fail "peak RSS bounded by paths" "${rl} KiB for 32 MiB files against ${rs} KiB for 1-byte ones"
+	fi
+else
+	echo "ok $((_n += 1)) # SKIP no /usr/bin/time"
+	echo "ok $((_n += 1)) # SKIP no /usr/bin/time"
+fi
+
 expect_fail "--usage with --files is refused" oci-inspect --usage --files "$W"
 expect_fail "a gate without --usage and with --files is refused" oci-inspect --files --max-wasted-bytes 1 "$W"
 
