@@ -71,19 +71,20 @@ static const char *history_field(const struct oci_image *img, long idx, const ch
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* untrusted text on one line: control characters escaped */
+/* untrusted text on one line, through the tools' one escaper; cut at max
+ * bytes (a history entry's command line can be long) */
 static void put_text(const char *s, size_t max)
 {
-	size_t n = 0;
-	for (; *s && n < max; s++, n++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			printf("\\%03o", c);
-		else
-			putchar(c);
+	if (strlen(s) <= max) {
+		tool_put_escaped(stdout, s);
+		return;
 	}
-	if (*s)
-		fputs("...", stdout);
+	char *cut = strndup(s, max);
+	if (!cut)
+		abort();
+	tool_put_escaped(stdout, cut);
+	fputs("...", stdout);
+	free(cut);
 }
 
 static void print_text(const struct oci_image *img, const struct oci_usage *u)
@@ -112,7 +113,7 @@ static void print_text(const struct oci_image *img, const struct oci_usage *u)
 		const struct oci_usage_waste *w = &u->waste[i];
 		printf("%14" PRId64 " %5zu %7zu  %-8s /", w->size, w->added + 1, w->removed + 1,
 		       w->by_whiteout ? "deleted" : "replaced");
-		put_text(w->path, SIZE_MAX);
+		tool_put_escaped(stdout, w->path);
 		putchar('\n');
 	}
 	if (u->n_waste > USAGE_TOP)
@@ -209,22 +210,18 @@ int inspect_usage(const char *spec, const struct oci_image *img, bool json,
 		print_text(img, u);
 	int r = tool_flush_stdout();
 	if (r == 0) {
-		/* the verdict is the answer asked for: printed even with -q */
+		/* the verdict is the answer asked for: printed even with -q, in
+		 * the error line's shape (tool_failf escapes the subject) */
 		if (!bytes_ok)
-			fprintf(stderr,
-				"oci-inspect: %s: gate --max-wasted-bytes %lld: failed: %" PRId64
-				" bytes wasted\n",
-				spec, g->max_bytes, u->wasted);
+			tool_failf(spec,
+				   "gate --max-wasted-bytes %lld: failed: %" PRId64 " bytes wasted",
+				   g->max_bytes, u->wasted);
 		if (!pct_ok)
-			fprintf(stderr,
-				"oci-inspect: %s: gate --max-wasted-percent %g: failed: %.2f%% "
-				"wasted\n",
-				spec, g->max_percent, usage_percent(u));
+			tool_failf(spec, "gate --max-wasted-percent %g: failed: %.2f%% wasted",
+				   g->max_percent, usage_percent(u));
 		if (!eff_ok)
-			fprintf(stderr,
-				"oci-inspect: %s: gate --min-efficiency %g: failed: efficiency "
-				"%.4f\n",
-				spec, g->min_eff, usage_efficiency(u));
+			tool_failf(spec, "gate --min-efficiency %g: failed: efficiency %.4f",
+				   g->min_eff, usage_efficiency(u));
 		if (!bytes_ok || !pct_ok || !eff_ok)
 			r = 1;
 	}

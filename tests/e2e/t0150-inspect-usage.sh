@@ -99,6 +99,16 @@ is "$(jq -c '[.total, .effective, .wasted, .efficiency, (.wastedPaths | length)]
 is "$(jq -c '[.layers[] | [.files, .whiteouts, .hidden]]' <"$TMP/out")" '[[2,0,0],[0,1,1]]' \
 	"a hard link is not a new file; the whiteout hid one name"
 
+# ---- untrusted names are printed escaped ----
+python3 "$LIB" build "$TMP/esc" - >/dev/null <<'PY' || { echo "Bail out! build failed"; exit 1; }
+{"layers": [[{"p": "e\u001b[31mx", "t": "f", "c": "12345"}], [".wh.e\u001b[31mx"]],
+ "top": {"history": [{"created_by": "RUN \u001b]0;title\u0007"}, {"created_by": "RUN rm"}]}}
+PY
+expect 0 "--usage of names with control characters" oci-inspect --usage "$TMP/esc:t"
+like '^ +5 +1 +2  deleted  /e\\033\[31mx$' "a wasted path's control characters are escaped"
+like 'RUN \\033\]0;title\\007$' "a history entry's control characters are escaped"
+is "$(tr -d '\n -~' <"$TMP/out" | wc -c)" 0 "nothing but printable ASCII on stdout"
+
 # ---- every platform of an index, by --platform ----
 for p in linux/amd64 linux/arm/v7 linux/arm64; do
 	run oci-inspect --usage --json --platform "$p" "$TD/multiarch:latest"
