@@ -11,7 +11,10 @@
 #include "internal.h"
 #include "layout_int.h"
 #include "inroot.h"
+#include "snapshot_int.h"
 #include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
 
 struct commit {
 	const struct oci_commit_opts *o;
@@ -487,6 +490,126 @@ static int commit_rewrite_index(struct commit *c, const struct oci_descriptor *o
 	return r;
 }
 
+/* ---- the source ---- */
+
+/* A source directory that is an image layout, or that holds the destination,
+ * would commit the layout into itself (its own temporary blob included):
+ * refused before anything is written. Compared by device and inode, from
+ * the destination (or its closest existing ancestor) up to the root, so
+ * that no spelling of a path (symlinks, "..", bind mounts) slips by. */
+static int commit_check_source(const char *src, const char *dest, struct oci_error **err)
+{
+	int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0)
+		return error_set(err, OCI_E_IO, errno, "source %s", src);
+	struct stat s, x;
+	bool layout = fstatat(sfd, "oci-layout", &x, AT_SYMLINK_NOFOLLOW) == 0 ||
+		      (fstatat(sfd, "index.json", &x, AT_SYMLINK_NOFOLLOW) == 0 &&
+		       fstatat(sfd, "blobs", &x, AT_SYMLINK_NOFOLLOW) == 0);
+	int r = fstat(sfd, &s) < 0 ? error_set(err, OCI_E_IO, errno, "source %s", src) : 0;
+	close(sfd);
+	if (r < 0)
+		return r;
+	if (layout)
+		return error_set(err, OCI_E_USAGE, 0,
+				 "source %s is an image layout, not a directory or bundle to "
+				 "commit",
+				 src);
+	cleanup_free char *p = xstrdup(dest);
+	for (;;) {
+		struct stat d;
+		if (stat(p, &d) == 0) {
+			if (d.st_dev == s.st_dev && d.st_ino == s.st_ino)
+				return error_set(err, OCI_E_USAGE, 0,
+						 "source %s contains the destination %s", src,
+						 dest);
+			if (strcmp(p, "/") == 0)
+				return 0;
+			char *q = xasprintf("%s/..", p);
+			free(p);
+			p = q;
+			struct stat up;
+			if (stat(p, &up) == 0 && up.st_dev == d.st_dev && up.st_ino == d.st_ino)
+				return 0; /* the root: its parent is itself */
+			continue;
+		}
+		if (errno != ENOENT && errno != ENOTDIR)
+			return error_set(err, OCI_E_IO, errno, "%s", p);
+		/* not there yet: where it would be made */
+		char *slash = strrchr(p, '/');
+		while (slash && slash > p && slash[1] == 0) { /* trailing slashes */
+			*slash = 0;
+			slash = strrchr(p, '/');
+		}
+		if (!slash) {
+			free(p);
+			p = xstrdup(".");
+		} else if (slash == p) {
+			p[1] = 0;
+		} else {
+			*slash = 0;
+		}
+	}
+}
+
+/* ---- the bundle's record ---- */
+
+/* After a bundle's commit its record describes the committed image: the
+ * rootfs as it is now (the changeset's after-walk, whose unchanged entries
+ * already took what the old record knew), the new manifest and config, and
+ * the destination as source. So the next step's commit holds only that
+ * step's changes. Written under a temporary name and renamed, so a crash
+ * leaves the old record or the new one, never a mix. */
+static int commit_update_record(struct commit *c, struct oci_changeset *cs,
+				const struct oci_snapshot *old, const struct oci_digest *config,
+				struct oci_commit_result *res, struct oci_error **err)
+{
+	const struct oci_commit_opts *o = c->o;
+	struct oci_changeset *own = NULL;
+	int r;
+	if (!cs) { /* --squash wrote the tree without one */
+		struct oci_diff_opts dopts = {0};
+		if ((r = oci_changeset_bundle(o->bundle, &dopts, &own, err)) < 0)
+			return r;
+		cs = own;
+	}
+	struct oci_snapshot *s = cs->after;
+	/* rootless: what we created is root's in the image, as the layer says */
+	for (size_t i = 0; cs->ignore_owner && i < cs->n; i++) {
+		struct oci_snap_entry *e = cs->c[i].after;
+		if (cs->c[i].kind != OCI_CHANGE_ADDED || !e)
+			continue;
+		if (e->uid == getuid())
+			e->uid = 0;
+		if (e->gid == getgid())
+			e->gid = 0;
+	}
+	r = snapshot_complete(cs->after_fd, s, err);
+	char abs[PATH_MAX];
+	if (r == 0 && !realpath(c->dest.path, abs))
+		r = error_set(err, OCI_E_IO, errno, "%s", c->dest.path);
+	int bfd = -1;
+	if (r == 0 && (bfd = open(o->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		r = error_set(err, OCI_E_IO, errno, "%s", o->bundle);
+	if (r == 0) {
+		free(s->source);
+		s->source = xasprintf("%s:%s", abs, c->dest.ref);
+		s->manifest = res->manifest;
+		s->config = *config;
+		s->rootless = old ? old->rootless : cs->before->rootless;
+		r = oci_snapshot_write(s, bfd, OCI_BUNDLE_RECORD, err);
+	}
+	if (bfd >= 0)
+		close(bfd);
+	oci_changeset_free(own);
+	if (r < 0)
+		error_wrap(err,
+			   "%s: committed as %s, but its record was not updated (the next "
+			   "commit from it would repeat this one's changes)",
+			   o->bundle, res->manifest.str);
+	return r;
+}
+
 int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	       struct oci_error **err)
 {
@@ -509,6 +632,11 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 		r = error_set(err, OCI_E_USAGE, 0, "the destination needs a :REF");
 		goto out;
 	}
+	if ((r = oci_ref_name_check(c.dest.ref, err)) < 0)
+		goto out;
+	if ((o->bundle || o->dir) &&
+	    (r = commit_check_source(o->bundle ? o->bundle : o->dir, c.dest.path, err)) < 0)
+		goto out;
 	/* the parent: --from, or where the bundle came from */
 	const char *from_spec = o->from;
 	if (!from_spec && o->bundle) {
@@ -724,6 +852,11 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	if ((r = oci_layout_set_ref(c.dfd, c.dest.ref, &top, err)) < 0)
 		goto out;
 	res->top = top.digest;
+	if (o->bundle && !o->keep_record &&
+	    (r = commit_update_record(&c, cs, rec, &cdesc.digest, res, err)) < 0) {
+		created = false; /* the image landed: keep it */
+		goto out;
+	}
 out:
 	oci_platform_release(&plat);
 	free(newtop.media_type);

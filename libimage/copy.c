@@ -58,36 +58,10 @@ struct cp {
 
 /* ---- refs ---- */
 
-static bool cp_alnum(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
-
 bool oci_ref_name_valid(const char *ref)
 {
-	/* annotations.md: ref ::= component ("/" component)*
-	 * component ::= alphanum (separator alphanum)*; separator ::= [-._:@+] | "--" */
-	const char *p = ref;
-	if (!p || !*p || strlen(p) > 4096)
-		return false;
-	for (;;) {
-		if (!cp_alnum(*p))
-			return false;
-		while (cp_alnum(*p))
-			p++;
-		if (!*p)
-			return true;
-		if (*p == '/') {
-			p++;
-			continue;
-		}
-		if (p[0] == '-' && p[1] == '-')
-			p += 2;
-		else if (strchr("-._:@+", *p))
-			p++;
-		else
-			return false;
-	}
+	/* one grammar for every writer of a ref: image.c's */
+	return oci_ref_name_check(ref, NULL) == 0;
 }
 
 enum oci_copy_format oci_copy_guess_format(const char *path)

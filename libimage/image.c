@@ -15,6 +15,27 @@ void oci_image_ref_release(struct oci_image_ref *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* "-" is stdin: "-:app:1.2" names the tag app:1.2 of an archive there */
+static bool image_exists(const char *path)
+{
+	struct stat st;
+	return strcmp(path, "-") == 0 || stat(path, &st) == 0;
+}
+
+/* spec split at its first ':' whose left side exists; false when none */
+static bool image_split_existing(const char *spec, struct oci_image_ref *out)
+{
+	for (const char *c = strchr(spec, ':'); c; c = strchr(c + 1, ':')) {
+		cleanup_free char *p = xstrndup(spec, (size_t)(c - spec));
+		if (*p && image_exists(p)) {
+			out->path = xstrdup(p);
+			out->ref = xstrdup(c + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
 int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_error **err)
 {
 	memset(out, 0, sizeof(*out));
@@ -30,34 +51,44 @@ int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_
 	const char *at = strchr(tail, '@');
 	const char *colon = strrchr(tail, ':');
 	if (at) {
-		int r = oci_digest_parse(at + 1, &out->digest, err);
-		if (r < 0)
-			return r;
-		out->has_digest = true;
-		out->path = xstrndup(spec, (size_t)(at - spec));
-	} else if (colon) {
-		if (!colon[1])
-			return error_set(err, OCI_E_USAGE, 0, "empty ref");
-		out->ref = xstrdup(colon + 1);
-		out->path = xstrndup(spec, (size_t)(colon - spec));
-	} else {
-		return error_set(err, OCI_E_NOTFOUND, ENOENT, "open");
+		struct oci_error *derr = NULL;
+		if (oci_digest_parse(at + 1, &out->digest, &derr) == 0) {
+			out->has_digest = true;
+			out->path = xstrndup(spec, (size_t)(at - spec));
+			goto checked;
+		}
+		/* not a digest: perhaps a ref holding '@', after a path that exists */
+		if (!image_split_existing(spec, out)) {
+			if (err)
+				*err = derr;
+			else
+				oci_error_free(derr);
+			return derr ? derr->status : OCI_E_USAGE;
+		}
+		oci_error_free(derr);
+		goto checked;
 	}
 	/* A ref may itself hold '/' and ':' (docker RepoTags such as
-	 * "example/app:1.0"): when the split path does not exist, split at the
-	 * first ':' whose left side does. */
-	if (!at && stat(out->path, &st) < 0) {
-		for (const char *c = strchr(spec, ':'); c && c < colon; c = strchr(c + 1, ':')) {
-			cleanup_free char *p = xstrndup(spec, (size_t)(c - spec));
-			/* "-" (stdin) is a path too: "-:example/app:1.0" */
-			if (strcmp(p, "-") == 0 || stat(p, &st) == 0) {
-				free(out->path);
-				free(out->ref);
-				out->path = xstrdup(p);
-				out->ref = xstrdup(c + 1);
-				break;
-			}
-		}
+	 * "example/app:1.0", or a bad ref such as "a/" that is then refused by
+	 * name): when the split at the last ':' after the last '/' does not give
+	 * a path that exists, split at the first ':' whose left side does. */
+	if (colon) {
+		out->path = xstrndup(spec, (size_t)(colon - spec));
+		out->ref = xstrdup(colon + 1);
+		if (image_exists(out->path))
+			goto checked;
+		oci_image_ref_release(out);
+	}
+	if (image_split_existing(spec, out))
+		goto checked;
+	if (!colon)
+		return error_set(err, OCI_E_NOTFOUND, ENOENT, "open");
+	out->path = xstrndup(spec, (size_t)(colon - spec));
+	out->ref = xstrdup(colon + 1);
+checked:
+	if (out->ref && !*out->ref) {
+		oci_image_ref_release(out);
+		return error_set(err, OCI_E_USAGE, 0, "empty ref");
 	}
 	if (!*out->path) {
 		oci_image_ref_release(out);
@@ -68,6 +99,44 @@ int oci_image_ref_parse(const char *spec, struct oci_image_ref *out, struct oci_
 			oci_image_ref_release(out);
 			return error_set(err, OCI_E_USAGE, 0, "ref contains a control character");
 		}
+	return 0;
+}
+
+/* annotations.md, org.opencontainers.image.ref.name:
+ *   ref       ::= component ("/" component)*
+ *   component ::= alphanum (separator alphanum)*
+ *   alphanum  ::= [A-Za-z0-9]+
+ *   separator ::= [-._:@+] | "--"
+ * Checked by hand, one character at a time: no regex engine, no
+ * backtracking, linear in the length. */
+int oci_ref_name_check(const char *ref, struct oci_error **err)
+{
+	static const char grammar[] =
+	    "not a ref the image-spec allows (components of letters and digits joined "
+	    "by one of -._:@+ or --, separated by /)";
+	size_t n = ref ? strlen(ref) : 0;
+	if (n == 0)
+		return error_set(err, OCI_E_USAGE, 0, "empty ref");
+	if (n > OCI_REF_NAME_MAX)
+		return error_set(err, OCI_E_USAGE, 0, "ref of %zu bytes: longer than %d", n,
+				 OCI_REF_NAME_MAX);
+	bool need_alnum = true; /* at the start, and after a separator or '/' */
+	for (size_t i = 0; i < n; i++) {
+		char c = ref[i];
+		bool alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (alnum) {
+			need_alnum = false;
+			continue;
+		}
+		if (need_alnum || !(strchr("-._:@+/", c)))
+			return error_set(err, OCI_E_USAGE, 0, "ref \"%s\": %s", ref, grammar);
+		if (c == '-' && ref[i + 1] == '-')
+			i++; /* "--" is one separator */
+		need_alnum = true;
+	}
+	if (need_alnum)
+		return error_set(err, OCI_E_USAGE, 0, "ref \"%s\": %s", ref, grammar);
 	return 0;
 }
 

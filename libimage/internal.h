@@ -61,5 +61,8 @@ HIDDEN bool oci_cancelled(void);
 /* read exactly len bytes at off (short only at EOF); -1 on error */
 HIDDEN ssize_t read_full_at(int fd, void *buf, size_t len, off_t off);
 HIDDEN ssize_t read_full(int fd, void *buf, size_t len);
+/* all of buf, or -1 with errno naming why: a short write (a full disk)
+ * is retried, so the errno is the kernel's, never a stale one */
+HIDDEN int write_full(int fd, const void *buf, size_t len);
 
 #endif

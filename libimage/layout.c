@@ -194,6 +194,16 @@ static int layout_load_oci(struct oci_layout *l, struct oci_error **err)
 	struct oci_error *e2 = NULL;
 	int r = layout_read_top(l, "index.json", OCI_JSON_MAX, &buf, &len, &e2);
 	bool unsafe = r == OCI_E_INVALID && l->kind == OCI_LAYOUT_DIR;
+	if (r < 0 && !unsafe && e2 && (e2->errnum || r == OCI_E_NOTFOUND)) {
+		/* the reader named the file, and so does every caller ("index.json:
+		 * ..."): keep only the cause, so the subject is named once */
+		struct oci_error *cause = NULL;
+		error_set(&cause, e2->status, 0, "%s",
+			  e2->errnum ? strerror(e2->errnum) : "missing from the archive");
+		cause->errnum = e2->errnum;
+		oci_error_free(e2);
+		e2 = cause;
+	}
 	if (r == 0)
 		r = oci_index_parse(buf, len, NULL, &l->index, &e2);
 	if (r < 0) {
@@ -258,6 +268,20 @@ static int layout_load_oci(struct oci_layout *l, struct oci_error **err)
 	return 0;
 }
 
+/* does the archive hold a member under blobs/ (members are sorted by name) */
+static bool layout_tar_has_blobs(const struct tar_index *t)
+{
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) { /* the first member not before "blobs/" */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(t->m[mid].name, "blobs/") < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->n && strncmp(t->m[lo].name, "blobs/", 6) == 0;
+}
+
 static int layout_open_archive(struct oci_layout *l, int fd, bool seekable, struct oci_error **err)
 {
 	uint8_t magic[512];
@@ -294,10 +318,12 @@ static int layout_open_archive(struct oci_layout *l, int fd, bool seekable, stru
 			return layout_load_oci(l, err);
 		return docker_archive_load(l, err);
 	}
-	if (!has_index)
+	/* an oci-archive that lost its index.json is still one when it holds
+	 * oci-layout and blobs/: fsck reports the loss and rebuilds the index */
+	if (!has_index && !(tar_index_find(&l->tar, "oci-layout") && layout_tar_has_blobs(&l->tar)))
 		return error_set(err, OCI_E_INVALID, 0,
-				 "neither an oci-archive (no index.json) nor a docker-save "
-				 "archive (no manifest.json)");
+				 "neither an oci-archive (no index.json, or no oci-layout and "
+				 "blobs/) nor a docker-save archive (no manifest.json)");
 	l->kind = OCI_LAYOUT_OCI_ARCHIVE;
 	return layout_load_oci(l, err);
 }

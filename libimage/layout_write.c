@@ -346,8 +346,14 @@ int oci_layout_edit_refs(int dirfd, const struct oci_ref_edit *edits, size_t n,
 	/* a delete needs an index to delete from: a directory without
 	 * index.json says so, where a set starts a new index */
 	bool may_create = true;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		may_create &= edits[i].desc != NULL;
+		/* a backstop: every writer checks a ref it sets before it writes a
+		 * blob; a delete may name an old ref that breaks the grammar */
+		int rc = edits[i].desc ? oci_ref_name_check(edits[i].ref, err) : 0;
+		if (rc < 0)
+			return rc;
+	}
 	/* the lock is a file of its own: index.json is replaced, so locking it
 	 * would lock a file that is about to be unlinked */
 	int lk = layoutfs_lock(dirfd, err);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <libgen.h>
 #include <oci/copy.h>
@@ -522,15 +523,69 @@ int oci_layout_repair(const char *path, const struct oci_repair_opts *o, struct 
 
 /* ---- an archive's contents as a new layout directory ---- */
 
+/* Remove a tree we made ourselves (a failed export): nothing in it is
+ * followed, every name is removed relative to its directory's fd. */
+static void export_remove_at(int pfd, const char *name)
+{
+	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		size_t n = 0;
+		char **names = layoutfs_list(fd, &n);
+		for (size_t i = 0; i < n; i++) {
+			if (unlinkat(fd, names[i], 0) < 0)
+				export_remove_at(fd, names[i]);
+			free(names[i]);
+		}
+		free(names);
+		close(fd);
+	}
+	unlinkat(pfd, name, AT_REMOVEDIR);
+}
+
+static int export_fill(struct oci_layout *l, const char *dest, int dfd, struct oci_error **err);
+
+/* Built under a temporary name beside DEST and renamed when whole: a
+ * failure (a full disk) leaves nothing, so the same command can be run
+ * again, and nothing half-made ever has DEST's name. */
 int oci_layout_export_dir(struct oci_layout *l, const char *dest, struct oci_error **err)
 {
 	struct stat st;
-	if (stat(dest, &st) == 0)
+	if (lstat(dest, &st) == 0)
 		return error_set(err, OCI_E_USAGE, 0, "%s: exists; give a new path", dest);
+	cleanup_free char *tmp = NULL;
+	for (int tries = 0;; tries++) {
+		unsigned rnd;
+		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			rnd = (unsigned)getpid() ^ (unsigned)tries;
+		free(tmp);
+		size_t dl = strlen(dest);
+		while (dl > 1 && dest[dl - 1] == '/')
+			dl--;
+		tmp = xasprintf("%.*s.partial-%08x", (int)dl, dest, rnd);
+		if (mkdir(tmp, 0755) == 0)
+			break;
+		if (errno != EEXIST || tries > 16)
+			return error_set(err, OCI_E_IO, errno, "%s: create", dest);
+	}
 	int dfd;
-	int rc = oci_layout_create(dest, &dfd, err);
-	if (rc < 0)
-		return rc;
+	int rc = oci_layout_create(tmp, &dfd, err);
+	if (rc == 0) {
+		rc = export_fill(l, dest, dfd, err);
+		close(dfd);
+	}
+	if (rc == 0 && rename(tmp, dest) < 0)
+		rc = error_set(err, OCI_E_IO, errno, "%s: rename into place", dest);
+	if (rc < 0) {
+		int saved = errno;
+		export_remove_at(AT_FDCWD, tmp);
+		errno = saved;
+	}
+	return rc;
+}
+
+static int export_fill(struct oci_layout *l, const char *dest, int dfd, struct oci_error **err)
+{
+	int rc = 0;
 	char **names;
 	if ((rc = oci_layout_list_blobs(l, &names, err)) == 0) {
 		for (char **p = names; *p; p++) {
@@ -558,10 +613,15 @@ int oci_layout_export_dir(struct oci_layout *l, const char *dest, struct oci_err
 								   (ssize_t)n)
 								: read_full_at(loc.fd, buf, n,
 									       loc.off + off);
-							if (k <= 0 ||
-							    write(fd, buf, (size_t)k) != k)
+							if (k < 0 ||
+							    (k > 0 &&
+							     write_full(fd, buf, (size_t)k) < 0))
 								rc = error_set(err, OCI_E_IO, errno,
 									       "copy %s", d.str);
+							else if (k == 0)
+								rc = error_set(
+								    err, OCI_E_INVALID, 0,
+								    "copy %s: ends early", d.str);
 							off += k > 0 ? k : 0;
 						}
 						if (rc == 0) {
@@ -588,12 +648,17 @@ int oci_layout_export_dir(struct oci_layout *l, const char *dest, struct oci_err
 		if (d.size >= 0)
 			rc = oci_blob_copy(l, &d, dfd, err);
 	}
-	if (rc == 0) {
+	if (rc == 0 && oci_layout_index_error(l)) {
+		/* the archive's index.json is lost or unreadable: the copy has none
+		 * either (not the empty stand-in the reader made), so that the
+		 * repair that follows rebuilds it from the manifests in blobs/ */
+		if (unlinkat(dfd, "index.json", 0) < 0 && errno != ENOENT)
+			rc = error_set(err, OCI_E_IO, errno, "%s: remove index.json", dest);
+	} else if (rc == 0) {
 		const struct oci_index *idx = oci_layout_index(l);
 		if ((rc = layoutfs_replace(dfd, "index.json", idx->raw, idx->raw_len, err)) < 0)
 			error_wrap(err, "%s", dest);
 	}
-	close(dfd);
 	return rc;
 }
 

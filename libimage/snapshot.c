@@ -419,17 +419,23 @@ int oci_snapshot_write(const struct oci_snapshot *s, int dirfd, const char *name
 		done += (size_t)n;
 	}
 	int e = errno;
-	if (done < len || fsync(fd) < 0 || close(fd) < 0) {
-		if (done >= len)
-			e = errno;
+	bool ok = done >= len;
+	if (ok && fsync(fd) < 0)
+		e = errno, ok = false;
+	if (close(fd) < 0 && ok)
+		e = errno, ok = false;
+	if (!ok) {
 		unlinkat(dirfd, tmp, 0);
 		return error_set(err, OCI_E_IO, e, "write %s", name);
 	}
+	/* the old record or the new one, whole, whatever moment a crash comes */
 	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		e = errno;
 		unlinkat(dirfd, tmp, 0);
 		return error_set(err, OCI_E_IO, e, "rename %s", name);
 	}
+	if (fsync(dirfd) < 0)
+		return error_set(err, OCI_E_IO, errno, "sync the directory of %s", name);
 	return 0;
 }
 
@@ -1015,4 +1021,27 @@ int snapshot_entry_xattrs(int rootfd, struct oci_snap_entry *e, struct oci_error
 	if (r == 0)
 		e->xattrs = x ? x : xstrdup("");
 	return r;
+}
+
+int snapshot_complete(int rootfd, struct oci_snapshot *s, struct oci_error **err)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct oci_snap_entry *e = &s->e[i];
+		int r;
+		if (oci_cancelled())
+			return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+		if ((r = snapshot_entry_xattrs(rootfd, e, err)) < 0)
+			return r;
+		if (S_ISREG(e->mode) && !e->digest.algo && !(e->flags & OCI_SNAP_VIRTUAL)) {
+			const char *base;
+			int pfd = inroot_parent(rootfd, e->path, false, &base, err);
+			if (pfd < 0)
+				return pfd;
+			r = snapshot_hash_file(pfd, base, e, &e->digest, err);
+			close(pfd);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
 }

@@ -61,6 +61,11 @@ HIDDEN int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **o
 /* e->xattrs from disk when not known yet ("" when none), resolved in the root */
 HIDDEN int snapshot_entry_xattrs(int rootfd, struct oci_snap_entry *e, struct oci_error **err);
 
+/* Every entry of s made whole from the tree at rootfd: the content digests
+ * and xattrs that a lazy walk left out, so that a record written from it
+ * describes the tree as it is now. */
+HIDDEN int snapshot_complete(int rootfd, struct oci_snapshot *s, struct oci_error **err);
+
 /* a changeset of two trees known only by their snapshots (owned by it) */
 struct oci_diff_opts;
 struct oci_changeset;

@@ -23,6 +23,9 @@ static const char usage[] =
     "      --squash           one layer holding the whole rootfs instead of the changeset\n"
     "      --allow-empty      add a layer even when nothing changed\n"
     "      --single-platform  REF points at the new manifest, not at a new index\n"
+    "      --keep-record      leave a bundle's record as it was (by default it is rewritten\n"
+    "                         to describe the committed image, so that the next commit\n"
+    "                         from the bundle holds only the next step's changes)\n"
     "      --timestamp T      reproducible: created and history use T (seconds since the\n"
     "                         epoch or YYYY-MM-DDTHH:MM:SSZ); no mtime later than T.\n"
     "                         SOURCE_DATE_EPOCH is used when this is absent.\n"
@@ -37,8 +40,9 @@ static const char usage[] =
     "  -m, --message TEXT     the history comment   --created-by TEXT\n"
     "      --annotation K=V   on the manifest (repeatable)\n"
     "  -q, --quiet            no messages on stderr\n"
-    "      --help             this help\n"
-    "      --version          print the version\n"
+    "      --progress         a live line on stderr even when it is not a terminal\n"
+    "  -h, --help             this help\n"
+    "  -V, --version          print the version\n"
     "\n"
     "Exit status: 0 success, 2 trouble.\n";
 
@@ -85,6 +89,23 @@ static int parse_time(const char *s, int64_t *out)
 	return -1;
 }
 
+/* a directory that can be a SOURCE: one oci-unpack made, or a plain one
+ * (not an image layout, which is a destination) */
+static bool is_source_dir(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	size_t n = strlen(path) + sizeof("/index.json");
+	char *idx = malloc(n);
+	if (!idx)
+		abort();
+	snprintf(idx, n, "%s/index.json", path);
+	bool layout = stat(idx, &st) == 0;
+	free(idx);
+	return !layout;
+}
+
 int main(int argc, char **argv)
 {
 	tool_init("oci-commit", argc, argv);
@@ -110,6 +131,7 @@ int main(int argc, char **argv)
 		OPT_AUTHOR,
 		OPT_CREATED_BY,
 		OPT_ANNOTATION,
+		OPT_KEEP_RECORD,
 	};
 	static const struct option longopts[] = {
 	    {"from", required_argument, NULL, OPT_FROM},
@@ -134,6 +156,7 @@ int main(int argc, char **argv)
 	    {"message", required_argument, NULL, 'm'},
 	    {"created-by", required_argument, NULL, OPT_CREATED_BY},
 	    {"annotation", required_argument, NULL, OPT_ANNOTATION},
+	    {"keep-record", no_argument, NULL, OPT_KEEP_RECORD},
 	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -149,7 +172,7 @@ int main(int argc, char **argv)
 				    .annotations = annotations};
 	const char *platform_arg = NULL, *ts = NULL;
 	int c, r;
-	while ((c = getopt_long(argc, argv, "qm:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:" TOOL_STD_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FROM:
 			o.from = optarg;
@@ -185,6 +208,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SINGLE:
 			o.single_platform = true;
+			break;
+		case OPT_KEEP_RECORD:
+			o.keep_record = true;
 			break;
 		case OPT_TIMESTAMP:
 			ts = optarg;
@@ -248,8 +274,18 @@ int main(int argc, char **argv)
 	tool_args_done(argc, argv);
 	int nargs = argc - optind;
 	if (nargs < 1 || nargs > 2)
-		return tool_usage_error(nargs < 1 ? "missing IMAGE:REF" : "too many arguments");
+		return tool_usage_error(nargs < 1
+					    ? "missing the destination IMAGE:REF"
+					    : "too many arguments: expected [SOURCE] IMAGE:REF");
 	o.dest = argv[argc - 1];
+	/* the usual slips, said in the user's terms: a bundle without a
+	 * destination, or the destination given first */
+	if (nargs == 1 && !o.layer_file && !o.from && is_source_dir(o.dest))
+		return tool_usage_error("%s: missing the destination: oci-commit %s IMAGE:REF",
+					o.dest, o.dest);
+	if (nargs == 2 && !is_source_dir(argv[optind]) && is_source_dir(o.dest))
+		return tool_usage_error("%s: the SOURCE comes first: oci-commit %s %s", o.dest,
+					o.dest, argv[optind]);
 	if (nargs == 2) {
 		const char *src = argv[optind];
 		struct stat st;
@@ -302,7 +338,11 @@ int main(int argc, char **argv)
 	oci_set_cancel_flag(&tool_signal);
 	struct oci_error *err = NULL;
 	struct oci_commit_result res;
-	if (oci_commit(&o, &res, &err) < 0) {
+	struct tool_ticker tick;
+	tool_ticker_start(&tick, o.squash ? "committing (squash)" : "committing");
+	int rc = oci_commit(&o, &res, &err);
+	tool_ticker_stop(&tick);
+	if (rc < 0) {
 		oci_platform_release(&platform);
 		if (tool_signal) {
 			oci_error_free(err);

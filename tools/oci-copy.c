@@ -31,8 +31,8 @@ static const char usage[] =
     "      --json             a summary of what was copied, skipped and converted\n"
     "      --progress         progress on stderr even when it is not a terminal\n"
     "  -q, --quiet            no messages on stderr\n"
-    "      --help             this help\n"
-    "      --version          print the version\n"
+    "  -h, --help             this help\n"
+    "  -V, --version          print the version\n"
     "\n"
     "Exit status: 0 success, 2 trouble.\n";
 
@@ -70,7 +70,7 @@ static void print_json(const struct oci_copy_result *res, const char *dest)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "destination", dest);
 	cJSON_AddStringToObject(o, "format", format_name(res->format));
-	cJSON_AddBoolToObject(o, "tag_only", res->tag_only);
+	cJSON_AddBoolToObject(o, "tagOnly", res->tag_only);
 	cJSON *imgs = cJSON_AddArrayToObject(o, "images");
 	for (size_t i = 0; i < res->n_images; i++) {
 		const struct oci_copy_image *im = &res->images[i];
@@ -80,7 +80,7 @@ static void print_json(const struct oci_copy_result *res, const char *dest)
 			cJSON_AddStringToObject(j, "ref", im->ref);
 		else
 			cJSON_AddNullToObject(j, "ref");
-		cJSON_AddStringToObject(j, "source_digest", im->src_digest.str);
+		cJSON_AddStringToObject(j, "sourceDigest", im->src_digest.str);
 		cJSON_AddStringToObject(j, "digest", im->digest.str);
 		cJSON_AddStringToObject(j, "mediaType", im->media_type);
 		cJSON_AddBoolToObject(j, "converted", im->converted);
@@ -90,7 +90,7 @@ static void print_json(const struct oci_copy_result *res, const char *dest)
 	cJSON_AddNumberToObject(b, "copied", (double)res->blobs_copied);
 	cJSON_AddNumberToObject(b, "skipped", (double)res->blobs_skipped);
 	cJSON_AddNumberToObject(b, "recompressed", (double)res->layers_recompressed);
-	cJSON_AddNumberToObject(b, "documents_rewritten", (double)res->documents_rewritten);
+	cJSON_AddNumberToObject(b, "documentsRewritten", (double)res->documents_rewritten);
 	cJSON_AddNumberToObject(b, "bytes", (double)res->bytes_copied);
 	cJSON *n = cJSON_AddArrayToObject(o, "notes");
 	for (size_t i = 0; i < res->n_notes; i++)
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	const char *platform_arg = NULL, *del = NULL;
 	bool json = false, progress = false;
 	int c, r;
-	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, TOOL_STD_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
 			if (strcmp(optarg, "oci") == 0)

@@ -26,10 +26,13 @@ static const char usage[] =
     "      --compress gzip|zstd|none  compress the --tar output (default none)\n"
     "      --ignore-mtime changes in modification time alone do not count\n"
     "  -q, --quiet        no messages on stderr\n"
-    "      --help         this help\n"
-    "      --version      print the version\n"
+    "      --progress     between images: a live line on stderr even when it is not a\n"
+    "                     terminal\n"
+    "  -h, --help         this help\n"
+    "  -V, --version      print the version\n"
     "\n"
-    "Exit status: 0 no differences, 1 differences, 2 trouble.\n";
+    "Exit status: 0 no differences, 1 differences, 2 trouble; with --tar 0 when the\n"
+    "layer was written (with changes or none), 2 trouble.\n";
 
 static void put_path(FILE *f, const char *p)
 {
@@ -61,10 +64,9 @@ static const char *type_name(uint32_t mode)
 static cJSON *json_entry(const struct oci_snap_entry *e)
 {
 	cJSON *o = cJSON_CreateObject();
-	char mode[16];
-	snprintf(mode, sizeof(mode), "%04o", e->mode & 07777);
+	/* the encodings oci-inspect uses for the same things (docs/json.md) */
 	cJSON_AddStringToObject(o, "type", type_name(e->mode));
-	cJSON_AddStringToObject(o, "mode", mode);
+	cJSON_AddNumberToObject(o, "mode", e->mode & 07777);
 	cJSON_AddNumberToObject(o, "uid", e->uid);
 	cJSON_AddNumberToObject(o, "gid", e->gid);
 	cJSON_AddNumberToObject(o, "size", (double)e->size);
@@ -72,11 +74,10 @@ static cJSON *json_entry(const struct oci_snap_entry *e)
 	if (e->digest.algo)
 		cJSON_AddStringToObject(o, "digest", e->digest.str);
 	if (e->link)
-		cJSON_AddStringToObject(o, "link", e->link);
+		cJSON_AddStringToObject(o, "linkname", e->link);
 	if (S_ISCHR(e->mode) || S_ISBLK(e->mode)) {
-		char dev[32];
-		snprintf(dev, sizeof(dev), "%u:%u", major(e->rdev), minor(e->rdev));
-		cJSON_AddStringToObject(o, "device", dev);
+		cJSON_AddNumberToObject(o, "devmajor", major(e->rdev));
+		cJSON_AddNumberToObject(o, "devminor", minor(e->rdev));
 	}
 	if (e->xattrs && *e->xattrs) {
 		cJSON *x = cJSON_AddObjectToObject(o, "xattrs");
@@ -209,7 +210,7 @@ int main(int argc, char **argv)
 	struct oci_diff_opts o = {0};
 	const char *platform_arg = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, TOOL_STD_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			json = true;
@@ -244,8 +245,10 @@ int main(int argc, char **argv)
 	tool_args_done(argc, argv);
 	int nargs = argc - optind;
 	if (nargs < 1 || nargs > 2)
-		return tool_usage_error(nargs < 1 ? "missing BUNDLE or DIR_A DIR_B"
-						  : "too many arguments");
+		return tool_usage_error(
+		    nargs < 1
+			? "missing BUNDLE or DIR_A DIR_B"
+			: "too many arguments: expected BUNDLE, DIR_A DIR_B or IMAGE_A IMAGE_B");
 	if (json && tar)
 		return tool_usage_error("--json and --tar are mutually exclusive");
 	if (compression != OCI_COMPRESS_NONE && !tar)
@@ -268,6 +271,14 @@ int main(int argc, char **argv)
 	} else if (is_plain_dir(argv[optind]) && is_plain_dir(argv[optind + 1])) {
 		r = oci_changeset_dirs(argv[optind], argv[optind + 1], &o, &cs, &err);
 	} else {
+		/* a bundle is compared with its own record; beside an image or
+		 * a directory it would be read as a layout it is not */
+		for (int i = 0; i < 2; i++)
+			if (tool_is_bundle(argv[optind + i]))
+				return tool_usage_error(
+				    "%s: a bundle is compared with the record of its unpack, "
+				    "alone (oci-diff %s); compare two images or two directories",
+				    argv[optind + i], argv[optind + i]);
 		for (int i = 0; i < 2; i++) {
 			struct oci_image_ref ir;
 			struct stat st;
@@ -283,6 +294,8 @@ int main(int argc, char **argv)
 		if (tool_platform(platform_arg, &platform))
 			return EXIT_TROUBLE;
 		struct oci_snapshot *sa = NULL, *sb = NULL;
+		struct tool_ticker tick;
+		tool_ticker_start(&tick, "reading the images");
 		subject = argv[optind];
 		r = oci_image_open(argv[optind], &platform, &la, &ia, &err);
 		if (r == 0)
@@ -300,6 +313,7 @@ int main(int argc, char **argv)
 			r = oci_changeset_snapshots(sa, sb, &o, &cs, &err);
 			sa = sb = NULL;
 		}
+		tool_ticker_stop(&tick);
 		oci_snapshot_free(sa);
 		oci_snapshot_free(sb);
 		if (r == 0)
@@ -320,9 +334,15 @@ int main(int argc, char **argv)
 	if (tar) {
 		struct oci_layer_write_opts wo = {.compression = compression, .clamp_mtime = -1};
 		struct oci_layer_result res;
-		if (oci_changeset_write_layer(cs, 1, &wo, &res, &err) < 0)
+		/* a producer of a layer: having written it is success, changes
+		 * or none, so that a pipeline into oci-commit passes under
+		 * pipefail */
+		status = EXIT_OK;
+		tool_stream_begin();
+		if (oci_changeset_write_layer(cs, 1, &wo, &res, &err) < 0) {
+			tool_stream_abort();
 			status = tool_fail(subject, err);
-		else
+		} else
 			tool_note("%zu change%s, %zu tar entries, diff_id %s", cs->n,
 				  cs->n == 1 ? "" : "s", res.entries, res.diff_id.str);
 		if (status != EXIT_TROUBLE && res.skipped)

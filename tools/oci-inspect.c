@@ -10,6 +10,7 @@
 #include <time.h>
 #include "common.h"
 #include "inspect-usage.h"
+#include "inspect.h"
 
 static const char usage[] =
     "Usage: oci-inspect [OPTION]... IMAGE\n"
@@ -23,6 +24,8 @@ static const char usage[] =
     "      --config       the config's exact bytes\n"
     "      --index        the index's exact bytes (the one named, else index.json)\n"
     "      --files        each layer's entries, ls -l style, whiteouts marked\n"
+    "      --history      the config's history: created, created by, comment, the size of\n"
+    "                     the layer each entry made; empty layers marked\n"
     "      --layer N|DIGEST  with --files: only layer N (1 = bottom) or that digest\n"
     "      --merged       with --files: the root filesystem the layers make, whiteouts\n"
     "                     applied, without unpacking\n"
@@ -42,9 +45,10 @@ static const char usage[] =
     "  -o PATH            with --repair of an archive: write the repaired copy (a layout\n"
     "                     directory) to PATH; an archive is never rewritten in place\n"
     "  -q, --quiet        no messages on stderr\n"
-    "      --progress     accepted for symmetry with the other tools\n"
-    "      --help         this help\n"
-    "      --version      print the version\n"
+    "      --progress     with --verify, --repair: a live line on stderr even when it is\n"
+    "                     not a terminal\n"
+    "  -h, --help         this help\n"
+    "  -V, --version      print the version\n"
     "\n"
     "Exit status: 0 success, 1 problems found (--verify, --repair), 2 trouble (bad usage,\n"
     "bad or unsafe image, I/O error).\n";
@@ -57,6 +61,7 @@ enum mode {
 	MODE_CONFIG,
 	MODE_INDEX,
 	MODE_FILES,
+	MODE_HISTORY,
 	MODE_VERIFY,
 	MODE_REPAIR,
 	MODE_USAGE
@@ -511,6 +516,38 @@ static int do_document(struct inspect *in)
 	return r;
 }
 
+static int do_history(struct inspect *in)
+{
+	struct oci_image *img;
+	int r = load_image(in, &img);
+	if (r)
+		return r;
+	r = inspect_history(img, in->json);
+	oci_image_free(img);
+	return r;
+}
+
+/* Every path in our JSON is absolute, with the leading "/" (docs/json.md),
+ * whatever form the layer or record keeps it in. */
+static void json_add_path(cJSON *o, const char *key, const char *path)
+{
+	while (*path == '/')
+		path++;
+	size_t n = strlen(path) + 2;
+	char *p = malloc(n);
+	if (!p)
+		abort();
+	snprintf(p, n, "/%s", path);
+	cJSON_AddStringToObject(o, key, p);
+	free(p);
+}
+
+static void free_refs(char **p)
+{
+	free(*p);
+}
+#define cleanup_refs __attribute__((cleanup(free_refs)))
+
 /* ---- files ---- */
 
 static void mode_string(mode_t m, char c0, char out[11])
@@ -607,16 +644,19 @@ static int list_layer(struct inspect *in, const struct oci_image *img, size_t i,
 		time_t mt = archive_entry_mtime(e);
 		if (entries) {
 			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "path", *path ? path : "/");
+			json_add_path(o, "path", path);
 			cJSON_AddStringToObject(o, "type", type_word(tc));
 			cJSON_AddNumberToObject(o, "mode", mode);
 			cJSON_AddNumberToObject(o, "uid", (double)archive_entry_uid(e));
 			cJSON_AddNumberToObject(o, "gid", (double)archive_entry_gid(e));
 			cJSON_AddNumberToObject(o, "size", (double)archive_entry_size(e));
 			cJSON_AddNumberToObject(o, "mtime", (double)mt);
-			if (link)
-				cJSON_AddStringToObject(o, "linkname",
-							clean_link ? clean_link : link);
+			/* a hardlink names a path in the image (absolute, as
+			 * every path); a symlink's target is its content */
+			if (clean_link)
+				json_add_path(o, "linkname", clean_link);
+			else if (link)
+				cJSON_AddStringToObject(o, "linkname", link);
 			if (tc == 'c' || tc == 'b') {
 				cJSON_AddNumberToObject(o, "devmajor", archive_entry_rdevmajor(e));
 				cJSON_AddNumberToObject(o, "devminor", archive_entry_rdevminor(e));
@@ -624,7 +664,7 @@ static int list_layer(struct inspect *in, const struct oci_image *img, size_t i,
 			if (wh == OCI_WHITEOUT_FILE || wh == OCI_WHITEOUT_OPAQUE) {
 				cJSON_AddStringToObject(
 				    o, "whiteout", wh == OCI_WHITEOUT_FILE ? "file" : "opaque");
-				cJSON_AddStringToObject(o, "hides", *target ? target : "/");
+				json_add_path(o, "hides", target);
 			}
 			if (archive_entry_xattr_reset(e) > 0) {
 				cJSON *x = cJSON_AddObjectToObject(o, "xattrs");
@@ -732,7 +772,7 @@ static int list_merged(struct inspect *in, const struct oci_image *img)
 		time_t mt = (time_t)(e->mtime_ns / 1000000000);
 		if (root) {
 			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "path", e->path);
+			json_add_path(o, "path", e->path);
 			cJSON_AddStringToObject(o, "type", type_word(tc));
 			cJSON_AddNumberToObject(o, "mode", e->mode & 07777);
 			cJSON_AddNumberToObject(o, "uid", e->uid);
@@ -854,7 +894,17 @@ static int print_report(const struct inspect *in, const struct oci_verify_report
 			cJSON *e = cJSON_CreateObject();
 			cJSON_AddStringToObject(e, "kind", x->kind);
 			cJSON_AddStringToObject(e, "digest", x->digest);
-			cJSON_AddStringToObject(e, "refs", x->refs);
+			/* a list is an array, never a joined string: the library
+			 * joins with commas, "-" for none; a ref cannot hold a
+			 * comma (annotations.md's grammar) */
+			cJSON *refs = cJSON_AddArrayToObject(e, "refs");
+			if (strcmp(x->refs, "-") != 0) {
+				cleanup_refs char *all = strdup(x->refs);
+				char *save = NULL;
+				for (char *r = all ? strtok_r(all, ",", &save) : NULL; r;
+				     r = strtok_r(NULL, ",", &save))
+					cJSON_AddItemToArray(refs, cJSON_CreateString(r));
+			}
 			cJSON_AddStringToObject(e, "detail", x->detail);
 			cJSON_AddBoolToObject(e, "repairable", x->fixable);
 			cJSON_AddItemToArray(x->note ? nn : p, e);
@@ -905,7 +955,11 @@ static int verify_path(struct inspect *in, const char *path, bool unfixable_only
 	if (oci_layout_open_flags(path, OCI_LAYOUT_OPEN_LENIENT, &l, &err) < 0)
 		return tool_fail(path, err);
 	struct oci_verify_report *rep;
-	if (oci_layout_verify(l, &rep, &err) < 0) {
+	struct tool_ticker tick;
+	tool_ticker_start(&tick, "verifying");
+	int vr = oci_layout_verify(l, &rep, &err);
+	tool_ticker_stop(&tick);
+	if (vr < 0) {
 		oci_layout_free(l);
 		return tool_fail(path, err);
 	}
@@ -1022,6 +1076,7 @@ int main(int argc, char **argv)
 		OPT_CONFIG,
 		OPT_INDEX,
 		OPT_FILES,
+		OPT_HISTORY,
 		OPT_LAYER,
 		OPT_MERGED,
 		OPT_PLATFORM,
@@ -1029,7 +1084,6 @@ int main(int argc, char **argv)
 		OPT_REPAIR,
 		OPT_DRY_RUN,
 		OPT_GC,
-		OPT_PROGRESS,
 		OPT_USAGE,
 		OPT_GATE,
 	};
@@ -1040,6 +1094,7 @@ int main(int argc, char **argv)
 	    {"config", no_argument, NULL, OPT_CONFIG},
 	    {"index", no_argument, NULL, OPT_INDEX},
 	    {"files", no_argument, NULL, OPT_FILES},
+	    {"history", no_argument, NULL, OPT_HISTORY},
 	    {"layer", required_argument, NULL, OPT_LAYER},
 	    {"merged", no_argument, NULL, OPT_MERGED},
 	    {"platform", required_argument, NULL, OPT_PLATFORM},
@@ -1048,7 +1103,6 @@ int main(int argc, char **argv)
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {"gc", no_argument, NULL, OPT_GC},
 	    {"output", required_argument, NULL, 'o'},
-	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    {"usage", no_argument, NULL, OPT_USAGE},
 	    {"max-wasted-bytes", required_argument, NULL, OPT_GATE},
 	    {"max-wasted-percent", required_argument, NULL, OPT_GATE},
@@ -1058,7 +1112,7 @@ int main(int argc, char **argv)
 	};
 	struct inspect in = {.mode = MODE_TREE};
 	int nmodes = 0, c, li;
-	while ((c = getopt_long(argc, argv, "qo:", longopts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:" TOOL_STD_SHORT, longopts, &li)) != -1) {
 		switch (c) {
 		case OPT_USAGE:
 			in.mode = MODE_USAGE, nmodes++;
@@ -1087,6 +1141,9 @@ int main(int argc, char **argv)
 		case OPT_FILES:
 			in.mode = MODE_FILES, nmodes++;
 			break;
+		case OPT_HISTORY:
+			in.mode = MODE_HISTORY, nmodes++;
+			break;
 		case OPT_LAYER:
 			in.layer = optarg;
 			break;
@@ -1111,8 +1168,6 @@ int main(int argc, char **argv)
 		case 'o':
 			in.output = optarg;
 			break;
-		case OPT_PROGRESS:
-			break;
 		default: {
 			int st = tool_std_option(c, usage, argv);
 			if (st != TOOL_CONTINUE)
@@ -1122,8 +1177,9 @@ int main(int argc, char **argv)
 	}
 	tool_args_done(argc, argv);
 	if (nmodes > 1)
-		return tool_usage_error("--refs, --manifest, --config, --index, --files, --usage, "
-					"--verify and --repair are mutually exclusive");
+		return tool_usage_error(
+		    "--refs, --manifest, --config, --index, --files, --history, --usage, "
+		    "--verify and --repair are mutually exclusive");
 	if (usage_gates_any(&in.gates) && nmodes == 0)
 		in.mode = MODE_USAGE, nmodes++;
 	if (usage_gates_any(&in.gates) && in.mode != MODE_USAGE)
@@ -1161,7 +1217,14 @@ int main(int argc, char **argv)
 		r = in.mode == MODE_VERIFY ? do_verify(&in) : do_repair(&in);
 	else if (oci_image_ref_parse(in.spec, &in.ref, &err) < 0)
 		r = tool_fail(in.spec, err);
-	else if (oci_layout_open(in.ref.path, &in.layout, &err) < 0)
+	else if (oci_layout_open(in.ref.path, &in.layout, &err) < 0 &&
+		 tool_is_bundle(in.ref.path)) {
+		oci_error_free(err);
+		r = tool_failf(in.ref.path,
+			       "a bundle made by oci-unpack, not an image (oci-diff %s "
+			       "shows what changed in it)",
+			       in.ref.path);
+	} else if (in.layout == NULL)
 		r = tool_fail(in.ref.path, err);
 	else if ((in.ref.ref || in.ref.has_digest) &&
 		 oci_layout_select(in.layout, &in.ref, &in.sel, &err) < 0)
@@ -1183,6 +1246,9 @@ int main(int argc, char **argv)
 		break;
 	case MODE_USAGE:
 		r = do_usage(&in);
+		break;
+	case MODE_HISTORY:
+		r = do_history(&in);
 		break;
 	default:
 		r = do_document(&in);

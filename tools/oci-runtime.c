@@ -20,10 +20,22 @@ static const char usage[] =
     "                     for start and keeps our stdin, stdout and stderr\n"
     "  start ID           run the process of a created container\n"
     "  state ID           its runtime-spec state as JSON (created, running or stopped)\n"
-    "  kill ID [SIGNAL]   send SIGNAL (TERM, SIGTERM or a number; default TERM)\n"
+    "  kill [--all] ID [SIGNAL]  send SIGNAL (TERM, SIGTERM or a number; default TERM)\n"
+    "                     to the init, or (--all) to every process of its cgroup\n"
     "  delete [--force] ID  delete a container (--force: kill it when running)\n"
     "  list [-q] [--format table|json]  the containers under the root\n"
     "  spec [--rootless] [--bundle B]  write a default config.json (never overwrites)\n"
+    "  exec [--process F] [--env K=V] [--cwd D] [--user U[:G]] [--detach] [--pid-file F]\n"
+    "       ID [-- CMD [ARG]...]\n"
+    "                     run a process in a running container (its namespaces, cgroups,\n"
+    "                     capabilities, seccomp); exits with its status\n"
+    "  pause ID, resume ID  freeze and thaw the container's processes (freezer cgroup)\n"
+    "  ps ID              the host pids in the container's cgroup, as a JSON array\n"
+    "  events --stats ID  memory, cpu and pids of its cgroup as JSON\n"
+    "  update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N]\n"
+    "         [--cpu-period N] [--cpu-shares N] [--cpuset-cpus L] ID\n"
+    "                     change linux.resources of a running container\n"
+    "  features           what this runtime supports, as JSON\n"
     "  run [--bundle B] [--detach] [--pid-file F] ID [-- CMD [ARG]...]\n"
     "                     create, start, wait and delete; CMD replaces process.args;\n"
     "                     exits with the container's status (128+N when killed by N)\n"
@@ -35,8 +47,9 @@ static const char usage[] =
     "      --log FILE, --log-format text|json, --debug, --systemd-cgroup\n"
     "                     accepted for runc compatibility; ignored\n"
     "  -q, --quiet        no warnings on stderr\n"
-    "      --help         this help\n"
-    "      --version      print the version\n"
+    "      --progress     accepted, as by every tool (nothing long to show)\n"
+    "  -h, --help         this help\n"
+    "  -V, --version      print the version\n"
     "\n"
     "Exit status: 0 success, 2 trouble; run: the container's own status.\n";
 
@@ -86,7 +99,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool run)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, run ? "b:d" : "b:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, run ? "b:dh" : "b:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			a->o.bundle = optarg;
@@ -113,6 +126,7 @@ static int parse_create(int argc, char **argv, struct create_args *a, bool run)
 			a->detach = true;
 			break;
 		case OPT_HELP:
+		case 'h':
 			fputs(usage, stdout);
 			exit(tool_flush_stdout());
 		default:
@@ -193,14 +207,18 @@ static int cmd_simple(const char *cmd, const char *root, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	bool force = false;
+	bool force = false, all = false;
 	bool is_delete = strcmp(cmd, "delete") == 0, is_kill = strcmp(cmd, "kill") == 0;
 	int c;
-	while ((c = getopt_long(argc, argv, is_delete ? "f" : "", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv,
+				is_delete ? "f"
+				: is_kill ? "a"
+					  : "",
+				lo, NULL)) != -1) {
 		if (c == 'f' && is_delete) {
 			force = true;
 		} else if (c == 'a' && is_kill) {
-			return tool_usage_error("kill --all: not supported");
+			all = true;
 		} else if (c == 'h') {
 			fputs(usage, stdout);
 			return tool_flush_stdout();
@@ -230,9 +248,277 @@ static int cmd_simple(const char *cmd, const char *root, int argc, char **argv)
 		int sig = oci_signal_parse(signame);
 		if (sig < 0)
 			return tool_usage_error("\"%s\": not a signal", signame);
-		r = oci_runtime_kill(root, id, sig, &err);
+		r = all ? oci_runtime_kill_all(root, id, sig, &err)
+			: oci_runtime_kill(root, id, sig, &err);
 	}
 	return r < 0 ? tool_fail(id, err) : EXIT_OK;
+}
+
+/* exec [--process F | -- CMD...] [--env K=V] [--cwd D] [--user U[:G]] [--detach] [--pid-file F] ID
+ */
+static int cmd_exec(const char *root, int argc, char **argv)
+{
+	enum { OPT_PROCESS = 256, OPT_CWD, OPT_PID, OPT_TTY, OPT_CONSOLE, OPT_HELP };
+	static const struct option lo[] = {
+	    {"process", required_argument, NULL, 'p'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"cwd", required_argument, NULL, OPT_CWD},
+	    {"user", required_argument, NULL, 'u'},
+	    {"detach", no_argument, NULL, 'd'},
+	    {"pid-file", required_argument, NULL, OPT_PID},
+	    {"tty", no_argument, NULL, 't'},
+	    {"console-socket", required_argument, NULL, OPT_CONSOLE},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	struct oci_exec_opts o = {0};
+	char **env = calloc((size_t)argc + 1, sizeof(char *));
+	size_t ne = 0;
+	int c;
+	if (!env)
+		return tool_usage_error("out of memory");
+	/* "+": the command's own options are not ours */
+	while ((c = getopt_long(argc, argv, "+p:e:u:dt", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o.process = optarg;
+			break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				free(env);
+				return tool_usage_error("--env %s: not K=V", optarg);
+			}
+			env[ne++] = optarg;
+			break;
+		case OPT_CWD:
+			o.cwd = optarg;
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case 'd':
+			o.detach = true;
+			break;
+		case OPT_PID:
+			o.pid_file = optarg;
+			break;
+		case 't':
+		case OPT_CONSOLE:
+			free(env);
+			return tool_usage_error("exec --tty: not supported");
+		case OPT_HELP:
+			free(env);
+			fputs(usage, stdout);
+			return tool_flush_stdout();
+		default:
+			free(env);
+			return tool_bad_option(argv);
+		}
+	}
+	if (argc - optind < 1) {
+		free(env);
+		return tool_usage_error("missing container ID");
+	}
+	const char *id = argv[optind];
+	int cmd = optind + 1;
+	if (cmd < argc && strcmp(argv[cmd], "--") == 0)
+		cmd++;
+	if (cmd < argc)
+		o.args = argv + cmd;
+	if (!o.process && !o.args) {
+		free(env);
+		return tool_usage_error("exec: give --process FILE or a command");
+	}
+	if (ne)
+		o.env = env;
+	struct oci_error *err = NULL;
+	int st = 0;
+	int r = oci_runtime_exec(root, id, &o, &st, &err);
+	free(env);
+	if (r < 0)
+		return tool_fail(id, err);
+	if (o.detach)
+		return EXIT_OK;
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return WEXITSTATUS(st);
+}
+
+/* pause, resume, ps, events --stats, update: the container's cgroups */
+static int cmd_cgroup(const char *cmd, const char *root, int argc, char **argv)
+{
+	enum {
+		OPT_RES = 256,
+		OPT_MEM,
+		OPT_PIDS,
+		OPT_QUOTA,
+		OPT_PERIOD,
+		OPT_SHARES,
+		OPT_CPUS,
+		OPT_STATS,
+		OPT_FORMAT,
+		OPT_HELP
+	};
+	static const struct option lo[] = {
+	    {"resources", required_argument, NULL, 'r'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"pids-limit", required_argument, NULL, OPT_PIDS},
+	    {"cpu-quota", required_argument, NULL, OPT_QUOTA},
+	    {"cpu-period", required_argument, NULL, OPT_PERIOD},
+	    {"cpu-shares", required_argument, NULL, OPT_SHARES},
+	    {"cpuset-cpus", required_argument, NULL, OPT_CPUS},
+	    {"stats", no_argument, NULL, OPT_STATS},
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	bool update = strcmp(cmd, "update") == 0, events = strcmp(cmd, "events") == 0;
+	bool ps = strcmp(cmd, "ps") == 0, stats = false;
+	const char *resfile = NULL;
+	/* flags for update, as runc's; each a validated number put in JSON */
+	const char *num[5] = {0}, *cpus = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "+r:m:f:", lo, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			fputs(usage, stdout);
+			return tool_flush_stdout();
+		} else if (update && c == 'r') {
+			resfile = optarg;
+		} else if (update && (c == 'm' || (c >= OPT_PIDS && c <= OPT_SHARES))) {
+			char *end;
+			errno = 0;
+			long long v = strtoll(optarg, &end, 10);
+			(void)v;
+			if (end == optarg || *end || errno)
+				return tool_usage_error("--%s %s: not an integer",
+							c == 'm' ? "memory" : lo[c - OPT_RES].name,
+							optarg);
+			num[c == 'm' ? 0 : c - OPT_PIDS + 1] = optarg;
+		} else if (update && c == OPT_CPUS) {
+			if (strspn(optarg, "0123456789,-") != strlen(optarg))
+				return tool_usage_error("--cpuset-cpus %s: not a cpu list", optarg);
+			cpus = optarg;
+		} else if (events && c == OPT_STATS) {
+			stats = true;
+		} else if (ps && c == 'f') {
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)
+				return tool_usage_error("--format %s: table or json", optarg);
+		} else {
+			return tool_bad_option(argv);
+		}
+	}
+	if (events && !stats)
+		return tool_usage_error("events: only --stats is supported");
+	int r = need_id(argc, argv, 0);
+	if (r)
+		return r;
+	const char *id = argv[optind];
+	struct oci_error *err = NULL;
+	if (strcmp(cmd, "pause") == 0) {
+		r = oci_runtime_pause(root, id, &err);
+	} else if (strcmp(cmd, "resume") == 0) {
+		r = oci_runtime_resume(root, id, &err);
+	} else if (ps) {
+		pid_t *pids = NULL;
+		size_t n = 0;
+		r = oci_runtime_ps(root, id, &pids, &n, &err);
+		if (r == 0) {
+			/* runc's ps --format json: the pids as a JSON array */
+			printf("[");
+			for (size_t i = 0; i < n; i++)
+				printf("%s%d", i ? "," : "", (int)pids[i]);
+			printf("]\n");
+			free(pids);
+			return tool_flush_stdout();
+		}
+	} else if (events) {
+		char *json = NULL;
+		r = oci_runtime_stats(root, id, &json, &err);
+		if (r == 0) {
+			printf("{\"type\":\"stats\",\"id\":\"%s\",\"data\":%s}\n", id, json);
+			free(json);
+			return tool_flush_stdout();
+		}
+	} else {
+		char *text = NULL;
+		if (resfile) {
+			FILE *f = strcmp(resfile, "-") == 0 ? stdin : fopen(resfile, "re");
+			if (!f)
+				return tool_usage_error("--resources %s: %s", resfile,
+							strerror(errno));
+			size_t cap = 1 << 20;
+			text = calloc(cap + 1, 1);
+			size_t n = text ? fread(text, 1, cap, f) : 0;
+			if (f != stdin)
+				fclose(f);
+			if (!text)
+				return tool_usage_error("out of memory");
+			text[n] = 0;
+		} else {
+			text = calloc(1, 512 + (cpus ? strlen(cpus) : 0));
+			if (!text)
+				return tool_usage_error("out of memory");
+			size_t l = 0, cap = 512 + (cpus ? strlen(cpus) : 0);
+			l += (size_t)snprintf(text + l, cap - l, "{");
+			if (num[0])
+				l += (size_t)snprintf(text + l, cap - l,
+						      "\"memory\":{\"limit\":%s},", num[0]);
+			if (num[1])
+				l += (size_t)snprintf(text + l, cap - l, "\"pids\":{\"limit\":%s},",
+						      num[1]);
+			if (num[2] || num[3] || num[4] || cpus) {
+				l += (size_t)snprintf(text + l, cap - l, "\"cpu\":{");
+				if (num[2])
+					l += (size_t)snprintf(text + l, cap - l, "\"quota\":%s,",
+							      num[2]);
+				if (num[3])
+					l += (size_t)snprintf(text + l, cap - l, "\"period\":%s,",
+							      num[3]);
+				if (num[4])
+					l += (size_t)snprintf(text + l, cap - l, "\"shares\":%s,",
+							      num[4]);
+				if (cpus)
+					l += (size_t)snprintf(text + l, cap - l, "\"cpus\":\"%s\",",
+							      cpus);
+				text[l - 1] = '}';
+				l += (size_t)snprintf(text + l, cap - l, ",");
+			}
+			if (l > 1)
+				l--;
+			snprintf(text + l, cap - l, "}");
+		}
+		r = oci_runtime_update(root, id, text, &err);
+		free(text);
+	}
+	return r < 0 ? tool_fail(id, err) : EXIT_OK;
+}
+
+/* runc's features: what this runtime supports, for callers to probe */
+static int cmd_features(void)
+{
+	fputs("{\n"
+	      "  \"ociVersionMin\": \"1.0.0\",\n"
+	      "  \"ociVersionMax\": \"1.0.2\",\n"
+	      "  \"hooks\": [\"prestart\", \"createRuntime\", \"createContainer\", "
+	      "\"startContainer\", \"poststart\", \"poststop\"],\n"
+	      "  \"mountOptions\": [\"ro\", \"rw\", \"nosuid\", \"suid\", \"nodev\", \"dev\", "
+	      "\"noexec\", \"exec\", \"bind\", \"rbind\", \"private\", \"rprivate\", "
+	      "\"shared\", \"rshared\", \"slave\", \"rslave\", \"unbindable\", "
+	      "\"runbindable\", \"rro\", \"rnosuid\", \"rnodev\", \"rnoexec\"],\n"
+	      "  \"linux\": {\n"
+	      "    \"namespaces\": [\"cgroup\", \"ipc\", \"mount\", \"network\", \"pid\", "
+	      "\"user\", \"uts\"],\n"
+	      "    \"capabilities\": [],\n"
+	      "    \"cgroup\": {\"v1\": true, \"v2\": true, \"systemd\": false, "
+	      "\"systemdUser\": false, \"rdma\": false},\n"
+	      "    \"seccomp\": {\"enabled\": true},\n"
+	      "    \"apparmor\": {\"enabled\": false},\n"
+	      "    \"selinux\": {\"enabled\": false},\n"
+	      "    \"intelRdt\": {\"enabled\": false}\n"
+	      "  }\n"
+	      "}\n",
+	      stdout);
+	return tool_flush_stdout();
 }
 
 static int cmd_list(const char *root, int argc, char **argv)
@@ -373,7 +659,7 @@ int main(int argc, char **argv)
 	};
 	const char *root = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+q", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" TOOL_STD_SHORT, lo, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOT:
 			root = optarg;
@@ -406,12 +692,14 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 1;
-	if (strcmp(cmd, "create") == 0 || strcmp(cmd, "run") == 0) {
+	if (strcmp(cmd, "create") == 0 || strcmp(cmd, "run") == 0 || strcmp(cmd, "exec") == 0) {
 		/* no container may reach our binary through /proc/self/exe */
 		struct oci_error *err = NULL;
 		if (oci_runtime_reexec_sealed(orig, &err) < 0)
 			return tool_fail(NULL, err);
 		free(orig);
+		if (strcmp(cmd, "exec") == 0)
+			return cmd_exec(root, argc, argv);
 		return cmd_create(root, argc, argv, strcmp(cmd, "run") == 0);
 	}
 	free(orig);
@@ -420,6 +708,11 @@ int main(int argc, char **argv)
 		return cmd_simple(cmd, root, argc, argv);
 	if (strcmp(cmd, "list") == 0)
 		return cmd_list(root, argc, argv);
+	if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 || strcmp(cmd, "ps") == 0 ||
+	    strcmp(cmd, "events") == 0 || strcmp(cmd, "update") == 0)
+		return cmd_cgroup(cmd, root, argc, argv);
+	if (strcmp(cmd, "features") == 0)
+		return cmd_features();
 	if (strcmp(cmd, "spec") == 0)
 		return cmd_spec(argc, argv);
 	return tool_usage_error("%s: unknown command", cmd);

@@ -19,8 +19,8 @@ static const char usage[] =
     "      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
     "  -q, --quiet        no messages on stderr\n"
     "      --progress     a progress line on stderr even when it is not a terminal\n"
-    "      --help         this help\n"
-    "      --version      print the version\n"
+    "  -h, --help         this help\n"
+    "  -V, --version      print the version\n"
     "\n"
     "Exit status: 0 success, 2 trouble; 128+N when stopped by signal N.\n";
 
@@ -33,19 +33,18 @@ static void unpack_note(void *arg, const char *msg)
 int main(int argc, char **argv)
 {
 	tool_init("oci-unpack", argc, argv);
-	enum { OPT_ROOTFS = 256, OPT_ROOTLESS, OPT_PLATFORM, OPT_PROGRESS };
+	enum { OPT_ROOTFS = 256, OPT_ROOTLESS, OPT_PLATFORM };
 	static const struct option longopts[] = {
 	    {"rootfs", no_argument, NULL, OPT_ROOTFS},
 	    {"rootless", no_argument, NULL, OPT_ROOTLESS},
 	    {"platform", required_argument, NULL, OPT_PLATFORM},
-	    {"progress", no_argument, NULL, OPT_PROGRESS},
 	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
-	bool rootfs_only = false, rootless = geteuid() != 0, progress = false;
+	bool rootfs_only = false, rootless = geteuid() != 0;
 	const char *platform_arg = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, TOOL_STD_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOTFS:
 			rootfs_only = true;
@@ -56,9 +55,6 @@ int main(int argc, char **argv)
 		case OPT_PLATFORM:
 			platform_arg = optarg;
 			break;
-		case OPT_PROGRESS:
-			progress = true;
-			break;
 		default: {
 			int st = tool_std_option(c, usage, argv);
 			if (st != TOOL_CONTINUE)
@@ -68,9 +64,14 @@ int main(int argc, char **argv)
 	}
 	tool_args_done(argc, argv);
 	if (argc - optind != 2)
-		return tool_usage_error(argc - optind < 2 ? "missing IMAGE or BUNDLE"
-							  : "too many arguments");
+		return tool_usage_error(argc - optind < 2
+					    ? "missing IMAGE or BUNDLE"
+					    : "too many arguments: expected IMAGE BUNDLE");
 	const char *spec = argv[optind], *bundle = argv[optind + 1];
+	if (tool_is_bundle(spec))
+		return tool_usage_error("%s: a bundle, not an image; the IMAGE comes first: "
+					"oci-unpack IMAGE %s",
+					spec, spec);
 	bool to_stdout = strcmp(bundle, "-") == 0;
 	if (to_stdout && isatty(1))
 		return tool_usage_error("BUNDLE -: refusing to write a tar stream to a terminal");
@@ -109,13 +110,21 @@ int main(int argc, char **argv)
 		r = tool_fail(spec, err);
 	} else if (to_stdout) {
 		/* the merged root filesystem as one tar stream, nothing on disk */
-		if (oci_image_export(img, 1, &err) < 0)
+		tool_stream_begin();
+		struct tool_ticker tick;
+		tool_ticker_start(&tick, "exporting");
+		int xr = oci_image_export(img, 1, &err);
+		tool_ticker_stop(&tick);
+		if (xr < 0) {
+			tool_stream_abort();
 			r = tool_fail(spec, err);
-		else if (tool_flush_stdout())
+		} else if (tool_flush_stdout()) {
+			tool_stream_abort();
 			r = EXIT_TROUBLE;
+		}
 	} else {
 		struct tool_progress prog;
-		tool_progress_init(&prog, progress);
+		tool_progress_init(&prog, false);
 		struct oci_unpack_opts o = {
 		    .apply = {.rootless = rootless,
 			      .cancel = &tool_signal,

@@ -183,3 +183,20 @@ int hooks_run(const struct rt_hooks *h, const char *name, const char *state, str
 	sigaction(SIGPIPE, &old, NULL);
 	return r;
 }
+
+/* poststart and poststop: a failing hook is a warning, and the remaining
+ * hooks and the lifecycle go on (runtime-spec, "Lifecycle") */
+void hooks_run_warn(const struct rt_hooks *h, const char *name, const char *state)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	sigaction(SIGPIPE, &ign, &old);
+	for (size_t i = 0; i < h->n; i++) {
+		struct oci_error *e = NULL;
+		if (hook_run(&h->v[i], state, &e) < 0) {
+			error_wrap(&e, "%s hook %zu", name, i);
+			rt_warn("%s", e->msg);
+		}
+		oci_error_free(e);
+	}
+	sigaction(SIGPIPE, &old, NULL);
+}

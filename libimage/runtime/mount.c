@@ -824,6 +824,10 @@ int mount_rootfs(struct rt_child *ch, struct oci_error **err)
 	/* "shared" asks for a shared rootfs, not for a tree shared with the
 	 * host: the host's side becomes a slave first (its mounts still come
 	 * in, none of ours go out), the rootfs a peer group of its own after */
+	/* "unbindable" likewise: no bind of the rootfs could be made from an
+	 * unbindable tree, so it is private until after pivot_root */
+	if (prop == MS_UNBINDABLE)
+		prop = MS_PRIVATE;
 	if (mount(NULL, "/", NULL, (prop == MS_SHARED ? MS_SLAVE : prop) | MS_REC, NULL) < 0)
 		return error_set(err, OCI_E_IO, errno, "make / private");
 	/* the rootfs becomes a mount of its own, for pivot_root */
@@ -894,6 +898,9 @@ int mount_pivot(struct rt_child *ch, struct oci_error **err)
 	 * done: a peer group of its own, the host's side being a slave */
 	if (ch->cfg->rootprop == MS_SHARED && mount(NULL, "/", NULL, MS_SHARED | MS_REC, NULL) < 0)
 		return error_set(err, OCI_E_IO, errno, "make the rootfs shared");
+	if (ch->cfg->rootprop == MS_UNBINDABLE &&
+	    mount(NULL, "/", NULL, MS_UNBINDABLE | MS_REC, NULL) < 0)
+		return error_set(err, OCI_E_IO, errno, "make the rootfs unbindable");
 	for (size_t i = 0; M.srcfds && i < ch->cfg->n_mounts; i++)
 		if (M.srcfds[i] >= 0)
 			close(M.srcfds[i]);

@@ -92,7 +92,9 @@ int rt_config_ns(struct rt_config *c, const cJSON *lnx, struct oci_error **err)
 	 * (made, or joined by path), never in ours */
 	if (!(c->ns_all & CLONE_NEWNS))
 		return error_set(err, OCI_E_UNSUPPORTED, 0,
-				 "linux.namespaces: a mount namespace is required");
+				 "linux.namespaces: a mount namespace is required (without one "
+				 "the container's mounts would be made in the host's namespace "
+				 "and stay there)");
 	int r;
 	if ((r = ns_idmaps(lnx ? cJSON_GetObjectItemCaseSensitive(lnx, "uidMappings") : NULL,
 			   "uidMappings", &c->uidmap, &c->n_uidmap, err)) < 0 ||
@@ -123,6 +125,8 @@ static int ns_rank(int type)
 
 static pid_t ns_clone(int flags)
 {
+	/* the cgroup namespace comes later, once the init is in its cgroups */
+	flags &= ~CLONE_NEWCGROUP;
 	/* a fork with namespaces: no new stack, the child returns here */
 	return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }

@@ -27,126 +27,6 @@
 
 extern char **environ;
 
-/* ---- JSON helpers ---- */
-
-int rt_json_string(const cJSON *o, const char *key, bool required, char **out,
-		   struct oci_error **err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	*out = NULL;
-	if (!v || cJSON_IsNull(v)) {
-		if (required)
-			return error_set(err, OCI_E_INVALID, 0, "%s: missing", key);
-		return 0;
-	}
-	if (!cJSON_IsString(v))
-		return error_set(err, OCI_E_INVALID, 0, "%s: not a string", key);
-	*out = xstrdup(v->valuestring);
-	return 0;
-}
-
-int rt_json_strings(const cJSON *o, const char *key, char ***out, struct oci_error **err)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
-	*out = NULL;
-	if (!a || cJSON_IsNull(a))
-		return 0;
-	if (!cJSON_IsArray(a))
-		return error_set(err, OCI_E_INVALID, 0, "%s: not an array", key);
-	size_t n = (size_t)cJSON_GetArraySize(a), i = 0;
-	char **v = xcalloc(n + 1, sizeof(char *));
-	const cJSON *s;
-	cJSON_ArrayForEach (s, a) {
-		if (!cJSON_IsString(s)) {
-			rt_strv_free(v);
-			return error_set(err, OCI_E_INVALID, 0, "%s[%zu]: not a string", key, i);
-		}
-		v[i++] = xstrdup(s->valuestring);
-	}
-	*out = v;
-	return 0;
-}
-
-int rt_json_u32(const cJSON *o, const char *key, bool required, uint32_t *out,
-		struct oci_error **err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!v) {
-		if (required)
-			return error_set(err, OCI_E_INVALID, 0, "%s: missing", key);
-		return 0;
-	}
-	/* exactly from the number's text: a double would accept 1000.0 or
-	 * 4294967295.00000001 and round them */
-	uint64_t x;
-	if (!oci_json_uint64(v, UINT32_MAX, &x))
-		return error_set(err, OCI_E_INVALID, 0, "%s: not an integer in 0..4294967295", key);
-	*out = (uint32_t)x;
-	return 0;
-}
-
-int rt_json_bool(const cJSON *o, const char *key, bool *out, struct oci_error **err)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!v)
-		return 0;
-	if (!cJSON_IsBool(v))
-		return error_set(err, OCI_E_INVALID, 0, "%s: not a boolean", key);
-	*out = cJSON_IsTrue(v);
-	return 0;
-}
-
-void rt_strv_free(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
-char *rt_clean_path(const char *p)
-{
-	size_t n = strlen(p);
-	char *out = xmalloc(n + 1);
-	size_t o = 0;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		size_t l = strcspn(p, "/");
-		if (l == 0)
-			break;
-		if (!(l == 1 && p[0] == '.')) {
-			if (o)
-				out[o++] = '/';
-			memcpy(out + o, p, l);
-			o += l;
-		}
-		p += l;
-	}
-	out[o] = 0;
-	return out;
-}
-
-static void (*rt_warn_fn)(const char *msg);
-
-void oci_runtime_set_warn(void (*fn)(const char *msg))
-{
-	rt_warn_fn = fn;
-}
-
-void rt_warn(const char *fmt, ...)
-{
-	if (!rt_warn_fn)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	char *s;
-	if (vasprintf(&s, fmt, ap) >= 0) {
-		rt_warn_fn(s);
-		free(s);
-	}
-	va_end(ap);
-}
-
 /* ---- config.json: process ---- */
 
 static const char *cap_names[] = {
@@ -405,369 +285,6 @@ int rt_config_process(struct rt_config *c, const cJSON *p, struct oci_error **er
 	return 0;
 }
 
-/* ---- config.json: the whole document ---- */
-
-void rt_config_free(struct rt_config *c)
-{
-	if (!c)
-		return;
-	rt_seccomp_free(c);
-	cJSON_Delete(c->json);
-	free(c->bundle);
-	free(c->rootfs);
-	rt_strv_free(c->args);
-	rt_strv_free(c->env);
-	free(c->cwd);
-	free(c->gids);
-	free(c->rlimits);
-	free(c->hostname);
-	free(c->domainname);
-	for (size_t i = 0; i < c->n_mounts; i++) {
-		free(c->mounts[i].dest);
-		free(c->mounts[i].type);
-		free(c->mounts[i].source);
-		free(c->mounts[i].data);
-	}
-	free(c->mounts);
-	for (size_t i = 0; i < c->n_join; i++)
-		free(c->ns_join[i].path);
-	free(c->ns_join);
-	free(c->uidmap);
-	free(c->gidmap);
-	rt_strv_free(c->masked);
-	rt_strv_free(c->readonly);
-	for (size_t i = 0; i < c->n_devices; i++)
-		free(c->devices[i].path);
-	free(c->devices);
-	rt_strv_free(c->sysctl);
-	for (int k = 0; k < HOOK_N; k++) {
-		for (size_t i = 0; i < c->hooks[k].n; i++) {
-			free(c->hooks[k].v[i].path);
-			rt_strv_free(c->hooks[k].v[i].args);
-			rt_strv_free(c->hooks[k].v[i].env);
-		}
-		free(c->hooks[k].v);
-	}
-	free(c);
-}
-
-static int cfg_paths(const cJSON *lnx, const char *key, char ***out, struct oci_error **err)
-{
-	char **v;
-	int r = rt_json_strings(lnx, key, &v, err);
-	if (r < 0)
-		return error_wrap(err, "linux");
-	for (char **p = v; p && *p; p++) {
-		if ((*p)[0] != '/') {
-			r = error_set(err, OCI_E_INVALID, 0, "linux.%s: \"%s\" is not absolute",
-				      key, *p);
-			rt_strv_free(v);
-			return r;
-		}
-		char *c = rt_clean_path(*p);
-		free(*p);
-		*p = c;
-	}
-	*out = v;
-	return 0;
-}
-
-static int cfg_devices(struct rt_config *c, const cJSON *a, struct oci_error **err)
-{
-	if (!a)
-		return 0;
-	if (!cJSON_IsArray(a))
-		return error_set(err, OCI_E_INVALID, 0, "linux.devices: not an array");
-	c->devices = xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(struct rt_device));
-	const cJSON *o;
-	cJSON_ArrayForEach (o, a) {
-		size_t i = c->n_devices;
-		struct rt_device *d = &c->devices[c->n_devices++];
-		cleanup_free char *path = NULL, *type = NULL;
-		uint32_t major = 0, minor = 0, mode = 0666, uid = 0, gid = 0;
-		int r;
-		if (!cJSON_IsObject(o))
-			return error_set(err, OCI_E_INVALID, 0, "linux.devices[%zu]: not an object",
-					 i);
-		if ((r = rt_json_string(o, "path", true, &path, err)) < 0 ||
-		    (r = rt_json_string(o, "type", true, &type, err)) < 0 ||
-		    (r = rt_json_u32(o, "major", false, &major, err)) < 0 ||
-		    (r = rt_json_u32(o, "minor", false, &minor, err)) < 0 ||
-		    (r = rt_json_u32(o, "fileMode", false, &mode, err)) < 0 ||
-		    (r = rt_json_u32(o, "uid", false, &uid, err)) < 0 ||
-		    (r = rt_json_u32(o, "gid", false, &gid, err)) < 0)
-			return error_wrap(err, "linux.devices[%zu]", i);
-		if (path[0] != '/' || !type[0] || type[1] || !strchr("cbup", type[0]))
-			return error_set(err, OCI_E_INVALID, 0,
-					 "linux.devices[%zu]: bad path or type", i);
-		d->path = rt_clean_path(path);
-		if (strncmp(d->path, "dev/", 4) != 0)
-			return error_set(err, OCI_E_INVALID, 0,
-					 "linux.devices[%zu]: \"%s\" is not under /dev", i, path);
-		d->type = type[0] == 'u' ? 'c' : type[0];
-		d->major = major;
-		d->minor = minor;
-		d->mode = mode & 07777;
-		d->uid = uid;
-		d->gid = gid;
-	}
-	return 0;
-}
-
-static int cfg_sysctl(struct rt_config *c, const cJSON *o, struct oci_error **err)
-{
-	if (!o)
-		return 0;
-	if (!cJSON_IsObject(o))
-		return error_set(err, OCI_E_INVALID, 0, "linux.sysctl: not an object");
-	c->sysctl = xcalloc(2 * (size_t)cJSON_GetArraySize(o) + 1, sizeof(char *));
-	size_t n = 0;
-	const cJSON *kv;
-	cJSON_ArrayForEach (kv, o) {
-		const char *k = kv->string;
-		if (!cJSON_IsString(kv))
-			return error_set(err, OCI_E_INVALID, 0, "linux.sysctl.%s: not a string", k);
-		if (!*k || strstr(k, "..") || strchr(k, '/') || k[0] == '.')
-			return error_set(err, OCI_E_INVALID, 0, "linux.sysctl: bad key \"%s\"", k);
-		/* only what the container's own namespaces hold */
-		int need = 0;
-		static const char *ipc[] = {
-		    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-		    "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
-		for (size_t i = 0; i < sizeof(ipc) / sizeof(ipc[0]); i++)
-			if (strcmp(k, ipc[i]) == 0)
-				need = CLONE_NEWIPC;
-		if (strncmp(k, "fs.mqueue.", 10) == 0)
-			need = CLONE_NEWIPC;
-		if (strncmp(k, "net.", 4) == 0)
-			need = CLONE_NEWNET;
-		if (strcmp(k, "kernel.hostname") == 0 || strcmp(k, "kernel.domainname") == 0)
-			need = CLONE_NEWUTS;
-		if (!need)
-			return error_set(err, OCI_E_UNSUPPORTED, 0,
-					 "linux.sysctl: \"%s\" is not namespaced: refused", k);
-		if (!(c->ns_new & need))
-			return error_set(err, OCI_E_INVALID, 0,
-					 "linux.sysctl: \"%s\" needs a namespace of its own", k);
-		c->sysctl[n++] = xstrdup(k);
-		c->sysctl[n++] = xstrdup(kv->valuestring);
-	}
-	return 0;
-}
-
-static int cfg_linux(struct rt_config *c, const cJSON *lnx, struct oci_error **err)
-{
-	int r;
-	if (lnx && !cJSON_IsObject(lnx))
-		return error_set(err, OCI_E_INVALID, 0, "linux: not an object");
-	if ((r = rt_config_ns(c, lnx, err)) < 0)
-		return r;
-	if (!lnx)
-		return 0;
-	if ((r = cfg_paths(lnx, "maskedPaths", &c->masked, err)) < 0 ||
-	    (r = cfg_paths(lnx, "readonlyPaths", &c->readonly, err)) < 0 ||
-	    (r = cfg_devices(c, cJSON_GetObjectItemCaseSensitive(lnx, "devices"), err)) < 0 ||
-	    (r = cfg_sysctl(c, cJSON_GetObjectItemCaseSensitive(lnx, "sysctl"), err)) < 0)
-		return r;
-	cleanup_free char *prop = NULL;
-	if ((r = rt_json_string(lnx, "rootfsPropagation", false, &prop, err)) < 0)
-		return error_wrap(err, "linux");
-	if (prop && *prop) {
-		c->rootprop = rt_mount_prop(prop) & ~(unsigned long)MS_REC;
-		if (!c->rootprop)
-			return error_set(err, OCI_E_UNSUPPORTED, 0,
-					 "linux.rootfsPropagation \"%s\" is not supported", prop);
-	}
-	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(lnx, "seccomp");
-	if (sc && !cJSON_IsNull(sc) && (r = rt_seccomp_build(c, sc, err)) < 0)
-		return r;
-	const cJSON *res = cJSON_GetObjectItemCaseSensitive(lnx, "resources");
-	if (res && cJSON_GetArraySize(res) > 0)
-		rt_warn("linux.resources: cgroup resource limits are not implemented: ignored");
-	static const char *refused[] = {"intelRdt", "timeOffsets", "netDevices", "memoryPolicy"};
-	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (cJSON_GetObjectItemCaseSensitive(lnx, refused[i]))
-			return error_set(err, OCI_E_UNSUPPORTED, 0, "linux.%s is not supported",
-					 refused[i]);
-	const cJSON *ml = cJSON_GetObjectItemCaseSensitive(lnx, "mountLabel");
-	if (cJSON_IsString(ml) && *ml->valuestring)
-		rt_warn("linux.mountLabel: SELinux labels are not implemented: ignored");
-	const cJSON *pers = cJSON_GetObjectItemCaseSensitive(lnx, "personality");
-	if (pers)
-		return error_set(err, OCI_E_UNSUPPORTED, 0, "linux.personality is not supported");
-	return 0;
-}
-
-static int cfg_parse(struct rt_config *c, char *const *args, struct oci_error **err)
-{
-	cJSON *j = c->json;
-	int r;
-	if (!cJSON_IsObject(j))
-		return error_set(err, OCI_E_INVALID, 0, "not a JSON object");
-	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "ociVersion");
-	if (!cJSON_IsString(ver) || strncmp(ver->valuestring, "1.", 2) != 0)
-		return error_set(err, OCI_E_UNSUPPORTED, 0, "ociVersion: missing or not 1.x");
-	if (args) {
-		cJSON *a = cJSON_CreateArray();
-		size_t na = 0;
-		for (char *const *p = args; *p; p++, na++)
-			cJSON_AddItemToArray(a, cJSON_CreateString(*p));
-		c->args = xcalloc(na + 1, sizeof(char *));
-		for (size_t i = 0; i < na; i++)
-			c->args[i] = xstrdup(args[i]);
-		cJSON *proc = cJSON_GetObjectItemCaseSensitive(j, "process");
-		if (cJSON_IsObject(proc) && cJSON_GetObjectItemCaseSensitive(proc, "args"))
-			cJSON_ReplaceItemInObjectCaseSensitive(proc, "args", a);
-		else if (cJSON_IsObject(proc))
-			cJSON_AddItemToObject(proc, "args", a);
-		else
-			cJSON_Delete(a);
-	}
-	const cJSON *root = cJSON_GetObjectItemCaseSensitive(j, "root");
-	if (!cJSON_IsObject(root))
-		return error_set(err, OCI_E_INVALID, 0, "root: missing or not an object");
-	cleanup_free char *rp = NULL;
-	if ((r = rt_json_string(root, "path", true, &rp, err)) < 0 ||
-	    (r = rt_json_bool(root, "readonly", &c->root_ro, err)) < 0)
-		return error_wrap(err, "root");
-	c->rootfs = rp[0] == '/' ? xstrdup(rp) : xasprintf("%s/%s", c->bundle, rp);
-	if ((r = rt_config_process(c, cJSON_GetObjectItemCaseSensitive(j, "process"), err)) < 0 ||
-	    (r = rt_json_string(j, "hostname", false, &c->hostname, err)) < 0 ||
-	    (r = rt_json_string(j, "domainname", false, &c->domainname, err)) < 0 ||
-	    (r = rt_config_mounts(c, cJSON_GetObjectItemCaseSensitive(j, "mounts"), err)) < 0 ||
-	    (r = cfg_linux(c, cJSON_GetObjectItemCaseSensitive(j, "linux"), err)) < 0 ||
-	    (r = rt_config_hooks(c, cJSON_GetObjectItemCaseSensitive(j, "hooks"), err)) < 0)
-		return r;
-	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(j, "annotations"), *a;
-	if (ann && !cJSON_IsObject(ann))
-		return error_set(err, OCI_E_INVALID, 0, "annotations: not an object");
-	cJSON_ArrayForEach (a, ann) {
-		if (!cJSON_IsString(a))
-			return error_set(err, OCI_E_INVALID, 0, "annotations.%s: not a string",
-					 a->string);
-	}
-	if (cJSON_GetObjectItemCaseSensitive(j, "solaris") ||
-	    cJSON_GetObjectItemCaseSensitive(j, "windows") ||
-	    cJSON_GetObjectItemCaseSensitive(j, "vm") || cJSON_GetObjectItemCaseSensitive(j, "zos"))
-		return error_set(err, OCI_E_UNSUPPORTED, 0,
-				 "a config for another platform (solaris, windows, vm, zos)");
-	return 0;
-}
-
-int rt_config_load(const char *bundle, char *const *args, struct rt_config **out,
-		   struct oci_error **err)
-{
-	cleanup_free char *abs = realpath(bundle, NULL);
-	if (!abs)
-		return error_set(err, OCI_E_NOTFOUND, errno, "bundle \"%s\"", bundle);
-	cleanup_free char *path = xasprintf("%s/config.json", abs);
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return error_set(err, errno == ENOENT ? OCI_E_NOTFOUND : OCI_E_IO, errno, "open %s",
-				 path);
-	if (!S_ISREG(st.st_mode) || st.st_size > OCI_JSON_MAX)
-		return error_set(err, OCI_E_INVALID, 0,
-				 "%s: not a regular file of at most %u bytes", path, OCI_JSON_MAX);
-	cleanup_free char *buf = xmalloc((size_t)st.st_size + 1);
-	ssize_t n = read_full(fd, buf, (size_t)st.st_size);
-	if (n < 0)
-		return error_set(err, OCI_E_IO, errno, "read %s", path);
-	int r = rt_config_parse(buf, (size_t)n, abs, args, out, err);
-	if (r < 0)
-		return error_wrap(err, "%s", path);
-	return 0;
-}
-
-int rt_config_parse(const char *buf, size_t len, const char *bundle, char *const *args,
-		    struct rt_config **out, struct oci_error **err)
-{
-	*out = NULL;
-	struct rt_config *c = xcalloc(1, sizeof(*c));
-	c->bundle = xstrdup(bundle);
-	int r = oci_json_parse(buf, len, &c->json, err);
-	if (r == 0)
-		r = cfg_parse(c, args, err);
-	if (r < 0) {
-		rt_config_free(c);
-		return r;
-	}
-	*out = c;
-	return 0;
-}
-
-/* ---- messages between the runtime and the init ---- */
-
-int rt_msg_send(int sock, char type, const void *data, size_t len, int fd)
-{
-	if (len > 60000)
-		len = 60000;
-	char *buf = xmalloc(len + 1);
-	buf[0] = type;
-	if (len)
-		memcpy(buf + 1, data, len);
-	struct iovec iov = {.iov_base = buf, .iov_len = len + 1};
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.b;
-		mh.msg_controllen = sizeof(u.b);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	ssize_t n;
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	free(buf);
-	return n < 0 ? -1 : 0;
-}
-
-int rt_msg_recv(int sock, char *type, char **data, size_t *len, int *fd)
-{
-	char *buf = xmalloc(65536);
-	struct iovec iov = {.iov_base = buf, .iov_len = 65535};
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
-	ssize_t n;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (fd)
-		*fd = -1;
-	if (n <= 0) {
-		free(buf);
-		return n < 0 ? -1 : 0;
-	}
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			int f;
-			memcpy(&f, CMSG_DATA(cm), sizeof(int));
-			if (fd)
-				*fd = f;
-			else
-				close(f);
-		}
-	*type = buf[0];
-	memmove(buf, buf + 1, (size_t)n - 1);
-	buf[n - 1] = 0;
-	*data = buf;
-	if (len)
-		*len = (size_t)n - 1;
-	return 1;
-}
-
 /* ---- the init ---- */
 
 void rt_child_fail(struct rt_child *ch, struct oci_error *e)
@@ -785,7 +302,7 @@ static int cmp_int(const void *a, const void *b)
 
 /* Close every fd but those in keep (and 0-2): nothing of the runtime may
  * reach the container. What we keep is O_CLOEXEC and goes at execve. */
-static void close_all_but(int *keep, size_t n)
+void rt_close_all_but(int *keep, size_t n)
 {
 	qsort(keep, n, sizeof(int), cmp_int);
 	unsigned int from = 3;
@@ -799,7 +316,7 @@ static void close_all_but(int *keep, size_t n)
 	syscall(SYS_close_range, from, ~0U, 0);
 }
 
-static char *child_lookup(const struct rt_config *c, struct oci_error **err)
+char *rt_child_lookup(const struct rt_config *c, struct oci_error **err)
 {
 	const char *file = c->args[0];
 	struct stat st;
@@ -871,7 +388,7 @@ static char *child_home(uid_t uid)
 	return xstrdup("/");
 }
 
-static int child_caps(const struct rt_config *c, struct oci_error **err)
+int rt_child_caps(const struct rt_config *c, struct oci_error **err)
 {
 	int last = cap_last();
 	for (int i = 0; i <= last; i++)
@@ -882,7 +399,7 @@ static int child_caps(const struct rt_config *c, struct oci_error **err)
 	return 0;
 }
 
-static int child_capset(const struct rt_config *c, struct oci_error **err)
+int rt_child_capset(const struct rt_config *c, struct oci_error **err)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct d[2];
@@ -912,7 +429,7 @@ static int child_capset(const struct rt_config *c, struct oci_error **err)
 	return 0;
 }
 
-static int child_user(const struct rt_config *c, struct oci_error **err)
+int rt_child_user(const struct rt_config *c, struct oci_error **err)
 {
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return error_set(err, OCI_E_IO, errno, "keep capabilities");
@@ -927,7 +444,7 @@ static int child_user(const struct rt_config *c, struct oci_error **err)
 	return 0;
 }
 
-static char **child_env(const struct rt_config *c)
+char **rt_child_env(const struct rt_config *c)
 {
 	size_t n = 0;
 	bool home = false;
@@ -981,7 +498,7 @@ void rt_child_main(struct rt_child *ch)
 	const struct rt_config *c = ch->cfg;
 	struct oci_error *e = NULL;
 	int keep[] = {ch->sock, ch->fifo, ch->record, ch->nullfd};
-	close_all_but(keep, sizeof(keep) / sizeof(keep[0]));
+	rt_close_all_but(keep, sizeof(keep) / sizeof(keep[0]));
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
@@ -993,6 +510,12 @@ void rt_child_main(struct rt_child *ch)
 		_exit(1);
 	ch->hostpid = (pid_t)atoi(data);
 	free(data);
+	/* the runtime put us in the container's cgroups before its go: a
+	 * cgroup namespace made now has them as its root */
+	if ((c->ns_new & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+		error_set(&e, OCI_E_IO, errno, "create the cgroup namespace");
+		rt_child_fail(ch, e);
+	}
 	/* From here on nothing in the container may open our /proc/PID/exe
 	 * or ptrace us; execve makes the new program dumpable again. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -1015,10 +538,10 @@ void rt_child_main(struct rt_child *ch)
 		error_set(&e, OCI_E_IO, errno, "process.cwd \"%s\"", c->cwd);
 		rt_child_fail(ch, e);
 	}
-	cleanup_free char *exe = child_lookup(c, &e);
+	cleanup_free char *exe = rt_child_lookup(c, &e);
 	if (!exe)
 		rt_child_fail(ch, e);
-	char **env = child_env(c);
+	char **env = rt_child_env(c);
 	/* limits and credentials now, so that a failure shows at create (as
 	 * runc's do) rather than after start has said the process runs */
 	for (size_t i = 0; i < c->n_rlimits; i++)
@@ -1026,12 +549,12 @@ void rt_child_main(struct rt_child *ch)
 			error_set(&e, OCI_E_IO, errno, "set rlimit %d", c->rlimits[i].resource);
 			rt_child_fail(ch, e);
 		}
-	if (child_caps(c, &e) < 0)
+	if (rt_child_caps(c, &e) < 0)
 		rt_child_fail(ch, e);
 	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it first */
 	if (!c->nnp && rt_seccomp_load(c, &e) < 0)
 		rt_child_fail(ch, e);
-	if (child_user(c, &e) < 0 || child_capset(c, &e) < 0)
+	if (rt_child_user(c, &e) < 0 || rt_child_capset(c, &e) < 0)
 		rt_child_fail(ch, e);
 	if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		error_set(&e, OCI_E_IO, errno, "set no_new_privs");

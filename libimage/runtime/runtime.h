@@ -111,7 +111,56 @@ struct rt_config {
 	char **sysctl; /* key, value, key, value, ..., NULL */
 	struct rt_hooks hooks[HOOK_N];
 	void *seccomp; /* a libseccomp filter, or NULL */
+	/* cgroups */
+	char *cg_path;		/* linux.cgroupsPath cleaned; NULL: the default */
+	bool cg_abs;		/* from the cgroup mount, else from our own cgroup */
+	const cJSON *resources; /* linux.resources, in json */
 };
+
+/* cgroup.c: one write of a cgroup file (ctrl is a static string) */
+struct rt_cg_write {
+	const char *ctrl;
+	char *file, *value;
+};
+/* the hierarchies mounted: a v1 one per set of controllers, or v2 */
+struct rt_cg_hier {
+	char *mnt;   /* mount point */
+	char *ctrls; /* v1: "cpu,cpuacct"; v2: "" */
+	char *own;   /* our own cgroup in it, relative ("" the root) */
+	bool v2;
+};
+struct rt_cg_layout {
+	struct rt_cg_hier *h;
+	size_t n;
+	bool v1; /* a v1 hierarchy with a controller: controllers go through v1 */
+};
+HIDDEN int rt_config_cgroup(struct rt_config *c, const cJSON *lnx, struct oci_error **err);
+/* linux.resources as writes for v1 or v2 (c: linux.devices, may be NULL) */
+HIDDEN int rt_cg_writes(const cJSON *res, const struct rt_config *c, bool v2,
+			struct rt_cg_write **out, size_t *n, struct oci_error **err);
+HIDDEN void rt_cg_writes_free(struct rt_cg_write *v, size_t n);
+/* from the texts of /proc/self/mountinfo and /proc/self/cgroup */
+HIDDEN int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_layout *out);
+HIDDEN void rt_cg_layout_free(struct rt_cg_layout *l);
+HIDDEN bool rt_cg_has(const char *ctrls, const char *ctrl);
+/* the container's cgroup in h, relative to its mount; NULL if it would
+ * leave it */
+HIDDEN char *rt_cg_resolve(const struct rt_cg_hier *h, const char *cg_path, bool cg_abs,
+			   const char *id);
+/* make the cgroups, set the resources, put pid in them; recorded in the
+ * state directory */
+HIDDEN int rt_cg_create(const struct rt_config *c, const char *id, pid_t pid, int statedir,
+			struct oci_error **err);
+/* kill what is left in them and remove what create made */
+HIDDEN int rt_cg_destroy(int statedir, struct oci_error **err);
+HIDDEN int rt_cg_freeze(int statedir, bool freeze, struct oci_error **err);
+HIDDEN int rt_cg_join(int statedir, pid_t pid, struct oci_error **err);
+HIDDEN int rt_cg_pids(int statedir, pid_t **pids, size_t *n, struct oci_error **err);
+HIDDEN int rt_cg_update(int statedir, const cJSON *res, struct oci_error **err);
+HIDDEN int rt_cg_stats(int statedir, char **json, struct oci_error **err);
+/* v2: the writes' devices rules as an eBPF program attached to cgfd */
+HIDDEN int rt_cg_devices_bpf(int cgfd, const struct rt_cg_write *w, size_t n,
+			     struct oci_error **err);
 
 /* seccomp.c: linux.seccomp built at parse time, loaded by the init */
 HIDDEN int rt_seccomp_build(struct rt_config *c, const cJSON *sc, struct oci_error **err);
@@ -134,7 +183,12 @@ HIDDEN int rt_config_mounts(struct rt_config *c, const cJSON *mounts, struct oci
 HIDDEN int rt_config_hooks(struct rt_config *c, const cJSON *hooks, struct oci_error **err);
 HIDDEN void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* small JSON helpers: a wrong type is an error naming the key */
+/* jsonutil.c: small JSON helpers (a wrong type is an error naming the
+ * key), used by every file and using none of them. The files' arrows:
+ * state.c -> config.c, exec.c, cgroup.c, ns.c, process.c, hooks.c,
+ * mount.c; config.c -> the parsers of process.c, ns.c, mount.c, hooks.c,
+ * cgroup.c, seccomp.c; process.c (the init) -> ns.c, mount.c, hooks.c,
+ * seccomp.c; exec.c -> process.c, cgroup.c; all -> jsonutil.c, msg.c. */
 HIDDEN int rt_json_string(const cJSON *o, const char *key, bool required, char **out,
 			  struct oci_error **err);
 HIDDEN int rt_json_strings(const cJSON *o, const char *key, char ***out, struct oci_error **err);
@@ -184,6 +238,7 @@ struct rt_child {
 	bool no_new_keyring;
 };
 
+/* msg.c */
 HIDDEN int rt_msg_send(int sock, char type, const void *data, size_t len, int fd);
 /* receive one message; *data is malloc'd and NUL-terminated; *fd when passed */
 HIDDEN int rt_msg_recv(int sock, char *type, char **data, size_t *len, int *fd);
@@ -210,6 +265,8 @@ HIDDEN int mount_console(const char *slave, struct oci_error **err);
 /* hooks.c */
 HIDDEN int hooks_run(const struct rt_hooks *h, const char *name, const char *state,
 		     struct oci_error **err);
+/* each hook run; a failure is a warning and the next hook runs */
+HIDDEN void hooks_run_warn(const struct rt_hooks *h, const char *name, const char *state);
 
 /* mount.c: create name in dirfd: kind D (directory), F (empty file), N
  * (node), L (symlink to target); never through a symlink */
@@ -223,6 +280,24 @@ HIDDEN unsigned long rt_mount_prop(const char *name);
  * master to stdout and stdin to it; reap_all when we are a subreaper */
 HIDDEN int rt_wait_loop(pid_t pid, int sigfd, int master, bool reap_all, int *wstatus,
 			struct oci_error **err);
+/* the init's steps, which exec repeats for its process */
+HIDDEN void rt_close_all_but(int *keep, size_t n);
+HIDDEN char *rt_child_lookup(const struct rt_config *c, struct oci_error **err);
+HIDDEN int rt_child_caps(const struct rt_config *c, struct oci_error **err);
+HIDDEN int rt_child_capset(const struct rt_config *c, struct oci_error **err);
+HIDDEN int rt_child_user(const struct rt_config *c, struct oci_error **err);
+HIDDEN char **rt_child_env(const struct rt_config *c);
+
+/* exec.c: a process in a running container (init pid, state dir open) */
+struct rt_exec {
+	const struct rt_config *cfg; /* the container's config, process replaced */
+	pid_t init;
+	int statedir;
+	bool detach;
+	const char *pid_file;
+};
+HIDDEN int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err);
+
 HIDDEN int proc_stat_start(pid_t pid, unsigned long long *start, char *state);
 
 #endif

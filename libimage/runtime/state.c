@@ -320,6 +320,8 @@ static const char *st_status(const struct st *s)
 	struct stat st;
 	if (fstatat(s->dirfd, "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return "created";
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s->state, "paused")))
+		return "paused";
 	return "running";
 }
 
@@ -459,6 +461,7 @@ static int create_fail(struct create *k, int r)
 		cleanup_close int rec = state_open_file(k->dirfd, "created", NULL);
 		if (rec >= 0 && k->cfg)
 			mount_undo_record(k->cfg->rootfs, rec, NULL);
+		rt_cg_destroy(k->dirfd, NULL);
 		state_remove_dir(k->rootfd, k->dirfd, k->id);
 		close(k->dirfd);
 	}
@@ -530,8 +533,11 @@ static int create_talk(struct create *k, const struct oci_runtime_opts *o, struc
 			}
 			break;
 		case MSG_HOOKS: {
+			/* prestart sees "created", as crun gives it and runtime-tools'
+			 * hooks_stdin expects; createRuntime the state being made */
+			cleanup_free char *pre = rt_state_json(k->cfg, k->id, "created", k->pid);
 			cleanup_free char *st = rt_state_json(k->cfg, k->id, "creating", k->pid);
-			int r = hooks_run(&k->cfg->hooks[HOOK_PRESTART], "prestart", st, err);
+			int r = hooks_run(&k->cfg->hooks[HOOK_PRESTART], "prestart", pre, err);
 			if (r == 0)
 				r = hooks_run(&k->cfg->hooks[HOOK_CREATE_RUNTIME], "createRuntime",
 					      st, err);
@@ -703,6 +709,10 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 			return create_fail(&k, error_set(err, OCI_E_IO, errno, "set oomScoreAdj"));
 		}
 	}
+	if ((r = rt_cg_create(k.cfg, id, k.pid, k.dirfd, err)) < 0) {
+		cJSON_Delete(state);
+		return create_fail(&k, r);
+	}
 	if (rt_msg_send(k.sock, MSG_GO, pidtext, strlen(pidtext), -1) < 0 ||
 	    (r = create_talk(&k, o, err)) < 0) {
 		if (r == 0)
@@ -832,10 +842,7 @@ int oci_runtime_start(const char *root, const char *id, struct oci_error **err)
 	r = st_save(s.dirfd, s.state, err);
 	if (hc && hc->hooks[HOOK_POSTSTART].n) {
 		cleanup_free char *js = st_hook_state(&s, hc, "running");
-		struct oci_error *he = NULL;
-		if (hooks_run(&hc->hooks[HOOK_POSTSTART], "poststart", js, &he) < 0)
-			rt_warn("%s", he->msg);
-		oci_error_free(he);
+		hooks_run_warn(&hc->hooks[HOOK_POSTSTART], "poststart", js);
 	}
 	rt_config_free(hc);
 	st_release(&s);
@@ -927,16 +934,18 @@ int oci_runtime_delete(const char *root, const char *id, bool force, struct oci_
 	else if (rec != OCI_E_NOTFOUND) /* a record we may not trust: kept, and said */
 		r = error_set(err, error_status(&re, OCI_E_INVALID), 0, "%s", re->msg);
 	oci_error_free(re);
+	/* what is left of the container's processes goes with its cgroups */
+	if (r == 0)
+		r = rt_cg_destroy(s.dirfd, err);
+	else
+		rt_cg_destroy(s.dirfd, NULL);
 	if (r < 0)
 		error_wrap(err, "container \"%s\"", id);
 	cleanup_free char *js = hc ? st_hook_state(&s, hc, "stopped") : NULL;
 	state_remove_dir(s.rootfd, s.dirfd, id);
 	st_release(&s);
 	if (hc && hc->hooks[HOOK_POSTSTOP].n) {
-		struct oci_error *he = NULL;
-		if (hooks_run(&hc->hooks[HOOK_POSTSTOP], "poststop", js, &he) < 0)
-			rt_warn("%s", he->msg);
-		oci_error_free(he);
+		hooks_run_warn(&hc->hooks[HOOK_POSTSTOP], "poststop", js);
 	}
 	rt_config_free(hc);
 	return r;
@@ -1049,4 +1058,253 @@ int oci_signal_parse(const char *s)
 		return (v < SIGRTMIN || v > SIGRTMAX) ? -1 : v;
 	}
 	return -1;
+}
+
+/* ---- pause, resume, ps, stats, update, exec ---- */
+
+/* open a container that must be in status want (or, want2) */
+static int st_open_in(const char *root, const char *id, bool exclusive, const char *want,
+		      const char *want2, struct st *s, struct oci_error **err)
+{
+	int r = st_open(root, id, exclusive, s, err);
+	if (r < 0)
+		return r;
+	const char *status = st_status(s);
+	if (strcmp(status, want) != 0 && !(want2 && strcmp(status, want2) == 0)) {
+		r = error_set(err, OCI_E_USAGE, 0, "container \"%s\" is %s, not %s", id, status,
+			      want);
+		st_release(s);
+	}
+	return r;
+}
+
+static int st_freeze(const char *root, const char *id, bool freeze, struct oci_error **err)
+{
+	struct st s;
+	int r = st_open_in(root, id, true, freeze ? "running" : "paused", NULL, &s, err);
+	if (r < 0)
+		return r;
+	if ((r = rt_cg_freeze(s.dirfd, freeze, err)) == 0) {
+		st_set(s.state, "paused", cJSON_CreateBool(freeze));
+		r = st_save(s.dirfd, s.state, err);
+	}
+	if (r < 0)
+		error_wrap(err, "container \"%s\"", id);
+	st_release(&s);
+	return r;
+}
+
+int oci_runtime_pause(const char *root, const char *id, struct oci_error **err)
+{
+	return st_freeze(root, id, true, err);
+}
+
+int oci_runtime_resume(const char *root, const char *id, struct oci_error **err)
+{
+	return st_freeze(root, id, false, err);
+}
+
+int oci_runtime_ps(const char *root, const char *id, pid_t **pids, size_t *n,
+		   struct oci_error **err)
+{
+	struct st s;
+	int r = st_open(root, id, false, &s, err);
+	if (r < 0)
+		return r;
+	if ((r = rt_cg_pids(s.dirfd, pids, n, err)) < 0)
+		error_wrap(err, "container \"%s\"", id);
+	st_release(&s);
+	return r;
+}
+
+int oci_runtime_stats(const char *root, const char *id, char **json, struct oci_error **err)
+{
+	struct st s;
+	int r = st_open(root, id, false, &s, err);
+	if (r < 0)
+		return r;
+	if ((r = rt_cg_stats(s.dirfd, json, err)) < 0)
+		error_wrap(err, "container \"%s\"", id);
+	st_release(&s);
+	return r;
+}
+
+int oci_runtime_update(const char *root, const char *id, const char *resources,
+		       struct oci_error **err)
+{
+	struct st s;
+	int r = st_open_in(root, id, true, "running", "paused", &s, err);
+	if (r < 0)
+		return r;
+	cJSON *res = NULL;
+	/* exact integers: the text's tokens, not doubles */
+	if ((r = oci_json_parse(resources, strlen(resources), &res, err)) < 0)
+		error_wrap(err, "resources");
+	else if (!cJSON_IsObject(res))
+		r = error_set(err, OCI_E_INVALID, 0, "resources: not a JSON object");
+	else
+		r = rt_cg_update(s.dirfd, res, err);
+	cJSON_Delete(res);
+	if (r < 0)
+		error_wrap(err, "container \"%s\"", id);
+	st_release(&s);
+	return r;
+}
+
+/* the container's config with its process replaced as exec asks */
+static int exec_config(struct st *s, const struct oci_exec_opts *o, struct rt_config **out,
+		       struct oci_error **err)
+{
+	cJSON *j = NULL;
+	int r = state_read_json(s->dirfd, "config.json", &j, err);
+	if (r < 0)
+		return r;
+	cJSON *proc = cJSON_GetObjectItemCaseSensitive(j, "process");
+	if (o->process) {
+		cleanup_close int fd = open(o->process, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_size > (1 << 20)) {
+			cJSON_Delete(j);
+			return error_set(err, OCI_E_IO, fd < 0 ? errno : EINVAL,
+					 "--process %s: not a readable file (up to 1 MiB)",
+					 o->process);
+		}
+		cleanup_free char *buf = xmalloc((size_t)st.st_size + 1);
+		ssize_t n = read_full(fd, buf, (size_t)st.st_size);
+		buf[n > 0 ? n : 0] = 0;
+		cJSON *p = NULL;
+		if (n < 0 || oci_json_parse(buf, (size_t)n, &p, NULL) < 0 || !cJSON_IsObject(p)) {
+			cJSON_Delete(p);
+			cJSON_Delete(j);
+			return error_set(err, OCI_E_INVALID, 0, "--process %s: not a JSON object",
+					 o->process);
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(j, "process");
+		cJSON_AddItemToObject(j, "process", p);
+		proc = p;
+	}
+	if (!cJSON_IsObject(proc)) {
+		cJSON_Delete(j);
+		return error_set(err, OCI_E_INVALID, 0, "the container has no process");
+	}
+	/* exec runs in the foreground of whoever calls it: no terminal */
+	cJSON_DeleteItemFromObjectCaseSensitive(proc, "terminal");
+	if (o->cwd) {
+		cJSON_DeleteItemFromObjectCaseSensitive(proc, "cwd");
+		cJSON_AddStringToObject(proc, "cwd", o->cwd);
+	}
+	if (o->env) {
+		cJSON *env = cJSON_GetObjectItemCaseSensitive(proc, "env");
+		if (!cJSON_IsArray(env)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(proc, "env");
+			env = cJSON_AddArrayToObject(proc, "env");
+		}
+		for (char *const *e = o->env; *e; e++) {
+			size_t kl = strcspn(*e, "=");
+			cJSON *v;
+			int i = 0, at = -1;
+			cJSON_ArrayForEach (v, env) {
+				if (cJSON_IsString(v) && strncmp(v->valuestring, *e, kl) == 0 &&
+				    v->valuestring[kl] == '=')
+					at = i;
+				i++;
+			}
+			if (at >= 0)
+				cJSON_ReplaceItemInArray(env, at, cJSON_CreateString(*e));
+			else
+				cJSON_AddItemToArray(env, cJSON_CreateString(*e));
+		}
+	}
+	if (o->user) {
+		char *end;
+		errno = 0;
+		unsigned long uid = strtoul(o->user, &end, 10), gid = 0;
+		bool ok = end != o->user && errno == 0 && uid <= UINT32_MAX && o->user[0] != '-';
+		if (ok && *end == ':') {
+			const char *g = end + 1;
+			gid = strtoul(g, &end, 10);
+			ok = end != g && errno == 0 && gid <= UINT32_MAX && g[0] != '-';
+		}
+		if (!ok || *end) {
+			cJSON_Delete(j);
+			return error_set(err, OCI_E_USAGE, 0, "--user %s: not UID or UID:GID",
+					 o->user);
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(proc, "user");
+		cJSON *u = cJSON_AddObjectToObject(proc, "user");
+		char t[24];
+		snprintf(t, sizeof(t), "%lu", uid);
+		cJSON_AddRawToObject(u, "uid", t);
+		snprintf(t, sizeof(t), "%lu", gid);
+		cJSON_AddRawToObject(u, "gid", t);
+	}
+	st_exact_numbers(j);
+	cleanup_free char *text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	r = rt_config_parse(text, strlen(text), st_str(s->state, "bundle"), o->args, out, err);
+	return r;
+}
+
+int oci_runtime_exec(const char *root, const char *id, const struct oci_exec_opts *o, int *wstatus,
+		     struct oci_error **err)
+{
+	struct st s;
+	int r = st_open_in(root, id, false, "running", "created", &s, err);
+	if (r < 0)
+		return r;
+	struct rt_config *c = NULL;
+	if ((r = exec_config(&s, o, &c, err)) < 0) {
+		error_wrap(err, "container \"%s\"", id);
+		st_release(&s);
+		return r;
+	}
+	if (!c->args || !c->args[0]) {
+		rt_config_free(c);
+		st_release(&s);
+		return error_set(err, OCI_E_USAGE, 0, "container \"%s\": nothing to run", id);
+	}
+	struct rt_exec x = {.cfg = c,
+			    .init = st_pid(s.state),
+			    .statedir = s.dirfd,
+			    .detach = o->detach,
+			    .pid_file = o->pid_file};
+	/* the lock is not held while the process runs (a dup would share it) */
+	int dfd = openat(s.rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	x.statedir = dfd;
+	st_release(&s);
+	if (dfd < 0)
+		r = error_set(err, OCI_E_IO, errno, "open the state of \"%s\"", id);
+	else
+		r = rt_exec_run(&x, wstatus, err);
+	if (dfd >= 0)
+		close(dfd);
+	if (r < 0)
+		error_wrap(err, "container \"%s\"", id);
+	rt_config_free(c);
+	return r;
+}
+
+int oci_runtime_kill_all(const char *root, const char *id, int sig, struct oci_error **err)
+{
+	struct st s;
+	int r = st_open(root, id, false, &s, err);
+	if (r < 0)
+		return r;
+	/* paused too: the signals wait in the frozen processes, as runc's do */
+	if (strcmp(st_status(&s), "stopped") == 0) {
+		st_release(&s);
+		return error_set(err, OCI_E_USAGE, 0, "container \"%s\" is not running", id);
+	}
+	pid_t *pids = NULL;
+	size_t n = 0;
+	if ((r = rt_cg_pids(s.dirfd, &pids, &n, err)) < 0)
+		error_wrap(err, "container \"%s\"", id);
+	for (size_t i = 0; i < n; i++)
+		if (kill(pids[i], sig) < 0 && errno != ESRCH && r == 0)
+			r = error_set(err, OCI_E_IO, errno, "container \"%s\": signal %d to %d", id,
+				      sig, (int)pids[i]);
+	free(pids);
+	st_release(&s);
+	return r;
 }

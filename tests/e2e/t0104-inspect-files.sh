@@ -92,21 +92,21 @@ jqis '[.layers[].layer] | join(",")' 1,2,3 "--files --json: layer numbers"
 jqis '[.layers[].digest] | join(",")' "$L1,$L2,$L3" "--files --json: layer digests"
 jqis '[.layers[].diffId] | join(",")' "$(awk '{ print $2 }' "$TD/expected/multi-v1.layers" | paste -sd,)" "--files --json: diffIds"
 jqis '[.layers[].entries | length] | join(",")' 23,14,5 "--files --json: entry counts"
-jqis '.layers[1].entries[] | select(.path == "etc/.wh.hostname") | "\(.whiteout) \(.hides)"' "file etc/hostname" \
+jqis '.layers[1].entries[] | select(.path == "/etc/.wh.hostname") | "\(.whiteout) \(.hides)"' "file /etc/hostname" \
 	"--files --json: whiteout fields of .wh.hostname"
-jqis '.layers[1].entries[] | select(.path == "etc/conf.d/.wh..wh..opq") | "\(.whiteout) \(.hides)"' "opaque etc/conf.d" \
+jqis '.layers[1].entries[] | select(.path == "/etc/conf.d/.wh..wh..opq") | "\(.whiteout) \(.hides)"' "opaque /etc/conf.d" \
 	"--files --json: opaque whiteout fields"
-jqis '.layers[1].entries[] | select(.path == "var/.wh.cache") | .whiteout' file "--files --json: same-layer whiteout"
+jqis '.layers[1].entries[] | select(.path == "/var/.wh.cache") | .whiteout' file "--files --json: same-layer whiteout"
 jqis '[.layers[].entries[] | select(.whiteout)] | length' 3 "--files --json: 3 whiteouts in all"
-jqis '.layers[0].entries[] | select(.path == "bin/tool2") | "\(.type) \(.linkname)"' "hardlink bin/tool" "--files --json: hardlink"
-jqis '.layers[0].entries[] | select(.path == "usr/lib/libx.so") | "\(.type) \(.linkname)"' "symlink libx.so.1" "--files --json: symlink"
-jqis '.layers[0].entries[] | select(.path == "tmp/fifo") | .type' fifo "--files --json: fifo"
-jqis '.layers[0].entries[] | select(.path == "bin/tool") | .mode' "$((8#4755))" "--files --json: mode 04755"
-jqis '.layers[0].entries[] | select(.path == "tmp") | .mode' "$((8#1777))" "--files --json: mode 01777"
-jqis '.layers[0].entries[] | select(.path == "var/cache/big.bin") | .size' 65536 "--files --json: size"
-jqis '.layers[0].entries[] | select(.path == "home/app/notes.txt") | "\(.uid):\(.gid)"' 1000:1000 "--files --json: uid:gid"
-jqis '.layers[0].entries[] | select(.path == "etc/passwd") | .mtime' 1700000000 "--files --json: mtime"
-jqis '.layers[0].entries[] | select(.path == "etc/xattr-file") | .xattrs | keys | join(",")' user.test \
+jqis '.layers[0].entries[] | select(.path == "/bin/tool2") | "\(.type) \(.linkname)"' "hardlink /bin/tool" "--files --json: hardlink"
+jqis '.layers[0].entries[] | select(.path == "/usr/lib/libx.so") | "\(.type) \(.linkname)"' "symlink libx.so.1" "--files --json: symlink"
+jqis '.layers[0].entries[] | select(.path == "/tmp/fifo") | .type' fifo "--files --json: fifo"
+jqis '.layers[0].entries[] | select(.path == "/bin/tool") | .mode' "$((8#4755))" "--files --json: mode 04755"
+jqis '.layers[0].entries[] | select(.path == "/tmp") | .mode' "$((8#1777))" "--files --json: mode 01777"
+jqis '.layers[0].entries[] | select(.path == "/var/cache/big.bin") | .size' 65536 "--files --json: size"
+jqis '.layers[0].entries[] | select(.path == "/home/app/notes.txt") | "\(.uid):\(.gid)"' 1000:1000 "--files --json: uid:gid"
+jqis '.layers[0].entries[] | select(.path == "/etc/passwd") | .mtime' 1700000000 "--files --json: mtime"
+jqis '.layers[0].entries[] | select(.path == "/etc/xattr-file") | .xattrs | keys | join(",")' user.test \
 	"--files --json: the xattr's name"
 
 expect 0 "--files --json --layer 2 exits 0" oci-inspect --files --json --layer 2 "$TD/multi:v1"
@@ -173,7 +173,7 @@ if grep -q $'\x1b' "$TMP/out"; then fail "no raw ESC byte from entry names or li
 like ' /etc/new\\012line$' "newline shown escaped as \\012"
 like '^c.* 1, +3 .* /dev/null$' "character device shows c and major, minor"
 expect 0 "--files --json on names with control characters exits 0" oci-inspect --files --json "$TMP/names:t"
-jqis '.layers[0].entries[0].path' $'etc/new\nline' "--files --json keeps the exact name (JSON-escaped)"
+jqis '.layers[0].entries[0].path' $'/etc/new\nline' "--files --json keeps the exact name (JSON-escaped)"
 jqis '.layers[0].entries[] | select(.type == "char") | "\(.devmajor),\(.devminor)"' 1,3 "--files --json: device numbers"
 
 done_testing

@@ -106,7 +106,7 @@ is "$(f /empty)" "changed:type" "--json: /empty type"
 is "$(f /home/app)" "deleted:" "--json: /home/app deleted"
 is "$(jq -c '.changes[] | select(.path == "/var/fifo") | [.before.type, .after.type]' "$TMP/out")" '["fifo","dir"]' \
 	"--json: /var/fifo was a fifo, is a dir"
-is "$(jq -c '.changes[] | select(.path == "/usr/lib/libx.so") | [.before.link, .after.link]' "$TMP/out")" '["libx.so.1","libx.so.2"]' \
+is "$(jq -c '.changes[] | select(.path == "/usr/lib/libx.so") | [.before.linkname, .after.linkname]' "$TMP/out")" '["libx.so.1","libx.so.2"]' \
 	"--json: the link targets"
 run oci-diff --json "$A" "$B"
 is "$(f /var/cache/big.bin)" "changed:mtime" "--json without --ignore-mtime: big.bin mtime"

@@ -108,7 +108,7 @@ for k in "${!seeds[@]}"; do
 	[ "$comp" != none ] && copt=(--compress "$comp")
 	oci-diff --tar "${copt[@]}" "$B" >"$TMP/layer$k" 2>"$TMP/err"
 	st=$?
-	is "$st" 1 "seed $seed ($comp): oci-diff --tar exits 1 (there are changes)"
+	is "$st" 0 "seed $seed ($comp): oci-diff --tar exits 0 (it wrote the layer)"
 	diffid=$(sed -n 's/.*diff_id \(sha256:[0-9a-f]*\).*/\1/p' "$TMP/err")
 	case $comp in
 	gzip) magic=1f8b ;; zstd) magic=28b52ffd ;; none) magic= ;;
@@ -252,7 +252,7 @@ printf 'raw\n' >"$R/etc/raw$(printf '\xff')name"
 mkdir "$R/opt/$(printf '\xe6\x97\xa5\xe6\x9c\xac')"
 echo x >"$R/opt/$(printf '\xe6\x97\xa5\xe6\x9c\xac')/f"
 run oci-diff --tar "$B"
-is "$status" 1 "non-ASCII names: oci-diff --tar exits 1 (changes, no trouble)"
+is "$status" 0 "non-ASCII names: oci-diff --tar exits 0 (wrote the layer, no trouble)"
 [ "$status" = 1 ] || diag "$(err)"
 is "$(tar tf "$TMP/out" 2>/dev/null | grep -c .)" 6 "non-ASCII names: six entries (etc/, two files, opt/, the dir and its file)"
 run oci-commit -q "$B" "$L:names"

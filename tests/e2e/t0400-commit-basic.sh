@@ -40,14 +40,14 @@ is "$(out)" "oci-commit $VERSION" "--version prints the name and version"
 fresh u
 L=$TMP/L
 expect_fail "no arguments: exit 2, one line" oci-commit
-expect_fail "a destination without :REF: exit 2, one line" oci-commit "$B" "$TMP/noref"
-expect_fail "--compression lz4: exit 2, one line" oci-commit --compression lz4 "$B" "$L:x"
-expect_fail "--squash of a plain directory: exit 2" oci-commit --squash "$TMP" "$L:x"
+expect_fail "a destination without :REF: exit 2, one line" oci-commit --keep-record "$B" "$TMP/noref"
+expect_fail "--compression lz4: exit 2, one line" oci-commit --keep-record --compression lz4 "$B" "$L:x"
+expect_fail "--squash of a plain directory: exit 2" oci-commit --keep-record --squash "$TMP" "$L:x"
 expect_fail "--layer and a SOURCE: exit 2" oci-commit --layer /dev/null "$B" "$L:x"
-expect_fail "--timestamp yesterday: exit 2" oci-commit --timestamp yesterday "$B" "$L:x"
+expect_fail "--timestamp yesterday: exit 2" oci-commit --keep-record --timestamp yesterday "$B" "$L:x"
 expect_fail "--env without =: exit 2" oci-commit --env FOO --from "$TD/multi:v1" "$TMP/L-env:x"
 expect_fail "--cmd not an array of strings: exit 2" oci-commit --cmd '[1]' --from "$TD/multi:v1" "$TMP/L-cmd:x"
-expect_fail "a missing SOURCE: exit 2" oci-commit "$TMP/nothere" "$TMP/L-src:x"
+expect_fail "a missing SOURCE: exit 2" oci-commit --keep-record "$TMP/nothere" "$TMP/L-src:x"
 err_like 'nothere' "a missing SOURCE: named"
 expect_fail "a missing --from image: exit 2" oci-commit --from "$TD/multi:v9" "$TMP/L-from:x"
 err_like 'v9' "a missing --from ref: named"
@@ -60,7 +60,7 @@ echo more >>"$R/etc/passwd"
 mkdir "$R/opt/pkg" && echo bin >"$R/opt/pkg/bin"
 rm "$R/etc/group"
 t0=$(date -u +%s)
-run oci-commit -m "my change" "$B" "$L:c1"
+run oci-commit --keep-record -m "my change" "$B" "$L:c1"
 t1=$(date -u +%s)
 is "$status" 0 "commit of a changed bundle: exit 0"
 is "$(wc -l <"$TMP/out")" 1 "commit: one line on stdout"
@@ -89,21 +89,21 @@ if [ "$ct" -ge "$t0" ] && [ "$ct" -le "$t1" ]; then pass "created is the time of
 is "$(cfg "$L:c1" '.history[-1].created')" "\"$created\"" "history created = config created"
 oci-unpack -q "$L:c1" "$TMP/c1u" || fail "oci-unpack of the commit" ""
 same_tree "$R" "$TMP/c1u/rootfs" "the commit unpacks to the changed rootfs"
-expect 0 "-q: exit 0" oci-commit -q --created-by "step 2" "$B" "$L:c1q"
+expect 0 "-q: exit 0" oci-commit --keep-record -q --created-by "step 2" "$B" "$L:c1q"
 is "$(wc -c <"$TMP/err")" 0 "-q: nothing on stderr"
 is "$(cfg "$L:c1q" '.history[-1].created_by')" '"step 2"' "--created-by sets created_by"
 
 # a bundle unpacked from an oci-archive
 oci-unpack -q "$TD/multi.tar:v1" "$TMP/arch"
 echo x >"$TMP/arch/rootfs/from-archive"
-run oci-commit -q "$TMP/arch" "$TMP/LA:a"
+run oci-commit --keep-record -q "$TMP/arch" "$TMP/LA:a"
 is "$status" 0 "a bundle unpacked from an oci-archive: commit into a layout, exit 0"
 oci-unpack -q "$TMP/LA:a" "$TMP/lau" && same_tree "$TMP/arch/rootfs" "$TMP/lau/rootfs" "... and it unpacks to the changed rootfs"
 # a bundle unpacked by a relative name, committed from another directory
 mkdir "$TMP/rel"
 cp -a "$TD/multi" "$TMP/rel/img"
 (cd "$TMP/rel" && oci-unpack -q img:v1 bb && echo x >bb/rootfs/new)
-(cd / && oci-commit -q "$TMP/rel/bb" "$TMP/rel/img:rel") >/dev/null 2>"$TMP/err"
+(cd / && oci-commit --keep-record -q "$TMP/rel/bb" "$TMP/rel/img:rel") >/dev/null 2>"$TMP/err"
 st=$?
 is "$st" 0 "a bundle unpacked by a relative image name commits from another working directory"
 [ "$st" = 0 ] || diag "$(cat "$TMP/err")"
@@ -114,7 +114,7 @@ expect 0 "... and with --from naming the parent, it does" oci-commit -q --from "
 fresh sock
 echo kept >"$R/etc/kept"
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$R/tmp/daemon.sock"
-run oci-commit "$B" "$L:sock"
+run oci-commit --keep-record "$B" "$L:sock"
 is "$status" 0 "a socket in the bundle: the commit still succeeds"
 [ "$status" = 0 ] || diag "$(err)"
 err_like 'sock' "a socket in the bundle: a note names it"
@@ -125,7 +125,7 @@ unlike 'daemon.sock' "a socket in the bundle: the socket is not in the layer"
 fresh utf
 printf 'x\n' >"$R/etc/caf$(printf '\xc3\xa9')"
 printf 'y\n' >"$R/etc/raw$(printf '\xff')"
-run oci-commit -q "$B" "$L:utf"
+run oci-commit --keep-record -q "$B" "$L:utf"
 is "$status" 0 "non-ASCII file names: oci-commit exits 0"
 [ "$status" = 0 ] || diag "$(err)"
 run oci-inspect --files --layer 4 "$L:utf"
@@ -172,12 +172,12 @@ is "$(cfg "$L:r" '.config.Env[-1]')" '"X=1"' "config-only: the env is set"
 
 # ---- empty changesets ----
 fresh e
-run oci-commit "$B" "$L:e"
+run oci-commit --keep-record "$B" "$L:e"
 is "$status" 0 "empty changeset: exit 0"
 err_like 'no (changes|layer)' "empty changeset: a note says no layer was added"
 is "$(man "$L:e" '.layers | length')" 3 "empty changeset: no layer added"
 is "$(cfg "$L:e" '.history[-1].empty_layer')" true "empty changeset: the history entry says empty_layer"
-run oci-commit -q --allow-empty "$B" "$L:e2"
+run oci-commit --keep-record -q --allow-empty "$B" "$L:e2"
 is "$status" 0 "--allow-empty: exit 0"
 is "$(man "$L:e2" '.layers | length')" 4 "--allow-empty: a layer is added"
 run oci-inspect --files --layer 4 "$L:e2"
@@ -190,7 +190,7 @@ mkdir -p "$S/bin" "$S/etc"
 echo hi >"$S/bin/hello" && chmod 0755 "$S/bin/hello"
 echo cfg >"$S/etc/app.conf"
 ln -s hello "$S/bin/hi"
-run oci-commit -q "$S" "$L:scratch"
+run oci-commit --keep-record -q "$S" "$L:scratch"
 is "$status" 0 "plain directory: exit 0"
 is "$(man "$L:scratch" '.layers | length')" 1 "scratch: one layer"
 is "$(cfg "$L:scratch" '[.os, (.rootfs.diff_ids | length), (.history | length)]')" '["linux",1,1]' "scratch: os linux, one diff_id, one history entry"
@@ -200,7 +200,7 @@ run oci-inspect --files "$L:scratch"
 is "$(awk 'NR > 1 { print $6 }' "$TMP/out" | tr '\n' ' ')" "/bin/ /bin/hello /bin/hi /etc/ /etc/app.conf " "scratch: the layer holds the directory's entries, sorted"
 oci-unpack -q "$L:scratch" "$TMP/su"
 same_tree "$S" "$TMP/su/rootfs" "scratch: unpacks to the directory"
-run oci-commit -q --platform linux/arm64 "$S" "$L:arm"
+run oci-commit --keep-record -q --platform linux/arm64 "$S" "$L:arm"
 is "$(cfg "$L:arm" '[.os, .architecture]')" '["linux","arm64"]' "--platform linux/arm64: config architecture arm64"
 is "$(oci-inspect --refs "$L" | awk -F '\t' '$1 == "arm" { print $4 }')" "linux/arm64" "--platform linux/arm64: --refs shows linux/arm64"
 
@@ -234,13 +234,13 @@ is "$(refdigest "$L" cut)" "" "--layer truncated: no ref made"
 # ---- compressions ----
 for c in gzip zstd none; do
 	case $c in gzip) mt=$MT_GZ; dec="gzip -dc" ;; zstd) mt=$MT_ZS; dec="zstd -dcq" ;; none) mt=$MT_TAR; dec=cat ;; esac
-	run oci-commit -q --compression "$c" "$TMP/lb" "$L:comp-$c"
+	run oci-commit --keep-record -q --compression "$c" "$TMP/lb" "$L:comp-$c"
 	is "$(man "$L:comp-$c" '.layers[3].mediaType')" "\"$mt\"" "--compression $c: media type $mt"
 	ld=$(man "$L:comp-$c" '.layers[3].digest' | tr -d '"')
 	is "\"sha256:$($dec <"$L/blobs/sha256/${ld#sha256:}" | sha256sum | cut -c1-64)\"" "$(cfg "$L:comp-$c" '.rootfs.diff_ids[3]')" \
 		"--compression $c: the blob decompresses to the diff_id"
 done
-run oci-commit -q --compression zstd --level 19 "$TMP/lb" "$L:z19"
+run oci-commit --keep-record -q --compression zstd --level 19 "$TMP/lb" "$L:z19"
 is "$status" 0 "--compression zstd --level 19: exit 0"
 is "$(cfg "$L:z19" '.rootfs.diff_ids[3]')" "$(cfg "$L:comp-zstd" '.rootfs.diff_ids[3]')" "--level changes the blob, not the diff_id"
 
@@ -249,7 +249,7 @@ fresh sq
 echo more >>"$R/etc/passwd"
 rm -rf "$R/home"
 mkdir "$R/sq" && echo s >"$R/sq/f"
-run oci-commit -q --squash -m squashed "$B" "$L:sq"
+run oci-commit --keep-record -q --squash -m squashed "$B" "$L:sq"
 is "$status" 0 "--squash: exit 0"
 is "$(man "$L:sq" '.layers | length')" 1 "--squash: one layer"
 is "$(cfg "$L:sq" '[(.rootfs.diff_ids | length), (.history | length), .history[0].comment]')" '[1,1,"squashed"]' "--squash: one diff_id, one history entry"
@@ -260,7 +260,7 @@ oci-unpack -q "$L:sq" "$TMP/squ"
 same_tree "$R" "$TMP/squ/rootfs" "--squash: the one layer unpacks to the bundle's rootfs"
 
 # ---- the destination layout ----
-run oci-commit -q "$TMP/lb" "$TMP/newlayout:x"
+run oci-commit --keep-record -q "$TMP/lb" "$TMP/newlayout:x"
 NL=$TMP/newlayout
 is "$status" 0 "a missing destination layout: exit 0"
 is "$(cat "$NL/oci-layout" 2>/dev/null | jq -c .)" '{"imageLayoutVersion":"1.0.0"}' "the new layout has oci-layout"
@@ -270,7 +270,7 @@ is "$(jq -c '[.schemaVersion, (.manifests | length), .manifests[0].annotations["
 cp -a "$TD/multi" "$TMP/src"
 oci-unpack -q "$TMP/src:v2" "$TMP/fromsrc"
 echo y >"$TMP/fromsrc/rootfs/y"
-run oci-commit -q "$TMP/fromsrc" "$TMP/dst:y"
+run oci-commit --keep-record -q "$TMP/fromsrc" "$TMP/dst:y"
 is "$status" 0 "a parent in another layout: exit 0"
 rm -rf "$TMP/src"
 run oci-inspect "$TMP/dst:y"
@@ -286,7 +286,7 @@ same_tree "$TMP/fromsrc/rootfs" "$TMP/dstu/rootfs" "the destination alone unpack
 
 # an existing ref moves; the others stay
 cp -a "$TD/multi" "$TMP/M"
-run oci-commit -q "$TMP/lb" "$TMP/M:v1"
+run oci-commit --keep-record -q "$TMP/lb" "$TMP/M:v1"
 new=$(out)
 is "$status" 0 "commit to an existing ref: exit 0"
 is "$(refdigest "$TMP/M" v1)" "$new" "the ref moved to the new manifest"

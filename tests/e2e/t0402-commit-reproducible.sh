@@ -73,11 +73,11 @@ change "$TMP/b2/rootfs"
 cp -a "$TMP/b1" "$TMP/elsewhere-b1"
 
 for comp in gzip zstd none; do
-	d1=$(SOURCE_DATE_EPOCH=$T oci-commit -q --compression "$comp" "$TMP/b1" "$TMP/L1:$comp")
-	d1b=$(SOURCE_DATE_EPOCH=$T oci-commit -q --compression "$comp" "$TMP/b1" "$TMP/L1b:$comp")
-	d2=$(oci-commit -q --timestamp "$TS" --compression "$comp" "$TMP/b1" "$TMP/L2:$comp")
-	d3=$(oci-commit -q --timestamp "$T" --compression "$comp" "$TMP/b2" "$TMP/L3:$comp")
-	d4=$(SOURCE_DATE_EPOCH=$T oci-commit -q --compression "$comp" "$TMP/elsewhere-b1" "$TMP/L4:$comp")
+	d1=$(SOURCE_DATE_EPOCH=$T oci-commit --keep-record -q --compression "$comp" "$TMP/b1" "$TMP/L1:$comp")
+	d1b=$(SOURCE_DATE_EPOCH=$T oci-commit --keep-record -q --compression "$comp" "$TMP/b1" "$TMP/L1b:$comp")
+	d2=$(oci-commit --keep-record -q --timestamp "$TS" --compression "$comp" "$TMP/b1" "$TMP/L2:$comp")
+	d3=$(oci-commit --keep-record -q --timestamp "$T" --compression "$comp" "$TMP/b2" "$TMP/L3:$comp")
+	d4=$(SOURCE_DATE_EPOCH=$T oci-commit --keep-record -q --compression "$comp" "$TMP/elsewhere-b1" "$TMP/L4:$comp")
 	if [[ $d1 == sha256:* ]]; then pass "$comp: SOURCE_DATE_EPOCH commit prints a digest"; else fail "$comp: SOURCE_DATE_EPOCH commit prints a digest" "$d1"; fi
 	is "$d1b" "$d1" "$comp: the same bundle committed twice (SOURCE_DATE_EPOCH): the same manifest digest"
 	is "$d2" "$d1" "$comp: --timestamp $TS gives what SOURCE_DATE_EPOCH=$T gives"
@@ -97,9 +97,9 @@ change "$TMP/r1/rootfs" replace
 fresh r2
 change "$TMP/r2/rootfs" replace
 cp -a "$TMP/r1" "$TMP/elsewhere-r1"
-e1=$(oci-commit -q --timestamp "$T" "$TMP/r1" "$TMP/LR1:r")
-e2=$(oci-commit -q --timestamp "$T" "$TMP/r2" "$TMP/LR2:r")
-e3=$(oci-commit -q --timestamp "$T" "$TMP/elsewhere-r1" "$TMP/LR3:r")
+e1=$(oci-commit --keep-record -q --timestamp "$T" "$TMP/r1" "$TMP/LR1:r")
+e2=$(oci-commit --keep-record -q --timestamp "$T" "$TMP/r2" "$TMP/LR2:r")
+e3=$(oci-commit --keep-record -q --timestamp "$T" "$TMP/elsewhere-r1" "$TMP/LR3:r")
 is "$e2" "$e1" "a replaced directory: two bundles with the same changes, the same digest"
 # In a copy every inode is new, so "deleted and made again" cannot be told
 # from "copied": the copy's layer lists the old children's whiteouts where
@@ -112,22 +112,22 @@ is "$(cd "$TMP/x1" && find . -printf '%p %y %m %s\n' | sort | md5sum)" \
 
 # the timestamp earlier than the tree: everything newer is brought down to it
 T2=1650000000
-d=$(oci-commit -q --timestamp "$T2" "$TMP/b1" "$TMP/L5:early")
+d=$(oci-commit --keep-record -q --timestamp "$T2" "$TMP/b1" "$TMP/L5:early")
 is "$(layer_check "$TMP/L5:early" "$T2")" ok "--timestamp earlier than the base's mtimes: no entry later than it"
 is "$(cfg "$TMP/L5:early" .created)" '"2022-04-15T05:20:00Z"' "--timestamp in seconds: created in RFC 3339"
 run oci-inspect --files --layer 4 "$TMP/L5:early"
 is "$(grep -c ' 2020-09-13 ' "$TMP/out")" 1 "srv/data/x.txt keeps its older mtime (2020-09-13)"
 # a squash is reproducible too
-s1=$(SOURCE_DATE_EPOCH=$T oci-commit -q --squash "$TMP/b1" "$TMP/L6:s")
-s2=$(SOURCE_DATE_EPOCH=$T oci-commit -q --squash "$TMP/b2" "$TMP/L7:s")
+s1=$(SOURCE_DATE_EPOCH=$T oci-commit --keep-record -q --squash "$TMP/b1" "$TMP/L6:s")
+s2=$(SOURCE_DATE_EPOCH=$T oci-commit --keep-record -q --squash "$TMP/b2" "$TMP/L7:s")
 is "$s2" "$s1" "--squash of two bundles with the same tree: the same digest"
 is "$(layer_check "$TMP/L6:s" "$T")" ok "--squash: mtimes <= T, no names, sorted"
 # a scratch image from two copies of a directory
 mkdir -p "$TMP/dir1/a/b" && echo x >"$TMP/dir1/a/b/x" && ln -s b "$TMP/dir1/a/l"
 cp -a "$TMP/dir1" "$TMP/dir2"
 touch "$TMP/dir2/a/b/x"
-c1=$(SOURCE_DATE_EPOCH=$T oci-commit -q --platform linux/amd64 "$TMP/dir1" "$TMP/L8:d")
-c2=$(SOURCE_DATE_EPOCH=$T oci-commit -q --platform linux/amd64 "$TMP/dir2" "$TMP/L9:d")
+c1=$(SOURCE_DATE_EPOCH=$T oci-commit --keep-record -q --platform linux/amd64 "$TMP/dir1" "$TMP/L8:d")
+c2=$(SOURCE_DATE_EPOCH=$T oci-commit --keep-record -q --platform linux/amd64 "$TMP/dir2" "$TMP/L9:d")
 is "$c2" "$c1" "scratch images of two copies of a directory (one touched later): the same digest"
 # config-only commits
 k1=$(SOURCE_DATE_EPOCH=$T oci-commit -q --from "$TD/multi:v1" --env A=1 "$TMP/L10:k")

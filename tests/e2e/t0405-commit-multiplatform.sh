@@ -36,7 +36,7 @@ is "$(cat "$TMP/b/rootfs/etc/arch")" "linux/arm64/v8" "the bundle is the arm64 i
 echo changed >"$TMP/b/rootfs/etc/changed"
 L=$TMP/L
 cp -a "$TD/multiarch" "$L"
-run oci-commit "$TMP/b" "$L:new"
+run oci-commit --keep-record "$TMP/b" "$L:new"
 is "$status" 0 "commit of the arm64 bundle: exit 0"
 M=$(out)
 err_like 'index sha256:' "commit: a note says the ref points at an index"
@@ -65,7 +65,7 @@ if command -v skopeo >/dev/null; then
 fi
 
 # ---- the same into a fresh layout: every platform's blobs are copied ----
-run oci-commit -q "$TMP/b" "$TMP/F:new"
+run oci-commit --keep-record -q "$TMP/b" "$TMP/F:new"
 is "$status" 0 "commit into a fresh layout: exit 0"
 is "$(refline "$TMP/F" new | cut -f2,3)" "$MT_INDEX	$ALL" "fresh layout: an index with four platforms"
 bad=0
@@ -102,7 +102,7 @@ open(L + "/index.json", "w").write(json.dumps(idx))
 EOF
 oci-unpack -q --platform linux/arm64 "$TMP/P:latest" "$TMP/pb"
 echo p >"$TMP/pb/rootfs/etc/p"
-run oci-commit -q "$TMP/pb" "$TMP/PF:new"
+run oci-commit --keep-record -q "$TMP/pb" "$TMP/PF:new"
 is "$status" 0 "pretty-printed nested index, commit into a fresh layout: exit 0"
 bad=()
 for p in linux/amd64 linux/arm/v7 linux/386 linux/arm64/v8; do
@@ -115,7 +115,7 @@ is "$(oci-inspect --index "$TMP/PF:new" | jq -c '.manifests[2] | [.digest, .size
 	"pretty-printed nested index: the nested index is the same blob"
 
 # ---- --single-platform ----
-run oci-commit -q --single-platform "$TMP/b" "$L:single"
+run oci-commit --keep-record -q --single-platform "$TMP/b" "$L:single"
 IFS=$'\t' read -r sd smt splat <<<"$(refline "$L" single)"
 is "$smt" "$MT_MAN" "--single-platform: REF is a manifest"
 is "$sd" "$(out)" "--single-platform: REF is the printed digest"
@@ -125,7 +125,7 @@ is "$splat" "linux/arm64/v8" "--single-platform: linux/arm64/v8"
 # ---- a platform inside the nested index ----
 oci-unpack -q --platform linux/arm/v7 "$TD/multiarch:latest" "$TMP/b7"
 echo v7 >"$TMP/b7/rootfs/etc/v7"
-run oci-commit -q "$TMP/b7" "$L:v7"
+run oci-commit --keep-record -q "$TMP/b7" "$L:v7"
 M7=$(out)
 is "$status" 0 "commit of the arm/v7 bundle (a nested index): exit 0"
 is "$(refline "$L" v7 | cut -f2,3)" "$MT_INDEX	$ALL" "arm/v7: an index with the four platforms"
@@ -140,7 +140,7 @@ is "$(oci-inspect --index "$L:v7" | jq -c '[.manifests[:2][].digest]')" "$(oci-i
 # ---- a Docker manifest list ----
 oci-unpack -q --platform linux/arm64 "$TD/multiarch:dockerlist" "$TMP/bd"
 echo d >"$TMP/bd/rootfs/etc/d"
-run oci-commit -q "$TMP/bd" "$L:dl"
+run oci-commit --keep-record -q "$TMP/bd" "$L:dl"
 is "$status" 0 "commit of a bundle from a Docker manifest list: exit 0"
 is "$(refline "$L" dl | cut -f2,3)" "$MT_INDEX	linux/amd64,linux/arm64/v8" "dockerlist: now an OCI index of the two platforms (a parent with Docker media types gets an OCI child)"
 others_same "$TD/multiarch:dockerlist" "$L:dl" linux/arm64/v8 "dockerlist: the amd64 manifest byte-identical" linux/amd64

@@ -29,7 +29,7 @@ for src in "$TD/docker-mt:docker" "$TD/docker-save.tar:example/app:1.0"; do
 	rm -rf "$TMP/b"
 	oci-unpack -q "$src" "$TMP/b" || { echo "Bail out! oci-unpack $src failed"; exit 1; }
 	echo new >"$TMP/b/rootfs/new.txt"
-	expect 0 "$tag: commit over a Docker parent" oci-commit -q "$TMP/b" "$L:$tag"
+	expect 0 "$tag: commit over a Docker parent" oci-commit --keep-record -q "$TMP/b" "$L:$tag"
 	n=$(oci-inspect --manifest "$src" | jq '.layers | length')
 	want="$MT_MAN $MT_CFG $(oci-inspect --manifest "$src" | jq -r '[.layers[].mediaType
 		| sub("vnd.docker.image.rootfs.diff.tar.gzip$"; "vnd.oci.image.layer.v1.tar+gzip")
@@ -39,10 +39,10 @@ for src in "$TD/docker-mt:docker" "$TD/docker-save.tar:example/app:1.0"; do
 	is "$(jq -r --arg r "$tag" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $r) | .mediaType' "$L/index.json")" \
 		"$MT_MAN" "$tag: index.json names an OCI manifest"
 	same_layers "$src" "$tag" "$tag: the parent's layers kept (same digests), re-described"
-	expect 0 "$tag: zstd commit over a Docker parent" oci-commit -q --compression zstd "$TMP/b" "$L:$tag-zstd"
+	expect 0 "$tag: zstd commit over a Docker parent" oci-commit --keep-record -q --compression zstd "$TMP/b" "$L:$tag-zstd"
 	is "$(types "$tag-zstd" | tr ' ' '\n' | grep -c docker)" 0 "$tag: zstd: no Docker media type mixed in"
 	is "$(types "$tag-zstd" | awk '{ print $NF }')" application/vnd.oci.image.layer.v1.tar+zstd "$tag: zstd: the new layer is tar+zstd"
-	expect 0 "$tag: squash over a Docker parent" oci-commit -q --squash "$TMP/b" "$L:$tag-squash"
+	expect 0 "$tag: squash over a Docker parent" oci-commit --keep-record -q --squash "$TMP/b" "$L:$tag-squash"
 	is "$(types "$tag-squash")" "$MT_MAN $MT_CFG $MT_GZ" "$tag: squash: OCI media types"
 	expect 0 "$tag: config-only commit over a Docker parent" oci-commit -q --from "$src" --env X=1 "$L:$tag-cfg"
 	is "$(types "$tag-cfg" | tr ' ' '\n' | grep -c docker)" 0 "$tag: config-only: OCI media types"
@@ -69,7 +69,7 @@ fi
 # a Docker manifest list: the new index is an OCI index
 oci-unpack -q --platform linux/arm64 "$TD/multiarch:dockerlist" "$TMP/bl" || { echo "Bail out! oci-unpack failed"; exit 1; }
 echo x >"$TMP/bl/rootfs/x"
-expect 0 "commit over one platform of a Docker manifest list" oci-commit -q "$TMP/bl" "$TMP/L2:dl"
+expect 0 "commit over one platform of a Docker manifest list" oci-commit --keep-record -q "$TMP/bl" "$TMP/L2:dl"
 is "$(oci-inspect --index "$TMP/L2:dl" | jq -r .mediaType)" application/vnd.oci.image.index.v1+json "the list became an OCI index"
 is "$(types2() { oci-inspect --manifest --platform linux/arm64/v8 "$TMP/L2:dl" | jq -r '[.mediaType, .config.mediaType] + [.layers[].mediaType] | unique | join(" ")'; }; types2)" \
 	"$MT_CFG $MT_GZ $MT_MAN" "the new arm64 manifest is OCI through and through"

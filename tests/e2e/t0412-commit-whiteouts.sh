@@ -26,7 +26,7 @@ rm "$R/d/gone" "$R/d/.a"
 echo new >"$R/d/-y"
 echo changed >"$R/d/z/f"
 echo new >"$R/d/a-new"
-expect 0 "commit with deletions next to siblings" oci-commit -q "$TMP/b1" "$TMP/L:order"
+expect 0 "commit with deletions next to siblings" oci-commit --keep-record -q "$TMP/b1" "$TMP/L:order"
 layer_names "$TMP/L:order" >"$TMP/order.names"
 is "$(tr '\n' ' ' <"$TMP/order.names")" "d/ d/.wh..a d/.wh.gone d/-y d/a-new d/z/ d/z/f " \
 	"the layer: the directory, its whiteouts, then its other entries"
@@ -60,7 +60,7 @@ for mode in new-inode same-inode; do
 	else
 		is "$ino_after" "$ino_before" "$mode: r/ kept its inode"
 	fi
-	oci-commit -q --timestamp 1700000000 "$TMP/$mode" "$TMP/L:$mode" >/dev/null
+	oci-commit --keep-record -q --timestamp 1700000000 "$TMP/$mode" "$TMP/L:$mode" >/dev/null
 	layer_names "$TMP/L:$mode" >"$TMP/$mode.names"
 done
 is "$(tr '\n' ' ' <"$TMP/new-inode.names")" "r/ r/.wh.old r/.wh.sub r/fresh " "a replaced directory: explicit whiteouts of what it lost, its new entries"
@@ -86,7 +86,7 @@ command -v umoci >/dev/null && {
 
 # ---- a real file named like a whiteout cannot go into a layer ----
 mkdir -p "$TMP/whname/d" && echo x >"$TMP/whname/d/.wh.foo"
-expect_fail "a tree holding d/.wh.foo: refused (it would be read as a whiteout)" oci-commit "$TMP/whname" "$TMP/WL:x"
+expect_fail "a tree holding d/.wh.foo: refused (it would be read as a whiteout)" oci-commit --keep-record "$TMP/whname" "$TMP/WL:x"
 err_like '/d/\.wh\.foo: a name starting with \.wh\. cannot be stored in a layer' "the error names the file and why"
 [ -e "$TMP/WL" ] && fail "no layout left behind" || pass "no layout left behind"
 oci-unpack -q "$TMP/L:base" "$TMP/bw"

@@ -168,10 +168,12 @@ is "$(out | tr '\n' ' ')" "refused still-running " "seccomp: the denied syscall 
 bundle e2b '.linux.seccomp = {"defaultAction": "SCMP_ACT_FROB"}'
 expect_fail "seccomp: an unknown action is refused" rtc run --bundle "$B" e2b
 err_like 'seccomp' "seccomp: the refusal names seccomp"
-bundle e3 '.linux.resources = {"memory": {"limit": 1000000}}'
+bundle e3 '.linux.resources = {"memory": {"limit": 10000000}}'
 run rtc run --bundle "$B" e3 -- true
-is "$status" 0 "linux.resources: runs anyway"
-err_like 'warning: linux.resources' "linux.resources: a warning on stderr"
+is "$status" 0 "linux.resources: a memory limit runs (t0520 checks it)"
+bundle e3b '.linux.resources = {"memory": {"limit": "big"}}'
+expect_fail "linux.resources: a limit that is not an integer: refused" rtc run --bundle "$B" e3b
+err_like 'memory.limit' "linux.resources: the refusal names the key"
 bundle e4 '.linux.namespaces += [{"type": "time"}]'
 expect_fail "an unknown namespace type: refused" rtc run --bundle "$B" e4
 bundle e5

@@ -124,7 +124,7 @@ HOOKS="{\"prestart\": [$(hook prestart)], \"createRuntime\": [$(hook createRunti
 inside h1 ".hooks = $HOOKS" sh -c 'cat /hooks.log; rm /hooks.log'
 is "$status" 0 "hooks: exit 0"
 is "$(out)" "startContainer" "startContainer runs in the container, before the process"
-is "$(tr '\n' '|' <"$H")" "prestart creating h1|createRuntime creating h1|createContainer creating h1|poststart running h1|poststop stopped h1|" \
+is "$(tr '\n' '|' <"$H")" "prestart created h1|createRuntime creating h1|createContainer creating h1|poststart running h1|poststop stopped h1|" \
 	"hooks: called in order, each given the state"
 rm -f "$H"
 bundle h2 '.hooks = {"prestart": [{"path": "/bin/false"}]}'

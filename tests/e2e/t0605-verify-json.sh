@@ -104,8 +104,8 @@ for name in sorted(n[:-5] for n in os.listdir(d) if n.endswith(".json")):
     else:
         print("ok %s: validates against the schema" % name)
     tp, tn = text_entries(os.path.join(d, name + ".txt"))
-    jp = [(e["kind"], e["digest"], e["refs"], e["detail"]) for e in doc.get("problems", [])]
-    jn = [(e["kind"], e["digest"], e["refs"], e["detail"]) for e in doc.get("notes", [])]
+    jp = [(e["kind"], e["digest"], ",".join(e["refs"]) or "-", e["detail"]) for e in doc.get("problems", [])]
+    jn = [(e["kind"], e["digest"], ",".join(e["refs"]) or "-", e["detail"]) for e in doc.get("notes", [])]
     if tp == jp:
         print("ok %s: the same problems as the text lines" % name)
     else:
@@ -126,15 +126,15 @@ done <"$TMP/py.out"
 # ---- a few fields, exactly ----
 jqc() { jq -c "$1" "$TMP/cases/$2.json" 2>&1; }
 is "$(jqc '[.problems, .notes, .blobs, .bytes > 0]' clean)" '[[],[],7,true]' "clean: no problem, no note, 7 blobs"
-is "$(jqc '[.problems[] | [.kind, .digest, .refs, .repairable]]' flip)" "[[\"digest\",\"$M_L1\",\"v1,v2\",false]]" \
+is "$(jqc '[.problems[] | [.kind, .digest, .refs, .repairable]]' flip)" "[[\"digest\",\"$M_L1\",[\"v1\",\"v2\"],false]]" \
 	"flip: digest, the layer, v1,v2, not repairable"
-is "$(jqc '[.problems[] | [.kind, .digest, .refs, .repairable]]' size)" "[[\"size\",\"$M_V1\",\"v1\",true]]" \
+is "$(jqc '[.problems[] | [.kind, .digest, .refs, .repairable]]' size)" "[[\"size\",\"$M_V1\",[\"v1\"],true]]" \
 	"size: size, v1's manifest, v1, repairable"
-is "$(jqc '[.problems[] | [.kind, .digest, .refs, .repairable]]' mediatype)" "[[\"mediatype\",\"$M_L3\",\"v1\",true]]" \
+is "$(jqc '[.problems[] | [.kind, .digest, .refs, .repairable]]' mediatype)" "[[\"mediatype\",\"$M_L3\",[\"v1\"],true]]" \
 	"mediatype: mediatype, the layer, v1, repairable"
-is "$(jqc '[.problems[] | [.kind, .refs, .repairable]]' diffid)" '[["diffid","v1",false]]' \
+is "$(jqc '[.problems[] | [.kind, .refs, .repairable]]' diffid)" '[["diffid",["v1"],false]]' \
 	"diffid: diffid, v1, not repairable"
-is "$(jqc '[.problems[] | [.kind, .digest, .refs, .repairable]]' noindex)" '[["index","-","-",true]]' \
+is "$(jqc '[.problems[] | [.kind, .digest, .refs, .repairable]]' noindex)" '[["index","-",[],true]]' \
 	"noindex: index, -, -, repairable"
 is "$(jqc '[.notes[] | select(.kind == "unreferenced")] | length' noindex)" 7 \
 	"noindex: every blob is an unreferenced note"
@@ -142,9 +142,9 @@ is "$(jqc '[.notes[] | [.kind, .repairable]] | sort' notes)" \
 	'[["stray",true],["stray",true],["unreferenced",true]]' "notes: two stray temporary files and an unreferenced blob, each repairable"
 is "$(jqc '[.problems[] | .kind] | sort' several)" '["json","layout","missing"]' \
 	"several: layout, missing and json, once each"
-is "$(jqc '[.problems[] | select(.kind == "missing") | .refs]' several)" '["v1"]' "several: the missing layer breaks v1"
-is "$(jqc '[.problems[] | select(.kind == "json") | .refs]' several)" '["v2"]' "several: the bad config breaks v2"
-is "$(jqc '[.problems[] | select(.kind == "missing") | .refs]' three-missing)" '["a,b,c"]' \
+is "$(jqc '[.problems[] | select(.kind == "missing") | .refs]' several)" '[["v1"]]' "several: the missing layer breaks v1"
+is "$(jqc '[.problems[] | select(.kind == "json") | .refs]' several)" '[["v2"]]' "several: the bad config breaks v2"
+is "$(jqc '[.problems[] | select(.kind == "missing") | .refs]' three-missing)" '[["a","b","c"]]' \
 	"three-missing: one entry, naming a,b,c"
 
 done_testing

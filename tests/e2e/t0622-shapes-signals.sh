@@ -40,7 +40,7 @@ mkdir -p "$TMP/empty"
 signalled() {
 	local sig=$1 want=$2 name=$3
 	shift 3
-	"$@" >/dev/null 2>"$TMP/err" &
+	env --default-signal=HUP "$@" >/dev/null 2>"$TMP/err" &
 	local pid=$! t0 t1 st
 	sleep 1.5
 	if ! kill -0 "$pid" 2>/dev/null; then

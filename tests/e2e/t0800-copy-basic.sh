@@ -21,7 +21,7 @@ like "^a	$v1	" "ref a names the same manifest"
 before=$(nblobs L)
 cp L/index.json idx.before
 expect 0 "tag L:a L:b" oci-copy --json L:a L:b
-is "$(js "$TMP/out" 'd["tag_only"]')" True "a tag is reported as tag_only"
+is "$(js "$TMP/out" 'd["tagOnly"]')" True "a tag is reported as tagOnly"
 is "$(nblobs L)" "$before" "a tag writes no blob"
 run oci-inspect --refs L
 like "^b	$v1	" "ref b names a's manifest"

@@ -1,5 +1,6 @@
 /* Fuzz the parsers of short strings from users and documents: digests,
- * image names (PATH[:REF|@DIGEST]) and platforms (OS/ARCH[/VARIANT]).
+ * image names (PATH[:REF|@DIGEST]), refs (against a second reading of the
+ * image-spec's grammar) and platforms (OS/ARCH[/VARIANT]).
  * What they accept must be well formed and survive a round trip. */
 #include <oci/oci.h>
 #include "fuzz.h"
@@ -74,6 +75,49 @@ static void fuzz_ref(const char *s)
 	oci_image_ref_release(&r);
 }
 
+/* the ref grammar (annotations.md), written a second way: component by
+ * component, as the grammar reads */
+static int ref_alnum(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+static int ref_oracle(const char *p)
+{
+	if (!*p || strlen(p) > OCI_REF_NAME_MAX)
+		return 0;
+	for (;;) {
+		if (!ref_alnum(*p))
+			return 0;
+		while (ref_alnum(*p))
+			p++;
+		if (!*p)
+			return 1;
+		if (*p == '/')
+			p++;
+		else if (p[0] == '-' && p[1] == '-')
+			p += 2;
+		else if (strchr("-._:@+", *p))
+			p++;
+		else
+			return 0;
+	}
+}
+
+static void fuzz_ref_name(const char *s)
+{
+	struct oci_error *err = NULL;
+	int r = oci_ref_name_check(s, &err);
+	if (r < 0) {
+		CHECK_ERR(r, err);
+		CHECK(r == OCI_E_USAGE);
+		oci_error_free(err);
+	} else {
+		CHECK(r == 0 && err == NULL);
+	}
+	CHECK((r == 0) == ref_oracle(s));
+}
+
 static void fuzz_platform(const char *s)
 {
 	struct oci_platform p;
@@ -104,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_digest(s);
 	if (*s) /* the empty name is a usage error; stat("") is not interesting */
 		fuzz_ref(s);
+	fuzz_ref_name(s);
 	fuzz_platform(s);
 	free(s);
 	return 0;

@@ -264,6 +264,50 @@ static void test_whiteout(void)
 	whiteout_is(".wh..wh..opq/x", OCI_WHITEOUT_NONE, NULL);
 }
 
+/* the image-spec's ref grammar (annotations.md) */
+static void test_ref_name(void)
+{
+	static const char *const good[] = {
+	    "v1",
+	    "0",
+	    "a-b",
+	    "a--b",
+	    "a.b_c",
+	    "A+B",
+	    "x@y",
+	    "a:b",
+	    "example/app:1.0",
+	    "registry.example.com:5000/ns/app:1.2.3",
+	    "a/b/c",
+	    "Z9",
+	};
+	static const char *const bad[] = {
+	    "",	   "-a",   "a-",       "a..b", "a._b", "a---b", "a//b", "/a",	"a/",  ".",
+	    "a b", "a\tb", "\xc3\xa9", "a:",   "@a",   "a@@b",	"a/-b", "a\\b", "a*b",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct oci_error *err = NULL;
+		int r = oci_ref_name_check(good[i], &err);
+		ok(r == 0 && !err, "ref \"%s\": allowed", good[i]);
+		oci_error_free(err);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct oci_error *err = NULL;
+		int r = oci_ref_name_check(bad[i], &err);
+		ok(r == OCI_E_USAGE && err && err->msg, "ref \"%s\": refused with a message",
+		   bad[i]);
+		oci_error_free(err);
+	}
+	char *longref = malloc(OCI_REF_NAME_MAX + 2);
+	memset(longref, 'a', OCI_REF_NAME_MAX);
+	longref[OCI_REF_NAME_MAX] = 0;
+	ok(oci_ref_name_check(longref, NULL) == 0, "a ref of OCI_REF_NAME_MAX bytes: allowed");
+	longref[OCI_REF_NAME_MAX] = 'a';
+	longref[OCI_REF_NAME_MAX + 1] = 0;
+	ok(oci_ref_name_check(longref, NULL) == OCI_E_USAGE, "one byte more: refused");
+	free(longref);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmp)) {
@@ -273,6 +317,7 @@ int main(void)
 	test_ref();
 	test_clean();
 	test_whiteout();
+	test_ref_name();
 	rmdir(tmp);
 	return done_testing();
 }

@@ -1,15 +1,19 @@
 /* The error printer, messages and small helpers shared by the tools. */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "common.h"
 
 const char *tool_name = "oci";
 bool tool_quiet = false;
+bool tool_progress_forced = false;
 
 #include <getopt.h>
 
@@ -31,8 +35,48 @@ void tool_init(const char *name, int argc, char **argv)
 			argv[i] = hidden;
 		}
 	}
-	/* a closed pipe is reported as a write error, not a silent death */
-	signal(SIGPIPE, SIG_IGN);
+	/* A reader that goes away ends us as it ends cat(1): SIGPIPE's default
+	 * action, whatever the parent left us (a shell may start us with it
+	 * ignored). The library writes to no pipe but stdout, and no tool
+	 * holds a half-written result on disk while it writes to stdout. */
+	signal(SIGPIPE, SIG_DFL);
+}
+
+bool tool_stdout_gone(void)
+{
+	/* a pipe or socket whose reader closed polls as an error or hang-up
+	 * without our asking for any event */
+	struct pollfd p = {.fd = 1, .events = 0};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+static off_t tool_stream_start = -1;
+
+void tool_stream_begin(void)
+{
+	struct stat st;
+	if (fstat(1, &st) == 0 && S_ISREG(st.st_mode))
+		tool_stream_start = lseek(1, 0, SEEK_CUR);
+}
+
+void tool_stream_abort(void)
+{
+	int saved = errno;
+	if (tool_stream_start >= 0 && ftruncate(1, tool_stream_start) == 0)
+		lseek(1, tool_stream_start, SEEK_SET);
+	errno = saved;
+}
+
+void tool_exit_sigpipe(void)
+{
+	fflush(stderr);
+	signal(SIGPIPE, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGPIPE);
+	_exit(128 + SIGPIPE);
 }
 
 /* Untrusted text (refs, paths, JSON strings) must not smuggle control
@@ -82,7 +126,16 @@ int tool_fail(const char *subject, struct oci_error *err)
 		oci_error_free(err);
 		return EXIT_TROUBLE;
 	}
+	/* the reader of our output went away: not an error to report */
+	if ((!err || err->errnum == EPIPE || err->errnum == 0) && tool_stdout_gone())
+		tool_exit_sigpipe();
 	fprintf(stderr, "%s: ", tool_name);
+	/* the library often names the subject itself ("nope: open: ..."):
+	 * name it once */
+	size_t sl = subject ? strlen(subject) : 0;
+	if (subject && err && err->msg && strncmp(err->msg, subject, sl) == 0 &&
+	    err->msg[sl] == ':')
+		subject = NULL;
 	if (subject) {
 		tool_put_sanitized(stderr, subject);
 		fputs(": ", stderr);
@@ -150,6 +203,8 @@ int tool_flush_stdout(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		int e = errno;
+		if (e == EPIPE || tool_stdout_gone())
+			tool_exit_sigpipe();
 		fprintf(stderr, "%s: stdout: write failed: %s\n", tool_name, strerror(e ? e : EIO));
 		return EXIT_TROUBLE;
 	}
@@ -173,6 +228,19 @@ const char *tool_human_size(long long n, char *buf, size_t len)
 	return buf;
 }
 
+bool tool_is_bundle(const char *path)
+{
+	size_t n = strlen(path) + sizeof("/" OCI_BUNDLE_RECORD);
+	char *rec = malloc(n);
+	if (!rec)
+		abort();
+	snprintf(rec, n, "%s/" OCI_BUNDLE_RECORD, path);
+	struct stat st;
+	bool r = lstat(rec, &st) == 0 && S_ISREG(st.st_mode);
+	free(rec);
+	return r;
+}
+
 int tool_platform(const char *s, struct oci_platform *out)
 {
 	if (!s) {
@@ -194,7 +262,7 @@ static double tool_now(void)
 
 void tool_progress_init(struct tool_progress *p, bool forced)
 {
-	p->on = !tool_quiet && (forced || isatty(2));
+	p->on = !tool_quiet && (forced || tool_progress_forced || isatty(2));
 	p->start = tool_now();
 	p->last = 0;
 	p->drawn = false;
@@ -224,6 +292,89 @@ void tool_progress_end(struct tool_progress *p)
 	if (p->drawn)
 		fputc('\n', stderr);
 	p->drawn = false;
+}
+
+struct ticker {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop, drawn;
+	char *label;
+	double start;
+};
+
+static void *ticker_run(void *arg)
+{
+	struct ticker *k = arg;
+	pthread_mutex_lock(&k->mu);
+	while (!k->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+		if (k->stop)
+			break;
+		fprintf(stderr, "\r%s: %s  %.0f s\033[K", tool_name, k->label,
+			tool_now() - k->start);
+		fflush(stderr);
+		k->drawn = true;
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+void tool_ticker_start(struct tool_ticker *t, const char *label)
+{
+	t->priv = NULL;
+	t->on = !tool_quiet && (tool_progress_forced || isatty(2));
+	if (!t->on)
+		return;
+	struct ticker *k = calloc(1, sizeof(*k));
+	if (!k)
+		abort();
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	k->label = strdup(label);
+	if (!k->label)
+		abort();
+	k->start = tool_now();
+	/* the job's signals (SIGINT, SIGTERM) stay with the main thread */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int r = pthread_create(&k->th, NULL, ticker_run, k);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		/* no live line is no reason to fail the job */
+		free(k->label);
+		free(k);
+		t->on = false;
+		return;
+	}
+	t->priv = k;
+}
+
+void tool_ticker_stop(struct tool_ticker *t)
+{
+	struct ticker *k = t->priv;
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->mu);
+	k->stop = true;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->th, NULL);
+	if (k->drawn)
+		fputs("\r\033[K", stderr);
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+	free(k->label);
+	free(k);
+	t->priv = NULL;
 }
 
 volatile sig_atomic_t tool_signal;
@@ -286,14 +437,20 @@ int tool_bad_option(char **argv)
 
 int tool_std_option(int c, const char *usage, char **argv)
 {
+	/* a tool whose optstring lacks "hV" gets them as getopt's '?' */
+	if (c == '?' && (optopt == 'h' || optopt == 'V'))
+		c = optopt;
 	switch (c) {
 	case 'q':
 		tool_quiet = true;
 		return TOOL_CONTINUE;
-	case TOOL_OPT_HELP:
+	case TOOL_OPT_PROGRESS:
+		tool_progress_forced = true;
+		return TOOL_CONTINUE;
+	case 'h':
 		fputs(usage, stdout);
 		return tool_flush_stdout();
-	case TOOL_OPT_VERSION:
+	case 'V':
 		return tool_version();
 	default:
 		return tool_bad_option(argv);

@@ -27,6 +27,9 @@ struct oci_commit_opts {
 	int level;
 	int64_t timestamp; /* >= 0: reproducible, created = this, mtimes clamped */
 	bool squash, allow_empty, single_platform;
+	/* a bundle's record is left describing what it was unpacked from (by
+	 * default it is rewritten to describe the committed image) */
+	bool keep_record;
 
 	/* config edits; NULL / 0 = unchanged */
 	const char *entrypoint; /* a JSON array, or a string run by /bin/sh -c */

@@ -28,6 +28,13 @@ OCI_EXPORT int oci_image_ref_parse(const char *spec, struct oci_image_ref *out,
 				   struct oci_error **err);
 OCI_EXPORT void oci_image_ref_release(struct oci_image_ref *r);
 
+/* Longest ref a tool writes; the grammar has no bound, our index.json has. */
+#define OCI_REF_NAME_MAX 4096
+/* 0 when ref matches the image-spec's ref grammar (annotations.md,
+ * org.opencontainers.image.ref.name); else OCI_E_USAGE naming it. Every
+ * writer of a ref checks it before it writes anything. */
+OCI_EXPORT int oci_ref_name_check(const char *ref, struct oci_error **err);
+
 /* The top-level descriptor named by ref (REF, @DIGEST, or the only one). */
 OCI_EXPORT int oci_layout_select(struct oci_layout *l, const struct oci_image_ref *r,
 				 struct oci_descriptor *out, struct oci_error **err);

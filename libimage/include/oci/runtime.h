@@ -61,6 +61,38 @@ OCI_EXPORT int oci_runtime_list(const char *root, struct oci_runtime_entry **out
 				struct oci_error **err);
 OCI_EXPORT void oci_runtime_entries_free(struct oci_runtime_entry *v, size_t n);
 
+/* Send sig to every process of the container's cgroup (kill --all). */
+OCI_EXPORT int oci_runtime_kill_all(const char *root, const char *id, int sig,
+				    struct oci_error **err);
+/* Freeze (pause) and thaw (resume) every process of a running container
+ * through its freezer cgroup; a paused container's status is "paused". */
+OCI_EXPORT int oci_runtime_pause(const char *root, const char *id, struct oci_error **err);
+OCI_EXPORT int oci_runtime_resume(const char *root, const char *id, struct oci_error **err);
+/* the host pids in the container's cgroup */
+OCI_EXPORT int oci_runtime_ps(const char *root, const char *id, pid_t **pids, size_t *n,
+			      struct oci_error **err);
+/* runc's "events --stats" data (memory, cpu, pids) as JSON (malloc'd) */
+OCI_EXPORT int oci_runtime_stats(const char *root, const char *id, char **json,
+				 struct oci_error **err);
+/* set linux.resources (a JSON object's text) on a running container */
+OCI_EXPORT int oci_runtime_update(const char *root, const char *id, const char *resources,
+				  struct oci_error **err);
+
+struct oci_exec_opts {
+	const char *process;  /* a runtime-spec process JSON file, or NULL */
+	char *const *args;    /* replaces the process's args when not NULL */
+	char *const *env;     /* K=V added to (or replacing in) its env; NULL-terminated */
+	const char *cwd;      /* replaces process.cwd when not NULL */
+	const char *user;     /* "UID" or "UID:GID", replaces process.user */
+	const char *pid_file; /* the new process's host pid, written atomically */
+	bool detach;	      /* do not wait for it */
+};
+/* Run a process in a running container: its namespaces, cgroups and
+ * confinement; *wstatus: the waitpid status of the helper, whose exit
+ * status is the process's (128+N when killed by signal N). */
+OCI_EXPORT int oci_runtime_exec(const char *root, const char *id, const struct oci_exec_opts *o,
+				int *wstatus, struct oci_error **err);
+
 /* "TERM", "SIGTERM", "15" -> 15; -1 when not a signal */
 OCI_EXPORT int oci_signal_parse(const char *s);
 
