@@ -128,8 +128,10 @@ mkdir -p "$B/rootfs/opt/tree/sub" && echo x >"$B/rootfs/opt/tree/sub/x"
 rm -rf "$B/rootfs/home"
 chmod 0700 "$B/rootfs/srv/data"
 rm "$B/rootfs/etc/group" && mkdir "$B/rootfs/etc/group"
-oci-commit -q "$B" "$TMP/L:c" >/dev/null || fail "commit of the changed bundle" ""
+# the bundle's own diff before the commit: afterwards its record describes
+# the committed image (oci-commit without --keep-record)
 oci-diff "$B" | grep -v '^C /$' >"$TMP/bundle.diff"
+oci-commit -q "$B" "$TMP/L:c" >/dev/null || fail "commit of the changed bundle" ""
 diff_is 1 "$(cat "$TMP/bundle.diff")" "multi:v1 -> its commit: the bundle's own lines (but C /)" "$TD/multi:v1" "$TMP/L:c"
 oci-commit -q --from "$TMP/L:c" --cmd '["/bin/true"]' --env LANG=en --user root "$TMP/L:c2" >/dev/null
 diff_is 1 $'C config.Cmd\nC config.Env\nC config.User' "a config-only commit: only config lines" "$TMP/L:c" "$TMP/L:c2"
