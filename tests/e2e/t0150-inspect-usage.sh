@@ -120,7 +120,8 @@ done
 
 # ---- memory follows the paths, not the bytes ----
 # the same two paths, once with 1-byte files and once with 32 MiB ones
-# (added, overwritten, deleted): peak RSS must not follow the bytes
+# (added, overwritten, deleted): peak RSS must not follow the bytes (less
+# than half of one file more; one file held would be 32 MiB)
 if [ -x /usr/bin/time ]; then
 	python3 - "$TMP" <<'PY'
 import json, sys
@@ -131,10 +132,11 @@ for name, n in (("small", 1), ("large", 32 << 20)):
               open("%s/%s.json" % (t, name), "w"))
 PY
 	python3 "$LIB" build "$TMP/small" "$TMP/small.json" "$TMP/large" "$TMP/large.json" >/dev/null
-	rss() { /usr/bin/time -f %M oci-inspect --usage "$1" 2>&1 >"$TMP/rss.out" | tail -n1; }
+	# (a sanitizer build keeps freed memory in quarantine: not for this run)
+	rss() { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0 /usr/bin/time -f %M oci-inspect --usage "$1" 2>&1 >"$TMP/rss.out" | tail -n1; }
 	rs=$(rss "$TMP/small:t") rl=$(rss "$TMP/large:t")
 	is "$(awk '/^total/ { print $2 }' "$TMP/rss.out")" $((3 * (32 << 20))) "96 MiB added in the large image"
-	if [ "$rl" -lt $((rs + 8192)) ]; then
+	if [ "$rl" -lt $((rs + 16384)) ]; then
 		pass "peak RSS ${rl} KiB with 96 MiB wasted, ${rs} KiB with 3 bytes: bounded by paths"
 	else
 		fail "peak RSS bounded by paths" "${rl} KiB for 32 MiB files against ${rs} KiB for 1-byte ones"
