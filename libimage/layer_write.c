@@ -23,6 +23,8 @@ struct lw {
 	const char *cur; /* the entry being written, for messages */
 	int64_t clamp;
 	size_t entries;
+	/* the after tree's content in a spool (a merged image), not on disk */
+	const struct oci_snapshot *spool;
 };
 
 static int lw_sink(void *arg, const void *buf, size_t len, struct oci_error **err)
@@ -124,6 +126,30 @@ static int lw_sink_data(void *arg, const void *buf, size_t len, struct oci_error
 	return r < 0 ? error_wrap(err, "write data of \"%s\"", w->cur) : 0;
 }
 
+/* a merged image's file: its bytes from the spool its snapshot carries */
+static int lw_spool_data(struct lw *w, const char *name, const struct oci_snap_entry *e,
+			 struct oci_error **err)
+{
+	cleanup_free char *buf = xmalloc(1 << 17);
+	int64_t off = w->spool->content_off[e->ino], pos = 0;
+	while (pos < e->size) {
+		if (oci_cancelled())
+			return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+		size_t want = e->size - pos > (1 << 17) ? (1 << 17) : (size_t)(e->size - pos);
+		ssize_t n = pread(w->spool->content_fd, buf, want, off + pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return error_set(err, OCI_E_IO, n < 0 ? errno : EIO,
+					 "read the content of \"%s\" from the spool", name);
+		int r = tar_write_data(w->tw, buf, (size_t)n, err);
+		if (r < 0)
+			return error_wrap(err, "write data of \"%s\"", name);
+		pos += n;
+	}
+	return 0;
+}
+
 /* one entry: metadata from e, content (regular files) read from rootfd */
 static int lw_entry(struct lw *w, const char *name, const struct oci_snap_entry *e,
 		    const char *hardlink, int rootfd, uid_t map_uid, gid_t map_gid,
@@ -151,6 +177,8 @@ static int lw_entry(struct lw *w, const char *name, const struct oci_snap_entry 
 		archive_entry_set_filetype(ae, AE_IFREG);
 		archive_entry_set_hardlink(ae, hardlink);
 		archive_entry_set_size(ae, 0);
+	} else if (type == S_IFREG && w->spool) {
+		archive_entry_set_size(ae, e->size);
 	} else if (type == S_IFREG && !(e->flags & OCI_SNAP_VIRTUAL)) {
 		archive_entry_set_size(ae, e->size);
 		/* O_NONBLOCK: a FIFO swapped in since the walk cannot hang us */
@@ -177,6 +205,8 @@ static int lw_entry(struct lw *w, const char *name, const struct oci_snap_entry 
 	} else if (fd >= 0) {
 		w->cur = name;
 		r = snapshot_read_content(fd, e->size, e->path, lw_sink_data, w, err);
+	} else if (type == S_IFREG && w->spool && !hardlink) {
+		r = lw_spool_data(w, name, e, err);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -392,6 +422,8 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 	struct pathmap inode_first;
 	pathmap_init(&inode_first);
 	lw_open(&w, out_fd, o);
+	if (cs->after->content_off)
+		w.spool = cs->after;
 	int r = bad;
 	/* rootless: what we created is root's in the image, as in the user namespace */
 	uid_t map_uid = cs->ignore_owner ? getuid() : (uid_t)-1;

@@ -7,12 +7,14 @@
  * layer. The merged snapshot and the merged tar stream are read off the
  * model, so neither can show a tree that unpacking would not make. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include <oci/merge.h>
+#include "merge_int.h"
 #include "pathmap.h"
 #include "snapshot_int.h"
 #include "tar_write.h"
@@ -38,6 +40,10 @@ struct mnode {
 	 * 0 for a directory made as a parent of an entry */
 	size_t layer, ordinal;
 	struct mname *head; /* the name the stream gives it first */
+	/* a regular file: its number among the files made, and with a spool
+	 * (oci_image_merge_content) where its bytes start there */
+	uint64_t serial;
+	int64_t spool_off;
 };
 
 /* a name in a directory; a directory has one name, and its children hang
@@ -76,6 +82,13 @@ struct merge {
 	char *cache_path;
 	struct mname *cache_dir;
 	char *buf;
+	/* usage.c's accounting, or NULL */
+	const struct merge_observer *obs;
+	bool in_whiteout;      /* names going now go by a whiteout */
+	size_t names_unlinked; /* names removed so far, to count what a whiteout hid */
+	int spool_fd;	       /* every file's content appended here, or -1 */
+	int64_t spool_len;
+	uint64_t files;
 };
 
 static bool mg_is_dir(const struct mname *n)
@@ -180,6 +193,12 @@ static struct mname *mg_link_name(struct merge *m, struct mname *dir, const char
 static void mg_unlink_name(struct merge *m, struct mname *n)
 {
 	mg_cache_drop(m);
+	m->names_unlinked++;
+	if (m->obs && n->ino->e.nlink == 1 && S_ISREG(n->ino->e.mode) && m->obs->file_dropped) {
+		cleanup_free char *path = mg_path(n);
+		m->obs->file_dropped(m->obs->arg, path, n->ino->e.size, n->ino->layer - 1, m->li,
+				     m->in_whiteout);
+	}
 	if (n->prev)
 		n->prev->next = n->next;
 	else
@@ -425,8 +444,24 @@ static int mg_remove(struct merge *m, struct mname *n, const char *path, bool ke
 	return r;
 }
 
+static int mg_whiteout_apply(struct merge *m, enum oci_whiteout kind, const char *target,
+			     struct oci_error **err);
+
+/* the observer hears what each whiteout removed, and that it was a whiteout */
 static int mg_whiteout(struct merge *m, enum oci_whiteout kind, const char *target,
 		       struct oci_error **err)
+{
+	size_t before = m->names_unlinked;
+	m->in_whiteout = true;
+	int r = mg_whiteout_apply(m, kind, target, err);
+	m->in_whiteout = false;
+	if (m->obs && m->obs->whiteout)
+		m->obs->whiteout(m->obs->arg, m->li, m->names_unlinked - before);
+	return r;
+}
+
+static int mg_whiteout_apply(struct merge *m, enum oci_whiteout kind, const char *target,
+			     struct oci_error **err)
 {
 	if (kind == OCI_WHITEOUT_OPAQUE) {
 		/* the directory itself, not through a symlink (O_NOFOLLOW) */
@@ -550,12 +585,26 @@ static void mg_finish_dirs(struct merge *m)
 static int mg_file_data(struct merge *m, struct oci_layer_reader *r, struct mnode *n,
 			struct oci_error **err)
 {
+	n->serial = ++m->files;
 	if (!m->hash)
 		return 0; /* the reader skips what is not read */
 	struct oci_hash *h = oci_hash_new(OCI_DIGEST_SHA256);
 	ssize_t k;
-	while ((k = oci_layer_read_data(r, m->buf, 1 << 16, err)) > 0)
+	n->spool_off = m->spool_len;
+	while ((k = oci_layer_read_data(r, m->buf, 1 << 16, err)) > 0) {
 		oci_hash_update(h, m->buf, (size_t)k);
+		for (ssize_t done = 0; m->spool_fd >= 0 && done < k;) {
+			ssize_t w = write(m->spool_fd, m->buf + done, (size_t)(k - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				oci_hash_free(h);
+				return error_set(err, OCI_E_IO, errno, "write the content spool");
+			}
+			done += w;
+			m->spool_len += w;
+		}
+	}
 	oci_hash_final(h, &n->e.digest);
 	oci_hash_free(h);
 	return k < 0 ? (int)k : 0;
@@ -598,6 +647,8 @@ static int mg_new_node(struct merge *m, struct oci_layer_reader *r, struct archi
 			mnode_free(n);
 			return rr;
 		}
+		if (m->obs && m->obs->file_added)
+			m->obs->file_added(m->obs->arg, m->li, n->e.size);
 		break;
 	}
 	case AE_IFLNK: {
@@ -768,10 +819,12 @@ static void merge_release(struct merge *m)
 	free(m->buf);
 }
 
-static int merge_run(const struct oci_image *img, struct merge *m, bool hash,
-		     struct oci_error **err)
+static int merge_run_obs(const struct oci_image *img, struct merge *m, bool hash,
+			 const struct merge_observer *obs, int spool_fd, struct oci_error **err)
 {
 	memset(m, 0, sizeof(*m));
+	m->obs = obs;
+	m->spool_fd = spool_fd;
 	pathmap_init(&m->names);
 	pathmap_init(&m->layer);
 	pathmap_init(&m->layer_anc);
@@ -789,21 +842,51 @@ static int merge_run(const struct oci_image *img, struct merge *m, bool hash,
 	return 0;
 }
 
+static int merge_run(const struct oci_image *img, struct merge *m, bool hash,
+		     struct oci_error **err)
+{
+	return merge_run_obs(img, m, hash, NULL, -1, err);
+}
+
+int merge_observe(const struct oci_image *img, const struct merge_observer *o,
+		  struct oci_error **err)
+{
+	struct merge m;
+	int r = merge_run_obs(img, &m, false, o, -1, err);
+	merge_release(&m);
+	return r;
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
 	return strcmp(((const struct oci_snap_entry *)a)->path,
 		      ((const struct oci_snap_entry *)b)->path);
 }
 
-int oci_image_merge(const struct oci_image *img, struct oci_snapshot **out, struct oci_error **err)
+/* the merged tree as a snapshot; with spool_fd >= 0 its files' content kept
+ * there, the snapshot taking the fd over */
+static int merge_snapshot(const struct oci_image *img, int spool_fd, struct oci_snapshot **out,
+			  struct oci_error **err)
 {
 	struct merge m;
-	int r = merge_run(img, &m, true, err);
+	int r = merge_run_obs(img, &m, true, NULL, spool_fd, err);
 	if (r < 0) {
 		merge_release(&m);
+		if (spool_fd >= 0)
+			close(spool_fd);
 		return r;
 	}
 	struct oci_snapshot *s = xcalloc(1, sizeof(*s));
+	s->content_fd = spool_fd;
+	if (spool_fd >= 0) {
+		/* ino names the file (hard links share it), and where its bytes are */
+		s->content_off = xcalloc(m.files + 1, sizeof(*s->content_off));
+		for (size_t i = 0; i < m.names.cap; i++) {
+			struct mname *n = m.names.slots[i].hash ? m.names.slots[i].val : NULL;
+			if (n && S_ISREG(n->ino->e.mode))
+				s->content_off[n->ino->serial] = n->ino->spool_off;
+		}
+	}
 	s->e = xcalloc(m.names.n ? m.names.n : 1, sizeof(*s->e));
 	for (size_t i = 0; i < m.names.cap; i++) {
 		struct mname *n = m.names.slots[i].hash ? m.names.slots[i].val : NULL;
@@ -814,6 +897,8 @@ int oci_image_merge(const struct oci_image *img, struct oci_snapshot **out, stru
 		e->path = mg_path(n);
 		e->link = n->ino->e.link ? xstrdup(n->ino->e.link) : NULL;
 		e->xattrs = xstrdup(n->ino->e.xattrs ? n->ino->e.xattrs : "");
+		if (spool_fd >= 0 && S_ISREG(e->mode))
+			e->ino = n->ino->serial;
 	}
 	qsort(s->e, s->n, sizeof(*s->e), cmp_entry);
 	s->manifest = img->desc.digest;
@@ -821,6 +906,40 @@ int oci_image_merge(const struct oci_image *img, struct oci_snapshot **out, stru
 	merge_release(&m);
 	*out = s;
 	return 0;
+}
+
+int oci_image_merge(const struct oci_image *img, struct oci_snapshot **out, struct oci_error **err)
+{
+	return merge_snapshot(img, -1, out, err);
+}
+
+/* an unlinked file: nothing is left behind whatever ends us */
+static int spool_open(struct oci_error **err)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return error_set(err, OCI_E_IO, errno, "create a content spool in %s", dir);
+	/* no O_TMPFILE on this file system: a named file, unlinked at once */
+	cleanup_free char *tmpl = xasprintf("%s/oci-spool-XXXXXX", dir);
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, OCI_E_IO, errno, "create a content spool in %s", dir);
+	unlink(tmpl);
+	return fd;
+}
+
+int oci_image_merge_content(const struct oci_image *img, struct oci_snapshot **out,
+			    struct oci_error **err)
+{
+	int fd = spool_open(err);
+	if (fd < 0)
+		return fd;
+	return merge_snapshot(img, fd, out, err);
 }
 
 int oci_changeset_images(const struct oci_image *a, const struct oci_image *b,

@@ -50,6 +50,9 @@ void oci_snapshot_free(struct oci_snapshot *s)
 	}
 	free(s->e);
 	free(s->source);
+	if (s->content_off && s->content_fd >= 0)
+		close(s->content_fd);
+	free(s->content_off);
 	free(s);
 }
 

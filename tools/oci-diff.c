@@ -20,8 +20,8 @@ static const char usage[] =
     "  (no option)        one line per change, sorted: A /path, C /path, D /path\n"
     "      --json         each change with the fields that differ, before and after\n"
     "      --tar          the changeset as an OCI layer tar on stdout (whiteouts for\n"
-    "                     deletions, opaque whiteouts for replaced directories); not for\n"
-    "                     two images\n"
+    "                     deletions, opaque whiteouts for replaced directories); between\n"
+    "                     two images with B's content, to apply over A\n"
     "      --platform OS/ARCH[/VARIANT]  for images: choose from an index (default: host)\n"
     "      --compress gzip|zstd|none  compress the --tar output (default none)\n"
     "      --ignore-mtime changes in modification time alone do not count\n"
@@ -290,8 +290,6 @@ int main(int argc, char **argv)
 			}
 			oci_image_ref_release(&ir);
 		}
-		if (tar)
-			return tool_usage_error("--tar: not available between two images");
 		struct oci_platform platform;
 		if (tool_platform(platform_arg, &platform))
 			return EXIT_TROUBLE;
@@ -306,8 +304,11 @@ int main(int argc, char **argv)
 			subject = argv[optind + 1];
 			r = oci_image_open(argv[optind + 1], &platform, &lb, &ib, &err);
 		}
+		/* with --tar, B's files' content is kept as B is read: the layer
+		 * needs it */
 		if (r == 0)
-			r = oci_image_merge(ib, &sb, &err);
+			r = tar ? oci_image_merge_content(ib, &sb, &err)
+				: oci_image_merge(ib, &sb, &err);
 		if (r == 0) {
 			r = oci_changeset_snapshots(sa, sb, &o, &cs, &err);
 			sa = sb = NULL;

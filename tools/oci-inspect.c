@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include "common.h"
+#include "inspect-usage.h"
 #include "inspect.h"
 
 static const char usage[] =
@@ -28,6 +29,11 @@ static const char usage[] =
     "      --layer N|DIGEST  with --files: only layer N (1 = bottom) or that digest\n"
     "      --merged       with --files: the root filesystem the layers make, whiteouts\n"
     "                     applied, without unpacking\n"
+    "      --usage        where the bytes go: per layer added and wasted (overwritten or\n"
+    "                     deleted later) bytes, efficiency, the largest wasted paths\n"
+    "      --max-wasted-bytes N[K|M|G]  with --usage: fail (exit 1) above N wasted bytes\n"
+    "      --max-wasted-percent P  with --usage: fail when more than P percent is wasted\n"
+    "      --min-efficiency E  with --usage: fail when effective/total is below E (0..1)\n"
     "      --platform OS/ARCH[/VARIANT]  choose from an index (default: the host's)\n"
     "      --verify       check the whole layout: every reachable blob (digest, size, media\n"
     "                     type, JSON, diff_ids, layers readable to the end), refs, oci-layout;\n"
@@ -57,7 +63,8 @@ enum mode {
 	MODE_FILES,
 	MODE_HISTORY,
 	MODE_VERIFY,
-	MODE_REPAIR
+	MODE_REPAIR,
+	MODE_USAGE
 };
 
 struct inspect {
@@ -65,6 +72,7 @@ struct inspect {
 	bool json;
 	const char *layer;
 	bool merged;
+	struct usage_gates gates;
 	bool dry_run, gc;
 	const char *output;
 	const char *platform_arg;
@@ -808,6 +816,17 @@ static int list_merged(struct inspect *in, const struct oci_image *img)
 	return tool_flush_stdout();
 }
 
+static int do_usage(struct inspect *in)
+{
+	struct oci_image *img;
+	int r = load_image(in, &img);
+	if (r)
+		return r;
+	r = inspect_usage(in->spec, img, in->json, &in->gates);
+	oci_image_free(img);
+	return r;
+}
+
 static int do_files(struct inspect *in)
 {
 	struct oci_image *img;
@@ -1065,6 +1084,8 @@ int main(int argc, char **argv)
 		OPT_REPAIR,
 		OPT_DRY_RUN,
 		OPT_GC,
+		OPT_USAGE,
+		OPT_GATE,
 	};
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, OPT_JSON},
@@ -1082,13 +1103,26 @@ int main(int argc, char **argv)
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {"gc", no_argument, NULL, OPT_GC},
 	    {"output", required_argument, NULL, 'o'},
+	    {"usage", no_argument, NULL, OPT_USAGE},
+	    {"max-wasted-bytes", required_argument, NULL, OPT_GATE},
+	    {"max-wasted-percent", required_argument, NULL, OPT_GATE},
+	    {"min-efficiency", required_argument, NULL, OPT_GATE},
 	    TOOL_STD_OPTIONS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct inspect in = {.mode = MODE_TREE};
-	int nmodes = 0, c;
-	while ((c = getopt_long(argc, argv, "o:" TOOL_STD_SHORT, longopts, NULL)) != -1) {
+	int nmodes = 0, c, li;
+	while ((c = getopt_long(argc, argv, "o:" TOOL_STD_SHORT, longopts, &li)) != -1) {
 		switch (c) {
+		case OPT_USAGE:
+			in.mode = MODE_USAGE, nmodes++;
+			break;
+		case OPT_GATE: {
+			int st = usage_gate_option(&in.gates, longopts[li].name, optarg);
+			if (st)
+				return st;
+			break;
+		}
 		case OPT_JSON:
 			in.json = true;
 			break;
@@ -1144,8 +1178,13 @@ int main(int argc, char **argv)
 	tool_args_done(argc, argv);
 	if (nmodes > 1)
 		return tool_usage_error(
-		    "--refs, --manifest, --config, --index, --files, --history, "
+		    "--refs, --manifest, --config, --index, --files, --history, --usage, "
 		    "--verify and --repair are mutually exclusive");
+	if (usage_gates_any(&in.gates) && nmodes == 0)
+		in.mode = MODE_USAGE, nmodes++;
+	if (usage_gates_any(&in.gates) && in.mode != MODE_USAGE)
+		return tool_usage_error("--max-wasted-bytes, --max-wasted-percent and "
+					"--min-efficiency go with --usage");
 	if ((in.dry_run || in.gc || in.output) && in.mode != MODE_REPAIR)
 		return tool_usage_error("--dry-run, --gc and -o go with --repair");
 	if (in.merged && nmodes == 0)
@@ -1204,6 +1243,9 @@ int main(int argc, char **argv)
 		break;
 	case MODE_FILES:
 		r = do_files(&in);
+		break;
+	case MODE_USAGE:
+		r = do_usage(&in);
 		break;
 	case MODE_HISTORY:
 		r = do_history(&in);

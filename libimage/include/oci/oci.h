@@ -20,6 +20,7 @@
 #include <oci/copy.h>
 #include <oci/merge.h>
 #include <oci/verify.h>
+#include <oci/usage.h>
 
 OCI_EXPORT const char *oci_version(void);
 

@@ -39,6 +39,11 @@ struct oci_snapshot {
 	struct oci_digest manifest;
 	struct oci_digest config;
 	bool rootless;
+	/* A merged image's tree may carry its regular files' content in a spool
+	 * (oci_image_merge_content): entry e's bytes are at content_off[e.ino]
+	 * in content_fd; NULL and -1 otherwise. */
+	int64_t *content_off;
+	int content_fd;
 };
 
 OCI_EXPORT int oci_snapshot_write(const struct oci_snapshot *s, int dirfd, const char *name,
