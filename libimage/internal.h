@@ -61,5 +61,11 @@ HIDDEN bool oci_cancelled(void);
 /* read exactly len bytes at off (short only at EOF); -1 on error */
 HIDDEN ssize_t read_full_at(int fd, void *buf, size_t len, off_t off);
 HIDDEN ssize_t read_full(int fd, void *buf, size_t len);
+/* write all len bytes (retrying short writes and EINTR); -1 with errno */
+HIDDEN int write_full(int fd, const void *buf, size_t len);
+/* An anonymous read-write temporary file in $TMPDIR (fallback_dir when
+ * unset), gone as soon as it is closed, whatever happens; tag names the
+ * short-lived file made where O_TMPFILE is not supported. */
+HIDDEN int tmpfile_anon(const char *fallback_dir, const char *tag, struct oci_error **err);
 
 #endif
