@@ -102,7 +102,10 @@ bool archive_out_has(const struct archive_out *a, const struct oci_digest *d)
 	return false;
 }
 
-static int ao_header(struct archive_out *a, const char *name, int64_t size, struct oci_error **err)
+/* the header of a regular file of the archive: 0644, mtime 0 (the same
+ * bytes every run); ao_blob_header() must make exactly what this does */
+static int ao_write_header(struct tar_writer *tw, const char *name, int64_t size,
+			   struct oci_error **err)
 {
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, name);
@@ -110,7 +113,7 @@ static int ao_header(struct archive_out *a, const char *name, int64_t size, stru
 	archive_entry_set_perm(e, 0644);
 	archive_entry_set_size(e, size);
 	archive_entry_set_mtime(e, 0, 0);
-	int r = tar_write_header(a->tw, e, err);
+	int r = tar_write_header(tw, e, err);
 	archive_entry_free(e);
 	return r;
 }
@@ -120,7 +123,7 @@ int archive_out_blob_begin(struct archive_out *a, const struct oci_digest *d, in
 {
 	cleanup_free char *name =
 	    xasprintf("blobs/%s/%s", oci_digest_algo_name(d->algo), oci_digest_hex(d));
-	int r = ao_header(a, name, size, err);
+	int r = ao_write_header(a->tw, name, size, err);
 	if (r < 0)
 		return r;
 	a->want = size;
@@ -161,16 +164,9 @@ static int ao_blob_header(const struct oci_digest *d, int64_t size, unsigned cha
 	struct tar_writer *w = tar_writer_new(ao_mem_sink, &m);
 	cleanup_free char *name =
 	    xasprintf("blobs/%s/%s", oci_digest_algo_name(d->algo), oci_digest_hex(d));
-	struct archive_entry *e = archive_entry_new();
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
-	archive_entry_set_size(e, size);
-	archive_entry_set_mtime(e, 0, 0);
-	int r = tar_write_header(w, e, err);
+	int r = ao_write_header(w, name, size, err);
 	if (r == 0)
 		r = tar_writer_flush(w, err);
-	archive_entry_free(e);
 	tar_writer_free(w);
 	if (r == 0 && m.len != 512)
 		r = error_set(err, OCI_E_LIMIT, 0, "blob header: not a plain ustar header");
@@ -182,7 +178,7 @@ int archive_out_blob_begin_unsized(struct archive_out *a, const struct oci_diges
 {
 	/* the entry before ends (its padding), everything buffered is out:
 	 * from here the bytes go straight to the file */
-	int r = ao_header(a, "oci-copy.placeholder", 0, err);
+	int r = ao_write_header(a->tw, "oci-copy.placeholder", 0, err);
 	if (r == 0)
 		r = tar_writer_flush(a->tw, err);
 	if (r < 0)
@@ -254,7 +250,7 @@ int archive_out_blob_mem(struct archive_out *a, const void *buf, size_t len, str
 int archive_out_file(struct archive_out *a, const char *name, const void *buf, size_t len,
 		     struct oci_error **err)
 {
-	int r = ao_header(a, name, (int64_t)len, err);
+	int r = ao_write_header(a->tw, name, (int64_t)len, err);
 	return r < 0 ? r : tar_write_data(a->tw, buf, len, err);
 }
 

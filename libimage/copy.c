@@ -7,7 +7,6 @@
  * rename. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <sys/stat.h>
 #include <oci/copy.h>
 #include <oci/layout_write.h>
@@ -328,24 +327,6 @@ static int cp_recode_stream(struct cp *c, const struct oci_descriptor *d,
 	return r;
 }
 
-/* a temporary file for an archive's recompressed layer: it must be whole
- * (its size known) before its tar header is written */
-static int cp_tmpfile(struct oci_error **err)
-{
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	cleanup_free char *t = xasprintf("%s/oci-copy-XXXXXX", dir);
-	fd = mkostemp(t, O_CLOEXEC);
-	if (fd < 0)
-		return error_set(err, OCI_E_IO, errno, "%s: a temporary file", dir);
-	unlink(t);
-	return fd;
-}
-
 static int cp_recode(struct cp *c, const struct oci_descriptor *d, const struct oci_digest *diff_id,
 		     int to, struct oci_descriptor *out, struct oci_error **err)
 {
@@ -368,7 +349,9 @@ static int cp_recode(struct cp *c, const struct oci_descriptor *d, const struct 
 		if (r == 0)
 			r = archive_out_blob_end_unsized(c->ar, err);
 	} else if (c->ar) {
-		cleanup_close int fd = cp_tmpfile(err);
+		/* the recompressed layer must be whole (its size known) before
+		 * its tar header is written */
+		cleanup_close int fd = tmpfile_anon("/tmp", "oci-copy", err);
 		if (fd < 0)
 			return fd;
 		r = cp_recode_stream(c, d, diff_id, to, fd, NULL, &out->digest, &out->size, err);
@@ -1055,12 +1038,7 @@ out:
 			close(c->dfd);
 			c->dfd = -1;
 		}
-		cleanup_free char *p1 = xstrdup(dpath), *p2 = xstrdup(dpath);
-		int pfd = open(dirname(p1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (pfd >= 0) {
-			inroot_remove(pfd, basename(p2), dpath, NULL, NULL, NULL);
-			close(pfd);
-		}
+		inroot_remove_path(dpath);
 	}
 	return r;
 }

@@ -1,5 +1,6 @@
 /* Error construction and wrapping, and the one place that allocates or dies. */
 #include <errno.h>
+#include <fcntl.h>
 #include "internal.h"
 
 void *xmalloc(size_t n)
@@ -195,6 +196,24 @@ int write_full(int fd, const void *buf, size_t len)
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+int tmpfile_anon(const char *fallback_dir, const char *tag, struct oci_error **err)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = fallback_dir;
+	/* O_EXCL: never linkat()ed into a name, it is gone once closed */
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC | O_EXCL, 0600);
+	if (fd >= 0)
+		return fd;
+	/* no O_TMPFILE there: a named one, unlinked at once */
+	cleanup_free char *tmpl = xasprintf("%s/%s-XXXXXX", dir, tag);
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, OCI_E_IO, errno, "create temporary file in %s", dir);
+	unlink(tmpl);
+	return fd;
 }
 
 static volatile sig_atomic_t *cancel_flag;

@@ -3,6 +3,7 @@
  * resolve them as if rootfd were "/", so nothing can escape. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -123,21 +124,32 @@ int inroot_parent(int rootfd, const char *path, bool create, const char **base,
 	}
 }
 
-char **inroot_dir_names(DIR *d, size_t *count)
+/* d's names but "." and ".."; 0, or the errno readdir failed with (the
+ * names read until then are still given) */
+static int dir_names(DIR *d, char ***names, size_t *count)
 {
 	size_t n = 0, cap = 16;
-	char **names = xmalloc(cap * sizeof(*names));
+	char **v = xmalloc(cap * sizeof(*v));
 	struct dirent *de;
-	while ((de = readdir(d))) {
+	while ((errno = 0, de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		if (n == cap) {
 			cap *= 2;
-			names = xrealloc(names, cap * sizeof(*names));
+			v = xrealloc(v, cap * sizeof(*v));
 		}
-		names[n++] = xstrdup(de->d_name);
+		v[n++] = xstrdup(de->d_name);
 	}
+	int e = errno;
+	*names = v;
 	*count = n;
+	return e;
+}
+
+char **inroot_dir_names(DIR *d, size_t *count)
+{
+	char **names;
+	dir_names(d, &names, count);
 	return names;
 }
 
@@ -152,19 +164,9 @@ int inroot_read_names(int fd, char ***names, size_t *count)
 		errno = e;
 		return -1;
 	}
-	size_t n = 0, cap = 16;
-	char **v = xmalloc(cap * sizeof(*v));
-	struct dirent *de;
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			cap *= 2;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
-		v[n++] = xstrdup(de->d_name);
-	}
-	int e = errno;
+	char **v;
+	size_t n;
+	int e = dir_names(d, &v, &n);
 	closedir(d);
 	if (e) {
 		inroot_free_names(v, n);
@@ -196,7 +198,8 @@ void inroot_path_at(struct inroot_path *b, size_t at, const char *name)
 	b->len = at + nl;
 }
 
-int inroot_reopen_parent(int fd, const struct stat *want)
+/* the parent of directory fd, which must be the directory of *want */
+static int reopen_parent(int fd, const struct stat *want)
 {
 	int pfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
@@ -210,17 +213,45 @@ int inroot_reopen_parent(int fd, const struct stat *want)
 	return pfd;
 }
 
-/* One directory being emptied: its names, read before anything is removed
- * (removing while iterating may skip entries). */
-struct rm_frame {
-	char **names;
-	size_t n, i;
-	int fd; /* -1 while deeper frames hold theirs (see INROOT_WALK_FDS) */
-	struct stat st;
-	const char *name; /* in its parent: the parent frame's names[i - 1] */
-	size_t plen;	  /* its path's length in the shared buffer */
-	bool kept;	  /* something below it was spared */
-};
+int inroot_walk_push(struct inroot_walk *w, int fd, const struct stat *st, const char *name)
+{
+	if (w->depth >= INROOT_WALK_FDS) {
+		struct inroot_frame *up = &w->v[w->depth - 1];
+		close(up->fd);
+		up->fd = -1;
+	}
+	if (w->depth == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 16;
+		w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
+	}
+	struct inroot_frame *f = &w->v[w->depth++];
+	*f = (struct inroot_frame){.fd = fd, .st = *st, .name = name, .plen = w->path.len};
+	return inroot_read_names(fd, &f->names, &f->n);
+}
+
+int inroot_walk_parent_fd(struct inroot_walk *w)
+{
+	struct inroot_frame *f = &w->v[w->depth - 1], *up = &w->v[w->depth - 2];
+	if (up->fd < 0)
+		up->fd = reopen_parent(f->fd, &up->st);
+	return up->fd;
+}
+
+void inroot_walk_pop(struct inroot_walk *w)
+{
+	struct inroot_frame *f = &w->v[--w->depth];
+	if (f->fd >= 0)
+		close(f->fd);
+	inroot_free_names(f->names, f->n);
+}
+
+void inroot_walk_free(struct inroot_walk *w)
+{
+	while (w->depth > 0)
+		inroot_walk_pop(w);
+	free(w->v);
+	free(w->path.p);
+}
 
 static int rm_open_dir(int parentfd, const char *name, const struct stat *st)
 {
@@ -235,20 +266,10 @@ static int rm_open_dir(int parentfd, const char *name, const struct stat *st)
 	return fd;
 }
 
-static void rm_unwind(struct rm_frame *v, size_t n)
-{
-	for (size_t k = n; k-- > 0;) {
-		if (v[k].fd >= 0)
-			close(v[k].fd);
-		inroot_free_names(v[k].names, v[k].n);
-	}
-	free(v);
-}
-
-/* Iterative, with the stack on the heap: a tree of any depth is removed
- * without a C stack frame per level, and with at most INROOT_WALK_FDS
- * directory fds open (a deeper parent is reopened through "..", checked to
- * be the same directory). */
+/* Iterative (struct inroot_walk): a tree of any depth is removed without a
+ * C stack frame per level, and with at most INROOT_WALK_FDS directory fds
+ * open. Each directory's names are read before anything in it is removed
+ * (removing while iterating may skip entries). */
 int inroot_remove(int parentfd, const char *name, const char *path, inroot_keep_fn keep, void *arg,
 		  struct oci_error **err)
 {
@@ -265,94 +286,84 @@ int inroot_remove(int parentfd, const char *name, const char *path, inroot_keep_
 			return error_set(err, OCI_E_IO, errno, "remove \"%s\"", path);
 		return 0;
 	}
-	struct inroot_path pb = {0};
-	size_t depth = 0, cap = 16;
-	struct rm_frame *v = xmalloc(cap * sizeof(*v));
+	struct inroot_walk w = {0};
 	int r = 0;
-	inroot_path_at(&pb, 0, path);
+	inroot_path_at(&w.path, 0, path);
 	int fd = rm_open_dir(parentfd, name, &st);
 	if (fd < 0) {
 		r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"", path);
 		goto out;
 	}
-	v[depth++] = (struct rm_frame){.fd = fd, .st = st, .name = name, .plen = pb.len};
-	if (inroot_read_names(fd, &v[0].names, &v[0].n) < 0) {
+	if (inroot_walk_push(&w, fd, &st, name) < 0) {
 		r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"", path);
 		goto out;
 	}
-	while (depth > 0) {
-		struct rm_frame *f = &v[depth - 1];
+	while (w.depth > 0) {
+		struct inroot_frame *f = &w.v[w.depth - 1];
 		if (f->i < f->n) {
 			const char *cn = f->names[f->i++];
-			inroot_path_at(&pb, f->plen, cn);
+			inroot_path_at(&w.path, f->plen, cn);
 			if (fstatat(f->fd, cn, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 				if (errno == ENOENT)
 					continue;
-				r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", pb.p);
+				r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", w.path.p);
 				goto out;
 			}
 			if (!S_ISDIR(st.st_mode)) {
-				if (keep && keep(arg, pb.p))
+				if (keep && keep(arg, w.path.p))
 					f->kept = true;
 				else if (unlinkat(f->fd, cn, 0) < 0) {
-					r = error_set(err, OCI_E_IO, errno, "remove \"%s\"", pb.p);
+					r = error_set(err, OCI_E_IO, errno, "remove \"%s\"",
+						      w.path.p);
 					goto out;
 				}
 				continue;
 			}
 			fd = rm_open_dir(f->fd, cn, &st);
 			if (fd < 0) {
-				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"", pb.p);
+				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"",
+					      w.path.p);
 				goto out;
 			}
-			if (depth >= INROOT_WALK_FDS) {
-				close(f->fd);
-				f->fd = -1;
-			}
-			if (depth == cap) {
-				cap *= 2;
-				v = xrealloc(v, cap * sizeof(*v));
-				f = &v[depth - 1];
-			}
-			struct rm_frame *c = &v[depth++];
-			*c = (struct rm_frame){.fd = fd, .st = st, .name = cn, .plen = pb.len};
-			if (inroot_read_names(fd, &c->names, &c->n) < 0) {
-				r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"", pb.p);
+			if (inroot_walk_push(&w, fd, &st, cn) < 0) {
+				r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"",
+					      w.path.p);
 				goto out;
 			}
 			continue;
 		}
 		/* every name below f done: f itself, from its parent */
-		pb.len = f->plen;
-		pb.p[pb.len] = 0;
-		bool kept = f->kept || (keep && keep(arg, pb.p));
-		int pfd = parentfd;
-		if (depth > 1) {
-			struct rm_frame *up = &v[depth - 2];
-			if (up->fd < 0 && (up->fd = inroot_reopen_parent(f->fd, &up->st)) < 0) {
-				r = error_set(err, OCI_E_IO, errno, "reopen the parent of \"%s\"",
-					      pb.p);
-				goto out;
-			}
-			pfd = up->fd;
-		}
-		close(f->fd);
-		f->fd = -1;
-		if (!kept && unlinkat(pfd, f->name, AT_REMOVEDIR) < 0) {
-			r = error_set(err, OCI_E_IO, errno, "remove directory \"%s\"", pb.p);
+		w.path.len = f->plen;
+		w.path.p[w.path.len] = 0;
+		bool kept = f->kept || (keep && keep(arg, w.path.p));
+		const char *fname = f->name;
+		int pfd = w.depth > 1 ? inroot_walk_parent_fd(&w) : parentfd;
+		if (pfd < 0) {
+			r = error_set(err, OCI_E_IO, errno, "reopen the parent of \"%s\"",
+				      w.path.p);
 			goto out;
 		}
-		inroot_free_names(f->names, f->n);
-		f->names = NULL;
-		f->n = 0;
-		depth--;
-		if (depth > 0 && kept)
-			v[depth - 1].kept = true;
+		inroot_walk_pop(&w);
+		if (!kept && unlinkat(pfd, fname, AT_REMOVEDIR) < 0) {
+			r = error_set(err, OCI_E_IO, errno, "remove directory \"%s\"", w.path.p);
+			goto out;
+		}
+		if (w.depth > 0 && kept)
+			w.v[w.depth - 1].kept = true;
 	}
 out:
-	rm_unwind(v, depth);
-	free(pb.p);
+	inroot_walk_free(&w);
 	return r;
+}
+
+void inroot_remove_path(const char *path)
+{
+	cleanup_free char *p1 = xstrdup(path), *p2 = xstrdup(path);
+	int pfd = open(dirname(p1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd >= 0) {
+		inroot_remove(pfd, basename(p2), path, NULL, NULL, NULL);
+		close(pfd);
+	}
 }
 
 int inroot_read_file(int rootfd, const char *path, size_t max, char **buf, size_t *len,

@@ -21,6 +21,10 @@ HIDDEN int inroot_parent(int rootfd, const char *path, bool create, const char *
 typedef bool (*inroot_keep_fn)(void *arg, const char *path);
 HIDDEN int inroot_remove(int dirfd, const char *name, const char *path, inroot_keep_fn keep,
 			 void *arg, struct oci_error **err);
+/* Best effort, for a scratch or half-made tree nobody wants: remove the
+ * tree at host path (through its parent directory, so a symlink there is
+ * unlinked, not followed); errors are ignored. */
+HIDDEN void inroot_remove_path(const char *path);
 /* The names in d but "." and "..", read before anything is removed
  * (removing while iterating may skip entries); free each, then the array. */
 HIDDEN char **inroot_dir_names(DIR *d, size_t *count);
@@ -43,8 +47,35 @@ struct inroot_path {
 };
 /* the path's first at bytes, then "/" (unless at is 0), then name */
 HIDDEN void inroot_path_at(struct inroot_path *b, size_t at, const char *name);
-/* the parent of directory fd, which must be the directory of *want */
-HIDDEN int inroot_reopen_parent(int fd, const struct stat *want);
+
+/* One directory of a walk: its names, read when it is entered. */
+struct inroot_frame {
+	char **names;
+	size_t n, i;
+	int fd; /* -1 while deeper frames hold theirs (INROOT_WALK_FDS) */
+	struct stat st;
+	const char *name; /* in its parent: the parent frame's names[i - 1] */
+	size_t plen;	  /* its path's length in the walk's path */
+	bool kept;	  /* for the walker: inroot_remove's "something below spared" */
+};
+/* A depth-first walk's stack, on the heap; start it zeroed. */
+struct inroot_walk {
+	struct inroot_frame *v;
+	size_t depth, cap;
+	struct inroot_path path; /* of the entry being looked at */
+};
+/* Enter directory fd (the walk's to close from now on, even on failure),
+ * named name in the frame above, its path the walk's path as it is now:
+ * read its names; the frame above gives up its fd past INROOT_WALK_FDS.
+ * -1 with errno when the names cannot be read. */
+HIDDEN int inroot_walk_push(struct inroot_walk *w, int fd, const struct stat *st, const char *name);
+/* the fd of the directory above the top frame, reopened through ".." (and
+ * checked to be the same directory) when it was given up; -1 with errno */
+HIDDEN int inroot_walk_parent_fd(struct inroot_walk *w);
+/* leave the top frame: its fd closed, its names freed */
+HIDDEN void inroot_walk_pop(struct inroot_walk *w);
+/* leave every frame, free the stack and the path */
+HIDDEN void inroot_walk_free(struct inroot_walk *w);
 
 /* Read a small file inside the root (e.g. etc/passwd), bounded by max. */
 HIDDEN int inroot_read_file(int rootfd, const char *path, size_t max, char **buf, size_t *len,

@@ -64,5 +64,9 @@ HIDDEN ssize_t read_full(int fd, void *buf, size_t len);
 /* all of buf, or -1 with errno naming why: a short write (a full disk)
  * is retried, so the errno is the kernel's, never a stale one */
 HIDDEN int write_full(int fd, const void *buf, size_t len);
+/* An anonymous read-write temporary file in $TMPDIR (fallback_dir when
+ * unset), gone as soon as it is closed, whatever happens; tag names the
+ * short-lived file made where O_TMPFILE is not supported. */
+HIDDEN int tmpfile_anon(const char *fallback_dir, const char *tag, struct oci_error **err);
 
 #endif

@@ -7,29 +7,12 @@
 #include "layout_int.h"
 #include "layoutfs.h"
 
-/* A tmpfile that is gone as soon as we close it, whatever happens. */
-static int layout_tmpfile(struct oci_error **err)
-{
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/var/tmp";
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC | O_EXCL, 0600);
-	if (fd >= 0)
-		return fd;
-	cleanup_free char *tmpl = xasprintf("%s/oci-spool-XXXXXX", dir);
-	fd = mkostemp(tmpl, O_CLOEXEC);
-	if (fd < 0)
-		return error_set(err, OCI_E_IO, errno, "create temporary file in %s", dir);
-	unlink(tmpl);
-	return fd;
-}
-
 /* Copy (and decompress) from in into a new tmpfile; first holds bytes
  * already read from in. */
 static int layout_spool(int in, const uint8_t *first, size_t first_len, int compression, int *out,
 			struct oci_error **err)
 {
-	int fd = layout_tmpfile(err);
+	int fd = tmpfile_anon("/var/tmp", "oci-spool", err);
 	if (fd < 0)
 		return fd;
 	struct decoder *d = decoder_new(compression);

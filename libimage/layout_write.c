@@ -9,19 +9,6 @@
 #include "layout_int.h"
 #include "layoutfs.h"
 
-static int lw_write_all(int fd, const void *buf, size_t len)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* e, an error held back to see whether it matters, becomes the caller's */
 static void lw_pass_error(struct oci_error **err, struct oci_error *e)
 {
@@ -92,7 +79,7 @@ int oci_layout_create(const char *path, int *out, struct oci_error **err)
 		int tfd = layoutfs_create_tmp(fd, ".index.json.new-", 0644, &tmp, err);
 		r = tfd;
 		if (tfd >= 0) {
-			r = lw_write_all(tfd, idx, sizeof(idx) - 1) < 0 || fsync(tfd) < 0 ||
+			r = write_full(tfd, idx, sizeof(idx) - 1) < 0 || fsync(tfd) < 0 ||
 				    (linkat(fd, tmp, fd, "index.json", 0) < 0 && errno != EEXIST)
 				? error_set(err, OCI_E_IO, errno, "write index.json")
 				: 0;
@@ -181,7 +168,7 @@ int oci_blob_put(int dirfd, const void *buf, size_t len, struct oci_digest *out,
 	int r = oci_blob_tmp_open(dirfd, &fd, &name, err);
 	if (r < 0)
 		return r;
-	if (lw_write_all(fd, buf, len) < 0) {
+	if (write_full(fd, buf, len) < 0) {
 		r = error_set(err, OCI_E_IO, errno, "write blob %s", out->str);
 		oci_blob_tmp_abort(dirfd, fd, name);
 	} else {
@@ -247,7 +234,7 @@ int oci_blob_copy(struct oci_layout *src, const struct oci_descriptor *d, int ds
 	cleanup_free char *buf = xmalloc(1 << 20);
 	ssize_t n;
 	while ((n = oci_blob_read(b, buf, 1 << 20, err)) > 0)
-		if (lw_write_all(fd, buf, (size_t)n) < 0) {
+		if (write_full(fd, buf, (size_t)n) < 0) {
 			n = error_set(err, OCI_E_IO, errno, "write blob %s", d->digest.str);
 			break;
 		}

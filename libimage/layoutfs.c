@@ -214,19 +214,6 @@ int layoutfs_create_tmp(int dirfd, const char *prefix, mode_t mode, char **name,
 	return error_set(err, OCI_E_IO, EEXIST, "create %sXXXXXX", prefix);
 }
 
-static int lfs_write_all(int fd, const void *buf, size_t len)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 int layoutfs_replace(int dirfd, const char *name, const void *buf, size_t len,
 		     struct oci_error **err)
 {
@@ -236,7 +223,7 @@ int layoutfs_replace(int dirfd, const char *name, const void *buf, size_t len,
 	if (fd < 0)
 		return fd;
 	int r = 0;
-	if (lfs_write_all(fd, buf, len) < 0 || fsync(fd) < 0)
+	if (write_full(fd, buf, len) < 0 || fsync(fd) < 0)
 		r = error_set(err, OCI_E_IO, errno, "write %s", name);
 	close(fd);
 	/* rename replaces the name itself: whatever was planted there (a

@@ -11,7 +11,6 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <libgen.h>
 #include <oci/copy.h>
 #include <oci/layout_write.h>
 #include <oci/verify.h>
@@ -682,12 +681,7 @@ int oci_layout_export_archive(const char *layout, const char *dest, enum oci_lay
 	if (r == 0 && dest)
 		oci_copy_result_release(&res);
 	if (remove_layout) {
-		cleanup_free char *p1 = xstrdup(layout), *p2 = xstrdup(layout);
-		int pfd = open(dirname(p1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (pfd >= 0) {
-			inroot_remove(pfd, basename(p2), layout, NULL, NULL, NULL);
-			close(pfd);
-		}
+		inroot_remove_path(layout);
 	}
 	return r;
 }

@@ -879,26 +879,6 @@ int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out, str
 	return 0;
 }
 
-/* One directory of the walk: its names, read when it is entered. */
-struct snap_frame {
-	char **names;
-	size_t n, i;
-	int fd; /* -1 while deeper frames hold theirs (INROOT_WALK_FDS) */
-	struct stat st;
-	const char *name; /* in its parent: the parent frame's names[i - 1] */
-	size_t plen;	  /* its path's length in the shared buffer */
-};
-
-static void snap_unwind(struct snap_frame *v, size_t n)
-{
-	for (size_t k = n; k-- > 0;) {
-		if (v[k].fd >= 0)
-			close(v[k].fd);
-		inroot_free_names(v[k].names, v[k].n);
-	}
-	free(v);
-}
-
 /* a non-directory entry, in directory dfd */
 static int snap_leaf(struct snap_walker *w, int dfd, const char *name, const char *path,
 		     struct stat *st, struct oci_error **err)
@@ -922,86 +902,72 @@ static int snap_leaf(struct snap_walker *w, int dfd, const char *name, const cha
  * stack, and at most INROOT_WALK_FDS open directories. */
 static int snap_walk_tree(struct snap_walker *w, int rootfd, struct oci_error **err)
 {
-	struct inroot_path pb = {0};
-	size_t depth = 0, cap = 16;
-	struct snap_frame *v = xmalloc(cap * sizeof(*v));
+	struct inroot_walk k = {0};
 	int r = 0;
-	inroot_path_at(&pb, 0, "");
+	inroot_path_at(&k.path, 0, "");
+	struct stat st;
 	int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = error_set(err, OCI_E_IO, errno, "read directory \"\"");
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	if (inroot_walk_push(&k, fd, &st, ".") < 0) {
 		r = error_set(err, OCI_E_IO, errno, "read directory \"\"");
 		goto out;
 	}
-	v[depth++] = (struct snap_frame){.fd = fd, .name = "."};
-	if (fstat(fd, &v[0].st) < 0 || inroot_read_names(fd, &v[0].names, &v[0].n) < 0) {
-		r = error_set(err, OCI_E_IO, errno, "read directory \"\"");
-		goto out;
-	}
-	while (depth > 0) {
-		struct snap_frame *f = &v[depth - 1];
+	while (k.depth > 0) {
+		struct inroot_frame *f = &k.v[k.depth - 1];
 		if (oci_cancelled()) {
 			r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
 			goto out;
 		}
 		if (f->i < f->n) {
 			const char *cn = f->names[f->i++];
-			inroot_path_at(&pb, f->plen, cn);
-			struct stat st;
+			inroot_path_at(&k.path, f->plen, cn);
 			if (fstatat(f->fd, cn, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-				r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", pb.p);
+				r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", k.path.p);
 				goto out;
 			}
 			if (!S_ISDIR(st.st_mode)) {
-				if ((r = snap_leaf(w, f->fd, cn, pb.p, &st, err)) < 0)
+				if ((r = snap_leaf(w, f->fd, cn, k.path.p, &st, err)) < 0)
 					goto out;
 				continue;
 			}
 			fd = openat(f->fd, cn, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0) {
-				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"", pb.p);
+				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"",
+					      k.path.p);
 				goto out;
 			}
-			if (depth >= INROOT_WALK_FDS) {
-				close(f->fd);
-				f->fd = -1;
-			}
-			if (depth == cap) {
-				cap *= 2;
-				v = xrealloc(v, cap * sizeof(*v));
-			}
-			struct snap_frame *c = &v[depth++];
-			*c = (struct snap_frame){.fd = fd, .st = st, .name = cn, .plen = pb.len};
-			if (inroot_read_names(fd, &c->names, &c->n) < 0) {
-				r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"", pb.p);
+			if (inroot_walk_push(&k, fd, &st, cn) < 0) {
+				r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"",
+					      k.path.p);
 				goto out;
 			}
 			continue;
 		}
-		if (depth == 1)
+		if (k.depth == 1)
 			break; /* the root: the caller adds it */
 		/* every name below f done: f itself, seen from its parent */
-		pb.len = f->plen;
-		pb.p[pb.len] = 0;
-		struct snap_frame *up = &v[depth - 2];
-		if (up->fd < 0 && (up->fd = inroot_reopen_parent(f->fd, &up->st)) < 0) {
-			r = error_set(err, OCI_E_IO, errno, "reopen the parent of \"%s\"", pb.p);
+		k.path.len = f->plen;
+		k.path.p[k.path.len] = 0;
+		int pfd = inroot_walk_parent_fd(&k);
+		if (pfd < 0) {
+			r = error_set(err, OCI_E_IO, errno, "reopen the parent of \"%s\"",
+				      k.path.p);
 			goto out;
 		}
 		struct oci_snap_entry *e = snap_add(w);
-		e->path = xstrdup(pb.p);
+		e->path = xstrdup(k.path.p);
 		snapshot_fill_stat(e, &f->st);
-		if (w->visit && (r = w->visit(w->arg, e, up->fd, f->name, f->fd, &f->st, err)) < 0)
+		if (w->visit && (r = w->visit(w->arg, e, pfd, f->name, f->fd, &f->st, err)) < 0)
 			goto out;
-		close(f->fd);
-		f->fd = -1;
-		inroot_free_names(f->names, f->n);
-		f->names = NULL;
-		f->n = 0;
-		depth--;
+		inroot_walk_pop(&k);
 	}
 out:
-	snap_unwind(v, depth);
-	free(pb.p);
+	inroot_walk_free(&k);
 	return r;
 }
 
