@@ -645,11 +645,17 @@ static void reexec_restore_env(void)
 	unsetenv("_OCI_RUNTIME_LDLP");
 }
 
-static void reexec_library_path(void)
+static void reexec_library_path(const struct stat *exe)
 {
 	Dl_info info;
 	if (!dladdr((void *)oci_runtime_reexec_sealed, &info) || !info.dli_fname ||
 	    !strchr(info.dli_fname, '/'))
+		return;
+	/* oci-runtime links this code statically (libimage/meson.build): there
+	 * is no library to find, and a search path would only cost the loader
+	 * failed opens in the program's directory on every run. */
+	struct stat st;
+	if (stat(info.dli_fname, &st) == 0 && st.st_dev == exe->st_dev && st.st_ino == exe->st_ino)
 		return;
 	cleanup_free char *dir =
 	    xstrndup(info.dli_fname, (size_t)(strrchr(info.dli_fname, '/') - info.dli_fname));
@@ -697,7 +703,7 @@ int oci_runtime_reexec_sealed(char **argv, struct oci_error **err)
 	if (fcntl(mfd, F_ADD_SEALS, want) < 0)
 		return error_set(err, OCI_E_IO, errno, "seal the runtime's copy");
 	setenv("_OCI_RUNTIME_SEALED", "1", 1);
-	reexec_library_path();
+	reexec_library_path(&st);
 	syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
 	int e = errno;
 	unsetenv("_OCI_RUNTIME_SEALED");

@@ -241,18 +241,6 @@ bool tool_is_bundle(const char *path)
 	return r;
 }
 
-int tool_platform(const char *s, struct oci_platform *out)
-{
-	if (!s) {
-		oci_platform_host(out);
-		return 0;
-	}
-	struct oci_error *err = NULL;
-	if (oci_platform_parse(s, out, &err) < 0)
-		return tool_fail("--platform", err);
-	return 0;
-}
-
 static double tool_now(void)
 {
 	struct timespec ts;
