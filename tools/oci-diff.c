@@ -20,7 +20,7 @@ static const char usage[] =
     "  (no option)        one line per change, sorted: A /path, C /path, D /path\n"
     "      --json         each change with the fields that differ, before and after\n"
     "      --tar          the changeset as an OCI layer tar on stdout (whiteouts for\n"
-    "                     deletions, opaque whiteouts for replaced directories); between\n"
+    "                     deletions, explicit whiteouts for replaced directories); between\n"
     "                     two images with B's content, to apply over A\n"
     "      --platform OS/ARCH[/VARIANT]  for images: choose from an index (default: host)\n"
     "      --compress gzip|zstd|none  compress the --tar output (default none)\n"
