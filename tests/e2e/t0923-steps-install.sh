@@ -75,7 +75,7 @@ for t in $TOOLS; do
 		fail "$t --: --help and --version offered" "got: $all"
 done
 is "$(comp oci-inspect oci-inspect --ref)" "--refs " "oci-inspect --ref<TAB>: --refs"
-is "$(comp oci-inspect oci-inspect --m)" "--manifest --merged " "oci-inspect --m<TAB>: both options"
+is "$(comp oci-inspect oci-inspect --m)" "--manifest --max-wasted-bytes --max-wasted-percent --merged --min-efficiency " "oci-inspect --m<TAB>: every --m option"
 is "$(comp oci-commit oci-commit --keep)" "--keep-record " "oci-commit --keep<TAB>: --keep-record"
 is "$(comp oci-diff oci-diff --compress '')" "gzip none zstd " "oci-diff --compress <TAB>: its values"
 is "$(comp oci-commit oci-commit --compression z)" "zstd " "oci-commit --compression z<TAB>"
