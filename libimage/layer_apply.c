@@ -611,6 +611,12 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	if (!raw)
 		return error_set(err, OCI_E_INVALID, 0, "entry without a name");
 	cleanup_free char *path = oci_path_clean(raw);
+	/* Paths of PATH_MAX (4096) bytes or more are refused, as commit and the
+	 * merged view refuse them: opening the parent and then the name would
+	 * otherwise make a file up to 4,095 + 1 + 255 bytes deep, a tree that
+	 * unpacks but cannot be committed or streamed. */
+	if (strlen(path) >= PATH_MAX)
+		return error_set(err, OCI_E_IO, ENAMETOOLONG, "\"%s\"", path);
 	cleanup_free char *target = NULL;
 	enum oci_whiteout wh = oci_whiteout_parse(path, &target);
 	if (wh == OCI_WHITEOUT_INVALID)

@@ -10,16 +10,17 @@
 
 #if HAVE_SECCOMP
 /* errnoRet (defaultErrnoRet for the default action): an errno, read
- * exactly; the kernel's filter result has room for 16 bits but an errno
- * is at most 4095 */
+ * exactly; the kernel's filter result has room for 16 bits, an errno is
+ * below 4095 (MAX_ERRNO) and libseccomp refuses 4095 itself with a bare
+ * EINVAL, so the bound is said here with its numbers */
 static int sc_action(const char *name, const cJSON *rule, const char *errkey, uint32_t *out,
 		     struct oci_error **err)
 {
 	const cJSON *er = cJSON_GetObjectItemCaseSensitive(rule, errkey);
 	uint64_t e = EPERM;
-	if (er && !cJSON_IsNull(er) && !oci_json_uint64(er, 4095, &e))
+	if (er && !cJSON_IsNull(er) && !oci_json_uint64(er, 4094, &e))
 		return error_set(err, OCI_E_INVALID, 0,
-				 "linux.seccomp: %s: not an integer in 0..4095", errkey);
+				 "linux.seccomp: %s: not an integer in 0..4094", errkey);
 	if (!strcmp(name, "SCMP_ACT_ALLOW"))
 		*out = SCMP_ACT_ALLOW;
 	else if (!strcmp(name, "SCMP_ACT_ERRNO"))

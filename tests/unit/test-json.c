@@ -185,6 +185,40 @@ static void test_bounds(void)
 		err = NULL;
 		free(deep);
 	}
+	/* depth: exactly JSON_MAX_DEPTH (256, json.c) levels accepted, 257 refused
+	 * as a limit, for arrays and for objects */
+	for (size_t d = 256; d <= 257; d++) {
+		char *deep = malloc(2 * d + 2);
+		memset(deep, '[', d);
+		memset(deep + d, ']', d);
+		j = NULL;
+		int r = oci_json_parse(deep, 2 * d, &j, &err);
+		ok(r == (d == 256 ? 0 : OCI_E_LIMIT), "%zu nested arrays: %s (got %d)", d,
+		   d == 256 ? "accepted" : "refused with OCI_E_LIMIT", r);
+		if (r == 0)
+			cJSON_Delete(j);
+		oci_error_free(err);
+		err = NULL;
+		free(deep);
+		/* d - 1 objects {"a": around one array [] */
+		char *obj = malloc(6 * d + 4);
+		size_t o = 0;
+		for (size_t i = 0; i + 1 < d; i++) {
+			memcpy(obj + o, "{\"a\":", 5);
+			o += 5;
+		}
+		obj[o++] = '[';
+		obj[o++] = ']';
+		memset(obj + o, '}', d - 1);
+		o += d - 1;
+		j = NULL;
+		r = oci_json_parse(obj, o, &j, NULL);
+		ok(r == (d == 256 ? 0 : OCI_E_LIMIT), "%zu levels of objects: %s (got %d)", d,
+		   d == 256 ? "accepted" : "refused with OCI_E_LIMIT", r);
+		if (r == 0)
+			cJSON_Delete(j);
+		free(obj);
+	}
 	/* 2000 nested objects */
 	{
 		size_t d = 2000;

@@ -594,6 +594,34 @@ static void test_hostile(void)
 		is_int(tar_status(&t), OCI_E_LIMIT, name);
 		free(t.buf);
 	}
+	/* exactly TAR_MAX_EXT (1 MiB, tarindex.c) of pax records is read; one
+	 * byte more is OCI_E_LIMIT */
+	for (size_t extra = 0; extra <= 1; extra++) {
+		size_t total = (1u << 20) + extra;
+		char *recs = malloc(total + 1);
+		size_t n = pax_record(recs, total + 1, "path", "big-pax");
+		/* pad with one "comment" record of the remaining length */
+		size_t rest = total - n, vlen = rest - strlen(" comment=\n") - 7;
+		char *val = malloc(vlen + 1);
+		memset(val, 'c', vlen);
+		val[vlen] = 0;
+		size_t m = pax_record(recs + n, total + 1 - n, "comment", val);
+		ok(n + m == total, "pax records of %zu bytes built", total);
+		t = (struct tb){0};
+		tb_pax(&t, recs);
+		tb_file(&t, "m", "data");
+		tb_end(&t);
+		if (!extra) {
+			is_int(build(&t, &ix), 0, "pax header of exactly 1 MiB accepted");
+			ok(tar_index_find(&ix, "big-pax") != NULL, "its path used");
+			tar_index_release(&ix);
+		} else {
+			is_int(tar_status(&t), OCI_E_LIMIT, "pax header of 1 MiB + 1 refused");
+		}
+		free(t.buf);
+		free(val);
+		free(recs);
+	}
 	t = (struct tb){0};
 	tb_header(&t, "half", 'x', 1 << 20, NULL);
 	tb_data(&t, "30 path=aaaaaaaaaaaaaaaaaaaaa\n", 30);
