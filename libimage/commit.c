@@ -11,7 +11,9 @@
 #include "internal.h"
 #include "layout_int.h"
 #include "inroot.h"
+#include "pathmap.h"
 #include "snapshot_int.h"
+#include "walk.h"
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -24,7 +26,24 @@ struct commit {
 	struct oci_image *parent;
 	bool same_layout;
 	char created[40];
+	/* the parent index's rewrite, once per distinct document however many
+	 * indexes name it: "media type size digest" -> struct commit_done */
+	struct pathmap done;
+	struct pathmap copied; /* manifests and blobs copied: the same keys -> a mark */
+	struct walk_bounds b;
 };
+
+struct commit_done {
+	bool changed;
+	struct oci_descriptor out; /* when changed: the rewritten index */
+};
+
+static void commit_done_free(void *v)
+{
+	struct commit_done *dn = v;
+	free(dn->out.media_type);
+	free(dn);
+}
 
 static void commit_created(struct commit *c)
 {
@@ -397,48 +416,83 @@ static int commit_put_json(struct commit *c, cJSON *doc, struct oci_digest *out,
 	return r;
 }
 
-static int commit_copy_node(struct commit *c, const struct oci_node *x, struct oci_error **err)
+static char *commit_key(const struct oci_descriptor *d)
 {
-	int r = oci_blob_copy(c->play, &x->desc, c->dfd, err);
-	if (r == 0 && x->image) {
-		const struct oci_manifest *m = x->image->manifest;
-		r = oci_blob_copy(c->play, &m->config, c->dfd, err);
-		for (size_t i = 0; r == 0 && i < m->n_layers; i++)
-			r = oci_blob_copy(c->play, &m->layers[i], c->dfd, err);
-	}
-	for (size_t i = 0; r == 0 && i < x->n_children; i++)
-		r = commit_copy_node(c, &x->children[i], err);
-	return r;
+	const char *mt = d->media_type ? d->media_type : "";
+	size_t n = strlen(mt) + OCI_DIGEST_MAX + 48;
+	char *key = xmalloc(n);
+	snprintf(key, n, "%s %lld %s", mt, (long long)d->size, d->digest.str);
+	return key;
 }
 
-/* every blob reachable from d, copied into the destination */
-static int commit_copy_tree(struct commit *c, const struct oci_descriptor *d,
+/* a manifest (its config and layers) or another blob an index names, copied
+ * into the destination once */
+static int commit_copy_leaf(struct commit *c, const struct oci_descriptor *d,
 			    struct oci_error **err)
 {
 	if (c->same_layout)
 		return 0;
-	struct oci_node *n = NULL;
-	int r = oci_node_load(c->play, d, NULL, &n, err);
+	cleanup_free char *key = commit_key(d);
+	static char mark;
+	void **slot = pathmap_put(&c->copied, key);
+	if (*slot)
+		return 0;
+	int r = walk_node(&c->b, d, err);
+	if (r == 0 && oci_cancelled())
+		r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
 	if (r == 0)
-		r = commit_copy_node(c, n, err);
-	oci_node_free(n);
+		r = oci_blob_copy(c->play, d, c->dfd, err);
+	if (r == 0 && oci_media_kind(d->media_type) == OCI_MEDIA_MANIFEST) {
+		cleanup_free char *buf = NULL;
+		size_t len;
+		struct oci_manifest *m = NULL;
+		if ((r = oci_blob_read_all(c->play, d, OCI_JSON_MAX, &buf, &len, err)) == 0 &&
+		    (r = oci_manifest_parse(buf, len, d->media_type, &m, err)) < 0)
+			error_wrap(err, "manifest %s", d->digest.str);
+		if (r == 0)
+			r = oci_blob_copy(c->play, &m->config, c->dfd, err);
+		for (size_t i = 0; r == 0 && i < m->n_layers; i++)
+			r = oci_blob_copy(c->play, &m->layers[i], c->dfd, err);
+		oci_manifest_free(m);
+	}
+	if (r == 0)
+		*slot = &mark;
 	return r;
 }
 
 /* A new index like old, with target replaced by repl (in nested indexes
- * too). *changed says whether target was found below old. */
+ * too). *changed says whether target was found below old. An index left
+ * unchanged is copied as it is, bytes and digest, with everything below it.
+ * Each distinct index is read and rewritten once: met again through another
+ * path, it becomes what it became the first time. */
 static int commit_rewrite_index(struct commit *c, const struct oci_descriptor *old,
 				const struct oci_digest *target, const struct oci_descriptor *repl,
 				struct oci_descriptor *out, bool *changed, int depth,
 				struct oci_error **err)
 {
 	*changed = false;
-	if (depth > OCI_MAX_INDEX_DEPTH)
-		return error_set(err, OCI_E_LIMIT, 0, "indexes nested too deep");
-	struct oci_index *idx;
-	int r = oci_index_load(c->play, old, &idx, err);
+	cleanup_free char *key = commit_key(old);
+	struct commit_done *dn = pathmap_get(&c->done, key);
+	if (dn) {
+		if (oci_cancelled())
+			return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+		*changed = dn->changed;
+		if (dn->changed) {
+			*out = dn->out;
+			out->media_type = xstrdup(dn->out.media_type);
+		}
+		return 0;
+	}
+	int r = walk_enter(&c->b, old, depth, err);
 	if (r < 0)
 		return r;
+	struct oci_index *idx;
+	if ((r = oci_index_load(c->play, old, &idx, err)) < 0)
+		return r;
+	if ((r = walk_count(&c->b, old, idx->n_manifests, err)) < 0) {
+		oci_index_free(idx);
+		return r;
+	}
 	cJSON *doc = cJSON_Duplicate(idx->root, 1);
 	cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "manifests");
 	cJSON *item = arr->child;
@@ -451,10 +505,8 @@ static int commit_rewrite_index(struct commit *c, const struct oci_descriptor *o
 			sub = true;
 		} else if (oci_media_kind(d->media_type) == OCI_MEDIA_INDEX) {
 			r = commit_rewrite_index(c, d, target, repl, &nd, &sub, depth + 1, err);
-			if (r == 0 && !sub) /* untouched: kept as it is, bytes and digest */
-				r = commit_copy_tree(c, d, err);
 		} else {
-			r = commit_copy_tree(c, d, err);
+			r = commit_copy_leaf(c, d, err);
 		}
 		if (r == 0 && sub) {
 			*changed = true;
@@ -484,9 +536,24 @@ static int commit_rewrite_index(struct commit *c, const struct oci_descriptor *o
 		cJSON_Delete(doc);
 		doc = fresh;
 		r = commit_put_json(c, doc, &out->digest, &out->size, err);
+	} else if (r == 0 && !c->same_layout) {
+		/* untouched: kept as it is, bytes and digest */
+		r = oci_blob_copy(c->play, old, c->dfd, err);
 	}
 	cJSON_Delete(doc);
 	oci_index_free(idx);
+	if (r == 0) {
+		dn = xcalloc(1, sizeof(*dn));
+		dn->changed = *changed;
+		if (*changed) {
+			dn->out = *out;
+			dn->out.media_type = xstrdup(out->media_type);
+		}
+		*pathmap_put(&c->done, key) = dn;
+	} else if (*changed) {
+		free(out->media_type);
+		out->media_type = NULL;
+	}
 	return r;
 }
 
@@ -614,6 +681,8 @@ int oci_commit(const struct oci_commit_opts *o, struct oci_commit_result *res,
 	       struct oci_error **err)
 {
 	struct commit c = {.o = o, .dfd = -1};
+	pathmap_init(&c.done);
+	pathmap_init(&c.copied);
 	memset(res, 0, sizeof(*res));
 	commit_created(&c);
 	int r = oci_image_ref_parse(o->dest, &c.dest, err);
@@ -867,6 +936,8 @@ out:
 	oci_snapshot_free(rec);
 	oci_image_free(c.parent);
 	oci_layout_free(c.play);
+	pathmap_release(&c.done, commit_done_free);
+	pathmap_release(&c.copied, NULL);
 	free(tmpname);
 	if (c.dfd >= 0)
 		close(c.dfd);

@@ -15,6 +15,8 @@
 #include "inroot.h"
 #include "layout_int.h"
 #include "layoutfs.h"
+#include "pathmap.h"
+#include "walk.h"
 
 #define CP_BUF (1u << 20)
 
@@ -53,7 +55,24 @@ struct cp {
 	size_t counted;	      /* the last blob counted in all_done */
 	struct cp_image *cur; /* the image being copied (docker: its layers) */
 	bool converted;
+	/* "media type size digest" -> struct cp_done: what each distinct index
+	 * or manifest became, so that a DAG of indexes naming one child many
+	 * times costs its distinct documents, not its paths */
+	struct pathmap done;
+	struct walk_bounds b; /* per image */
 };
+
+struct cp_done {
+	struct oci_descriptor out;
+	bool converted; /* something below it was converted */
+};
+
+static void cp_done_free(void *v)
+{
+	struct cp_done *dn = v;
+	oci_descriptor_release(&dn->out);
+	free(dn);
+}
 
 /* ---- refs ---- */
 
@@ -557,6 +576,10 @@ static int cp_index(struct cp *c, const struct oci_descriptor *d, struct oci_des
 	int r = oci_index_load(c->src, d, &idx, err);
 	if (r < 0)
 		return r;
+	if ((r = walk_count(&c->b, d, idx->n_manifests, err)) < 0) {
+		oci_index_free(idx);
+		return r;
+	}
 	cJSON *doc = cJSON_Duplicate(idx->root, 1);
 	cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, "manifests")->child;
 	bool changed = false;
@@ -592,14 +615,10 @@ static int cp_index(struct cp *c, const struct oci_descriptor *d, struct oci_des
 	return r;
 }
 
-static int cp_node(struct cp *c, const struct oci_descriptor *d, struct oci_descriptor *out,
-		   int depth, struct oci_error **err)
+static int cp_node_once(struct cp *c, const struct oci_descriptor *d, struct oci_descriptor *out,
+			int depth, struct oci_error **err)
 {
-	if (depth > OCI_MAX_INDEX_DEPTH)
-		return error_set(err, OCI_E_LIMIT, 0, "indexes nested deeper than %d",
-				 OCI_MAX_INDEX_DEPTH);
-	if (oci_cancelled())
-		return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+	int r;
 	switch (oci_media_kind(d->media_type)) {
 	case OCI_MEDIA_INDEX:
 		if (c->fmt == OCI_COPY_DOCKER_ARCHIVE)
@@ -607,13 +626,54 @@ static int cp_node(struct cp *c, const struct oci_descriptor *d, struct oci_desc
 					 "%s: an index inside an image: a docker-archive holds "
 					 "one platform per image",
 					 d->digest.str);
+		if ((r = walk_enter(&c->b, d, depth, err)) < 0)
+			return r;
 		return cp_index(c, d, out, depth, err);
 	case OCI_MEDIA_MANIFEST:
+		if ((r = walk_node(&c->b, d, err)) < 0)
+			return r;
+		if (oci_cancelled())
+			return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
 		return cp_manifest(c, d, out, err);
 	default:
 		return error_set(err, OCI_E_UNSUPPORTED, 0, "%s: unsupported media type %s",
 				 d->digest.str, d->media_type);
 	}
+}
+
+/* d into the destination, once per run: a document met again (the same
+ * bytes under the same media type) becomes what it became the first time */
+static int cp_node(struct cp *c, const struct oci_descriptor *d, struct oci_descriptor *out,
+		   int depth, struct oci_error **err)
+{
+	/* a docker-archive has no indexes, and notes each manifest's layers */
+	if (c->fmt == OCI_COPY_DOCKER_ARCHIVE)
+		return cp_node_once(c, d, out, depth, err);
+	cleanup_free char *key = NULL;
+	size_t klen = strlen(d->media_type ? d->media_type : "") + OCI_DIGEST_MAX + 48;
+	key = xmalloc(klen);
+	snprintf(key, klen, "%s %lld %s", d->media_type ? d->media_type : "", (long long)d->size,
+		 d->digest.str);
+	struct cp_done *dn = pathmap_get(&c->done, key);
+	if (!dn) {
+		bool before = c->converted;
+		c->converted = false;
+		int r = cp_node_once(c, d, out, depth, err);
+		bool below = c->converted;
+		c->converted = before || below;
+		if (r < 0)
+			return r;
+		dn = xcalloc(1, sizeof(*dn));
+		oci_descriptor_copy(&dn->out, out);
+		dn->converted = below;
+		*pathmap_put(&c->done, key) = dn;
+		return 0;
+	}
+	if (oci_cancelled())
+		return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+	oci_descriptor_copy(out, &dn->out);
+	c->converted |= dn->converted;
+	return 0;
 }
 
 /* ---- sources ---- */
@@ -665,6 +725,7 @@ static int cp_one(struct cp *c, struct cp_image *im, struct oci_error **err)
 	}
 	c->cur = im;
 	c->converted = false;
+	memset(&c->b, 0, sizeof(c->b));
 	r = cp_node(c, top, &im->desc, 0, err);
 	im->converted = c->converted;
 	c->cur = NULL;
@@ -1049,6 +1110,7 @@ int oci_copy(const struct oci_copy_opts *o, struct oci_copy_result *res, struct 
 	if (!o->n_srcs)
 		return error_set(err, OCI_E_USAGE, 0, "nothing to copy");
 	struct cp c = {.o = o, .res = res, .dfd = -1};
+	pathmap_init(&c.done);
 	cleanup_free char *dpath = NULL, *dref = NULL;
 	int r = cp_split_dest(o->dest, &dpath, &dref, err);
 	if (r < 0)
@@ -1066,6 +1128,7 @@ int oci_copy(const struct oci_copy_opts *o, struct oci_copy_result *res, struct 
 		cp_image_release(&l.v[i]);
 	free(l.v);
 	free(c.recodes);
+	pathmap_release(&c.done, cp_done_free);
 	archive_out_free(c.ar);
 	if (c.dfd >= 0)
 		close(c.dfd);
