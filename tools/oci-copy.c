@@ -152,25 +152,14 @@ int main(int argc, char **argv)
 			platform_arg = optarg;
 			break;
 		case OPT_COMPRESSION:
-			if (strcmp(optarg, "gzip") == 0)
-				o.compression = OCI_COMPRESS_GZIP;
-			else if (strcmp(optarg, "zstd") == 0)
-				o.compression = OCI_COMPRESS_ZSTD;
-			else if (strcmp(optarg, "none") == 0)
-				o.compression = OCI_COMPRESS_NONE;
-			else
-				return tool_usage_error(
-				    "--compression %s: expected gzip, zstd or none", optarg);
+			if ((r = tool_compression_option("--compression", optarg,
+							 &o.compression)) != TOOL_CONTINUE)
+				return r;
 			break;
-		case OPT_LEVEL: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (!*optarg || *end || v < 1 || v > 19)
-				return tool_usage_error(
-				    "--level %s: expected 1..12 (gzip) or 1..19 (zstd)", optarg);
-			o.level = (int)v;
+		case OPT_LEVEL:
+			if ((r = tool_level_option(optarg, &o.level)) != TOOL_CONTINUE)
+				return r;
 			break;
-		}
 		case OPT_DELETE:
 			del = optarg;
 			break;

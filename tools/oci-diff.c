@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 	int compression = OCI_COMPRESS_NONE;
 	struct oci_diff_opts o = {0};
 	const char *platform_arg = NULL;
-	int c;
+	int c, opt_st;
 	while ((c = getopt_long(argc, argv, TOOL_STD_SHORT, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
@@ -219,15 +219,9 @@ int main(int argc, char **argv)
 			tar = true;
 			break;
 		case OPT_COMPRESS:
-			if (strcmp(optarg, "gzip") == 0)
-				compression = OCI_COMPRESS_GZIP;
-			else if (strcmp(optarg, "zstd") == 0)
-				compression = OCI_COMPRESS_ZSTD;
-			else if (strcmp(optarg, "none") == 0)
-				compression = OCI_COMPRESS_NONE;
-			else
-				return tool_usage_error("--compress %s: expected gzip or zstd",
-							optarg);
+			if ((opt_st = tool_compression_option("--compress", optarg,
+							      &compression)) != TOOL_CONTINUE)
+				return opt_st;
 			break;
 		case OPT_IGNORE_MTIME:
 			o.ignore_mtime = true;
@@ -235,11 +229,9 @@ int main(int argc, char **argv)
 		case OPT_PLATFORM:
 			platform_arg = optarg;
 			break;
-		default: {
-			int st = tool_std_option(c, usage, argv);
-			if (st != TOOL_CONTINUE)
-				return st;
-		}
+		default:
+			if ((opt_st = tool_std_option(c, usage, argv)) != TOOL_CONTINUE)
+				return opt_st;
 		}
 	}
 	tool_args_done(argc, argv);

@@ -968,13 +968,11 @@ static int cg_write(int dirfd, const char *file, const char *value)
 	return n == (ssize_t)len ? 0 : n < 0 ? -e : -EIO;
 }
 
-/* read a small cgroup file; NULL on error */
-static char *cg_read(int dirfd, const char *file)
+/* all of a small text file (at most 16 MiB, as the kernel's cgroup and
+ * proc files are), NUL-terminated; NULL on a read error */
+static char *cg_read_fd(int fd, size_t cap)
 {
-	cleanup_close int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 4096, len = 0;
+	size_t len = 0;
 	char *buf = xmalloc(cap + 1);
 	for (;;) {
 		ssize_t n = read(fd, buf + len, cap - len);
@@ -996,6 +994,13 @@ static char *cg_read(int dirfd, const char *file)
 	}
 	buf[len] = 0;
 	return buf;
+}
+
+/* read a small cgroup file; NULL on error */
+static char *cg_read(int dirfd, const char *file)
+{
+	cleanup_close int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? NULL : cg_read_fd(fd, 4096);
 }
 
 /* cpuset v1 refuses tasks while cpus or mems is empty: a new cgroup takes
@@ -1267,26 +1272,7 @@ static int cg_destroy_set(struct cg_set *s, struct oci_error **err)
 static char *read_text(const char *path)
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 1 << 16, len = 0;
-	char *buf = xmalloc(cap + 1);
-	for (;;) {
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == cap) {
-			if (cap >= (1u << 24))
-				break;
-			cap *= 2;
-			buf = xrealloc(buf, cap + 1);
-		}
-	}
-	buf[len] = 0;
-	return buf;
+	return fd < 0 ? NULL : cg_read_fd(fd, 1 << 16);
 }
 
 int rt_cg_create(const struct rt_config *c, const char *id, pid_t pid, int statedir,

@@ -75,4 +75,13 @@ err_like 'too many arguments: expected IMAGE BUNDLE' "oci-unpack: what it expect
 expect_fail "oci-inspect BUNDLE: one line" oci-inspect "$TMP/b"
 err_like "$TMP/b: a bundle made by oci-unpack, not an image" "oci-inspect BUNDLE: says it is a bundle"
 is "$(oci-inspect --refs "$TMP/L" | cut -f1 | sort | paste -sd,)" "big,big2,p,sq,v1,v2" "nothing was committed by the refused commands"
+# one parser for the compression options of every tool
+expect_fail "oci-commit --compression bogus" oci-commit --compression bogus "$TMP/b" "$TMP/L:x"
+err_like 'expected gzip, zstd or none' "oci-commit --compression bogus: says what it takes"
+expect_fail "oci-copy --compression bogus" oci-copy --compression bogus "$TMP/L:v1" "$TMP/L2"
+expect_fail "oci-diff --compress bogus" oci-diff --tar --compress bogus "$TMP/b"
+expect_fail "oci-commit --level 23" oci-commit --level 23 "$TMP/b" "$TMP/L:x"
+err_like 'expected 1\.\.22' "oci-commit --level 23: says the range"
+expect_fail "oci-copy --level 0" oci-copy --level 0 "$TMP/L:v1" "$TMP/L2"
+[ ! -e "$TMP/L2" ] && pass "a refused option writes nothing" || fail "a refused option writes nothing"
 done_testing

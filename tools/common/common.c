@@ -444,3 +444,30 @@ int tool_std_option(int c, const char *usage, char **argv)
 		return tool_bad_option(argv);
 	}
 }
+
+int tool_compression_option(const char *opt, const char *arg, int *out)
+{
+	static const struct {
+		const char *name;
+		int kind;
+	} kinds[] = {
+	    {"gzip", OCI_COMPRESS_GZIP}, {"zstd", OCI_COMPRESS_ZSTD}, {"none", OCI_COMPRESS_NONE}};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(arg, kinds[i].name) == 0) {
+			*out = kinds[i].kind;
+			return TOOL_CONTINUE;
+		}
+	return tool_usage_error("%s %s: expected gzip, zstd or none", opt, arg);
+}
+
+int tool_level_option(const char *arg, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (!*arg || *end || errno || v < 1 || v > 22)
+		return tool_usage_error(
+		    "--level %s: expected 1..22 (gzip stops at its maximum, 12)", arg);
+	*out = (int)v;
+	return TOOL_CONTINUE;
+}

@@ -50,6 +50,11 @@ void tool_put_escaped(FILE *f, const char *s);
 /* the same, leaving backslashes alone (for text that escapes them already,
  * such as JSON) */
 void tool_put_escaped_raw_bs(FILE *f, const char *s);
+/* The compression options: NAME gzip|zstd|none (OCI_COMPRESS_*), LEVEL
+ * 1..22 (zstd's range; gzip's levels past its maximum are its maximum).
+ * TOOL_CONTINUE with *out set, or the exit status of a usage error. */
+int tool_compression_option(const char *opt, const char *arg, int *out);
+int tool_level_option(const char *arg, int *out);
 /* "TOOL: SUBJECT: MESSAGE" on stderr; returns EXIT_TROUBLE. subject may be
  * NULL. After a signal it prints nothing (the failure is the signal's doing;
  * tool_signal_exit() ends the tool with 128+N). */
