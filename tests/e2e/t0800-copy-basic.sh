@@ -182,4 +182,12 @@ PY
 fi
 expect 0 "copying again skips what is there" oci-copy --json "$TD/multi:v1" J:again
 is "$(js "$TMP/out" 'd["blobs"]["copied"]')" 0 "nothing copied the second time"
+# every archive written reads in GNU tar without a word on stderr
+for a in three.tar all.tar grow.tar s.tar sd.tar; do
+	if tar -tvf "$a" >/dev/null 2>"$TMP/tverr" && [ ! -s "$TMP/tverr" ]; then
+		pass "$a: tar -tvf says nothing on stderr"
+	else
+		fail "$a: tar -tvf says nothing on stderr" "$(head -3 "$TMP/tverr")"
+	fi
+done
 done_testing
