@@ -900,7 +900,8 @@ static int merge_snapshot(const struct oci_image *img, int spool_fd, struct oci_
 		if (spool_fd >= 0 && S_ISREG(e->mode))
 			e->ino = n->ino->serial;
 	}
-	qsort(s->e, s->n, sizeof(*s->e), cmp_entry);
+	if (s->n > 1)
+		qsort(s->e, s->n, sizeof(*s->e), cmp_entry);
 	s->manifest = img->desc.digest;
 	s->config = img->manifest->config.digest;
 	merge_release(&m);
@@ -1039,7 +1040,8 @@ static struct emit_list *emit_plan(struct merge *m, size_t n_layers)
 		}
 	}
 	for (size_t i = 0; i <= n_layers; i++)
-		qsort(lists[i].e, lists[i].n, sizeof(*lists[i].e), cmp_emit);
+		if (lists[i].n > 1) /* qsort of no array is undefined */
+			qsort(lists[i].e, lists[i].n, sizeof(*lists[i].e), cmp_emit);
 	return lists;
 }
 
