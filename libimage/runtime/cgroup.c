@@ -1275,6 +1275,22 @@ static char *read_text(const char *path)
 	return fd < 0 ? NULL : cg_read_fd(fd, 1 << 16);
 }
 
+/* the process pidtext joins every cgroup of s (create's init, exec's child) */
+static int cg_join(const struct cg_set *s, const char *pidtext, struct oci_error **err)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		int fd = cg_open(s->d[i].mnt, s->d[i].path, false, NULL, err);
+		if (fd < 0)
+			return fd;
+		int e = cg_write(fd, "cgroup.procs", pidtext);
+		close(fd);
+		if (e < 0)
+			return error_set(err, OCI_E_IO, -e, "join cgroup %s/%s", s->d[i].mnt,
+					 s->d[i].path);
+	}
+	return 0;
+}
+
 int rt_cg_create(const struct rt_config *c, const char *id, pid_t pid, int statedir,
 		 struct oci_error **err)
 {
@@ -1341,18 +1357,8 @@ int rt_cg_create(const struct rt_config *c, const char *id, pid_t pid, int state
 		r = cg_apply(&s, l.v1, w, nw, err);
 	/* the init, still waiting for our go, joins them: nothing of the
 	 * container runs outside its cgroups */
-	for (size_t i = 0; i < s.n && r == 0; i++) {
-		int fd = cg_open(s.d[i].mnt, s.d[i].path, false, NULL, err);
-		if (fd < 0) {
-			r = fd;
-			break;
-		}
-		int e = cg_write(fd, "cgroup.procs", pidtext);
-		close(fd);
-		if (e < 0)
-			r = error_set(err, OCI_E_IO, -e, "join cgroup %s/%s", s.d[i].mnt,
-				      s.d[i].path);
-	}
+	if (r == 0)
+		r = cg_join(&s, pidtext, err);
 	if (r < 0) {
 		cg_destroy_set(&s, NULL);
 		unlinkat(statedir, CG_RECORD, 0);
@@ -1420,18 +1426,8 @@ int rt_cg_join(int statedir, pid_t pid, struct oci_error **err)
 		return r;
 	char pidtext[32];
 	snprintf(pidtext, sizeof(pidtext), "%d", (int)pid);
-	for (size_t i = 0; i < s.n && r == 0; i++) {
-		int fd = cg_open(s.d[i].mnt, s.d[i].path, false, NULL, err);
-		if (fd < 0) {
-			r = fd;
-			break;
-		}
-		int e = cg_write(fd, "cgroup.procs", pidtext);
-		close(fd);
-		if (e < 0)
-			r = error_set(err, OCI_E_IO, -e, "join cgroup %s/%s", s.d[i].mnt,
-				      s.d[i].path);
-	}
+	if (r == 0)
+		r = cg_join(&s, pidtext, err);
 	cg_set_free(&s);
 	return r;
 }
