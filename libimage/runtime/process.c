@@ -577,7 +577,9 @@ void rt_child_main(struct rt_child *ch)
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		_exit(1);
-	close(ch->fifo);
+	/* ch->fifo stays open: it is close-on-exec, so start, holding the
+	 * other end, sees the last reader go when execve replaces us (or when
+	 * we die) and knows the container's program runs */
 	cleanup_free char *created = rt_state_json(c, ch->id, "created", ch->hostpid);
 	if (hooks_run(&c->hooks[HOOK_START_CONTAINER], "startContainer", created, &e) < 0)
 		goto fail;

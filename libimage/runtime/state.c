@@ -822,22 +822,23 @@ int oci_runtime_start(const char *root, const char *id, struct oci_error **err)
 		st_release(&s);
 		return r;
 	}
-	close(fd);
 	unlinkat(s.dirfd, "exec.fifo", 0);
-	/* running means the container's program runs: wait (briefly) until the
-	 * init has left our memfd copy for it, or is gone, before poststart */
-	pid_t pid = st_pid(s.state);
-	char link[64], target[256];
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	for (int i = 0; pid > 0 && i < 5000; i++) {
-		ssize_t n = readlink(link, target, sizeof(target) - 1);
-		if (n < 0)
-			break; /* gone (or a zombie): nothing more to wait for */
-		target[n] = 0;
-		if (strncmp(target, "/memfd:oci-runtime", 18) != 0)
+	/* running means the container's program runs: the init keeps its end
+	 * of exec.fifo (close-on-exec) until its execve, so wait (at most 5 s)
+	 * for the fifo's last reader to go: POLLERR on our end */
+	struct pollfd pf = {.fd = fd, .events = 0};
+	for (int left = 5000; left > 0;) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int n = poll(&pf, 1, left);
+		if (n != 0 && !(n < 0 && errno == EINTR))
 			break;
-		usleep(i < 100 ? 100 : 1000);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left -= (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (n == 0)
+			break;
 	}
+	close(fd);
 	st_set(s.state, "status", cJSON_CreateString("running"));
 	r = st_save(s.dirfd, s.state, err);
 	if (hc && hc->hooks[HOOK_POSTSTART].n) {
