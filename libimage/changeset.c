@@ -94,7 +94,7 @@ static int cs_compare(struct oci_changeset *cs, const struct oci_diff_opts *o,
 	    a->mtime_ns == b->mtime_ns && a->size == b->size &&
 	    ((a->mode & S_IFMT) == (b->mode & S_IFMT) || (a->flags & OCI_SNAP_VIRTUAL))) {
 		/* untouched since unpack: take what the record knows */
-		b->digest = a->digest;
+		oci_snap_digest_copy(&b->digest, &a->digest);
 		if (!b->xattrs && a->xattrs)
 			b->xattrs = xstrdup(a->xattrs);
 		if (cs->ignore_owner) {
@@ -130,7 +130,7 @@ static int cs_compare(struct oci_changeset *cs, const struct oci_diff_opts *o,
 			if ((r = cs_digest(cs->before_fd, a, err)) < 0 ||
 			    (r = cs_digest(cs->after_fd, b, err)) < 0)
 				return r;
-			if (!oci_digest_equal(&a->digest, &b->digest))
+			if (!oci_snap_digest_equal(&a->digest, &b->digest))
 				f |= OCI_FIELD_CONTENT;
 		}
 	} else if (S_ISLNK(a->mode)) {

@@ -985,15 +985,18 @@ static int rf_snap_visit(void *arg, struct oci_snap_entry *e, int dfd, const cha
 		 * was linked, which need not be its inode's (the target named
 		 * through a symlink, or remembered from a path removed since):
 		 * the inode's content decides, hashed once for all its names. */
-		if (i && st->st_nlink == 1 && rf_digest_get(i, &e->digest))
+		struct oci_digest known;
+		if (i && st->st_nlink == 1 && rf_digest_get(i, &known)) {
+			oci_snap_digest_set(&e->digest, &known);
 			return 0;
+		}
 		if (st->st_nlink == 1)
 			return snapshot_hash_file(dfd, name, e, &e->digest, err);
 		char key[32];
 		snprintf(key, sizeof(key), "%llu", (unsigned long long)st->st_ino);
 		void **slot = pathmap_put(&rf->inode_digest, key);
 		if (!*slot) {
-			struct oci_digest *d = xcalloc(1, sizeof(*d));
+			struct oci_snap_digest *d = xcalloc(1, sizeof(*d));
 			int r = snapshot_hash_file(dfd, name, e, d, err);
 			if (r < 0) {
 				free(d);
@@ -1001,7 +1004,7 @@ static int rf_snap_visit(void *arg, struct oci_snap_entry *e, int dfd, const cha
 			}
 			*slot = d;
 		}
-		e->digest = *(struct oci_digest *)*slot;
+		oci_snap_digest_copy(&e->digest, *slot);
 	}
 	return 0;
 }

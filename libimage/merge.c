@@ -102,6 +102,7 @@ static void mnode_free(struct mnode *n)
 		return;
 	free(n->e.link);
 	free(n->e.xattrs);
+	oci_snap_digest_clear(&n->e.digest);
 	for (size_t i = 0; i < n->n_xa; i++) {
 		free(n->xa[i].name);
 		free(n->xa[i].val);
@@ -605,7 +606,9 @@ static int mg_file_data(struct merge *m, struct oci_layer_reader *r, struct mnod
 			m->spool_len += w;
 		}
 	}
-	oci_hash_final(h, &n->e.digest);
+	struct oci_digest d;
+	oci_hash_final(h, &d);
+	oci_snap_digest_set(&n->e.digest, &d);
 	oci_hash_free(h);
 	return k < 0 ? (int)k : 0;
 }
@@ -894,6 +897,8 @@ static int merge_snapshot(const struct oci_image *img, int spool_fd, struct oci_
 			continue;
 		struct oci_snap_entry *e = &s->e[s->n++];
 		*e = n->ino->e;
+		e->digest = (struct oci_snap_digest){0}; /* its own copy: names of one inode */
+		oci_snap_digest_copy(&e->digest, &n->ino->e.digest);
 		e->path = mg_path(n);
 		e->link = n->ino->e.link ? xstrdup(n->ino->e.link) : NULL;
 		e->xattrs = xstrdup(n->ino->e.xattrs ? n->ino->e.xattrs : "");

@@ -39,14 +39,154 @@ const struct oci_snap_entry *oci_snapshot_find(const struct oci_snapshot *s, con
 	return NULL;
 }
 
+/* ---- digests of entries ---- */
+
+static const char snap_hex[] = "0123456789abcdef";
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static struct oci_digest *snap_digest_other(const struct oci_snap_digest *d)
+{
+	struct oci_digest *o;
+	memcpy(&o, d->raw, sizeof(o));
+	return o;
+}
+
+void oci_snap_digest_clear(struct oci_snap_digest *d)
+{
+	if (d->algo != OCI_DIGEST_NONE && d->algo != OCI_DIGEST_SHA256)
+		free(snap_digest_other(d));
+	memset(d, 0, sizeof(*d));
+}
+
+/* 64 lowercase hex digits into 32 bytes; false when they are not */
+static bool snap_unhex32(const char *hex, uint8_t out[32])
+{
+	for (int k = 0; k < 32; k++) {
+		int h = hexval(hex[2 * k]), l = hexval(hex[2 * k + 1]);
+		if (h < 0 || l < 0)
+			return false;
+		out[k] = (uint8_t)(h << 4 | l);
+	}
+	return true;
+}
+
+void oci_snap_digest_set(struct oci_snap_digest *d, const struct oci_digest *from)
+{
+	oci_snap_digest_clear(d);
+	if (from->algo == OCI_DIGEST_NONE)
+		return;
+	const char *hex = oci_digest_hex(from);
+	if (from->algo == OCI_DIGEST_SHA256 && strlen(hex) == 64 && snap_unhex32(hex, d->raw)) {
+		d->algo = OCI_DIGEST_SHA256;
+		return;
+	}
+	struct oci_digest *o = xmalloc(sizeof(*o));
+	*o = *from;
+	d->algo = (uint8_t)from->algo;
+	memcpy(d->raw, &o, sizeof(o));
+}
+
+/* "sha256:<hex>" of d (which holds a sha256) into out, 71 bytes, no NUL */
+static void snap_sha256_text(const struct oci_snap_digest *d, char *out)
+{
+	memcpy(out, "sha256:", 7);
+	for (int k = 0; k < 32; k++) {
+		out[7 + 2 * k] = snap_hex[d->raw[k] >> 4];
+		out[8 + 2 * k] = snap_hex[d->raw[k] & 15];
+	}
+}
+
+bool oci_snap_digest_get(const struct oci_snap_digest *d, struct oci_digest *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (d->algo == OCI_DIGEST_NONE)
+		return false;
+	if (d->algo != OCI_DIGEST_SHA256) {
+		*out = *snap_digest_other(d);
+		return true;
+	}
+	out->algo = OCI_DIGEST_SHA256;
+	snap_sha256_text(d, out->str);
+	out->str[71] = 0;
+	return true;
+}
+
+bool oci_snap_digest_equal(const struct oci_snap_digest *a, const struct oci_snap_digest *b)
+{
+	if (a->algo != b->algo)
+		return false;
+	if (a->algo == OCI_DIGEST_NONE)
+		return true;
+	if (a->algo == OCI_DIGEST_SHA256)
+		return memcmp(a->raw, b->raw, 32) == 0;
+	return oci_digest_equal(snap_digest_other(a), snap_digest_other(b));
+}
+
+void oci_snap_digest_copy(struct oci_snap_digest *to, const struct oci_snap_digest *from)
+{
+	if (to == from)
+		return;
+	if (from->algo == OCI_DIGEST_NONE || from->algo == OCI_DIGEST_SHA256) {
+		oci_snap_digest_clear(to);
+		*to = *from;
+		return;
+	}
+	oci_snap_digest_set(to, snap_digest_other(from));
+}
+
+/* ---- paths, packed ---- */
+
+#define SNAP_BLOCK (64u << 10)
+
+struct snap_block {
+	struct snap_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+char *snapshot_path_dup(struct oci_snapshot *s, const char *p, size_t n)
+{
+	struct snap_block *b = s->paths;
+	if (!b || b->cap - b->used < n + 1) {
+		size_t cap = n + 1 > SNAP_BLOCK / 4 ? n + 1 : SNAP_BLOCK - sizeof(*b);
+		struct snap_block *nb = xmalloc(sizeof(*nb) + cap);
+		nb->used = 0;
+		nb->cap = cap;
+		if (b && cap != SNAP_BLOCK - sizeof(*b) && b->cap - b->used > 64) {
+			/* a long one alone, behind the block still being filled */
+			nb->next = b->next;
+			b->next = nb;
+		} else {
+			nb->next = b;
+			s->paths = b = nb;
+		}
+		b = nb;
+	}
+	char *o = b->data + b->used;
+	memcpy(o, p, n);
+	o[n] = 0;
+	b->used += n + 1;
+	return o;
+}
+
 void oci_snapshot_free(struct oci_snapshot *s)
 {
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->n; i++) {
-		free(s->e[i].path);
+		if (!s->paths)
+			free(s->e[i].path);
 		free(s->e[i].link);
 		free(s->e[i].xattrs);
+		oci_snap_digest_clear(&s->e[i].digest);
+	}
+	for (struct snap_block *b = s->paths, *nb; b; b = nb) {
+		nb = b->next;
+		free(b);
 	}
 	free(s->e);
 	free(s->source);
@@ -98,8 +238,6 @@ static void sb_fmt(struct sbuf *b, const char *fmt, ...)
  * name is data, and a name the kernel or a layer gave us must come out of
  * the string exactly as it went in. */
 
-static const char snap_hex[] = "0123456789abcdef";
-
 /* Which bytes a field keeps as %XX. Names of xattrs also escape the two
  * separators of the xattrs string. */
 static bool snap_escapes(unsigned char c, bool xname)
@@ -123,39 +261,42 @@ static void sb_escaped_n(struct sbuf *b, const char *s, size_t n, bool xname)
 	b->p[b->len] = 0;
 }
 
-static int hexval(char c)
+/* Unescape [p, end) into o (room for end - p + 1 bytes), accepting only
+ * the canonical form a writer produces: every byte of the escape set as
+ * %XX with lowercase hex, and every other byte as itself. So one string
+ * has one spelling, and a record that parses is written back byte for
+ * byte. The length written, or -1 when not so. */
+static ssize_t snap_unescape_to(const char *p, const char *end, bool xname, char *o)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Unescape [p, end) into a new string, accepting only the canonical form a
- * writer produces: every byte of the escape set as %XX with lowercase hex,
- * and every other byte as itself. So one string has one spelling, and a
- * record that parses is written back byte for byte. NULL when not so. */
-static char *snap_unescape(const char *p, const char *end, bool xname)
-{
-	char *o = xmalloc((size_t)(end - p) + 1), *w = o;
+	char *w = o;
 	while (p < end) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '%') {
 			int h, l;
 			if (end - p < 3 || (h = hexval(p[1])) < 0 || (l = hexval(p[2])) < 0 ||
-			    (h == 0 && l == 0) ||
-			    !snap_escapes((unsigned char)(h * 16 + l), xname)) {
-				free(o);
-				return NULL;
-			}
+			    (h == 0 && l == 0) || !snap_escapes((unsigned char)(h * 16 + l), xname))
+				return -1;
 			*w++ = (char)(h * 16 + l);
 			p += 3;
 		} else if (snap_escapes(c, xname)) {
-			free(o);
-			return NULL;
+			return -1;
 		} else {
 			*w++ = (char)c;
 			p++;
 		}
 	}
 	*w = 0;
+	return w - o;
+}
+
+/* the same into a new string, NULL when not canonical */
+static char *snap_unescape(const char *p, const char *end, bool xname)
+{
+	char *o = xmalloc((size_t)(end - p) + 1);
+	if (snap_unescape_to(p, end, xname, o) < 0) {
+		free(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -330,7 +471,7 @@ static const struct oci_snap_entry *snap_links_check(const struct oci_snapshot *
 	const struct oci_snap_entry *bad = NULL;
 	for (size_t i = 1; i < k && !bad; i++)
 		if (v[i]->ino == v[i - 1]->ino &&
-		    !oci_digest_equal(&v[i]->digest, &v[i - 1]->digest))
+		    !oci_snap_digest_equal(&v[i]->digest, &v[i - 1]->digest))
 			bad = v[i];
 	free(v);
 	return bad;
@@ -340,6 +481,49 @@ static bool snap_digest_ok(const struct oci_digest *d)
 {
 	return d->algo == OCI_DIGEST_NONE ||
 	       oci_digest_parse(d->str, &(struct oci_digest){0}, NULL) == 0;
+}
+
+/* an entry's digest: sha256 bytes are always a digest (they were made by
+ * a hash or parsed from hex); any other is checked whole */
+static bool snap_entry_digest_ok(const struct oci_snap_digest *d)
+{
+	if (d->algo == OCI_DIGEST_NONE || d->algo == OCI_DIGEST_SHA256)
+		return true;
+	const struct oci_digest *o = d->algo == OCI_DIGEST_SHA512 ? snap_digest_other(d) : NULL;
+	return o && o->algo == OCI_DIGEST_SHA512 && snap_digest_ok(o);
+}
+
+static void sb_char(struct sbuf *b, char c)
+{
+	sb_need(b, 1);
+	b->p[b->len++] = c;
+	b->p[b->len] = 0;
+}
+
+/* v in base 8 or 10, by hand: printf's generality was a tenth of the
+ * record's cost */
+static void sb_uint(struct sbuf *b, uint64_t v, unsigned base)
+{
+	char t[24];
+	int n = 0;
+	do {
+		t[n++] = snap_hex[v % base];
+		v /= base;
+	} while (v);
+	sb_need(b, (size_t)n);
+	while (n)
+		b->p[b->len++] = t[--n];
+	b->p[b->len] = 0;
+}
+
+static void sb_int(struct sbuf *b, int64_t v)
+{
+	if (v < 0) {
+		sb_char(b, '-');
+		sb_uint(b, -(uint64_t)v, 10); /* INT64_MIN too: 2^63 as unsigned */
+	} else {
+		sb_uint(b, (uint64_t)v, 10);
+	}
 }
 
 /* all of buf to fd: 0, or the errno */
@@ -388,7 +572,7 @@ static int snapshot_emit(const struct oci_snapshot *s, int fd, const char *name,
 		const char *why = snap_entry_check(e);
 		if (!why && i && strcmp(s->e[i - 1].path, e->path) >= 0)
 			why = "out of order or repeated";
-		if (!why && !snap_digest_ok(&e->digest))
+		if (!why && !snap_entry_digest_ok(&e->digest))
 			why = "bad digest";
 		if (why) {
 			free(b.p);
@@ -397,10 +581,34 @@ static int snapshot_emit(const struct oci_snapshot *s, int fd, const char *name,
 		}
 		sb_str(&b, "/");
 		sb_escaped_n(&b, e->path, strlen(e->path), false);
-		sb_fmt(&b, "\t%o\t%u\t%u\t%u\t%lld\t%lld\t%lld\t%llu\t%llu\t%s\t", e->mode, e->uid,
-		       e->gid, e->nlink, (long long)e->size, (long long)e->mtime_ns,
-		       (long long)e->ctime_ns, (unsigned long long)e->ino,
-		       (unsigned long long)e->rdev, e->digest.algo ? e->digest.str : "-");
+		sb_char(&b, '\t');
+		sb_uint(&b, e->mode, 8);
+		sb_char(&b, '\t');
+		sb_uint(&b, e->uid, 10);
+		sb_char(&b, '\t');
+		sb_uint(&b, e->gid, 10);
+		sb_char(&b, '\t');
+		sb_uint(&b, e->nlink, 10);
+		sb_char(&b, '\t');
+		sb_int(&b, e->size);
+		sb_char(&b, '\t');
+		sb_int(&b, e->mtime_ns);
+		sb_char(&b, '\t');
+		sb_int(&b, e->ctime_ns);
+		sb_char(&b, '\t');
+		sb_uint(&b, e->ino, 10);
+		sb_char(&b, '\t');
+		sb_uint(&b, e->rdev, 10);
+		sb_char(&b, '\t');
+		if (e->digest.algo == OCI_DIGEST_SHA256) {
+			sb_need(&b, 71);
+			snap_sha256_text(&e->digest, b.p + b.len);
+			b.len += 71;
+			b.p[b.len] = 0;
+		} else {
+			sb_str(&b, e->digest.algo ? snap_digest_other(&e->digest)->str : "-");
+		}
+		sb_char(&b, '\t');
 		if (!e->link)
 			sb_str(&b, "-");
 		else if (strcmp(e->link, "-") == 0)
@@ -411,7 +619,9 @@ static int snapshot_emit(const struct oci_snapshot *s, int fd, const char *name,
 		 * its names escape) and was checked above: it goes in as it is */
 		sb_str(&b, "\t");
 		sb_str(&b, e->xattrs && *e->xattrs ? e->xattrs : "-");
-		sb_fmt(&b, "\t%u\n", e->flags);
+		sb_char(&b, '\t');
+		sb_uint(&b, e->flags, 10);
+		sb_char(&b, '\n');
 		if (fd >= 0 && b.len >= SNAP_FLUSH) {
 			int we = snap_write_all(fd, b.p, b.len);
 			if (we) {
@@ -519,9 +729,41 @@ static bool snap_digest(const char *p, const char *end, struct oci_digest *d)
 	       strcmp(d->str, tmp) == 0;
 }
 
+/* an entry's digest field, the same spellings: sha256 straight from its
+ * hex (the common case, without a 140-byte detour), any other through
+ * snap_digest */
+static bool snap_entry_digest(const char *p, const char *end, struct oci_snap_digest *d)
+{
+	if (end - p == 71 && memcmp(p, "sha256:", 7) == 0) {
+		if (!snap_unhex32(p + 7, d->raw))
+			return false;
+		d->algo = OCI_DIGEST_SHA256;
+		return true;
+	}
+	struct oci_digest full;
+	if (!snap_digest(p, end, &full))
+		return false;
+	oci_snap_digest_set(d, &full);
+	return true;
+}
+
 #define SNAP_FIELDS 14
 
-static const char *snap_parse_line(const char *p, const char *end, struct oci_snap_entry *e)
+/* The record being read, a line at a time: whole in memory (fuzz, tests)
+ * or streamed from the file (load), the same checks either way. */
+struct snap_parser {
+	struct oci_snapshot *s;
+	size_t total; /* bytes in the record */
+	size_t off;   /* of the next line */
+	size_t line;  /* lines seen */
+	size_t count; /* entries the header announced */
+	const char *why;
+	char *scratch; /* a path unescaped, before it goes to s->paths */
+	size_t scratch_cap;
+};
+
+static const char *snap_parse_line(struct snap_parser *sp, const char *p, const char *end,
+				   struct oci_snap_entry *e)
 {
 	memset(e, 0, sizeof(*e));
 	const char *f[SNAP_FIELDS + 1];
@@ -536,8 +778,16 @@ static const char *snap_parse_line(const char *p, const char *end, struct oci_sn
 		return "too few fields";
 	f[SNAP_FIELDS] = end + 1;
 #define FEND(i) (f[(i) + 1] - 1)
-	if (*p != '/' || !(e->path = snap_unescape(p + 1, FEND(0), false)))
+	size_t plen = (size_t)(FEND(0) - p);
+	if (plen + 1 > sp->scratch_cap) {
+		sp->scratch_cap = plen + 1 > 4096 ? plen + 1 : 4096;
+		free(sp->scratch);
+		sp->scratch = xmalloc(sp->scratch_cap);
+	}
+	ssize_t pl;
+	if (*p != '/' || (pl = snap_unescape_to(p + 1, FEND(0), false, sp->scratch)) < 0)
 		return "bad path";
+	e->path = snapshot_path_dup(sp->s, sp->scratch, (size_t)pl);
 	uint64_t v[8];
 	if (!snap_uint(f[1], FEND(1), 8, UINT32_MAX, &v[0]) ||
 	    !snap_uint(f[2], FEND(2), 10, UINT32_MAX, &v[1]) ||
@@ -557,7 +807,7 @@ static const char *snap_parse_line(const char *p, const char *end, struct oci_sn
 	e->ino = v[5];
 	e->rdev = v[6];
 	e->flags = (uint32_t)v[7];
-	if (!snap_digest(f[10], FEND(10), &e->digest))
+	if (!snap_entry_digest(f[10], FEND(10), &e->digest))
 		return "bad digest";
 	const char *l = f[11], *le = FEND(11);
 	if (le - l == 1 && *l == '-')
@@ -585,95 +835,136 @@ static const char *snap_hdr(const char *p, const char *nl, const char *key)
 	return p + k + 1;
 }
 
-int snapshot_parse(const char *buf, size_t n, struct oci_snapshot **out, size_t *line,
-		   const char **why)
+/* the header's line i (0-5), [p, nl) */
+static const char *snap_header_line(struct snap_parser *sp, int i, const char *p, const char *nl)
 {
-	const char *p = buf, *end = buf + n, *v;
-	struct oci_snapshot *s = xcalloc(1, sizeof(*s));
-	const char *nl[6];
-	*why = NULL;
-	*line = 0;
+	struct oci_snapshot *s = sp->s;
+	const char *v;
 	uint64_t u = 0;
-	for (int i = 0; i < 6 && !*why; i++) {
-		++*line;
-		nl[i] = memchr(p, '\n', (size_t)(end - p));
-		if (!nl[i]) {
-			*why = "truncated header";
-			break;
-		}
-		switch (i) {
-		case 0:
-			if (!(v = snap_hdr(p, nl[i], SNAP_MAGIC)) ||
-			    !snap_uint(v, nl[i], 10, INT32_MAX, &u))
-				*why = "not a record";
-			else if (u == 1)
-				*why =
-				    "version 1 is no longer read (its xattr names and link targets "
-				    "are ambiguous): unpack the image again";
-			else if (u != OCI_SNAPSHOT_VERSION)
-				*why = "unknown version";
-			break;
-		case 1:
-			if (!(v = snap_hdr(p, nl[i], "source")) ||
-			    !(s->source = snap_unescape(v, nl[i], false)))
-				*why = "bad source";
-			break;
-		case 2:
-		case 3:
-			if (!(v = snap_hdr(p, nl[i], i == 2 ? "manifest" : "config")) ||
-			    !snap_digest(v, nl[i], i == 2 ? &s->manifest : &s->config))
-				*why = "bad digest";
-			break;
-		case 4:
-			if (!(v = snap_hdr(p, nl[i], "rootless")) ||
-			    !snap_uint(v, nl[i], 10, 1, &u))
-				*why = "bad rootless";
-			s->rootless = u != 0;
-			break;
-		case 5:
-			/* an entry line takes at least 28 bytes: count cannot outgrow the file */
-			if (!(v = snap_hdr(p, nl[i], "count")) ||
-			    !snap_uint(v, nl[i], 10, (uint64_t)(end - nl[i]) / 28, &u))
-				*why = "bad count";
-			break;
-		}
-		p = nl[i] + 1;
+	switch (i) {
+	case 0:
+		if (!(v = snap_hdr(p, nl, SNAP_MAGIC)) || !snap_uint(v, nl, 10, INT32_MAX, &u))
+			return "not a record";
+		if (u == 1)
+			return "version 1 is no longer read (its xattr names and link targets "
+			       "are ambiguous): unpack the image again";
+		if (u != OCI_SNAPSHOT_VERSION)
+			return "unknown version";
+		return NULL;
+	case 1:
+		if (!(v = snap_hdr(p, nl, "source")) || !(s->source = snap_unescape(v, nl, false)))
+			return "bad source";
+		return NULL;
+	case 2:
+	case 3:
+		if (!(v = snap_hdr(p, nl, i == 2 ? "manifest" : "config")) ||
+		    !snap_digest(v, nl, i == 2 ? &s->manifest : &s->config))
+			return "bad digest";
+		return NULL;
+	case 4:
+		if (!(v = snap_hdr(p, nl, "rootless")) || !snap_uint(v, nl, 10, 1, &u))
+			return "bad rootless";
+		s->rootless = u != 0;
+		return NULL;
+	default:
+		/* an entry line takes at least 28 bytes: count cannot outgrow the
+		 * record, nor the array made for it */
+		if (!(v = snap_hdr(p, nl, "count")) ||
+		    !snap_uint(v, nl, 10, (uint64_t)(sp->total - (sp->off + (size_t)(nl - p))) / 28,
+			       &u))
+			return "bad count";
+		sp->count = (size_t)u;
+		s->e = xcalloc(sp->count ? sp->count : 1, sizeof(*s->e));
+		return NULL;
 	}
-	size_t count = (size_t)u;
-	if (!*why)
-		s->e = xcalloc(count ? count : 1, sizeof(*s->e));
-	while (!*why && p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		++*line;
-		if (s->n >= count) {
-			*why = "more entries than count";
-			break;
-		}
-		if (!eol) {
-			*why = "truncated";
-			break;
-		}
+}
+
+/* one whole line [p, nl), nl its '\n' */
+static void snap_parser_line(struct snap_parser *sp, const char *p, const char *nl)
+{
+	struct oci_snapshot *s = sp->s;
+	size_t i = sp->line++;
+	if (i < 6) {
+		sp->why = snap_header_line(sp, (int)i, p, nl);
+	} else if (s->n >= sp->count) {
+		sp->why = "more entries than count";
+	} else {
 		struct oci_snap_entry *e = &s->e[s->n++]; /* freed with s, even when bad */
-		*why = snap_parse_line(p, eol, e);
-		if (!*why && s->n > 1 && strcmp(s->e[s->n - 2].path, e->path) >= 0)
-			*why = "out of order or repeated";
-		p = eol + 1;
+		sp->why = snap_parse_line(sp, p, nl, e);
+		if (!sp->why && s->n > 1 && strcmp(s->e[s->n - 2].path, e->path) >= 0)
+			sp->why = "out of order or repeated";
 	}
-	if (!*why && s->n != count)
-		*why = "fewer entries than count";
-	const struct oci_snap_entry *bad = *why ? NULL : snap_links_check(s);
+	sp->off += (size_t)(nl - p) + 1;
+}
+
+/* the end of the record, with rest bytes after its last '\n' */
+static void snap_parser_end(struct snap_parser *sp, size_t rest)
+{
+	struct oci_snapshot *s = sp->s;
+	if (sp->why)
+		return;
+	if (sp->line < 6) {
+		sp->line++;
+		sp->why = "truncated header";
+		return;
+	}
+	if (rest) {
+		sp->line++;
+		sp->why = s->n >= sp->count ? "more entries than count" : "truncated";
+		return;
+	}
+	if (s->n != sp->count) {
+		sp->why = "fewer entries than count";
+		return;
+	}
+	const struct oci_snap_entry *bad = snap_links_check(s);
 	if (bad) {
-		*line = 6 + (size_t)(bad - s->e) + 1;
-		*why = "hard links of one inode with different digests";
+		sp->line = 6 + (size_t)(bad - s->e) + 1;
+		sp->why = "hard links of one inode with different digests";
 	}
-	if (*why) {
-		oci_snapshot_free(s);
+}
+
+static void snap_parser_init(struct snap_parser *sp, size_t total)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->s = xcalloc(1, sizeof(*sp->s));
+	sp->total = total;
+}
+
+/* 0 with *out, or OCI_E_INVALID with *line and *why */
+static int snap_parser_finish(struct snap_parser *sp, struct oci_snapshot **out, size_t *line,
+			      const char **why)
+{
+	free(sp->scratch);
+	*line = sp->line;
+	*why = sp->why;
+	if (sp->why) {
+		oci_snapshot_free(sp->s);
 		return OCI_E_INVALID;
 	}
-	*out = s;
+	*out = sp->s;
 	return 0;
 }
 
+int snapshot_parse(const char *buf, size_t n, struct oci_snapshot **out, size_t *line,
+		   const char **why)
+{
+	struct snap_parser sp;
+	snap_parser_init(&sp, n);
+	const char *p = buf, *end = buf + n, *nl;
+	while (!sp.why && p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		snap_parser_line(&sp, p, nl);
+		p = nl + 1;
+	}
+	snap_parser_end(&sp, (size_t)(end - p));
+	return snap_parser_finish(&sp, out, line, why);
+}
+
+#define SNAP_READ (1u << 20)
+
+/* The record is read SNAP_READ bytes at a time, never whole: at a million
+ * entries it is 160 MB of text, and its entries need less than that. A
+ * line longer than the buffer grows it. */
 int oci_snapshot_load(int dirfd, const char *name, struct oci_snapshot **out,
 		      struct oci_error **err)
 {
@@ -684,15 +975,41 @@ int oci_snapshot_load(int dirfd, const char *name, struct oci_snapshot **out,
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SNAP_MAX)
 		return error_set(err, OCI_E_INVALID, 0, "%s: not a record file", name);
-	cleanup_free char *buf = xmalloc((size_t)st.st_size + 1);
-	ssize_t n = read_full(fd, buf, (size_t)st.st_size);
-	if (n != st.st_size)
-		return error_set(err, OCI_E_IO, n < 0 ? errno : 0, "read %s%s", name,
-				 n < 0 ? "" : ": it changed while being read");
-	buf[n] = 0;
+	size_t total = (size_t)st.st_size, got = 0, cap = total < SNAP_READ ? total + 1 : SNAP_READ;
+	size_t have = 0; /* bytes in buf not parsed yet */
+	cleanup_free char *buf = xmalloc(cap);
+	struct snap_parser sp;
+	snap_parser_init(&sp, total);
+	while (!sp.why && got < total) {
+		if (have == cap) { /* one line longer than the buffer */
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		size_t want = cap - have < total - got ? cap - have : total - got;
+		ssize_t n = read(fd, buf + have, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : 0;
+			free(sp.scratch);
+			oci_snapshot_free(sp.s);
+			return error_set(err, OCI_E_IO, e, "read %s%s", name,
+					 n < 0 ? "" : ": it changed while being read");
+		}
+		got += (size_t)n;
+		have += (size_t)n;
+		const char *p = buf, *end = buf + have, *nl;
+		while (!sp.why && p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+			snap_parser_line(&sp, p, nl);
+			p = nl + 1;
+		}
+		have = (size_t)(end - p);
+		memmove(buf, p, have);
+	}
+	snap_parser_end(&sp, have);
 	size_t line;
 	const char *why;
-	if (snapshot_parse(buf, (size_t)n, out, &line, &why) < 0)
+	if (snap_parser_finish(&sp, out, &line, &why) < 0)
 		return error_set(err, OCI_E_INVALID, 0, "%s: malformed record at line %zu: %s",
 				 name, line, why);
 	return 0;
@@ -703,6 +1020,7 @@ int oci_snapshot_load(int dirfd, const char *name, struct oci_snapshot **out,
 struct snap_walker {
 	struct oci_snapshot *s;
 	size_t cap;
+	bool packed; /* paths into s->paths (a snapshot that had no path of its own) */
 	snapshot_visit_fn visit;
 	void *arg;
 };
@@ -716,6 +1034,11 @@ static struct oci_snap_entry *snap_add(struct snap_walker *w)
 	struct oci_snap_entry *e = &w->s->e[w->s->n++];
 	memset(e, 0, sizeof(*e));
 	return e;
+}
+
+static char *snap_walk_path(struct snap_walker *w, const char *path)
+{
+	return w->packed ? snapshot_path_dup(w->s, path, strlen(path)) : xstrdup(path);
 }
 
 void snapshot_fill_stat(struct oci_snap_entry *e, const struct stat *st)
@@ -837,15 +1160,18 @@ static int snap_hash_sink(void *arg, const void *buf, size_t len, struct oci_err
 }
 
 int snapshot_hash_file(int dfd, const char *name, const struct oci_snap_entry *e,
-		       struct oci_digest *out, struct oci_error **err)
+		       struct oci_snap_digest *out, struct oci_error **err)
 {
 	cleanup_close int fd = snapshot_open_content(dfd, name, e, e->path, err);
 	if (fd < 0)
 		return fd;
 	struct oci_hash *h = oci_hash_new(OCI_DIGEST_SHA256);
 	int r = snapshot_read_content(fd, e->size, e->path, snap_hash_sink, h, err);
-	if (r == 0)
-		oci_hash_final(h, out);
+	if (r == 0) {
+		struct oci_digest d;
+		oci_hash_final(h, &d);
+		oci_snap_digest_set(out, &d);
+	}
 	oci_hash_free(h);
 	return r;
 }
@@ -884,7 +1210,7 @@ static int snap_leaf(struct snap_walker *w, int dfd, const char *name, const cha
 		     struct stat *st, struct oci_error **err)
 {
 	struct oci_snap_entry *e = snap_add(w);
-	e->path = xstrdup(path);
+	e->path = snap_walk_path(w, path);
 	snapshot_fill_stat(e, st);
 	if (S_ISLNK(st->st_mode)) {
 		char buf[4097];
@@ -960,7 +1286,7 @@ static int snap_walk_tree(struct snap_walker *w, int rootfd, struct oci_error **
 			goto out;
 		}
 		struct oci_snap_entry *e = snap_add(w);
-		e->path = xstrdup(k.path.p);
+		e->path = snap_walk_path(w, k.path.p);
 		snapshot_fill_stat(e, &f->st);
 		if (w->visit && (r = w->visit(w->arg, e, pfd, f->name, f->fd, &f->st, err)) < 0)
 			goto out;
@@ -974,14 +1300,15 @@ out:
 int snapshot_walk(int rootfd, snapshot_visit_fn visit, void *arg, struct oci_snapshot *s,
 		  struct oci_error **err)
 {
-	struct snap_walker w = {.s = s, .cap = s->n, .visit = visit, .arg = arg};
+	struct snap_walker w = {
+	    .s = s, .cap = s->n, .packed = s->paths || s->n == 0, .visit = visit, .arg = arg};
 	int r = snap_walk_tree(&w, rootfd, err);
 	if (r == 0) {
 		struct stat st;
 		if (fstat(rootfd, &st) < 0)
 			return error_set(err, OCI_E_IO, errno, "stat the root");
 		struct oci_snap_entry *e = snap_add(&w);
-		e->path = xstrdup("");
+		e->path = snap_walk_path(&w, "");
 		snapshot_fill_stat(e, &st);
 		if (visit)
 			r = visit(arg, e, rootfd, ".", rootfd, &st, err);

@@ -15,12 +15,16 @@ typedef int (*snapshot_visit_fn)(void *arg, struct oci_snap_entry *e, int dfd, c
 HIDDEN int snapshot_walk(int rootfd, snapshot_visit_fn visit, void *arg, struct oci_snapshot *s,
 			 struct oci_error **err);
 HIDDEN void snapshot_fill_stat(struct oci_snap_entry *e, const struct stat *st);
+/* A copy of the n bytes at p (and a NUL) among s's packed paths
+ * (s->paths): for e->path of an entry of s, whose other paths are packed
+ * too. Freed with s. */
+HIDDEN char *snapshot_path_dup(struct oci_snapshot *s, const char *p, size_t n);
 /* The sha256 of the content of the regular file e (its e->size bytes), at
  * name in dfd. Fails, never blocks, when name is no longer e's inode or
  * not a regular file; holes are hashed as blocks of zeros; stops when
  * oci_cancelled(). */
 HIDDEN int snapshot_hash_file(int dfd, const char *name, const struct oci_snap_entry *e,
-			      struct oci_digest *out, struct oci_error **err);
+			      struct oci_snap_digest *out, struct oci_error **err);
 /* Open name in dfd for its content: O_NONBLOCK (a FIFO swapped in cannot
  * hang the open), then snapshot_content_fd; the fd is blocking again. */
 HIDDEN int snapshot_open_content(int dfd, const char *name, const struct oci_snap_entry *expect,

@@ -71,8 +71,9 @@ static cJSON *json_entry(const struct oci_snap_entry *e)
 	cJSON_AddNumberToObject(o, "gid", e->gid);
 	cJSON_AddNumberToObject(o, "size", (double)e->size);
 	cJSON_AddNumberToObject(o, "mtime", (double)e->mtime_ns / 1e9);
-	if (e->digest.algo)
-		cJSON_AddStringToObject(o, "digest", e->digest.str);
+	struct oci_digest d;
+	if (oci_snap_digest_get(&e->digest, &d))
+		cJSON_AddStringToObject(o, "digest", d.str);
 	if (e->link)
 		cJSON_AddStringToObject(o, "linkname", e->link);
 	if (S_ISCHR(e->mode) || S_ISBLK(e->mode)) {

@@ -781,8 +781,9 @@ static int list_merged(struct inspect *in, const struct oci_image *img)
 			cJSON_AddNumberToObject(o, "mtime", (double)mt);
 			if (e->link)
 				cJSON_AddStringToObject(o, "linkname", e->link);
-			if (e->digest.algo)
-				cJSON_AddStringToObject(o, "digest", e->digest.str);
+			struct oci_digest d;
+			if (oci_snap_digest_get(&e->digest, &d))
+				cJSON_AddStringToObject(o, "digest", d.str);
 			cJSON_AddItemToArray(arr, o);
 			continue;
 		}
