@@ -96,7 +96,7 @@ static int cs_compare(struct oci_changeset *cs, const struct oci_diff_opts *o,
 		/* untouched since unpack: take what the record knows */
 		oci_snap_digest_copy(&b->digest, &a->digest);
 		if (!b->xattrs && a->xattrs)
-			b->xattrs = xstrdup(a->xattrs);
+			b->xattrs = *a->xattrs ? xstrdup(a->xattrs) : snapshot_no_xattrs;
 		if (cs->ignore_owner) {
 			b->uid = a->uid;
 			b->gid = a->gid;

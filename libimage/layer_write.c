@@ -250,17 +250,31 @@ static int lw_close(struct lw *w, struct oci_layer_result *res, struct oci_error
 enum act_kind { ACT_ENTRY, ACT_WHITEOUT };
 
 struct act {
-	char *name;
+	char *name; /* an entry's own path (not a copy), or a whiteout's name (owned) */
 	enum act_kind kind;
 	struct oci_snap_entry *e;
 };
 
+/* The entries already in the layer: a bit per entry of the tree (after),
+ * not a map of path copies (80 bytes an entry at 200,000 entries). */
 struct plan {
 	struct act *v;
 	size_t n, cap;
-	struct pathmap seen;
+	uint64_t *seen;
 	struct oci_snapshot *after;
 };
+
+static bool plan_seen(const struct plan *p, const struct oci_snap_entry *e)
+{
+	size_t k = (size_t)(e - p->after->e);
+	return p->seen[k / 64] >> (k % 64) & 1;
+}
+
+static void plan_mark(struct plan *p, const struct oci_snap_entry *e)
+{
+	size_t k = (size_t)(e - p->after->e);
+	p->seen[k / 64] |= (uint64_t)1 << (k % 64);
+}
 
 static void plan_push(struct plan *p, char *name, enum act_kind k, struct oci_snap_entry *e)
 {
@@ -276,10 +290,11 @@ static struct oci_snap_entry *plan_find(struct plan *p, const char *path)
 	return (struct oci_snap_entry *)oci_snapshot_find(p->after, path);
 }
 
-/* the entry and, first, every parent directory not yet in the layer */
+/* the entry (of p->after) and, first, every parent directory not yet in
+ * the layer */
 static void plan_entry(struct plan *p, struct oci_snap_entry *e)
 {
-	if (!*e->path || pathmap_get(&p->seen, e->path))
+	if (!*e->path || plan_seen(p, e))
 		return;
 	/* Up from the nearest parent to the first one already in the layer
 	 * (whose own parents are in it too), then back down adding them: in a
@@ -289,7 +304,8 @@ static void plan_entry(struct plan *p, struct oci_snap_entry *e)
 	cleanup_free size_t *cut = NULL;
 	for (char *s; (s = memrchr(dir, '/', len)); len = (size_t)(s - dir)) {
 		*s = 0;
-		bool seen = pathmap_get(&p->seen, dir) != NULL;
+		const struct oci_snap_entry *pe = plan_find(p, dir);
+		bool seen = pe && plan_seen(p, pe);
 		*s = '/';
 		if (seen)
 			break;
@@ -303,13 +319,13 @@ static void plan_entry(struct plan *p, struct oci_snap_entry *e)
 		dir[cut[n]] = 0;
 		struct oci_snap_entry *pe = plan_find(p, dir);
 		if (pe) {
-			*pathmap_put(&p->seen, dir) = (void *)1;
-			plan_push(p, xstrdup(dir), ACT_ENTRY, pe);
+			plan_mark(p, pe);
+			plan_push(p, pe->path, ACT_ENTRY, pe);
 		}
 		dir[cut[n]] = '/';
 	}
-	*pathmap_put(&p->seen, e->path) = (void *)1;
-	plan_push(p, xstrdup(e->path), ACT_ENTRY, e);
+	plan_mark(p, e);
+	plan_push(p, e->path, ACT_ENTRY, e);
 }
 
 static void plan_parents_of(struct plan *p, const char *path)
@@ -358,7 +374,7 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 			      struct oci_error **err)
 {
 	struct plan p = {.after = cs->after};
-	pathmap_init(&p.seen);
+	p.seen = xcalloc(cs->after->n / 64 + 1, sizeof(*p.seen));
 	memset(res, 0, sizeof(*res));
 	/* A directory deleted and made again is not an opaque marker: what it
 	 * lost is whited out one by one (the spec's preferred form), so the
@@ -454,9 +470,10 @@ int oci_changeset_write_layer(struct oci_changeset *cs, int out_fd,
 		r = lw_close(&w, res, err);
 	lw_release(&w);
 	pathmap_release(&inode_first, NULL);
-	pathmap_release(&p.seen, NULL);
+	free(p.seen);
 	for (size_t i = 0; i < p.n; i++)
-		free(p.v[i].name);
+		if (p.v[i].kind == ACT_WHITEOUT)
+			free(p.v[i].name);
 	free(p.v);
 	return r;
 }

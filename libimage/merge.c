@@ -901,7 +901,8 @@ static int merge_snapshot(const struct oci_image *img, int spool_fd, struct oci_
 		oci_snap_digest_copy(&e->digest, &n->ino->e.digest);
 		e->path = mg_path(n);
 		e->link = n->ino->e.link ? xstrdup(n->ino->e.link) : NULL;
-		e->xattrs = xstrdup(n->ino->e.xattrs ? n->ino->e.xattrs : "");
+		e->xattrs = n->ino->e.xattrs && *n->ino->e.xattrs ? xstrdup(n->ino->e.xattrs)
+								  : snapshot_no_xattrs;
 		if (spool_fd >= 0 && S_ISREG(e->mode))
 			e->ino = n->ino->serial;
 	}

@@ -138,6 +138,10 @@ void oci_snap_digest_copy(struct oci_snap_digest *to, const struct oci_snap_dige
 	oci_snap_digest_set(to, snap_digest_other(from));
 }
 
+/* "" shared: read from disk and found to be none, the common case, is
+ * not a malloc per entry */
+char snapshot_no_xattrs[1];
+
 /* ---- paths, packed ---- */
 
 #define SNAP_BLOCK (64u << 10)
@@ -181,7 +185,8 @@ void oci_snapshot_free(struct oci_snapshot *s)
 		if (!s->paths)
 			free(s->e[i].path);
 		free(s->e[i].link);
-		free(s->e[i].xattrs);
+		if (s->e[i].xattrs != snapshot_no_xattrs)
+			free(s->e[i].xattrs);
 		oci_snap_digest_clear(&s->e[i].digest);
 	}
 	for (struct snap_block *b = s->paths, *nb; b; b = nb) {
@@ -1344,7 +1349,7 @@ int snapshot_entry_xattrs(int rootfd, struct oci_snap_entry *e, struct oci_error
 	int r = snapshot_read_xattrs(pfd, base, e->mode, &x, err);
 	close(pfd);
 	if (r == 0)
-		e->xattrs = x ? x : xstrdup("");
+		e->xattrs = x ? x : snapshot_no_xattrs;
 	return r;
 }
 

@@ -62,7 +62,12 @@ HIDDEN int snapshot_parse(const char *buf, size_t n, struct oci_snapshot **out, 
 HIDDEN int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out,
 				struct oci_error **err);
 
-/* e->xattrs from disk when not known yet ("" when none), resolved in the root */
+/* e->xattrs of an entry known to have none: oci_snapshot_free does not
+ * free it (a malloc'd "" is fine too) */
+HIDDEN extern char snapshot_no_xattrs[1];
+
+/* e->xattrs from disk when not known yet (snapshot_no_xattrs when none),
+ * resolved in the root */
 HIDDEN int snapshot_entry_xattrs(int rootfd, struct oci_snap_entry *e, struct oci_error **err);
 
 /* Every entry of s made whole from the tree at rootfd: the content digests
