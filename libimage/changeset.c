@@ -5,6 +5,7 @@
  * where the stat data moved. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <oci/bundle.h>
 #include <oci/changeset.h>
@@ -210,6 +211,34 @@ static int cs_open_dir(const char *path, struct oci_error **err)
 	return fd;
 }
 
+/* the record, loaded on a thread of its own while the tree is walked */
+struct cs_load {
+	int bfd;
+	struct oci_snapshot *s;
+	struct oci_error *err;
+	int r;
+};
+
+static void *cs_load_run(void *arg)
+{
+	struct cs_load *l = arg;
+	l->r = oci_snapshot_load(l->bfd, OCI_BUNDLE_RECORD, &l->s, &l->err);
+	return NULL;
+}
+
+/* e (status r, made where err could not reach) becomes the caller's */
+static int cs_pass_error(struct oci_error **err, int r, struct oci_error *e)
+{
+	error_set(NULL, (enum oci_status)r, 0, "%s", ""); /* the status error_wrap tells */
+	if (!err) {
+		oci_error_free(e);
+		return r;
+	}
+	oci_error_free(*err);
+	*err = e;
+	return r;
+}
+
 int oci_changeset_bundle(const char *bundle, const struct oci_diff_opts *o,
 			 struct oci_changeset **out, struct oci_error **err)
 {
@@ -218,24 +247,44 @@ int oci_changeset_bundle(const char *bundle, const struct oci_diff_opts *o,
 	int bfd = cs_open_dir(bundle, err);
 	int r = bfd;
 	if (bfd >= 0) {
-		r = oci_snapshot_load(bfd, OCI_BUNDLE_RECORD, &cs->before, err);
-		if (r == 0) {
-			cs->after_fd =
-			    openat(bfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cs->after_fd < 0)
-				r = error_set(err, OCI_E_IO, errno, "%s/rootfs", bundle);
+		/* Parsing the record (user time) and walking the tree (stat
+		 * calls, system time) are each about half of a diff: side by
+		 * side on two cores. Errors are told in the order of a
+		 * sequential run: the record's first. */
+		struct cs_load l = {.bfd = bfd};
+		pthread_t t;
+		bool threaded = pthread_create(&t, NULL, cs_load_run, &l) == 0;
+		if (!threaded)
+			cs_load_run(&l);
+		int e = 0, wr = 0;
+		struct oci_error *werr = NULL;
+		cs->after_fd =
+		    openat(bfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cs->after_fd < 0) {
+			e = errno;
 		} else {
+			cs->after = xcalloc(1, sizeof(*cs->after));
+			wr = snapshot_walk(cs->after_fd, NULL, NULL, cs->after, &werr);
+		}
+		if (threaded)
+			pthread_join(t, NULL);
+		cs->before = l.s;
+		if (l.r < 0) {
+			oci_error_free(werr);
+			r = cs_pass_error(err, l.r, l.err);
 			error_wrap(err, "not a bundle made by oci-unpack");
+		} else if (cs->after_fd < 0) {
+			oci_error_free(werr);
+			r = error_set(err, OCI_E_IO, e, "%s/rootfs", bundle);
+		} else {
+			r = wr < 0 ? cs_pass_error(err, wr, werr) : wr;
 		}
 		close(bfd);
 	}
 	if (r >= 0) {
 		cs->ignore_owner = cs->before->rootless;
-		cs->after = xcalloc(1, sizeof(*cs->after));
-		r = snapshot_walk(cs->after_fd, NULL, NULL, cs->after, err);
-	}
-	if (r >= 0)
 		r = cs_merge(cs, o, true, err);
+	}
 	if (r < 0) {
 		oci_changeset_free(cs);
 		return r;

@@ -43,9 +43,15 @@ const struct oci_snap_entry *oci_snapshot_find(const struct oci_snapshot *s, con
 
 static const char snap_hex[] = "0123456789abcdef";
 
+/* a digit's value plus one; 0: not a digit (lowercase hex only) */
+static const uint8_t snap_digit[256] = {
+    ['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	return snap_digit[(unsigned char)c] - 1;
 }
 
 static struct oci_digest *snap_digest_other(const struct oci_snap_digest *d)
@@ -693,6 +699,19 @@ static bool snap_uint(const char *p, const char *end, int base, uint64_t max, ui
 	if (p == end || (*p == '0' && end - p > 1))
 		return false;
 	uint64_t v = 0;
+	if (end - p <= (base == 8 ? 21 : 19)) {
+		/* too few digits to overflow: check the value once, at the end */
+		for (; p < end; p++) {
+			unsigned d = snap_digit[(unsigned char)*p] - 1u;
+			if (d >= (unsigned)base)
+				return false;
+			v = v * (uint64_t)base + d;
+		}
+		if (v > max)
+			return false;
+		*out = v;
+		return true;
+	}
 	for (; p < end; p++) {
 		int d = hexval(*p);
 		if (d < 0 || d >= base || (uint64_t)d > max ||
