@@ -71,20 +71,16 @@ static int bundle_fill(const struct oci_image *img, int tmpfd, const struct oci_
 	if (rootfd < 0)
 		return error_set(err, OCI_E_IO, errno, "open rootfs");
 	struct oci_rootfs *rf = NULL;
-	struct oci_snapshot *snap = NULL;
 	cJSON *spec = NULL;
 	char *json = NULL;
 	int r = oci_rootfs_open(rootfd, &o->apply, &rf, err);
 	if (r == 0)
 		r = oci_rootfs_apply_image(rf, img, err);
 	if (r == 0 && !o->rootfs_only) {
-		r = oci_rootfs_snapshot(rf, &snap, err);
-		if (r == 0) {
-			snap->source = o->source ? xstrdup(o->source) : NULL;
-			snap->manifest = img->desc.digest;
-			snap->config = img->manifest->config.digest;
-			r = oci_snapshot_write(snap, tmpfd, OCI_BUNDLE_RECORD, err);
-		}
+		struct oci_snapshot head = {.source = (char *)o->source,
+					    .manifest = img->desc.digest,
+					    .config = img->manifest->config.digest};
+		r = oci_rootfs_write_record(rf, &head, tmpfd, OCI_BUNDLE_RECORD, err);
 		if (r == 0)
 			r = oci_spec_from_image(img->config, rootfd, o->apply.rootless, &spec, err);
 		if (r == 0) {
@@ -96,7 +92,6 @@ static int bundle_fill(const struct oci_image *img, int tmpfd, const struct oci_
 	}
 	free(json);
 	cJSON_Delete(spec);
-	oci_snapshot_free(snap);
 	oci_rootfs_free(rf);
 	close(rootfd);
 	return r;

@@ -1021,3 +1021,26 @@ int oci_rootfs_snapshot(struct oci_rootfs *rf, struct oci_snapshot **out, struct
 	*out = s;
 	return 0;
 }
+
+/* A rootless directory whose mode in the image denies us reading or
+ * searching it gets that mode only after its children are recorded. */
+static bool rf_snap_defer(void *arg, const struct oci_snap_entry *e, const struct stat *st)
+{
+	struct oci_rootfs *rf = arg;
+	if (!rf->opts.rootless)
+		return false;
+	const struct rf_info *i = pathmap_get(&rf->info, e->path);
+	return i && (i->mode & 07777) != (st->st_mode & 07777) &&
+	       (i->mode & (S_IRUSR | S_IXUSR)) != (S_IRUSR | S_IXUSR);
+}
+
+int oci_rootfs_write_record(struct oci_rootfs *rf, const struct oci_snapshot *head, int dirfd,
+			    const char *name, struct oci_error **err)
+{
+	struct oci_snapshot h = *head;
+	h.rootless = rf->opts.rootless;
+	h.n = 0;
+	h.e = NULL;
+	return snapshot_walk_write(rf->rootfd, rf_snap_visit, rf_snap_defer, rf, &h, dirfd, name,
+				   err);
+}

@@ -3,6 +3,8 @@
  * from images, so the hash is keyed (hash.c): with an unkeyed one (FNV-1a
  * before) a layer could pick 150,000 names in one probe run and make every
  * insertion walk all of them. */
+#include <sys/mman.h>
+#include <unistd.h>
 #include "hash.h"
 #include "pathmap.h"
 
@@ -16,6 +18,43 @@ void pathmap_init(struct pathmap *m)
 	m->cap = 0;
 	m->n = 0;
 	m->slots = NULL;
+	m->keys = NULL;
+}
+
+/* Keys are never removed one by one, only all at once: they are packed
+ * into blocks, not a malloc each (a 14-byte path took a 32-byte chunk;
+ * unpack keeps two maps of every path of the image). */
+#define PATHMAP_BLOCK (64u << 10)
+
+struct pathmap_block {
+	struct pathmap_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+static char *pathmap_key_dup(struct pathmap *m, const char *key)
+{
+	size_t n = strlen(key) + 1;
+	struct pathmap_block *b = m->keys;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > PATHMAP_BLOCK / 4 ? n : PATHMAP_BLOCK - sizeof(*b);
+		struct pathmap_block *nb = xmalloc(sizeof(*nb) + cap);
+		nb->used = 0;
+		nb->cap = cap;
+		if (b && cap == n && b->cap - b->used > 64) {
+			/* a long one alone, behind the block still being filled */
+			nb->next = b->next;
+			b->next = nb;
+		} else {
+			nb->next = b;
+			m->keys = nb;
+		}
+		b = nb;
+	}
+	char *o = b->data + b->used;
+	memcpy(o, key, n);
+	b->used += n;
+	return o;
 }
 
 /* the slot of key[0..len), or the empty slot where it would go */
@@ -36,14 +75,37 @@ static struct pathmap_slot *pathmap_find(const struct pathmap *m, const char *ke
 	return pathmap_find_n(m, key, strlen(key), h);
 }
 
+/* Old slots already moved give their pages back as the move goes: the
+ * old table and the new one (twice its size) are never both resident,
+ * which at 200,000 paths was 6 MB of a tool's peak. (Those pages are only
+ * read again by free(), which rewrites what it needs.) */
+#define PATHMAP_GIVE_BACK (1u << 20)
+
+static void pathmap_give_back(char *from, char *to)
+{
+	uintptr_t pg = (uintptr_t)getpagesize();
+	uintptr_t a = ((uintptr_t)from + pg - 1) & ~(pg - 1), b = (uintptr_t)to & ~(pg - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 static void pathmap_grow(struct pathmap *m)
 {
 	struct pathmap old = *m;
 	m->cap = old.cap ? old.cap * 2 : 1024;
 	m->slots = xcalloc(m->cap, sizeof(*m->slots));
-	for (size_t i = 0; i < old.cap; i++)
+	bool give = old.cap * sizeof(*old.slots) >= 4 * PATHMAP_GIVE_BACK;
+	char *done = (char *)old.slots;
+	for (size_t i = 0; i < old.cap; i++) {
 		if (old.slots[i].hash)
 			*pathmap_find(m, old.slots[i].key, old.slots[i].hash) = old.slots[i];
+		if (give && (char *)&old.slots[i + 1] - done >= (ptrdiff_t)PATHMAP_GIVE_BACK) {
+			/* from the second page on: free() may look at the first */
+			pathmap_give_back(done == (char *)old.slots ? done + 4096 : done,
+					  (char *)&old.slots[i + 1]);
+			done = (char *)&old.slots[i + 1];
+		}
+	}
 	free(old.slots);
 }
 
@@ -55,7 +117,7 @@ void **pathmap_put(struct pathmap *m, const char *key)
 	struct pathmap_slot *s = pathmap_find(m, key, h);
 	if (!s->hash) {
 		s->hash = h;
-		s->key = xstrdup(key);
+		s->key = pathmap_key_dup(m, key);
 		s->val = NULL;
 		m->n++;
 	}
@@ -76,7 +138,6 @@ void pathmap_clear(struct pathmap *m, void (*free_val)(void *))
 		struct pathmap_slot *s = &m->slots[i];
 		if (!s->hash)
 			continue;
-		free(s->key);
 		if (free_val)
 			free_val(s->val);
 		s->hash = 0;
@@ -84,6 +145,11 @@ void pathmap_clear(struct pathmap *m, void (*free_val)(void *))
 		s->val = NULL;
 	}
 	m->n = 0;
+	for (struct pathmap_block *b = m->keys, *nb; b; b = nb) {
+		nb = b->next;
+		free(b);
+	}
+	m->keys = NULL;
 }
 
 void pathmap_release(struct pathmap *m, void (*free_val)(void *))

@@ -11,6 +11,7 @@
 struct pathmap {
 	struct pathmap_slot *slots;
 	size_t cap, n;
+	struct pathmap_block *keys; /* the keys' bytes, 64 KiB at a time (no deletion) */
 };
 
 struct pathmap_slot {

@@ -7,6 +7,7 @@
 #include "internal.h"
 #include "snapshot_int.h"
 #include "inroot.h"
+#include "pathmap.h"
 
 #define SNAP_MAGIC "oci-unpack-record"
 #define SNAP_MAX   (1ull << 31)
@@ -227,6 +228,7 @@ static void sb_str(struct sbuf *b, const char *s)
 	sb_need(b, n);
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
+	b->p[b->len] = 0;
 }
 
 static void sb_fmt(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -554,10 +556,131 @@ static int snap_write_all(int fd, const char *buf, size_t len)
 
 #define SNAP_FLUSH (1u << 20)
 
-/* The record as text: into *out when fd < 0; else written to fd as it is
- * made, SNAP_FLUSH bytes at a time, so a million entries do not take their
- * ~160 MB of text in memory at once (a failure then leaves part of it
- * written: the caller writes to a temporary name). */
+/* The record's text as it is made: into memory (fd < 0) or written to fd
+ * SNAP_FLUSH bytes at a time, so a million entries do not take their
+ * ~160 MB of text in memory at once. Every entry is held to the rules a
+ * reader holds it to. */
+struct snap_out {
+	int fd;
+	const char *name;
+	struct sbuf b;
+	struct sbuf prev; /* the path before, for the order */
+	size_t n;
+	/* streaming (no snapshot to sort by inode first): "ino" -> the digest
+	 * of the first name of each hard-linked inode */
+	bool links;
+	struct pathmap ino_digest;
+};
+
+static void snap_out_header(struct sbuf *b, const struct oci_snapshot *s, size_t count)
+{
+	sb_fmt(b, "%s %d\n", SNAP_MAGIC, OCI_SNAPSHOT_VERSION);
+	sb_str(b, "source ");
+	const char *src = s->source ? s->source : "";
+	sb_escaped_n(b, src, strlen(src), false);
+	sb_fmt(b, "\nmanifest %s\nconfig %s\nrootless %d\ncount %zu\n",
+	       s->manifest.algo ? s->manifest.str : "-", s->config.algo ? s->config.str : "-",
+	       s->rootless ? 1 : 0, count);
+}
+
+static int snap_out_flush(struct snap_out *o, size_t at_least, struct oci_error **err)
+{
+	if (o->fd < 0 || o->b.len < at_least)
+		return 0;
+	int we = snap_write_all(o->fd, o->b.p, o->b.len);
+	o->b.len = 0;
+	return we ? error_set(err, OCI_E_IO, we, "write %s", o->name) : 0;
+}
+
+static bool snap_out_links_ok(struct snap_out *o, const struct oci_snap_entry *e)
+{
+	if (!o->links || e->nlink < 2 || !S_ISREG(e->mode) || (e->flags & OCI_SNAP_VIRTUAL))
+		return true;
+	char key[24];
+	snprintf(key, sizeof(key), "%llu", (unsigned long long)e->ino);
+	void **slot = pathmap_put(&o->ino_digest, key);
+	if (!*slot) {
+		struct oci_snap_digest *d = xcalloc(1, sizeof(*d));
+		oci_snap_digest_copy(d, &e->digest);
+		*slot = d;
+		return true;
+	}
+	return oci_snap_digest_equal(*slot, &e->digest);
+}
+
+static int snap_out_entry(struct snap_out *o, const struct oci_snap_entry *e,
+			  struct oci_error **err)
+{
+	const char *why = snap_entry_check(e);
+	if (!why && o->n && strcmp(o->prev.p, e->path) >= 0)
+		why = "out of order or repeated";
+	if (!why && !snap_entry_digest_ok(&e->digest))
+		why = "bad digest";
+	if (!why && !snap_out_links_ok(o, e))
+		why = "hard links of one inode with different digests";
+	if (why)
+		return error_set(err, OCI_E_INVALID, 0, "record entry \"%s\": %s", e->path, why);
+	o->n++;
+	o->prev.len = 0;
+	sb_str(&o->prev, e->path);
+	struct sbuf *b = &o->b;
+	sb_str(b, "/");
+	sb_escaped_n(b, e->path, strlen(e->path), false);
+	sb_char(b, '\t');
+	sb_uint(b, e->mode, 8);
+	sb_char(b, '\t');
+	sb_uint(b, e->uid, 10);
+	sb_char(b, '\t');
+	sb_uint(b, e->gid, 10);
+	sb_char(b, '\t');
+	sb_uint(b, e->nlink, 10);
+	sb_char(b, '\t');
+	sb_int(b, e->size);
+	sb_char(b, '\t');
+	sb_int(b, e->mtime_ns);
+	sb_char(b, '\t');
+	sb_int(b, e->ctime_ns);
+	sb_char(b, '\t');
+	sb_uint(b, e->ino, 10);
+	sb_char(b, '\t');
+	sb_uint(b, e->rdev, 10);
+	sb_char(b, '\t');
+	if (e->digest.algo == OCI_DIGEST_SHA256) {
+		sb_need(b, 71);
+		snap_sha256_text(&e->digest, b->p + b->len);
+		b->len += 71;
+		b->p[b->len] = 0;
+	} else {
+		sb_str(b, e->digest.algo ? snap_digest_other(&e->digest)->str : "-");
+	}
+	sb_char(b, '\t');
+	if (!e->link)
+		sb_str(b, "-");
+	else if (strcmp(e->link, "-") == 0)
+		sb_str(b, "%2d"); /* the target "-", not "no target" */
+	else
+		sb_escaped_n(b, e->link, strlen(e->link), false);
+	/* the xattrs string escapes what a record must (a subset of what
+	 * its names escape) and was checked above: it goes in as it is */
+	sb_char(b, '\t');
+	sb_str(b, e->xattrs && *e->xattrs ? e->xattrs : "-");
+	sb_char(b, '\t');
+	sb_uint(b, e->flags, 10);
+	sb_char(b, '\n');
+	return snap_out_flush(o, SNAP_FLUSH, err);
+}
+
+static void snap_out_release(struct snap_out *o)
+{
+	free(o->b.p);
+	free(o->prev.p);
+	if (o->links)
+		pathmap_release(&o->ino_digest, free); /* sha256 or none: nothing inside */
+}
+
+/* The record of s as text: into *out when fd < 0; else written to fd as
+ * it is made (a failure then leaves part of it written: the caller writes
+ * to a temporary name). */
 static int snapshot_emit(const struct oci_snapshot *s, int fd, const char *name, char **out,
 			 size_t *len, struct oci_error **err)
 {
@@ -570,86 +693,20 @@ static int snapshot_emit(const struct oci_snapshot *s, int fd, const char *name,
 		    err, OCI_E_INVALID, 0,
 		    "record entry \"%s\": hard links of one inode with different digests",
 		    bad->path);
-	struct sbuf b = {0};
-	sb_fmt(&b, "%s %d\n", SNAP_MAGIC, OCI_SNAPSHOT_VERSION);
-	sb_str(&b, "source ");
-	const char *src = s->source ? s->source : "";
-	sb_escaped_n(&b, src, strlen(src), false);
-	sb_fmt(&b, "\nmanifest %s\nconfig %s\nrootless %d\ncount %zu\n",
-	       s->manifest.algo ? s->manifest.str : "-", s->config.algo ? s->config.str : "-",
-	       s->rootless ? 1 : 0, s->n);
-	for (size_t i = 0; i < s->n; i++) {
-		const struct oci_snap_entry *e = &s->e[i];
-		const char *why = snap_entry_check(e);
-		if (!why && i && strcmp(s->e[i - 1].path, e->path) >= 0)
-			why = "out of order or repeated";
-		if (!why && !snap_entry_digest_ok(&e->digest))
-			why = "bad digest";
-		if (why) {
-			free(b.p);
-			return error_set(err, OCI_E_INVALID, 0, "record entry \"%s\": %s", e->path,
-					 why);
-		}
-		sb_str(&b, "/");
-		sb_escaped_n(&b, e->path, strlen(e->path), false);
-		sb_char(&b, '\t');
-		sb_uint(&b, e->mode, 8);
-		sb_char(&b, '\t');
-		sb_uint(&b, e->uid, 10);
-		sb_char(&b, '\t');
-		sb_uint(&b, e->gid, 10);
-		sb_char(&b, '\t');
-		sb_uint(&b, e->nlink, 10);
-		sb_char(&b, '\t');
-		sb_int(&b, e->size);
-		sb_char(&b, '\t');
-		sb_int(&b, e->mtime_ns);
-		sb_char(&b, '\t');
-		sb_int(&b, e->ctime_ns);
-		sb_char(&b, '\t');
-		sb_uint(&b, e->ino, 10);
-		sb_char(&b, '\t');
-		sb_uint(&b, e->rdev, 10);
-		sb_char(&b, '\t');
-		if (e->digest.algo == OCI_DIGEST_SHA256) {
-			sb_need(&b, 71);
-			snap_sha256_text(&e->digest, b.p + b.len);
-			b.len += 71;
-			b.p[b.len] = 0;
-		} else {
-			sb_str(&b, e->digest.algo ? snap_digest_other(&e->digest)->str : "-");
-		}
-		sb_char(&b, '\t');
-		if (!e->link)
-			sb_str(&b, "-");
-		else if (strcmp(e->link, "-") == 0)
-			sb_str(&b, "%2d"); /* the target "-", not "no target" */
-		else
-			sb_escaped_n(&b, e->link, strlen(e->link), false);
-		/* the xattrs string escapes what a record must (a subset of what
-		 * its names escape) and was checked above: it goes in as it is */
-		sb_str(&b, "\t");
-		sb_str(&b, e->xattrs && *e->xattrs ? e->xattrs : "-");
-		sb_char(&b, '\t');
-		sb_uint(&b, e->flags, 10);
-		sb_char(&b, '\n');
-		if (fd >= 0 && b.len >= SNAP_FLUSH) {
-			int we = snap_write_all(fd, b.p, b.len);
-			if (we) {
-				free(b.p);
-				return error_set(err, OCI_E_IO, we, "write %s", name);
-			}
-			b.len = 0;
-		}
+	struct snap_out o = {.fd = fd, .name = name};
+	snap_out_header(&o.b, s, s->n);
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < s->n; i++)
+		r = snap_out_entry(&o, &s->e[i], err);
+	if (r == 0)
+		r = snap_out_flush(&o, 0, err);
+	if (r == 0 && fd < 0) {
+		*out = o.b.p;
+		*len = o.b.len;
+		o.b.p = NULL;
 	}
-	if (fd >= 0) {
-		int we = snap_write_all(fd, b.p, b.len);
-		free(b.p);
-		return we ? error_set(err, OCI_E_IO, we, "write %s", name) : 0;
-	}
-	*out = b.p;
-	*len = b.len;
-	return 0;
+	snap_out_release(&o);
+	return r;
 }
 
 int snapshot_format(const struct oci_snapshot *s, char **out, size_t *len, struct oci_error **err)
@@ -657,14 +714,18 @@ int snapshot_format(const struct oci_snapshot *s, char **out, size_t *len, struc
 	return snapshot_emit(s, -1, NULL, out, len, err);
 }
 
-int oci_snapshot_write(const struct oci_snapshot *s, int dirfd, const char *name,
-		       struct oci_error **err)
+/* Write dirfd/name whole or not at all: made under a temporary name by
+ * fill, synced, renamed over name. */
+typedef int (*snap_fill_fn)(void *arg, int fd, struct oci_error **err);
+
+static int snap_write_file(int dirfd, const char *name, snap_fill_fn fill, void *arg,
+			   struct oci_error **err)
 {
 	cleanup_free char *tmp = xasprintf(".%s.tmp", name);
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return error_set(err, OCI_E_IO, errno, "create %s", tmp);
-	int r = snapshot_emit(s, fd, name, NULL, NULL, err);
+	int r = fill(arg, fd, err);
 	if (r < 0) {
 		close(fd);
 		unlinkat(dirfd, tmp, 0);
@@ -690,6 +751,24 @@ int oci_snapshot_write(const struct oci_snapshot *s, int dirfd, const char *name
 	if (fsync(dirfd) < 0)
 		return error_set(err, OCI_E_IO, errno, "sync the directory of %s", name);
 	return 0;
+}
+
+struct snap_write_whole {
+	const struct oci_snapshot *s;
+	const char *name;
+};
+
+static int snap_fill_whole(void *arg, int fd, struct oci_error **err)
+{
+	struct snap_write_whole *w = arg;
+	return snapshot_emit(w->s, fd, w->name, NULL, NULL, err);
+}
+
+int oci_snapshot_write(const struct oci_snapshot *s, int dirfd, const char *name,
+		       struct oci_error **err)
+{
+	struct snap_write_whole w = {s, name};
+	return snap_write_file(dirfd, name, snap_fill_whole, &w, err);
 }
 
 /* A number in [p, end): ASCII digits of base only, no sign, no leading zero
@@ -1229,13 +1308,10 @@ int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out, str
 	return 0;
 }
 
-/* a non-directory entry, in directory dfd */
-static int snap_leaf(struct snap_walker *w, int dfd, const char *name, const char *path,
-		     struct stat *st, struct oci_error **err)
+/* what a non-directory's stat does not tell: a symlink's target */
+static int snap_leaf_fill(struct oci_snap_entry *e, int dfd, const char *name, const char *path,
+			  const struct stat *st, struct oci_error **err)
 {
-	struct oci_snap_entry *e = snap_add(w);
-	e->path = snap_walk_path(w, path);
-	snapshot_fill_stat(e, st);
 	if (S_ISLNK(st->st_mode)) {
 		char buf[4097];
 		ssize_t n = readlinkat(dfd, name, buf, sizeof(buf) - 1);
@@ -1244,6 +1320,19 @@ static int snap_leaf(struct snap_walker *w, int dfd, const char *name, const cha
 		buf[n] = 0;
 		e->link = xstrdup(buf);
 	}
+	return 0;
+}
+
+/* a non-directory entry, in directory dfd */
+static int snap_leaf(struct snap_walker *w, int dfd, const char *name, const char *path,
+		     struct stat *st, struct oci_error **err)
+{
+	struct oci_snap_entry *e = snap_add(w);
+	e->path = snap_walk_path(w, path);
+	snapshot_fill_stat(e, st);
+	int r = snap_leaf_fill(e, dfd, name, path, st, err);
+	if (r < 0)
+		return r;
 	return w->visit ? w->visit(w->arg, e, dfd, name, -1, st, err) : 0;
 }
 
@@ -1339,6 +1428,422 @@ int snapshot_walk(int rootfd, snapshot_visit_fn visit, void *arg, struct oci_sna
 	}
 	if (r == 0)
 		oci_snapshot_sort(s);
+	return r;
+}
+
+/* ---- the record written while the tree is walked ----
+ * Unpack's record without a snapshot of the tree in memory: entries are
+ * visited in the record's own order (bytewise by path) and formatted as
+ * they come, so what is held is a directory's names at each level, not
+ * 120 bytes and a path for every entry of the tree. */
+
+/* Bytewise order of whole paths, walked one directory at a time. A
+ * directory's children sort as "name/...": right after it, unless a
+ * sibling's name begins with the directory's and goes on with a byte
+ * below '/' ("d" < "d-x" < "d.y" < "d/f"). Such a directory is split in
+ * two items: its own entry where "d" sorts, its subtree where "d/" does.
+ * Names are sorted bytewise, and only where a name is followed by a longer
+ * one it begins, with a byte below '/' next, is the first one stat'ed. */
+enum { SNAP_ITEM_WHOLE, SNAP_ITEM_ENTRY, SNAP_ITEM_SUBTREE };
+
+struct snap_key {
+	char *name;
+	char *key;
+	uint8_t kind;
+};
+
+static int snap_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int snap_key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct snap_key *)a)->key, ((const struct snap_key *)b)->key);
+}
+
+/* f's names in the record's order; *kinds NULL when every item is WHOLE,
+ * else a kind per item (f->names and f->n then include the subtree items) */
+static int snap_order_names(int dfd, struct inroot_frame *f, uint8_t **kinds)
+{
+	char **v = f->names;
+	size_t n = f->n, split = 0;
+	*kinds = NULL;
+	if (n < 2)
+		return 0;
+	qsort(v, n, sizeof(*v), snap_name_cmp);
+	bool *is_split = NULL;
+	for (size_t i = 0; i + 1 < n; i++) {
+		size_t l = strlen(v[i]);
+		if (strncmp(v[i], v[i + 1], l) != 0 || (unsigned char)v[i + 1][l] >= '/')
+			continue;
+		struct stat st;
+		if (fstatat(dfd, v[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			free(is_split);
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode))
+			continue;
+		if (!is_split)
+			is_split = xcalloc(n, sizeof(*is_split));
+		is_split[i] = true;
+		split++;
+	}
+	if (!split)
+		return 0;
+	struct snap_key *k = xcalloc(n + split, sizeof(*k));
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_split[i]) {
+			k[m++] = (struct snap_key){v[i], v[i], SNAP_ITEM_WHOLE};
+			continue;
+		}
+		k[m++] = (struct snap_key){v[i], v[i], SNAP_ITEM_ENTRY};
+		k[m++] =
+		    (struct snap_key){xstrdup(v[i]), xasprintf("%s/", v[i]), SNAP_ITEM_SUBTREE};
+	}
+	free(is_split);
+	qsort(k, m, sizeof(*k), snap_key_cmp);
+	v = xrealloc(v, m * sizeof(*v));
+	uint8_t *kd = xmalloc(m);
+	for (size_t j = 0; j < m; j++) {
+		v[j] = k[j].name;
+		kd[j] = k[j].kind;
+		if (k[j].key != k[j].name)
+			free(k[j].key);
+	}
+	free(k);
+	f->names = v;
+	f->n = m;
+	*kinds = kd;
+	return 0;
+}
+
+struct snap_level {
+	bool deferred;	/* its directory visited after its children */
+	uint8_t *kinds; /* of its items, NULL when all are SNAP_ITEM_WHOLE */
+};
+
+struct snap_stream {
+	struct snap_out out;
+	snapshot_visit_fn visit;
+	snapshot_defer_fn defer;
+	void *arg;
+	/* entries of directories visited after their children (defer), and
+	 * what came after them, held back until the record reaches them */
+	struct oci_snapshot pending;
+	size_t pending_cap;
+	size_t *open; /* pending index of each deferred directory still open */
+	size_t n_open, cap_open;
+	struct snap_level *level; /* per depth of the walk */
+	size_t cap_level;
+	bool *split; /* deferred? of split directories whose subtree is to come */
+	size_t n_split, cap_split;
+};
+
+static struct snap_level *snap_stream_level(struct snap_stream *st, size_t depth)
+{
+	if (depth >= st->cap_level) {
+		size_t cap = depth * 2 + 16;
+		st->level = xrealloc(st->level, cap * sizeof(*st->level));
+		memset(st->level + st->cap_level, 0, (cap - st->cap_level) * sizeof(*st->level));
+		st->cap_level = cap;
+	}
+	return &st->level[depth];
+}
+
+static void snap_entry_release(struct oci_snap_entry *e)
+{
+	free(e->path);
+	free(e->link);
+	if (e->xattrs != snapshot_no_xattrs)
+		free(e->xattrs);
+	oci_snap_digest_clear(&e->digest);
+}
+
+/* e (its strings now the stream's) into the record, or held back */
+static int snap_stream_put(struct snap_stream *st, struct oci_snap_entry *e, struct oci_error **err)
+{
+	if (st->n_open) {
+		if (st->pending.n == st->pending_cap) {
+			st->pending_cap = st->pending_cap ? st->pending_cap * 2 : 64;
+			st->pending.e =
+			    xrealloc(st->pending.e, st->pending_cap * sizeof(*st->pending.e));
+		}
+		st->pending.e[st->pending.n++] = *e;
+		return 0;
+	}
+	int r = snap_out_entry(&st->out, e, err);
+	snap_entry_release(e);
+	return r;
+}
+
+/* the last deferred directory done: what was held back, in order */
+static int snap_stream_release(struct snap_stream *st, struct oci_error **err)
+{
+	int r = 0;
+	for (size_t i = 0; i < st->pending.n; i++) {
+		if (r == 0)
+			r = snap_out_entry(&st->out, &st->pending.e[i], err);
+		snap_entry_release(&st->pending.e[i]);
+	}
+	st->pending.n = 0;
+	return r;
+}
+
+/* a directory met before its children: visited now, or (*later) its
+ * place kept */
+static int snap_stream_dir(struct snap_stream *st, const char *path, int dfd, const char *name,
+			   int self_fd, struct stat *sb, bool *later, struct oci_error **err)
+{
+	struct oci_snap_entry e = {0};
+	e.path = xstrdup(path);
+	snapshot_fill_stat(&e, sb);
+	*later = st->defer && st->defer(st->arg, &e, sb);
+	int r;
+	if (!*later) {
+		if (st->visit && (r = st->visit(st->arg, &e, dfd, name, self_fd, sb, err)) < 0) {
+			snap_entry_release(&e);
+			return r;
+		}
+		return snap_stream_put(st, &e, err);
+	}
+	if (st->n_open == st->cap_open) {
+		st->cap_open = st->cap_open ? st->cap_open * 2 : 8;
+		st->open = xrealloc(st->open, st->cap_open * sizeof(*st->open));
+	}
+	st->open[st->n_open++] = st->pending.n;
+	return snap_stream_put(st, &e, err); /* held: n_open > 0 */
+}
+
+/* a deferred directory, its children done: visited now */
+static int snap_stream_dir_done(struct snap_stream *st, int dfd, const char *name, int self_fd,
+				struct stat *sb, struct oci_error **err)
+{
+	struct oci_snap_entry *e = &st->pending.e[st->open[--st->n_open]];
+	int r = st->visit ? st->visit(st->arg, e, dfd, name, self_fd, sb, err) : 0;
+	if (r == 0 && !st->n_open)
+		r = snap_stream_release(st, err);
+	return r;
+}
+
+static int snap_stream_walk(struct snap_stream *st, int rootfd, struct oci_error **err)
+{
+	struct inroot_walk k = {0};
+	int r = 0;
+	bool later;
+	inroot_path_at(&k.path, 0, "");
+	struct stat sb;
+	int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		r = error_set(err, OCI_E_IO, errno, "read directory \"\"");
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	if ((r = snap_stream_dir(st, "", rootfd, ".", rootfd, &sb, &later, err)) < 0) {
+		close(fd);
+		goto out;
+	}
+	snap_stream_level(st, 0)->deferred = later;
+	if (inroot_walk_push(&k, fd, &sb, ".") < 0 ||
+	    snap_order_names(fd, &k.v[0], &st->level[0].kinds) < 0) {
+		r = error_set(err, OCI_E_IO, errno, "read directory \"\"");
+		goto out;
+	}
+	while (k.depth > 0) {
+		struct inroot_frame *f = &k.v[k.depth - 1];
+		if (oci_cancelled()) {
+			r = error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
+			goto out;
+		}
+		if (f->i < f->n) {
+			uint8_t *kinds = st->level[k.depth - 1].kinds;
+			uint8_t kind = kinds ? kinds[f->i] : SNAP_ITEM_WHOLE;
+			const char *cn = f->names[f->i++];
+			inroot_path_at(&k.path, f->plen, cn);
+			if (fstatat(f->fd, cn, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+				r = error_set(err, OCI_E_IO, errno, "stat \"%s\"", k.path.p);
+				goto out;
+			}
+			if (!S_ISDIR(sb.st_mode) && kind != SNAP_ITEM_WHOLE) {
+				r = error_set(err, OCI_E_IO, 0,
+					      "\"%s\": not a directory any more (changed while "
+					      "being read)",
+					      k.path.p);
+				goto out;
+			}
+			if (!S_ISDIR(sb.st_mode)) {
+				struct oci_snap_entry e = {0};
+				e.path = xstrdup(k.path.p);
+				snapshot_fill_stat(&e, &sb);
+				if ((r = snap_leaf_fill(&e, f->fd, cn, k.path.p, &sb, err)) < 0 ||
+				    (st->visit &&
+				     (r = st->visit(st->arg, &e, f->fd, cn, -1, &sb, err)) < 0)) {
+					snap_entry_release(&e);
+					goto out;
+				}
+				if ((r = snap_stream_put(st, &e, err)) < 0)
+					goto out;
+				continue;
+			}
+			fd = openat(f->fd, cn, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				r = error_set(err, OCI_E_IO, errno, "open directory \"%s\"",
+					      k.path.p);
+				goto out;
+			}
+			if (kind != SNAP_ITEM_SUBTREE &&
+			    (r = snap_stream_dir(st, k.path.p, f->fd, cn, fd, &sb, &later, err)) <
+				0) {
+				close(fd);
+				goto out;
+			}
+			if (kind == SNAP_ITEM_ENTRY) {
+				/* its subtree comes later, where "name/" sorts */
+				close(fd);
+				if (st->n_split == st->cap_split) {
+					st->cap_split = st->cap_split ? st->cap_split * 2 : 8;
+					st->split =
+					    xrealloc(st->split, st->cap_split * sizeof(*st->split));
+				}
+				st->split[st->n_split++] = later;
+				continue;
+			}
+			if (kind == SNAP_ITEM_SUBTREE)
+				later = st->n_split ? st->split[--st->n_split] : false;
+			struct snap_level *lv = snap_stream_level(st, k.depth);
+			lv->deferred = later;
+			if (inroot_walk_push(&k, fd, &sb, cn) < 0 ||
+			    snap_order_names(fd, &k.v[k.depth - 1], &lv->kinds) < 0) {
+				r = error_set(err, OCI_E_IO, errno, "read directory \"%s\"",
+					      k.path.p);
+				goto out;
+			}
+			continue;
+		}
+		/* every name below f done */
+		k.path.len = f->plen;
+		k.path.p[k.path.len] = 0;
+		struct snap_level *lv = &st->level[k.depth - 1];
+		if (lv->deferred) {
+			int pfd = k.depth == 1 ? rootfd : inroot_walk_parent_fd(&k);
+			if (pfd < 0) {
+				r = error_set(err, OCI_E_IO, errno, "reopen the parent of \"%s\"",
+					      k.path.p);
+				goto out;
+			}
+			if ((r = snap_stream_dir_done(
+				 st, pfd, f->name, k.depth == 1 ? rootfd : f->fd, &f->st, err)) < 0)
+				goto out;
+		}
+		free(lv->kinds);
+		lv->kinds = NULL;
+		inroot_walk_pop(&k);
+	}
+out:
+	inroot_walk_free(&k);
+	for (size_t i = 0; i < st->cap_level; i++)
+		free(st->level[i].kinds);
+	return r;
+}
+
+struct snap_stream_file {
+	int rootfd;
+	int entries_fd;
+	struct snap_stream *st;
+	const struct oci_snapshot *head;
+};
+
+/* all of the entries' temporary file, after the header */
+static int snap_copy_entries(int from, int to, const char *name, struct oci_error **err)
+{
+	off_t end = lseek(from, 0, SEEK_CUR), off = 0;
+	if (end < 0)
+		return error_set(err, OCI_E_IO, errno, "write %s", name);
+	bool kernel = true;
+	char *buf = NULL;
+	int r = 0;
+	while (off < end && r == 0) {
+		ssize_t n = -1;
+		if (kernel) {
+			n = copy_file_range(from, &off, to, NULL, (size_t)(end - off), 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				kernel = false; /* not here: by hand */
+				continue;
+			}
+			continue;
+		}
+		if (!buf)
+			buf = xmalloc(SNAP_FLUSH);
+		size_t want = end - off < (off_t)SNAP_FLUSH ? (size_t)(end - off) : SNAP_FLUSH;
+		n = pread(from, buf, want, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = error_set(err, OCI_E_IO, n < 0 ? errno : EIO, "write %s", name);
+			break;
+		}
+		int we = snap_write_all(to, buf, (size_t)n);
+		if (we)
+			r = error_set(err, OCI_E_IO, we, "write %s", name);
+		off += n;
+	}
+	free(buf);
+	return r;
+}
+
+static int snap_fill_stream(void *arg, int fd, struct oci_error **err)
+{
+	struct snap_stream_file *sf = arg;
+	struct sbuf b = {0};
+	snap_out_header(&b, sf->head, sf->st->out.n);
+	int we = snap_write_all(fd, b.p, b.len);
+	free(b.p);
+	if (we)
+		return error_set(err, OCI_E_IO, we, "write %s", sf->st->out.name);
+	return snap_copy_entries(sf->entries_fd, fd, sf->st->out.name, err);
+}
+
+int snapshot_walk_write(int rootfd, snapshot_visit_fn visit, snapshot_defer_fn defer, void *arg,
+			const struct oci_snapshot *head, int dirfd, const char *name,
+			struct oci_error **err)
+{
+	if (!snap_digest_ok(&head->manifest) || !snap_digest_ok(&head->config))
+		return error_set(err, OCI_E_INVALID, 0, "record: bad manifest or config digest");
+	/* The count heads the record and is known at the end: entries go to a
+	 * file of their own first (no name: gone with its fd), then after the
+	 * header into the record. */
+	int efd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC | O_EXCL, 0600);
+	if (efd < 0) {
+		cleanup_free char *tn = xasprintf(".%s.entries", name);
+		efd = openat(dirfd, tn, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (efd < 0)
+			return error_set(err, OCI_E_IO, errno, "create %s", tn);
+		unlinkat(dirfd, tn, 0);
+	}
+	struct snap_stream st = {.out = {.fd = efd, .name = name, .links = true},
+				 .visit = visit,
+				 .defer = defer,
+				 .arg = arg};
+	pathmap_init(&st.out.ino_digest);
+	int r = snap_stream_walk(&st, rootfd, err);
+	if (r == 0)
+		r = snap_out_flush(&st.out, 0, err);
+	if (r == 0) {
+		struct snap_stream_file sf = {rootfd, efd, &st, head};
+		r = snap_write_file(dirfd, name, snap_fill_stream, &sf, err);
+	}
+	for (size_t i = 0; i < st.pending.n; i++)
+		snap_entry_release(&st.pending.e[i]);
+	free(st.pending.e);
+	free(st.open);
+	free(st.level);
+	free(st.split);
+	snap_out_release(&st.out);
+	close(efd);
 	return r;
 }
 

@@ -14,6 +14,18 @@ typedef int (*snapshot_visit_fn)(void *arg, struct oci_snap_entry *e, int dfd, c
 
 HIDDEN int snapshot_walk(int rootfd, snapshot_visit_fn visit, void *arg, struct oci_snapshot *s,
 			 struct oci_error **err);
+/* May a directory be visited only after its children (its visit would
+ * take away what the walk needs to read it)? */
+typedef bool (*snapshot_defer_fn)(void *arg, const struct oci_snap_entry *e, const struct stat *st);
+/* The record of the tree at rootfd (head gives source, manifest, config
+ * and rootless) written to dirfd/name as the tree is walked, whole or not
+ * at all, with every check oci_snapshot_write makes: memory for a
+ * directory's names per level, not for every entry. Entries are visited
+ * in the record's order, each directory before its children unless defer
+ * says otherwise; visit may change the entry as with snapshot_walk. */
+HIDDEN int snapshot_walk_write(int rootfd, snapshot_visit_fn visit, snapshot_defer_fn defer,
+			       void *arg, const struct oci_snapshot *head, int dirfd,
+			       const char *name, struct oci_error **err);
 HIDDEN void snapshot_fill_stat(struct oci_snap_entry *e, const struct stat *st);
 /* A copy of the n bytes at p (and a NUL) among s's packed paths
  * (s->paths): for e->path of an entry of s, whose other paths are packed

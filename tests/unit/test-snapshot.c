@@ -399,6 +399,106 @@ static void test_streamed_write(void)
 	free(e);
 }
 
+/* ---- the record written while walking: the same bytes as a snapshot's ---- */
+
+static int n_visits;
+
+static int count_visit(void *arg, struct oci_snap_entry *e, int dfd, const char *name, int self_fd,
+		       struct stat *st, struct oci_error **err)
+{
+	n_visits++;
+	return 0;
+}
+
+/* every directory but a few: after its children */
+static bool defer_some(void *arg, const struct oci_snap_entry *e, const struct stat *st)
+{
+	const char *const *which = arg;
+	for (; *which; which++)
+		if (strcmp(e->path, *which) == 0)
+			return true;
+	return false;
+}
+
+static char *slurp(int dfd, const char *name, size_t *len)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 1 << 16, n = 0;
+	char *b = malloc(cap);
+	ssize_t k;
+	while ((k = read(fd, b + n, cap - n)) > 0) {
+		n += (size_t)k;
+		if (n == cap)
+			b = realloc(b, cap *= 2);
+	}
+	close(fd);
+	*len = n;
+	return b;
+}
+
+static void test_walk_write(void)
+{
+	char dir[] = "/tmp/test-snapshot-ww.XXXXXX";
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	mkdirat(dfd, "t", 0755);
+	int t = openat(dfd, "t", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* names whose bytewise order interleaves a directory, its siblings
+	 * and its children: "d" < "d!z" < "d-x" < "d-x/h" < "d.y" < "d/f" */
+	static const char *const dirs[] = {"d",	       "d-x",	"d!z",	  "d/sub", "d/sub-1",
+					   "d/sub/in", "d-x/q", "d-x/q.", "e",	   NULL};
+	static const char *const files[] = {"d.y",     "d/f",	  "d/sub/g", "d/sub.t", "d-x/h",
+					    "d-x/q.r", "d-x/q/s", "a",	     "d!z/1",	NULL};
+	for (int i = 0; dirs[i]; i++)
+		mkdirat(t, dirs[i], 0755);
+	for (int i = 0; files[i]; i++)
+		close(openat(t, files[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	symlinkat("d/f", t, "d-link");
+	struct oci_error *err = NULL;
+	struct oci_snapshot *s = NULL;
+	ok(oci_snapshot_of_dir(t, &s, &err) == 0, "the tree walked into a snapshot");
+	size_t n_entries = s ? s->n : 0;
+	if (s) {
+		s->source = strdup("src:1");
+		oci_snapshot_write(s, dfd, "whole", &err);
+	}
+	struct oci_snapshot head = {.source = "src:1"};
+	static const char *const none[] = {NULL};
+	static const char *const some[] = {"", "d", "d-x", "d/sub", "d-x/q", NULL};
+	const char *const *defers[] = {none, some};
+	size_t wl = 0;
+	char *want = slurp(dfd, "whole", &wl);
+	for (int v = 0; v < 2; v++) {
+		n_visits = 0;
+		int r = snapshot_walk_write(t, count_visit, defer_some, (void *)defers[v], &head,
+					    dfd, "streamed", &err);
+		if (r < 0 && err)
+			printf("# %s\n", err->msg);
+		size_t gl = 0;
+		char *got = slurp(dfd, "streamed", &gl);
+		ok(r == 0 && want && got && gl == wl && memcmp(got, want, wl) == 0,
+		   "streamed record == the snapshot's record, byte for byte (%s deferred)",
+		   v ? "some directories" : "no directory");
+		is_int(n_visits, (long long)n_entries, "every entry visited once");
+		free(got);
+		unlinkat(dfd, "streamed", 0);
+	}
+	free(want);
+	oci_snapshot_free(s);
+	oci_error_free(err);
+	close(t);
+	close(dfd);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+}
+
 int main(void)
 {
 	test_round_trip_bytes();
@@ -407,5 +507,6 @@ int main(void)
 	test_refused();
 	test_writer_refuses();
 	test_streamed_write();
+	test_walk_write();
 	return done_testing();
 }

@@ -34,6 +34,11 @@ OCI_EXPORT int oci_rootfs_apply(struct oci_rootfs *rf, struct oci_layout *l,
 /* walk the result and record it (sorted); finishes rootless directory modes */
 OCI_EXPORT int oci_rootfs_snapshot(struct oci_rootfs *rf, struct oci_snapshot **out,
 				   struct oci_error **err);
+/* the same written straight to dirfd/name as the record (oci_snapshot_write
+ * of it, head giving source, manifest and config), without the snapshot in
+ * memory: a million entries cost their directories' names, not 140 MB */
+OCI_EXPORT int oci_rootfs_write_record(struct oci_rootfs *rf, const struct oci_snapshot *head,
+				       int dirfd, const char *name, struct oci_error **err);
 /* apply every layer of an image */
 struct oci_image;
 OCI_EXPORT int oci_rootfs_apply_image(struct oci_rootfs *rf, const struct oci_image *img,
