@@ -499,6 +499,46 @@ static void test_walk_write(void)
 		printf("# could not remove %s\n", dir);
 }
 
+/* a line longer than the reader's 1 MiB buffer: read whole, all the same */
+static void test_long_line(void)
+{
+	size_t vl = 700000; /* 1.4 MB of hex */
+	unsigned char *val = calloc(1, vl);
+	for (size_t i = 0; i < vl; i++)
+		val[i] = (unsigned char)(i * 7);
+	struct snapshot_xattr xv[1] = {{"user.big", val, vl}};
+	char *xs = snapshot_xattrs_encode(xv, 1);
+	struct oci_snap_entry e[3] = {
+	    {.path = "", .mode = S_IFDIR | 0755, .nlink = 2},
+	    {.path = "big", .mode = S_IFREG | 0644, .nlink = 1, .size = 3, .xattrs = xs},
+	    {.path = "c", .mode = S_IFREG | 0644, .nlink = 1},
+	};
+	set_digest(&e[1].digest, D64);
+	struct oci_snapshot s = {.n = 3, .e = e, .source = "x"};
+	char dir[] = "/tmp/test-snapshot-ll.XXXXXX";
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct oci_error *err = NULL;
+	struct oci_snapshot *back = NULL;
+	int r = oci_snapshot_write(&s, dfd, "rec", &err);
+	if (r == 0)
+		r = oci_snapshot_load(dfd, "rec", &back, &err);
+	bool same = r == 0 && back && back->n == 3;
+	for (int i = 0; same && i < 3; i++)
+		same = same_entry(&e[i], &back->e[i]);
+	ok(same, "a 1.4 MB line (the reader's buffer is 1 MiB) loads back whole");
+	oci_snapshot_free(back);
+	oci_error_free(err);
+	unlinkat(dfd, "rec", 0);
+	close(dfd);
+	rmdir(dir);
+	free(xs);
+	free(val);
+}
+
 int main(void)
 {
 	test_round_trip_bytes();
@@ -508,5 +548,6 @@ int main(void)
 	test_writer_refuses();
 	test_streamed_write();
 	test_walk_write();
+	test_long_line();
 	return done_testing();
 }
