@@ -519,10 +519,17 @@ static void sb_uint(struct sbuf *b, uint64_t v, unsigned base)
 {
 	char t[24];
 	int n = 0;
-	do {
-		t[n++] = snap_hex[v % base];
-		v /= base;
-	} while (v);
+	if (base == 8) {
+		do {
+			t[n++] = (char)('0' + (v & 7));
+			v >>= 3;
+		} while (v);
+	} else {
+		do { /* a constant divisor: a multiply, not a division */
+			t[n++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+	}
 	sb_need(b, (size_t)n);
 	while (n)
 		b->p[b->len++] = t[--n];
