@@ -1436,9 +1436,13 @@ out:
 	return r;
 }
 
+static int snap_collect_walk(int rootfd, struct oci_snapshot *s, struct oci_error **err);
+
 int snapshot_walk(int rootfd, snapshot_visit_fn visit, void *arg, struct oci_snapshot *s,
 		  struct oci_error **err)
 {
+	if (!visit && s->n == 0 && !s->e)
+		return snap_collect_walk(rootfd, s, err);
 	struct snap_walker w = {
 	    .s = s, .cap = s->n, .packed = s->paths || s->n == 0, .visit = visit, .arg = arg};
 	int r = snap_walk_tree(&w, rootfd, err);
@@ -1565,7 +1569,15 @@ struct snap_stream {
 	size_t cap_level;
 	bool *split; /* deferred? of split directories whose subtree is to come */
 	size_t n_split, cap_split;
+	/* not a record but a snapshot: entries appended to into, paths packed */
+	struct oci_snapshot *into;
+	size_t into_cap;
 };
+
+static char *snap_stream_path(struct snap_stream *st, const char *p)
+{
+	return st->into ? snapshot_path_dup(st->into, p, strlen(p)) : xstrdup(p);
+}
 
 static struct snap_level *snap_stream_level(struct snap_stream *st, size_t depth)
 {
@@ -1578,13 +1590,32 @@ static struct snap_level *snap_stream_level(struct snap_stream *st, size_t depth
 	return &st->level[depth];
 }
 
-static void snap_entry_release(struct oci_snap_entry *e)
+static void snap_entry_release(struct snap_stream *st, struct oci_snap_entry *e)
 {
-	free(e->path);
+	if (!st->into)
+		free(e->path);
 	free(e->link);
 	if (e->xattrs != snapshot_no_xattrs)
 		free(e->xattrs);
 	oci_snap_digest_clear(&e->digest);
+}
+
+/* e (its strings now the stream's) into the record, or the snapshot */
+static int snap_stream_emit(struct snap_stream *st, struct oci_snap_entry *e,
+			    struct oci_error **err)
+{
+	if (st->into) {
+		struct oci_snapshot *s = st->into;
+		if (s->n == st->into_cap) {
+			st->into_cap = st->into_cap ? st->into_cap * 2 : 1024;
+			s->e = xrealloc(s->e, st->into_cap * sizeof(*s->e));
+		}
+		s->e[s->n++] = *e;
+		return 0;
+	}
+	int r = snap_out_entry(&st->out, e, err);
+	snap_entry_release(st, e);
+	return r;
 }
 
 /* e (its strings now the stream's) into the record, or held back */
@@ -1599,9 +1630,7 @@ static int snap_stream_put(struct snap_stream *st, struct oci_snap_entry *e, str
 		st->pending.e[st->pending.n++] = *e;
 		return 0;
 	}
-	int r = snap_out_entry(&st->out, e, err);
-	snap_entry_release(e);
-	return r;
+	return snap_stream_emit(st, e, err);
 }
 
 /* the last deferred directory done: what was held back, in order */
@@ -1610,8 +1639,9 @@ static int snap_stream_release(struct snap_stream *st, struct oci_error **err)
 	int r = 0;
 	for (size_t i = 0; i < st->pending.n; i++) {
 		if (r == 0)
-			r = snap_out_entry(&st->out, &st->pending.e[i], err);
-		snap_entry_release(&st->pending.e[i]);
+			r = snap_stream_emit(st, &st->pending.e[i], err);
+		else
+			snap_entry_release(st, &st->pending.e[i]);
 	}
 	st->pending.n = 0;
 	return r;
@@ -1623,13 +1653,13 @@ static int snap_stream_dir(struct snap_stream *st, const char *path, int dfd, co
 			   int self_fd, struct stat *sb, bool *later, struct oci_error **err)
 {
 	struct oci_snap_entry e = {0};
-	e.path = xstrdup(path);
+	e.path = snap_stream_path(st, path);
 	snapshot_fill_stat(&e, sb);
 	*later = st->defer && st->defer(st->arg, &e, sb);
 	int r;
 	if (!*later) {
 		if (st->visit && (r = st->visit(st->arg, &e, dfd, name, self_fd, sb, err)) < 0) {
-			snap_entry_release(&e);
+			snap_entry_release(st, &e);
 			return r;
 		}
 		return snap_stream_put(st, &e, err);
@@ -1701,12 +1731,12 @@ static int snap_stream_walk(struct snap_stream *st, int rootfd, struct oci_error
 			}
 			if (!S_ISDIR(sb.st_mode)) {
 				struct oci_snap_entry e = {0};
-				e.path = xstrdup(k.path.p);
+				e.path = snap_stream_path(st, k.path.p);
 				snapshot_fill_stat(&e, &sb);
 				if ((r = snap_leaf_fill(&e, f->fd, cn, k.path.p, &sb, err)) < 0 ||
 				    (st->visit &&
 				     (r = st->visit(st->arg, &e, f->fd, cn, -1, &sb, err)) < 0)) {
-					snap_entry_release(&e);
+					snap_entry_release(st, &e);
 					goto out;
 				}
 				if ((r = snap_stream_put(st, &e, err)) < 0)
@@ -1863,13 +1893,26 @@ int snapshot_walk_write(int rootfd, snapshot_visit_fn visit, snapshot_defer_fn d
 		r = snap_write_file(dirfd, name, snap_fill_stream, &sf, err);
 	}
 	for (size_t i = 0; i < st.pending.n; i++)
-		snap_entry_release(&st.pending.e[i]);
+		snap_entry_release(&st, &st.pending.e[i]);
 	free(st.pending.e);
 	free(st.open);
 	free(st.level);
 	free(st.split);
 	snap_out_release(&st.out);
 	close(efd);
+	return r;
+}
+
+/* the tree's snapshot, read in its own order: no sort afterwards (nor
+ * qsort's scratch of 16 bytes an entry) */
+static int snap_collect_walk(int rootfd, struct oci_snapshot *s, struct oci_error **err)
+{
+	struct snap_stream st = {.into = s, .into_cap = 0};
+	int r = snap_stream_walk(&st, rootfd, err);
+	free(st.pending.e); /* empty: nothing is deferred */
+	free(st.open);
+	free(st.level);
+	free(st.split);
 	return r;
 }
 
