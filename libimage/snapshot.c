@@ -1072,6 +1072,8 @@ int snapshot_parse(const char *buf, size_t n, struct oci_snapshot **out, size_t 
 
 #define SNAP_READ (1u << 20)
 
+size_t snapshot_load_chunk = SNAP_READ;
+
 /* The record is read SNAP_READ bytes at a time, never whole: at a million
  * entries it is 160 MB of text, and its entries need less than that. A
  * line longer than the buffer grows it. */
@@ -1085,7 +1087,8 @@ int oci_snapshot_load(int dirfd, const char *name, struct oci_snapshot **out,
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SNAP_MAX)
 		return error_set(err, OCI_E_INVALID, 0, "%s: not a record file", name);
-	size_t total = (size_t)st.st_size, got = 0, cap = total < SNAP_READ ? total + 1 : SNAP_READ;
+	size_t chunk = snapshot_load_chunk ? snapshot_load_chunk : 1;
+	size_t total = (size_t)st.st_size, got = 0, cap = total < chunk ? total + 1 : chunk;
 	size_t have = 0; /* bytes in buf not parsed yet */
 	cleanup_free char *buf = xmalloc(cap);
 	struct snap_parser sp;

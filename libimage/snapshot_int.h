@@ -70,6 +70,9 @@ HIDDEN int snapshot_format(const struct oci_snapshot *s, char **out, size_t *len
 			   struct oci_error **err);
 HIDDEN int snapshot_parse(const char *buf, size_t n, struct oci_snapshot **out, size_t *line,
 			  const char **why);
+/* how much oci_snapshot_load reads at a time (1 MiB); the fuzzer makes it
+ * a few bytes, so that lines straddle reads and the buffer grows */
+HIDDEN extern size_t snapshot_load_chunk;
 /* "name=hex;..." sorted by name, or NULL when none; for regular files and directories */
 HIDDEN int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out,
 				struct oci_error **err);

@@ -82,12 +82,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 	struct oci_error *err = NULL;
 	struct oci_snapshot *l = NULL;
+	/* read a few bytes at a time: lines straddle reads, the buffer grows */
+	snapshot_load_chunk = 1 + size % 61;
 	int lr = oci_snapshot_load(dirfd_tmp, "rec", &l, &err);
 	CHECK((lr == 0) == (r == 0));
 	if (lr == 0) {
 		oci_snapshot_free(l);
 	} else {
 		CHECK_ERR(lr, err);
+		/* the same line and reason as from one buffer */
+		char want[160];
+		snprintf(want, sizeof(want), "line %zu: %s", line, why);
+		CHECK(err && strstr(err->msg, want));
 		oci_error_free(err);
 	}
 
