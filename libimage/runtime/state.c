@@ -476,23 +476,6 @@ static int create_fail(struct create *k, int r)
 	return r;
 }
 
-static int create_console(const char *path, int master, struct oci_error **err)
-{
-	cleanup_close int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un {
-		sa_family_t sun_family;
-		char sun_path[108];
-	} addr = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return error_set(err, OCI_E_INVALID, 0, "console socket %s: path too long", path);
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return error_set(err, OCI_E_IO, errno, "connect to console socket %s", path);
-	if (rt_msg_send(s, 'T', "/dev/ptmx", 9, master) < 0)
-		return error_set(err, OCI_E_IO, errno, "send the terminal to %s", path);
-	return 0;
-}
-
 /* the conversation with the init until it is ready */
 static int create_talk(struct create *k, const struct oci_runtime_opts *o, struct oci_error **err)
 {
@@ -526,7 +509,7 @@ static int create_talk(struct create *k, const struct oci_runtime_opts *o, struc
 			if (o->foreground && !o->console_socket) {
 				k->master = fd;
 			} else {
-				int r = create_console(o->console_socket, fd, err);
+				int r = rt_console_send(o->console_socket, fd, err);
 				close(fd);
 				if (r < 0)
 					return r;
@@ -656,24 +639,14 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 	k.c->sigfd = k.c->master = -1;
 	if (o->foreground) {
 		/* signals wait in a signalfd until the init runs, then go to it */
-		sigset_t set;
-		sigemptyset(&set);
-		int sigs[] = {SIGINT,  SIGTERM, SIGHUP,	  SIGQUIT,
-			      SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-			sigaddset(&set, sigs[i]);
-			/* an ignored signal would never reach the signalfd (a shell
-			 * starts background jobs with SIGINT ignored) */
-			signal(sigs[i], SIG_DFL);
-		}
-		sigprocmask(SIG_BLOCK, &set, &k.c->oldmask);
-		k.c->masked = true;
-		k.c->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-		if (k.c->sigfd < 0) {
+		int sfd = rt_wait_signals(&k.c->oldmask, err);
+		if (sfd < 0) {
 			close(sv[1]);
 			cJSON_Delete(state);
-			return create_fail(&k, error_set(err, OCI_E_IO, errno, "signalfd"));
+			return create_fail(&k, sfd);
 		}
+		k.c->sigfd = sfd;
+		k.c->masked = true;
 		if (k.cfg->n_join) {
 			prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 			k.c->subreaper = true;
@@ -767,7 +740,7 @@ int oci_container_wait(struct oci_container *c, int *wstatus, struct oci_error *
 {
 	if (c->sigfd < 0)
 		return error_set(err, OCI_E_USAGE, 0, "not created in the foreground");
-	return rt_wait_loop(c->pid, c->sigfd, c->master, c->subreaper, wstatus, err);
+	return rt_wait_loop(c->pid, c->pid, c->sigfd, c->master, c->subreaper, wstatus, err);
 }
 
 void oci_container_free(struct oci_container *c)
@@ -1189,8 +1162,16 @@ static int exec_config(struct st *s, const struct oci_exec_opts *o, struct rt_co
 		cJSON_Delete(j);
 		return error_set(err, OCI_E_INVALID, 0, "the container has no process");
 	}
-	/* exec runs in the foreground of whoever calls it: no terminal */
-	cJSON_DeleteItemFromObjectCaseSensitive(proc, "terminal");
+	/* the container's own terminal is not the exec's: a terminal comes
+	 * from --tty or from the --process file */
+	if (!o->process) {
+		cJSON_DeleteItemFromObjectCaseSensitive(proc, "terminal");
+		cJSON_DeleteItemFromObjectCaseSensitive(proc, "consoleSize");
+	}
+	if (o->tty) {
+		cJSON_DeleteItemFromObjectCaseSensitive(proc, "terminal");
+		cJSON_AddBoolToObject(proc, "terminal", 1);
+	}
 	if (o->cwd) {
 		cJSON_DeleteItemFromObjectCaseSensitive(proc, "cwd");
 		cJSON_AddStringToObject(proc, "cwd", o->cwd);
@@ -1269,7 +1250,8 @@ int oci_runtime_exec(const char *root, const char *id, const struct oci_exec_opt
 			    .init = st_pid(s.state),
 			    .statedir = s.dirfd,
 			    .detach = o->detach,
-			    .pid_file = o->pid_file};
+			    .pid_file = o->pid_file,
+			    .console_socket = o->console_socket};
 	/* the lock is not held while the process runs (a dup would share it) */
 	int dfd = openat(s.rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	x.statedir = dfd;
