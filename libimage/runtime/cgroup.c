@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -735,9 +736,84 @@ static char *own_path(const char *selfcg, const struct rt_cg_hier *h)
 	return xstrdup("");
 }
 
+/* a mount of mountinfo: its id, its parent's, where it is */
+struct mi_ent {
+	long id, parent;
+	char *mnt;
+};
+
+/* mountinfo's ids and mount points, in its order (the order of mounting) */
+static struct mi_ent *mi_entries(const char *mountinfo, size_t *n)
+{
+	struct mi_ent *v = NULL;
+	*n = 0;
+	for (const char *line = mountinfo; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t ll = end ? (size_t)(end - line) : strlen(line);
+		cleanup_free char *l = xstrndup(line, ll);
+		line = end ? end + 1 : NULL;
+		char *f[5] = {0}, *p = l;
+		for (int i = 0; i < 5 && p; i++) {
+			f[i] = p;
+			p = strchr(p, ' ');
+			if (p)
+				*p++ = 0;
+		}
+		if (!f[4])
+			continue;
+		v = xrealloc(v, (*n + 1) * sizeof(*v));
+		v[*n] = (struct mi_ent){.id = strtol(f[0], NULL, 10),
+					.parent = strtol(f[1], NULL, 10),
+					.mnt = unescape(f[4], strlen(f[4]))};
+		(*n)++;
+	}
+	return v;
+}
+
+/* a/b is at or below a (and everything is below /) */
+static bool path_at_or_below(const char *p, const char *dir)
+{
+	size_t l = strlen(dir);
+	if (strcmp(dir, "/") == 0)
+		return true;
+	return strncmp(p, dir, l) == 0 && (p[l] == '/' || !p[l]);
+}
+
+/* Whether mount i is out of sight: a later mount at or above its mount
+ * point that is not one of its parents covers it. A cgroup2 mounted over
+ * /sys/fs/cgroup (a v2 host made from a hybrid one in a mount namespace)
+ * hides the v1 hierarchies and the unified one below it, which stay
+ * listed in mountinfo but cannot be opened by their path. */
+static bool mi_hidden(const struct mi_ent *v, size_t n, size_t i)
+{
+	for (size_t k = i + 1; k < n; k++) {
+		if (!path_at_or_below(v[i].mnt, v[k].mnt))
+			continue;
+		bool parent = false;
+		long at = v[i].parent;
+		for (size_t hops = 0; hops < n && !parent; hops++) {
+			size_t j;
+			for (j = 0; j < n && v[j].id != at; j++)
+				;
+			if (j == n)
+				break;
+			parent = j == k;
+			at = v[j].parent;
+			if (v[j].parent == v[j].id)
+				break;
+		}
+		if (!parent)
+			return true;
+	}
+	return false;
+}
+
 int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_layout *out)
 {
 	*out = (struct rt_cg_layout){0};
+	size_t nent = 0;
+	struct mi_ent *ent = mi_entries(mountinfo, &nent);
+	size_t idx = 0;
 	for (const char *line = mountinfo; line && *line;) {
 		const char *end = strchr(line, '\n');
 		size_t ll = end ? (size_t)(end - line) : strlen(line);
@@ -754,7 +830,10 @@ int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_l
 		char *dash = p ? strstr(p, " - ") : NULL;
 		if (p && strncmp(p, "- ", 2) == 0)
 			dash = p - 1;
-		if (!f[4] || !dash)
+		if (!f[4])
+			continue;
+		size_t me = idx++;
+		if (!dash)
 			continue;
 		char *type = dash + 3, *src = strchr(type, ' ');
 		if (!src)
@@ -763,7 +842,7 @@ int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_l
 		char *sopts = strchr(src, ' ');
 		sopts = sopts ? sopts + 1 : (char *)"";
 		bool v2 = strcmp(type, "cgroup2") == 0;
-		if (!v2 && strcmp(type, "cgroup") != 0)
+		if ((!v2 && strcmp(type, "cgroup") != 0) || (me < nent && mi_hidden(ent, nent, me)))
 			continue;
 		struct rt_cg_hier h = {.v2 = v2};
 		h.ctrls = v2 ? xstrdup("") : v1_ctrls(sopts);
@@ -792,6 +871,9 @@ int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_l
 		if (!v2 && strncmp(h.ctrls, "name=", 5) != 0)
 			out->v1 = true;
 	}
+	for (size_t i = 0; i < nent; i++)
+		free(ent[i].mnt);
+	free(ent);
 	return 0;
 }
 
