@@ -124,6 +124,13 @@ for c in pids memory; do
 	is "$(err)" "" "$c limit: -q silences the warning"
 done
 
+# ---- devices: the eBPF program of the v2 cgroup ----
+bundle d1 ".linux.cgroupsPath = \"/$MARK-dev\" | .linux.resources = {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": false, \"type\": \"c\", \"major\": 1, \"minor\": 3, \"access\": \"rw\"}]}"
+run rtc run --bundle "$B" d1 -- sh -c 'echo x >/dev/null && echo null-ok || echo null-denied; echo x >/dev/zero && echo zero-ok'
+like 'null-denied' "devices on v2: a deny of c 1:3 blocks /dev/null"
+like 'zero-ok' "devices on v2: the other default devices stay allowed"
+noleft "$MARK-dev" "devices"
+
 # ---- a failed create leaves nothing ----
 bundle x1 ".linux.cgroupsPath = \"/$MARK-fail\" | .process.args = [\"/nonexistent\"]"
 expect_fail "create of a missing program fails" rtc create --bundle "$B" x1
