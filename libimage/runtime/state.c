@@ -40,6 +40,25 @@ const char *oci_runtime_default_root(void)
 	return buf;
 }
 
+/* What the default cgroup (no linux.cgroupsPath: oci-runtime-NAME) is
+ * named after: the ID under the default root; under any other --root the
+ * ID and that root directory's identity, so that containers of one ID
+ * under two roots (tests running side by side) never share a cgroup,
+ * which the delete of either would empty and remove. */
+static char *state_cg_name(const char *root, int rootfd, const char *id)
+{
+	struct stat st;
+	if (strcmp(root, oci_runtime_default_root()) == 0 || fstat(rootfd, &st) < 0)
+		return xstrdup(id);
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a over dev and inode */
+	uint64_t v[2] = {(uint64_t)st.st_dev, (uint64_t)st.st_ino};
+	for (size_t i = 0; i < sizeof(v); i++) {
+		h ^= ((const unsigned char *)v)[i];
+		h *= 1099511628211ULL;
+	}
+	return xasprintf("%s-%08x", id, (unsigned)(h ^ (h >> 32)));
+}
+
 static int state_check_id(const char *id, struct oci_error **err)
 {
 	size_t n = strlen(id);
@@ -682,7 +701,8 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 			return create_fail(&k, error_set(err, OCI_E_IO, errno, "set oomScoreAdj"));
 		}
 	}
-	if ((r = rt_cg_create(k.cfg, id, k.pid, k.dirfd, err)) < 0) {
+	cleanup_free char *cgname = state_cg_name(root, k.rootfd, id);
+	if ((r = rt_cg_create(k.cfg, cgname, k.pid, k.dirfd, err)) < 0) {
 		cJSON_Delete(state);
 		return create_fail(&k, r);
 	}

@@ -44,7 +44,7 @@ is "$(out)" "0::/" "run: the container sees its cgroup namespace's root"
 noleft "$MARK-run" "run"
 
 # ---- create: absolute, relative, default; ps; exec joins it ----
-bundle a1 ".linux.cgroupsPath = \"/$MARK-abs\" | .process.args = [\"sh\", \"-c\", \"i=0; while :; do i=\$((i+1)); echo \$i >/tmp/count; sleep 0.05; done\"]"
+bundle a1 ".linux.cgroupsPath = \"/$MARK-abs\" | .process.args = [\"sh\", \"-c\", \"i=0; while :; do i=\$((i+1)); echo \$i >>/tmp/count; sleep 0.05; done\"]"
 mkdir -p "$B/rootfs/tmp"
 rtc create --bundle "$B" a1 >/dev/null 2>"$TMP/a1.err" || fail "create a1: $(cat "$TMP/a1.err")"
 INIT=$(rtc state a1 | jq -r .pid)
@@ -66,12 +66,29 @@ expect 0 "delete b1" rtc delete --force b1
 noleft "$MARK-rel" "delete of a relative path"
 bundle c1 '.process.args = ["sleep", "30"]'
 rtc create --bundle "$B" "$MARK-dflt" >/dev/null 2>"$TMP/c1.err" || fail "create (default path): $(cat "$TMP/c1.err")"
-is "$(cgof "$(rtc state "$MARK-dflt" | jq -r .pid)")" "${OWN%/}/oci-runtime-$MARK-dflt" "create: the default path oci-runtime-ID"
+DP=$(cgof "$(rtc state "$MARK-dflt" | jq -r .pid)")
+[[ "$DP" =~ ^${OWN%/}/oci-runtime-$MARK-dflt-[0-9a-f]{8}$ ]] && pass "create: the default path oci-runtime-ID-ROOTHASH (a --root of its own)" || fail "create: the default path: $DP"
 expect 0 "delete the default-path container" rtc delete --force "$MARK-dflt"
 noleft "$MARK-dflt" "delete of the default path"
 
+# ---- one ID under two roots: two default cgroups, not one ----
+bundle s1 '.process.args = ["sleep", "30"]'
+B1=$B
+bundle s2 '.process.args = ["sleep", "30"]'
+rtc create --bundle "$B1" "$MARK-same" >/dev/null 2>&1 && rtc start "$MARK-same" || fail "create under root 1"
+oci-runtime --root "$TMP/state2" create --bundle "$B" "$MARK-same" >/dev/null 2>&1 &&
+	oci-runtime --root "$TMP/state2" start "$MARK-same" || fail "create under root 2"
+P1=$(rtc state "$MARK-same" | jq -r .pid)
+P2=$(oci-runtime --root "$TMP/state2" state "$MARK-same" | jq -r .pid)
+[ "$(cgof "$P1")" != "$(cgof "$P2")" ] && pass "one ID under two roots: two cgroups" || fail "one ID under two roots: both in $(cgof "$P1")"
+# root 1 made the cgroup first: its delete empties and removes what it made
+expect 0 "delete --force under root 1" rtc delete --force "$MARK-same"
+is "$(oci-runtime --root "$TMP/state2" state "$MARK-same" | jq -r .status)" running "one ID under two roots: the delete of one leaves the other running"
+expect 0 "delete --force under root 2" oci-runtime --root "$TMP/state2" delete --force "$MARK-same"
+noleft "$MARK-same" "one ID under two roots"
+
 # ---- pause / resume: cgroup.freeze ----
-count() { cat "/proc/$INIT/root/tmp/count" 2>/dev/null; }
+count() { wc -l <"/proc/$INIT/root/tmp/count" 2>/dev/null; }
 sleep 0.3
 expect 0 "pause" rtc pause a1
 is "$(rtc state a1 | jq -r .status)" paused "pause: status paused"
