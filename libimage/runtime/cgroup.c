@@ -1460,6 +1460,15 @@ out:
 	return r;
 }
 
+int rt_cg_check(int statedir, struct oci_error **err)
+{
+	struct cg_set s;
+	int r = cg_load(statedir, &s, err);
+	if (r == 0)
+		cg_set_free(&s);
+	return r;
+}
+
 int rt_cg_destroy(int statedir, struct oci_error **err)
 {
 	struct cg_set s;

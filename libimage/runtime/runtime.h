@@ -152,6 +152,8 @@ HIDDEN char *rt_cg_resolve(const struct rt_cg_hier *h, const char *cg_path, bool
  * state directory */
 HIDDEN int rt_cg_create(const struct rt_config *c, const char *id, pid_t pid, int statedir,
 			struct oci_error **err);
+/* the record of them readable and sound (delete checks before it kills) */
+HIDDEN int rt_cg_check(int statedir, struct oci_error **err);
 /* kill what is left in them and remove what create made */
 HIDDEN int rt_cg_destroy(int statedir, struct oci_error **err);
 HIDDEN int rt_cg_freeze(int statedir, bool freeze, struct oci_error **err);

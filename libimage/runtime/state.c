@@ -905,7 +905,10 @@ int oci_runtime_delete(const char *root, const char *id, bool force, struct oci_
 		return r;
 	}
 	struct rt_config *hc = NULL;
-	if ((r = st_hooks(s.dirfd, &hc, err)) < 0) {
+	/* a cgroup record we will not read fails delete before anything is
+	 * killed or removed: the container stays as it was, to be deleted
+	 * once the record is sound (else its cgroups were left, unreachable) */
+	if ((r = rt_cg_check(s.dirfd, err)) < 0 || (r = st_hooks(s.dirfd, &hc, err)) < 0) {
 		error_wrap(err, "container \"%s\"", id);
 		st_release(&s);
 		return r;
