@@ -222,12 +222,14 @@ int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err)
 	if (x->console_socket && !tty)
 		return error_set(err, OCI_E_USAGE, 0,
 				 "--console-socket needs a terminal (--tty or process.terminal)");
-	/* the foreground copy of a terminal forwards signals to the process
-	 * (it is in its own session: no key of ours reaches it) */
-	bool copy = tty && !x->console_socket && !x->detach;
+	/* in the foreground, the signals we get go to the process (with a
+	 * terminal it is in a session of its own, where no key of ours
+	 * reaches it; without, a kill of the runtime would otherwise end it
+	 * by PDEATHSIG's SIGKILL, with no chance to clean up) */
+	bool fg = !x->detach;
 	sigset_t oldmask;
 	cleanup_close int sigfd = -1;
-	if (copy && (sigfd = rt_wait_signals(&oldmask, err)) < 0)
+	if (fg && (sigfd = rt_wait_signals(&oldmask, err)) < 0)
 		return sigfd;
 	int ep[2] = {-1, -1}, sv[2] = {-1, -1};
 	pid_t j = -1;
@@ -240,7 +242,7 @@ int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err)
 			if (sv[i] >= 0)
 				close(sv[i]);
 		}
-		if (copy)
+		if (fg)
 			sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		return error_set(err, OCI_E_IO, e, "start the exec helper");
 	}
@@ -296,14 +298,18 @@ int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err)
 	if (r < 0 && n == 0 && p > 0)
 		kill(p, SIGKILL);
 	int st = 0;
-	if (r == 0 && copy && (r = rt_wait_loop(j, p, sigfd, master, false, &st, err)) == 0)
-		j = -1;
-	if (r < 0 && copy && p > 0)
-		kill(p, SIGKILL);
+	/* the terminal is copied unless it went to a console socket */
+	if (r == 0 && fg) {
+		r = rt_wait_loop(j, p, sigfd, master, false, &st, err);
+		if (r == 0)
+			j = -1; /* reaped */
+		else
+			kill(p, SIGKILL);
+	}
 	while (j > 0 && waitpid(j, &st, 0) < 0)
 		if (errno != EINTR)
 			break;
-	if (copy)
+	if (fg)
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	if (wstatus)
 		*wstatus = st;

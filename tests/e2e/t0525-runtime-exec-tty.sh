@@ -120,6 +120,15 @@ run oci-runtime --root "$RT" exec -t $ID -- sh -c 'test -t 0 && echo no-caller-t
 is "$status" 0 "exec -t with stdin not a terminal: exit 0"
 like 'no-caller-tty-but-tty' "exec -t with stdin not a terminal: the process has one"
 
+# without a terminal, in the foreground: signals are forwarded too
+oci-runtime --root "$RT" exec $ID -- sh -c 'trap "echo got-term; exit 3" TERM; echo armed; while :; do sleep 0.1; done' >"$TMP/fwd.out" 2>&1 &
+EP=$!
+for _ in $(seq 100); do grep -q armed "$TMP/fwd.out" && break; sleep 0.05; done
+kill -TERM $EP
+wait $EP
+is "$?" 3 "exec without a terminal: a SIGTERM to the runtime is forwarded (the process's own exit)"
+grep -q '^got-term' "$TMP/fwd.out" && pass "exec without a terminal: the process handled it" || fail "exec without a terminal: $(cat "$TMP/fwd.out")"
+
 # ---- --console-socket: the master goes to the listener ----
 S=$TMP/con.sock
 consock "$S"
