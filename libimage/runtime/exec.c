@@ -72,6 +72,11 @@ static int exec_terminal(const struct rt_config *c, int sock, struct oci_error *
 		struct winsize ws = {.ws_row = c->rows, .ws_col = c->cols};
 		ioctl(slave, TIOCSWINSZ, &ws);
 	}
+	/* the process's own, as runc makes it: a program that reopens its
+	 * tty (/dev/pts/N) as the process's user may */
+	if (fchown(slave, c->uid, c->gid) < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: give it to %u:%u",
+				 (unsigned)c->uid, (unsigned)c->gid);
 	if (rt_msg_send(sock, MSG_PTY, "", 0, master) < 0)
 		return error_set(err, OCI_E_IO, errno, "terminal: pass the master");
 	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)

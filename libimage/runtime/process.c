@@ -481,6 +481,11 @@ static int child_terminal(struct rt_child *ch, struct oci_error **err)
 		struct winsize ws = {.ws_row = ch->cfg->rows, .ws_col = ch->cfg->cols};
 		ioctl(slave, TIOCSWINSZ, &ws);
 	}
+	/* the process's own, as runc makes it: a program that reopens its
+	 * tty (/dev/console, /dev/pts/N) as the process's user may */
+	if (fchown(slave, ch->cfg->uid, ch->cfg->gid) < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: give it to %u:%u",
+				 (unsigned)ch->cfg->uid, (unsigned)ch->cfg->gid);
 	if (rt_msg_send(ch->sock, MSG_PTY, "", 0, master) < 0)
 		return error_set(err, OCI_E_IO, errno, "terminal: pass the master");
 	close(master);

@@ -115,6 +115,9 @@ like '^got-term' "exec -t: the process handled the forwarded SIGTERM"
 # (ls -1 of the shell's fds, no pipe, not the last command: ls's own, a pipeline's or a glob's fd would show too)
 run ptyrun oci-runtime --root "$RT" exec -t $ID -- sh -c 'ls -1 /proc/$$/fd; true'
 is "$(grep -E '^[0-9]+$' "$TMP/out" | tr '\n' ' ')" "0 1 2 " "exec -t: no fd of the runtime in the process"
+run ptyrun oci-runtime --root "$RT" exec -t --user 1000:1000 $ID -- sh -c 'stat -L -c "%u:%g" /proc/self/fd/0; echo hi >"$(tty)" && echo reopened'
+like '^1000:1000' "exec -t --user: the terminal is the process's user's"
+like '^reopened' "exec -t --user: the process may reopen its tty"
 # without a pty of ours: still a terminal for the process
 run oci-runtime --root "$RT" exec -t $ID -- sh -c 'test -t 0 && echo no-caller-tty-but-tty' </dev/null
 is "$status" 0 "exec -t with stdin not a terminal: exit 0"
@@ -152,6 +155,13 @@ is "$status" 0 "exec --process with terminal: exit 0"
 consock_out "$S"
 grep -q '^31 101' <<<"$CO" && pass "exec --process: consoleSize sets the window" || fail "exec --process consoleSize: $CO"
 [ "$(grep -E '^[0-9]+$' <<<"$CO" | tr '\n' ' ')" = "0 1 2 " ] && pass "exec --console-socket: no fd of the runtime in the process" || fail "exec --console-socket fds: $CO"
+
+# ---- the init's terminal (run in the foreground) is its user's too ----
+bundle u1 '.process.terminal = true | .process.user = {"uid": 1000, "gid": 1000} | .process.args = ["sh", "-c", "stat -L -c %u:%g /proc/self/fd/0; echo hi >/dev/console && echo reopened"]'
+run ptyrun oci-runtime --root "$RT" run --bundle "$B" "$ID-u1"
+is "$status" 0 "run with process.terminal and a user: exit 0"
+like '^1000:1000' "run with process.terminal: the terminal is the process's user's"
+like '^reopened' "run with process.terminal: the process may reopen /dev/console"
 
 # ---- refusals ----
 expect_fail "exec --detach -t without --console-socket: refused" rtc exec -d -t $ID -- true
