@@ -1268,26 +1268,89 @@ static int cg_rmdirs(const struct cg_dir *d, struct oci_error **err)
 	return 0;
 }
 
-/* pids in a cgroup's cgroup.procs */
-static size_t cg_pids(int fd, pid_t **out)
+/* how deep below the container's cgroup we look for cgroups the
+ * container made itself (cgroup.max.depth is usually unlimited) */
+#define CG_TREE_DEPTH 32
+
+/* the pids of a cgroup's cgroup.procs appended to *out */
+static void cg_pids_add(int fd, pid_t **out, size_t *n)
 {
 	cleanup_free char *t = cg_read(fd, "cgroup.procs");
-	size_t n = 0;
-	*out = NULL;
 	for (char *p = t; p && *p;) {
 		char *end;
 		long v = strtol(p, &end, 10);
 		if (end == p)
 			break;
 		if (v > 0) {
-			*out = xrealloc(*out, (n + 1) * sizeof(pid_t));
-			(*out)[n++] = (pid_t)v;
+			*out = xrealloc(*out, (*n + 1) * sizeof(pid_t));
+			(*out)[(*n)++] = (pid_t)v;
 		}
 		p = end;
 		while (*p == '\n')
 			p++;
 	}
+}
+
+/* Each cgroup below the one at fd (made by the container, whose cgroup
+ * namespace and a writable cgroup mount let it), depth first, as fn(its
+ * parent's fd, its name, its own fd). */
+static void cg_walk(int fd, int depth, void (*fn)(int pfd, const char *name, int cfd, void *arg),
+		    void *arg)
+{
+	if (depth >= CG_TREE_DEPTH)
+		return;
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_closedir DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		cleanup_close int cfd =
+		    openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		cg_walk(cfd, depth + 1, fn, arg);
+		fn(fd, de->d_name, cfd, arg);
+	}
+}
+
+struct cg_pids_acc {
+	pid_t **out;
+	size_t *n;
+};
+
+static void cg_pids_one(int pfd, const char *name, int cfd, void *arg)
+{
+	struct cg_pids_acc *a = arg;
+	(void)pfd;
+	(void)name;
+	cg_pids_add(cfd, a->out, a->n);
+}
+
+/* the pids in a cgroup and every cgroup below it */
+static size_t cg_pids(int fd, pid_t **out)
+{
+	size_t n = 0;
+	*out = NULL;
+	cg_pids_add(fd, out, &n);
+	struct cg_pids_acc a = {out, &n};
+	cg_walk(fd, 0, cg_pids_one, &a);
 	return n;
+}
+
+/* a sub-cgroup goes once its processes are gone (rmdir fails before:
+ * the caller tries again) */
+static void cg_rmdir_one(int pfd, const char *name, int cfd, void *arg)
+{
+	(void)cfd;
+	(void)arg;
+	unlinkat(pfd, name, AT_REMOVEDIR);
 }
 
 static int cg_freeze_dir(const struct cg_dir *d, bool freeze)
@@ -1327,12 +1390,18 @@ static int cg_destroy_set(struct cg_set *s, struct oci_error **err)
 			int fd = cg_open(s->d[i].mnt, s->d[i].path, false, NULL, NULL);
 			if (fd < 0)
 				break;
+			/* v2 (5.14+): every process below, at once, whatever
+			 * forks meanwhile; else each pid read, and again */
+			if (s->d[i].v2)
+				cg_write(fd, "cgroup.kill", "1");
 			pid_t *pids;
 			size_t n = cg_pids(fd, &pids);
-			close(fd);
 			for (size_t k = 0; k < n; k++)
 				kill(pids[k], SIGKILL);
 			free(pids);
+			/* what the container made inside goes first */
+			cg_walk(fd, 0, cg_rmdir_one, NULL);
+			close(fd);
 			struct oci_error *e = NULL;
 			if (cg_rmdirs(&s->d[i], &e) == 0)
 				break;

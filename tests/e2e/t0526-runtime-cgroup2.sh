@@ -125,6 +125,25 @@ expect 0 "pause f1" rtc pause f1
 expect 0 "delete --force of a paused container" rtc delete --force f1
 noleft "$MARK-frz" "delete --force of a paused container"
 
+# ---- cgroups the container made inside its own: ps, kill --all, delete reach them ----
+bundle n1 ".linux.cgroupsPath = \"/$MARK-nest\" | .mounts |= map(if .type == \"cgroup\" then .options -= [\"ro\"] else . end) | .process.args = [\"sh\", \"-c\", \"mkdir -p /sys/fs/cgroup/inner/deeper && sh -c 'echo \$\$ >/sys/fs/cgroup/inner/deeper/cgroup.procs && exec sleep 31' & sleep 32\"]"
+rtc create --bundle "$B" n1 >/dev/null 2>"$TMP/n1.err" && rtc start n1 || fail "create n1: $(cat "$TMP/n1.err")"
+for _ in $(seq 50); do [ -n "$(cat "$CG/$MARK-nest/inner/deeper/cgroup.procs" 2>/dev/null)" ] && break; sleep 0.1; done
+NP=$(cat "$CG/$MARK-nest/inner/deeper/cgroup.procs" 2>/dev/null)
+[ -n "$NP" ] && pass "the container made a cgroup of its own and moved a process there" || fail "nested cgroup: none made"
+run rtc ps n1
+jq -e --argjson p "${NP:-0}" 'index($p) != null' "$TMP/out" >/dev/null && pass "ps: lists a process of a cgroup the container made" || fail "ps: $(out) (nested $NP)"
+expect 0 "kill --all n1 KILL" rtc kill --all n1 KILL
+for _ in $(seq 50); do [ -d "/proc/$NP" ] || break; sleep 0.1; done
+[ -n "$NP" ] && [ ! -d "/proc/$NP" ] && pass "kill --all: reaches a nested cgroup's process" || fail "kill --all: $NP still there"
+expect 0 "delete --force n1" rtc delete --force n1
+noleft "$MARK-nest" "delete of a container with cgroups of its own inside"
+bundle n2 ".linux.cgroupsPath = \"/$MARK-nest2\" | .mounts |= map(if .type == \"cgroup\" then .options -= [\"ro\"] else . end) | .process.args = [\"sh\", \"-c\", \"mkdir -p /sys/fs/cgroup/inner && sh -c 'echo \$\$ >/sys/fs/cgroup/inner/cgroup.procs && exec sleep 33' & sleep 0.3\"]"
+run rtc run --bundle "$B" n2
+is "$status" 0 "run whose container left a process in a cgroup of its own: exit 0"
+noleft "$MARK-nest2" "run with a cgroup of the container's own"
+[ -z "$(pgrep -f 'sleep 33')" ] && pass "run: the process left in it is gone" || fail "run: sleep 33 still there"
+
 # ---- limits of controllers not enabled: a warning naming the file ----
 CTRLS=$(cat "$CG/cgroup.controllers")
 for c in pids memory; do
