@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <time.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -57,6 +58,18 @@ static char *state_cg_name(const char *root, int rootfd, const char *id)
 		h *= 1099511628211ULL;
 	}
 	return xasprintf("%s-%08x", id, (unsigned)(h ^ (h >> 32)));
+}
+
+/* A terminal copied to our stdin and stdout starts at our window's size
+ * (the copy sets it again, but only once the process already runs: a
+ * program that asks first would see 0x0) */
+static void state_winsize(struct rt_config *c)
+{
+	struct winsize ws;
+	if (c->terminal && isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+		c->rows = ws.ws_row;
+		c->cols = ws.ws_col;
+	}
 }
 
 static int state_check_id(const char *id, struct oci_error **err)
@@ -602,6 +615,8 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 	if (k.cfg->terminal && !o->console_socket && !o->foreground)
 		return create_fail(&k, error_set(err, OCI_E_USAGE, 0,
 						 "process.terminal needs --console-socket here"));
+	if (o->foreground && !o->console_socket)
+		state_winsize(k.cfg);
 	k.rootfd = state_open_root(root, true, err);
 	if (k.rootfd < 0) {
 		r = k.rootfd;
@@ -1269,6 +1284,8 @@ int oci_runtime_exec(const char *root, const char *id, const struct oci_exec_opt
 		st_release(&s);
 		return error_set(err, OCI_E_USAGE, 0, "container \"%s\": nothing to run", id);
 	}
+	if (!o->detach && !o->console_socket)
+		state_winsize(c);
 	struct rt_exec x = {.cfg = c,
 			    .init = st_pid(s.state),
 			    .statedir = s.dirfd,

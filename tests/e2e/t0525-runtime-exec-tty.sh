@@ -10,22 +10,33 @@
 . "$(dirname "$0")/lib-runtime.sh"
 PATH=$OCI_TOOLS_DIR:$PATH
 
-# ptyrun [--input TEXT] [--term-after WORD] CMD...: CMD on a new pty (its
-# stdin, stdout, stderr, controlling terminal); what it wrote on stdout,
-# its exit status ours. --input is typed once CMD printed "ready";
-# --term-after: SIGTERM to CMD once WORD was printed. 20 s at most.
+# ptyrun [--input TEXT] [--term-after WORD] [--size ROWS COLS]
+# [--resize-after WORD ROWS COLS] CMD...: CMD on a new pty (its stdin,
+# stdout, stderr, controlling terminal); what it wrote on stdout, its exit
+# status ours. --input is typed once CMD printed "ready"; --term-after:
+# SIGTERM to CMD once WORD was printed; --size: the pty's window before
+# CMD runs; --resize-after: the window changed (the kernel sends CMD
+# SIGWINCH) once WORD was printed. 20 s at most.
 cat >"$TMP/ptyrun.py" <<'EOF'
-import os, pty, select, signal, sys, time
+import fcntl, os, pty, select, signal, struct, sys, termios, time
 args = sys.argv[1:]
-inp = term = None
+inp = term = size = resize = None
 while args and args[0].startswith("--"):
     if args[0] == "--input":
         inp = args[1].encode(); args = args[2:]
     elif args[0] == "--term-after":
         term = args[1].encode(); args = args[2:]
+    elif args[0] == "--size":
+        size = (int(args[1]), int(args[2])); args = args[3:]
+    elif args[0] == "--resize-after":
+        resize = (args[1].encode(), int(args[2]), int(args[3])); args = args[4:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(args[0], args)
+def setsize(r, c):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", r, c, 0, 0))
+if size:
+    setsize(*size)
 out = b""
 end = time.time() + 20
 while time.time() < end:
@@ -42,6 +53,8 @@ while time.time() < end:
         os.write(fd, inp); inp = None
     if term is not None and term in out:
         os.kill(pid, signal.SIGTERM); term = None
+    if resize is not None and resize[0] in out:
+        setsize(resize[1], resize[2]); resize = None
 else:
     os.kill(pid, signal.SIGKILL)
 _, st = os.waitpid(pid, 0)
@@ -109,6 +122,17 @@ run ptyrun oci-runtime --root "$RT" exec -t $ID -- sh -c 'kill -KILL $$'
 is "$status" 137 "exec -t: killed by a signal: 128+N"
 run ptyrun --input $'hello-in\n' oci-runtime --root "$RT" exec -t $ID -- sh -c 'echo ready; read x; echo "got=$x"'
 like '^got=hello-in' "exec -t: stdin reaches the process"
+is "$(grep -c 'hello-in' "$TMP/out")" 2 "exec -t: our terminal in raw mode (the input echoed once, by the container's pty, not twice)"
+# the size first thing, a few times: the process must never see 0 0 (it
+# runs before the copy loop starts)
+sizes=""
+for i in 1 2 3 4 5 6; do
+	sizes="$sizes$(ptyrun --size 41 97 oci-runtime --root "$RT" exec -t $ID -- busybox stty size | tr -d '\r\n');"
+done
+is "$sizes" "41 97;41 97;41 97;41 97;41 97;41 97;" "exec -t: the process starts with our window's size"
+run ptyrun --size 41 97 --resize-after resize-me 23 77 oci-runtime --root "$RT" exec -t $ID -- sh -c 'busybox stty size; trap "busybox stty size; exit 0" WINCH; echo resize-me; i=0; while [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; echo no-winch'
+like '^41 97' "exec -t: the window size of our terminal passes on"
+like '^23 77' "exec -t: a change of our window (SIGWINCH) passes on"
 run ptyrun --term-after armed oci-runtime --root "$RT" exec -t $ID -- sh -c 'trap "echo got-term; exit 3" TERM; echo armed; while :; do sleep 0.1; done'
 is "$status" 3 "exec -t: a SIGTERM to the runtime is forwarded (the process's own exit)"
 like '^got-term' "exec -t: the process handled the forwarded SIGTERM"
@@ -157,11 +181,12 @@ grep -q '^31 101' <<<"$CO" && pass "exec --process: consoleSize sets the window"
 [ "$(grep -E '^[0-9]+$' <<<"$CO" | tr '\n' ' ')" = "0 1 2 " ] && pass "exec --console-socket: no fd of the runtime in the process" || fail "exec --console-socket fds: $CO"
 
 # ---- the init's terminal (run in the foreground) is its user's too ----
-bundle u1 '.process.terminal = true | .process.user = {"uid": 1000, "gid": 1000} | .process.args = ["sh", "-c", "stat -L -c %u:%g /proc/self/fd/0; echo hi >/dev/console && echo reopened"]'
-run ptyrun oci-runtime --root "$RT" run --bundle "$B" "$ID-u1"
+bundle u1 '.process.terminal = true | .process.user = {"uid": 1000, "gid": 1000} | .process.args = ["sh", "-c", "stat -L -c %u:%g /proc/self/fd/0; echo hi >/dev/console && echo reopened; busybox stty size"]'
+run ptyrun --size 37 91 oci-runtime --root "$RT" run --bundle "$B" "$ID-u1"
 is "$status" 0 "run with process.terminal and a user: exit 0"
 like '^1000:1000' "run with process.terminal: the terminal is the process's user's"
 like '^reopened' "run with process.terminal: the process may reopen /dev/console"
+like '^37 91' "run with process.terminal: the window of our terminal, from the start"
 
 # ---- refusals ----
 expect_fail "exec --detach -t without --console-socket: refused" rtc exec -d -t $ID -- true
