@@ -169,6 +169,7 @@ static __attribute__((noreturn)) void exec_joiner(const struct rt_exec *x, int e
 			fds[i] = -1;
 		}
 	}
+	bool userns = fds[0] >= 0; /* exec_ns[0]: joined, not shared */
 	for (size_t i = 0; i < EXEC_NS_N; i++)
 		if (fds[i] >= 0) {
 			if (setns(fds[i], exec_ns[i].type) < 0) {
@@ -178,6 +179,14 @@ static __attribute__((noreturn)) void exec_joiner(const struct rt_exec *x, int e
 			}
 			close(fds[i]);
 		}
+	/* In the container's user namespace, its root, as the init is: what
+	 * the process makes before it becomes its user (its terminal) is
+	 * then owned by an id the namespace maps, which it may chown; our
+	 * own uid 0 is not mapped there. */
+	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		error_set(&e, OCI_E_IO, errno, "become root of the container's user namespace");
+		exec_fail(errfd, e, "");
+	}
 	pid_t p = fork();
 	if (p < 0) {
 		error_set(&e, OCI_E_IO, errno, "fork");

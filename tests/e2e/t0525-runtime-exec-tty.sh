@@ -188,6 +188,16 @@ like '^1000:1000' "run with process.terminal: the terminal is the process's user
 like '^reopened' "run with process.terminal: the process may reopen /dev/console"
 like '^37 91' "run with process.terminal: the window of our terminal, from the start"
 
+# ---- a container in a user namespace: the pty is made and given inside it ----
+bundle n1 '.linux.namespaces += [{"type": "user"}] | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] | .process.args = ["sleep", "100000"]'
+rtc create --bundle "$B" "$ID-n1" >/dev/null 2>"$TMP/n1.err" && rtc start "$ID-n1" || fail "create in a user namespace: $(cat "$TMP/n1.err")"
+run ptyrun oci-runtime --root "$RT" exec -t --user 1000:1000 "$ID-n1" -- sh -c 'test -t 0 && echo userns-tty; stat -L -c "%u:%g" /proc/self/fd/0; cat /proc/self/uid_map'
+is "$status" 0 "exec -t into a container in a user namespace: exit 0"
+like '^userns-tty' "exec -t in a user namespace: a terminal"
+like '^1000:1000' "exec -t in a user namespace: given to the process's user (mapped)"
+like '^ *0 +100000 +65536' "exec -t in a user namespace: the process is in it"
+expect 0 "delete the user-namespace container" rtc delete --force "$ID-n1"
+
 # ---- refusals ----
 expect_fail "exec --detach -t without --console-socket: refused" rtc exec -d -t $ID -- true
 err_like 'console-socket' "exec --detach -t: the line names --console-socket"
