@@ -1297,7 +1297,11 @@ static void cg_pids_add(int fd, pid_t **out, size_t *n)
 static void cg_walk(int fd, int depth, void (*fn)(int pfd, const char *name, int cfd, void *arg),
 		    void *arg)
 {
-	if (depth >= CG_TREE_DEPTH)
+	/* cgroupfs counts a directory's sub-directories in its links (2 +
+	 * n): a cgroup with none, the usual case, costs one fstat, not a
+	 * directory read */
+	struct stat st;
+	if (depth >= CG_TREE_DEPTH || (fstat(fd, &st) == 0 && st.st_nlink <= 2))
 		return;
 	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	cleanup_closedir DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
