@@ -481,6 +481,11 @@ static int child_terminal(struct rt_child *ch, struct oci_error **err)
 		struct winsize ws = {.ws_row = ch->cfg->rows, .ws_col = ch->cfg->cols};
 		ioctl(slave, TIOCSWINSZ, &ws);
 	}
+	/* the process's own, as runc makes it: a program that reopens its
+	 * tty (/dev/console, /dev/pts/N) as the process's user may */
+	if (fchown(slave, ch->cfg->uid, ch->cfg->gid) < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: give it to %u:%u",
+				 (unsigned)ch->cfg->uid, (unsigned)ch->cfg->gid);
 	if (rt_msg_send(ch->sock, MSG_PTY, "", 0, master) < 0)
 		return error_set(err, OCI_E_IO, errno, "terminal: pass the master");
 	close(master);
@@ -744,7 +749,28 @@ static void wait_copy(int from, int to, bool *open_)
 	}
 }
 
-int rt_wait_loop(pid_t pid, int sigfd, int master, bool reap_all, int *wstatus,
+int rt_wait_signals(sigset_t *old, struct oci_error **err)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaddset(&set, sigs[i]);
+		/* an ignored signal would never reach the signalfd (a shell
+		 * starts background jobs with SIGINT ignored) */
+		signal(sigs[i], SIG_DFL);
+	}
+	sigprocmask(SIG_BLOCK, &set, old);
+	int fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return error_set(err, OCI_E_IO, e, "signalfd");
+	}
+	return fd;
+}
+
+int rt_wait_loop(pid_t pid, pid_t target, int sigfd, int master, bool reap_all, int *wstatus,
 		 struct oci_error **err)
 {
 	bool in_open = master >= 0, out_open = master >= 0;
@@ -796,7 +822,7 @@ int rt_wait_loop(pid_t pid, int sigfd, int master, bool reap_all, int *wstatus,
 			if (master >= 0 && ioctl(0, TIOCGWINSZ, &ws) == 0)
 				ioctl(master, TIOCSWINSZ, &ws);
 		} else {
-			kill(pid, sig);
+			kill(target, sig);
 		}
 	}
 	/* what the container wrote last */
