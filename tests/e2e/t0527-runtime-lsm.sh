@@ -51,6 +51,12 @@ else
 	expect 0 "exec --process with the unconfined profile" rtc exec --process "$TMP/p.json" l4
 	pass "... runs"
 fi
+# (not an LSM, but create's other refusal of a config and an option that
+# disagree) a console socket that would never be sent a terminal
+bundle l5 '.process.args = ["true"] | .process.terminal = false'
+expect_fail "create --console-socket without process.terminal: refused" rtc create --console-socket "$TMP/nosock" --bundle "$B" l5
+err_like "console-socket without process.terminal" "... saying why"
+[ ! -e "$RT/l5" ] && pass "... and no container left" || fail "... and no container left"
 run oci-runtime features
 jq -e '.linux.apparmor.enabled == true and .linux.selinux.enabled == true' "$TMP/out" >/dev/null &&
 	pass "features: AppArmor and SELinux supported" || fail "features: $(out)"
