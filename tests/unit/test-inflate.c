@@ -337,6 +337,84 @@ static void test_gzip(void)
 		free(b.p);
 	}
 
+	/* A whole member X stored inside another member M's stored block: the
+	 * search for the next header, or a hint that lies, makes X's start a
+	 * piece's start, and X inflates cleanly there; but M does not end
+	 * there, so X's bytes are M's data (as every other reader has it) */
+	for (int h = H_NONE; h <= H_OT; h++) {
+		struct buf x = {0}, inner = {0}, m = {0}, all = {0};
+		gz_member(&x, data, 20000, (enum hint)h);
+		buf_add(&inner, data + 5, 1000);
+		/* what reads as the ISIZE of a member ending there: 1 MiB, which
+		 * closes a piece, so that X is one of its own */
+		buf_add(&inner, "\0\0\x10\0", 4);
+		buf_add(&inner, x.p, x.len);
+		buf_add(&inner, data + 7, 2000);
+		z_stream z;
+		memset(&z, 0, sizeof(z));
+		deflateInit2(&z, 0, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY); /* stored blocks */
+		size_t cap = deflateBound(&z, (uLong)inner.len) + 64;
+		uint8_t *body = malloc(cap);
+		z.next_in = inner.p;
+		z.avail_in = (uInt)inner.len;
+		z.next_out = body;
+		z.avail_out = (uInt)cap;
+		deflate(&z, Z_FINISH);
+		size_t bl = cap - z.avail_out;
+		deflateEnd(&z);
+		uint8_t *at = memmem(body, bl, x.p, x.len);
+		size_t hl = h == H_OT ? 20 : 10;
+		uint8_t hdr[20] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+		if (h == H_OT) {
+			/* the hint says M ends where X begins */
+			size_t lie = hl + (size_t)(at - body);
+			uint8_t e[] = {8,
+				       0,
+				       'O',
+				       'T',
+				       4,
+				       0,
+				       (uint8_t)lie,
+				       (uint8_t)(lie >> 8),
+				       (uint8_t)(lie >> 16),
+				       (uint8_t)(lie >> 24)};
+			hdr[3] = 4;
+			memcpy(hdr + 10, e, sizeof(e));
+		}
+		buf_add(&m, hdr, hl);
+		buf_add(&m, body, bl);
+		uint32_t crc = (uint32_t)crc32(0, inner.p, (uInt)inner.len);
+		uint8_t t[8] = {(uint8_t)crc,
+				(uint8_t)(crc >> 8),
+				(uint8_t)(crc >> 16),
+				(uint8_t)(crc >> 24),
+				(uint8_t)inner.len,
+				(uint8_t)(inner.len >> 8),
+				(uint8_t)(inner.len >> 16),
+				(uint8_t)(inner.len >> 24)};
+		buf_add(&m, t, 8);
+		ok(at != NULL, "a member stored in another: found verbatim");
+		buf_add(&all, m.p, m.len);
+		gz_member(&all, data, 5000, (enum hint)h);
+		struct buf want = {0};
+		buf_add(&want, inner.p, inner.len);
+		buf_add(&want, data, 5000);
+		check(h == H_OT ? "a member stored in another, and a hint to it"
+				: "a member stored in another",
+		      OCI_COMPRESS_GZIP, &all, 0, want.p, want.len, want.len);
+		struct result r = run(OCI_COMPRESS_GZIP, &all, 4, 0);
+		ok(r.rc == 0 && r.out.len == want.len && !memcmp(r.out.p, want.p, want.len),
+		   "a member stored in another%s: its bytes are the outer member's data",
+		   h == H_OT ? ", and a hint to it" : "");
+		result_free(&r);
+		free(body);
+		free(x.p);
+		free(inner.p);
+		free(m.p);
+		free(all.p);
+		free(want.p);
+	}
+
 	/* one member larger than a piece: the serial path, nothing on a worker */
 	size_t big = PDEC_MAX_OUT + 12345;
 	uint8_t *bigdata = sample(big, 4);
