@@ -545,7 +545,9 @@ struct pdecoder *pdecoder_new(int kind, int threads, pdecoder_read_fn read, void
 	p->read = read;
 	p->arg = arg;
 	p->dec = decoder_new(kind);
-	p->in_cap = 2 * PDEC_MAX_IN + PDEC_READ;
+	/* a piece never reaches past PDEC_MAX_IN from where it is cut: the
+	 * window holds that and one read more */
+	p->in_cap = PDEC_MAX_IN + PDEC_READ + 16;
 	p->in = xmalloc(p->in_cap);
 	p->synced = true;
 	p->par = p->threads > 1;
@@ -657,7 +659,7 @@ static int pdec_gzip_piece(struct pdecoder *p, size_t off, size_t *len, size_t *
 	}
 	size_t l = 0;
 	if (hint) {
-		if (hint < GZ_MIN_MEMBER || hint > PDEC_MAX_IN)
+		if (hint < GZ_MIN_MEMBER || off + hint > PDEC_MAX_IN)
 			return 0;
 		PDEC_NEED(off + hint);
 		l = hint;
@@ -712,7 +714,7 @@ static int pdec_zstd_piece(struct pdecoder *p, size_t off, size_t *len, size_t *
 	if ((m & ZSTD_SKIPPABLE_MASK) == ZSTD_SKIPPABLE_MAGIC) {
 		PDEC_NEED(off + 8);
 		uint64_t l = 8 + (uint64_t)compress_le32(p->in + p->in_off + off + 4);
-		if (l > PDEC_MAX_IN)
+		if (off + l > PDEC_MAX_IN)
 			return 0;
 		PDEC_NEED(off + (size_t)l);
 		*len = (size_t)l;
@@ -739,7 +741,7 @@ static int pdec_zstd_piece(struct pdecoder *p, size_t off, size_t *len, size_t *
 	size_t pos = off + hs;
 	uint64_t sum = 0;
 	for (;;) {
-		if (pos + 3 - off > PDEC_MAX_IN)
+		if (pos + 3 > PDEC_MAX_IN)
 			return 0;
 		PDEC_NEED(pos + 3);
 		const uint8_t *b = p->in + p->in_off + pos;
@@ -754,7 +756,7 @@ static int pdec_zstd_piece(struct pdecoder *p, size_t off, size_t *len, size_t *
 	}
 	if (fhd & 4)
 		pos += 4;
-	if (pos - off > PDEC_MAX_IN)
+	if (pos > PDEC_MAX_IN)
 		return 0;
 	PDEC_NEED(pos);
 	*len = pos - off;
