@@ -18,6 +18,11 @@
 HIDDEN void *xmalloc(size_t n);
 HIDDEN void *xcalloc(size_t n, size_t m);
 HIDDEN void *xrealloc(void *p, size_t n);
+/* a hash begun again with its algorithm (after a final); the raw bytes of
+ * a final (32 for sha256, 64 for sha512): the number given */
+struct oci_hash;
+HIDDEN void oci_hash_reset(struct oci_hash *h);
+HIDDEN size_t oci_hash_final_raw(struct oci_hash *h, unsigned char out[64]);
 HIDDEN char *xstrdup(const char *s);
 HIDDEN char *xstrndup(const char *s, size_t n);
 HIDDEN char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

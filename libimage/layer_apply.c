@@ -92,10 +92,23 @@ struct oci_rootfs {
 	struct pathmap dir_at;	/* path -> 1 + its index in dirs: a repeat replaces */
 	struct pathmap touched; /* directories this layer changed without an entry: their times */
 	struct pathmap inode_digest; /* hard-linked inodes hashed for the record: "ino" -> digest */
-	/* parent fd cache */
+	/* parent fd cache, and what is known of that parent: its times noted
+	 * for this layer; whether a new file in it inherits an ACL (-1: not
+	 * known, so assume it may); its group (for the owner a new file gets) */
 	char *cached_parent;
 	int cached_fd;
-	char *zero; /* a block of zeros for sparse holes */
+	bool cached_noted;
+	int cached_acl;
+	bool cached_gid_ok;
+	gid_t cached_gid;
+	/* the process's umask (-1: not known) and ids: what a new file gets
+	 * without asking, so that fchmod and fchown can be skipped when they
+	 * would change nothing */
+	int umask;
+	uid_t euid;
+	gid_t egid;
+	struct oci_hash *file_hash; /* reused for every file's digest */
+	char *zero;		    /* a block of zeros for sparse holes */
 	/* entries of this layer for a path it already wrote: the last wins */
 	size_t n_dups;
 	char *first_dup;
@@ -109,6 +122,27 @@ static void rf_info_free(void *p)
 	free(i->xattrs);
 	free(i->digest_other);
 	free(i);
+}
+
+/* the umask, from /proc/self/status (umask() would have to change it to
+ * read it, under other threads): -1 when not known */
+static int rf_read_umask(void)
+{
+	int m = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f)
+		return -1;
+	char line[256];
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Umask:", 6) == 0) {
+			char *end;
+			long v = strtol(line + 6, &end, 8);
+			if (end != line + 6 && v >= 0 && v <= 0777)
+				m = (int)v;
+			break;
+		}
+	fclose(f);
+	return m;
 }
 
 int oci_rootfs_open(int dirfd, const struct oci_apply_opts *opts, struct oci_rootfs **out,
@@ -128,6 +162,10 @@ int oci_rootfs_open(int dirfd, const struct oci_apply_opts *opts, struct oci_roo
 	pathmap_init(&rf->inode_digest);
 	pathmap_init(&rf->dir_at);
 	rf->cached_fd = -1;
+	rf->umask = rf_read_umask();
+	rf->euid = geteuid();
+	rf->egid = getegid();
+	rf->file_hash = oci_hash_new(OCI_DIGEST_SHA256);
 	*out = rf;
 	return 0;
 }
@@ -139,6 +177,7 @@ static void rf_cache_drop(struct oci_rootfs *rf)
 	rf->cached_fd = -1;
 	free(rf->cached_parent);
 	rf->cached_parent = NULL;
+	rf->cached_noted = false;
 }
 
 void oci_rootfs_free(struct oci_rootfs *rf)
@@ -158,6 +197,7 @@ void oci_rootfs_free(struct oci_rootfs *rf)
 	free(rf->dirs);
 	free(rf->zero);
 	free(rf->first_dup);
+	oci_hash_free(rf->file_hash);
 	free(rf);
 }
 
@@ -179,6 +219,19 @@ static int rf_parent(struct oci_rootfs *rf, const char *path, bool create, const
 		return fd;
 	rf->cached_fd = fd;
 	rf->cached_parent = xstrndup(path, plen);
+	rf->cached_noted = false;
+	/* A default ACL would give a new file an access ACL (removed below,
+	 * file by file, when there may be one); fd is O_PATH, so asked through
+	 * its /proc link. Unknown (no /proc, any other error): assume one. */
+	char lp[64];
+	snprintf(lp, sizeof(lp), "/proc/self/fd/%d", fd);
+	rf->cached_acl = getxattr(lp, "system.posix_acl_default", NULL, 0) < 0 &&
+				 (errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP)
+			     ? 0
+			     : -1;
+	struct stat pst = {0};
+	rf->cached_gid_ok = fstat(fd, &pst) == 0;
+	rf->cached_gid = pst.st_gid;
 	return fd;
 }
 
@@ -529,11 +582,17 @@ static int rf_pwrite_all(int fd, const char *p, size_t n, int64_t pos, const cha
 	return 0;
 }
 
+/* The file's data from the layer into fd (a new, empty file), whole zero
+ * blocks left as holes; its sha256 into sha. *end: where its data ends,
+ * holes included; *written: where the last byte written ends (the file's
+ * size now: less than *end when it ends in a hole). */
 static int rf_write_file(struct oci_rootfs *rf, struct oci_layer_reader *lr, int fd,
-			 const char *path, struct oci_digest *digest, struct oci_error **err)
+			 const char *path, uint8_t sha[32], int64_t *end, int64_t *written,
+			 struct oci_error **err)
 {
-	struct oci_hash *h = oci_hash_new(OCI_DIGEST_SHA256);
-	int64_t pos = 0;
+	struct oci_hash *h = rf->file_hash;
+	oci_hash_reset(h);
+	int64_t pos = 0, wend = 0;
 	int r;
 	for (;;) {
 		const void *buf;
@@ -577,6 +636,8 @@ static int rf_write_file(struct oci_rootfs *rf, struct oci_layer_reader *lr, int
 				goto out;
 			done += run;
 			pos += (int64_t)run;
+			if (run)
+				wend = pos;
 			run = 0;
 			if (zero) {
 				done += blk;
@@ -584,24 +645,15 @@ static int rf_write_file(struct oci_rootfs *rf, struct oci_layer_reader *lr, int
 			}
 		}
 	}
-	if (r == 0 && ftruncate(fd, pos) < 0)
-		r = error_set(err, OCI_E_IO, errno, "truncate \"%s\"", path);
-out:
-	if (r == 0)
-		oci_hash_final(h, digest);
-	oci_hash_free(h);
-	return r;
+	*end = pos;
+	*written = wend;
+out : {
+	unsigned char md[64];
+	size_t n = oci_hash_final_raw(h, md); /* also ends a failed one */
+	if (r == 0 && n == 32)
+		memcpy(sha, md, 32);
 }
-
-/* the final size of a sparse file may be past its last data block */
-static int rf_file_size(int fd, struct archive_entry *e, const char *path, struct oci_error **err)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
-	if (archive_entry_size(e) > st.st_size && ftruncate(fd, archive_entry_size(e)) < 0)
-		return error_set(err, OCI_E_IO, errno, "truncate \"%s\"", path);
-	return 0;
+	return r;
 }
 
 static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
@@ -650,12 +702,38 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 	int pfd = rf_parent(rf, path, true, &base, err);
 	if (pfd < 0)
 		return error_wrap(err, "\"%s\"", path);
+	mode_t perm = archive_entry_perm(e) & 07777;
+	/* A regular file, the bulk of any image, is first created outright
+	 * (O_EXCL): only when a name is there already does it take the way of
+	 * every other entry (stat, remove, create). Made with its final
+	 * permissions when nothing can change them on the way (a umask that
+	 * clears none of its bits, no default ACL in its directory, no
+	 * set-id or sticky bit, which chown would clear): no fchmod then. */
+	int newfd = -1;
+	bool perm_set = false;
+	if (type == AE_IFREG && !hl) {
+		if (!rf->cached_noted || pfd != rf->cached_fd) {
+			rf_note_parent(rf, path, pfd);
+			rf->cached_noted = pfd == rf->cached_fd;
+		}
+		perm_set = rf->umask >= 0 && (perm & (mode_t)rf->umask) == 0 && !(perm & 07000) &&
+			   rf->cached_acl == 0 && pfd == rf->cached_fd;
+		newfd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       perm_set ? perm : 0600);
+		if (newfd < 0 && errno != EEXIST)
+			return error_set(err, OCI_E_IO, errno, "create \"%s\"", path);
+		if (newfd < 0)
+			perm_set = false;
+	}
 	struct stat st;
-	bool exists = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	if (!exists && errno != ENOENT)
-		return error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
-	if (!exists || !S_ISDIR(st.st_mode) || type != AE_IFDIR || hl)
-		rf_note_parent(rf, path, pfd);
+	bool exists = false;
+	if (newfd < 0) {
+		exists = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!exists && errno != ENOENT)
+			return error_set(err, OCI_E_IO, errno, "stat \"%s\"", path);
+		if (!exists || !S_ISDIR(st.st_mode) || type != AE_IFDIR || hl)
+			rf_note_parent(rf, path, pfd);
+	}
 
 	cleanup_free char *hl_path = hl ? oci_path_clean(hl) : NULL;
 	if (hl && strcmp(hl_path, path) == 0)
@@ -675,7 +753,6 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 
 	uid_t uid = (uid_t)archive_entry_uid(e);
 	gid_t gid = (gid_t)archive_entry_gid(e);
-	mode_t perm = archive_entry_perm(e) & 07777;
 	struct timespec ts[2] = {
 	    {archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
 	    {archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
@@ -749,19 +826,33 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		return 0;
 	}
 	case AE_IFREG: {
-		int fd =
-		    openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int fd = newfd;
+		if (fd < 0)
+			fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				    0600);
 		if (fd < 0)
 			return error_set(err, OCI_E_IO, errno, "create \"%s\"", path);
-		struct oci_digest dg;
-		int r = rf_drop_inherited(fd, -1, NULL, e, path, err);
+		/* with no default ACL in the directory there is nothing inherited */
+		int r = rf->cached_acl == 0 && pfd == rf->cached_fd
+			    ? 0
+			    : rf_drop_inherited(fd, -1, NULL, e, path, err);
+		uint8_t sha[32];
+		int64_t end = 0, written = 0;
 		if (r == 0)
-			r = rf_write_file(rf, lr, fd, path, &dg, err);
-		if (r == 0)
-			r = rf_file_size(fd, e, path, err);
-		if (r == 0 && chown_ok && fchown(fd, uid, gid) < 0)
+			r = rf_write_file(rf, lr, fd, path, sha, &end, &written, err);
+		/* the size: past the last block written when the file ends in a
+		 * hole, or when the entry says it is larger than its data */
+		if (r == 0 && archive_entry_size(e) > end)
+			end = archive_entry_size(e);
+		if (r == 0 && end != written && ftruncate(fd, end) < 0)
+			r = error_set(err, OCI_E_IO, errno, "truncate \"%s\"", path);
+		/* a new file is ours, with our group or its directory's: when all
+		 * of those are what the entry asks, there is nothing to change */
+		bool owned = uid == rf->euid && gid == rf->egid && rf->cached_gid_ok &&
+			     rf->cached_gid == rf->egid && pfd == rf->cached_fd;
+		if (r == 0 && chown_ok && !owned && fchown(fd, uid, gid) < 0)
 			r = error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
-		if (r == 0 && fchmod(fd, perm) < 0)
+		if (r == 0 && !perm_set && fchmod(fd, perm) < 0)
 			r = error_set(err, OCI_E_IO, errno, "chmod \"%s\"", path);
 		if (r == 0)
 			r = rf_set_xattrs(rf, e, fd, pfd, base, path, err);
@@ -770,7 +861,9 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		close(fd);
 		if (r < 0)
 			return r;
-		rf_digest_put(rf_remember(rf, path, e), &dg);
+		struct rf_info *i = rf_remember(rf, path, e);
+		i->digest_algo = OCI_DIGEST_SHA256;
+		memcpy(i->sha256, sha, 32);
 		return 0;
 	}
 	case AE_IFLNK: {

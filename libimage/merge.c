@@ -760,15 +760,19 @@ static int mg_apply_entry(struct merge *m, struct oci_layer_reader *r, struct ar
 	return 0;
 }
 
+static int merge_layer_open(const struct oci_image *img, size_t li, struct oci_layer_reader **r,
+			    struct oci_error **err)
+{
+	return oci_layer_open_flags(img->layout, &img->manifest->layers[li],
+				    &img->config->diff_ids[li], OCI_LAYER_HASH_IN_CALLER, r, err);
+}
+
+/* Layer li into the model, from r (opened by merge_layer_open); frees r. */
 static int merge_layer(struct merge *m, const struct oci_image *img, size_t li,
-		       struct oci_error **err)
+		       struct oci_layer_reader *r, struct oci_error **err)
 {
 	const struct oci_descriptor *d = &img->manifest->layers[li];
-	struct oci_layer_reader *r;
-	int rc = oci_layer_open_flags(img->layout, d, &img->config->diff_ids[li],
-				      OCI_LAYER_HASH_IN_CALLER, &r, err);
-	if (rc < 0)
-		return rc;
+	int rc;
 	pathmap_clear(&m->layer, NULL);
 	pathmap_clear(&m->layer_anc, NULL);
 	m->li = li;
@@ -834,10 +838,31 @@ static int merge_run_obs(const struct oci_image *img, struct merge *m, bool hash
 	m->root->base = xstrdup("");
 	m->root->ino = mnode_new(S_IFDIR | 0755, 0, 0);
 	m->root->ino->e.nlink = 1;
+	/* Layer i+1 is read, hashed and inflated by its reader's thread while
+	 * layer i goes into the model (as unpack does): its entries still come
+	 * strictly after layer i's, and if it cannot be opened now it is opened
+	 * again in its turn, so that its error comes after layer i's. */
+	struct oci_layer_reader *next = NULL;
 	for (size_t i = 0; i < img->manifest->n_layers; i++) {
-		int r = merge_layer(m, img, i, err);
-		if (r < 0)
-			return r;
+		struct oci_layer_reader *r = next;
+		next = NULL;
+		if (!r) {
+			int rc = merge_layer_open(img, i, &r, err);
+			if (rc < 0)
+				return rc;
+		}
+		if (i + 1 < img->manifest->n_layers) {
+			struct oci_error *ahead = NULL;
+			if (merge_layer_open(img, i + 1, &next, &ahead) < 0) {
+				next = NULL;
+				oci_error_free(ahead);
+			}
+		}
+		int rc = merge_layer(m, img, i, r, err);
+		if (rc < 0) {
+			oci_layer_free(next);
+			return rc;
+		}
 	}
 	return 0;
 }
