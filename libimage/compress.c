@@ -465,6 +465,18 @@ struct pdecoder {
 	bool stop;
 };
 
+/* Streams open in this process (verify reads several layers at once,
+ * unpack reads the next layer ahead): each takes workers only while its
+ * share of the cores is more than one, so that layers already read in
+ * parallel do not also fight over the cores within each. */
+static int pdec_open;
+
+static bool pdec_may_split(const struct pdecoder *p)
+{
+	int open = __atomic_load_n(&pdec_open, __ATOMIC_RELAXED);
+	return p->threads > 1 && p->threads / (open > 1 ? open : 1) > 1;
+}
+
 int pdecoder_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -550,9 +562,11 @@ struct pdecoder *pdecoder_new(int kind, int threads, pdecoder_read_fn read, void
 	p->in_cap = PDEC_MAX_IN + PDEC_READ + 16;
 	p->in = xmalloc(p->in_cap);
 	p->synced = true;
-	p->par = p->threads > 1;
-	if (p->par)
+	if (p->threads > 1) {
 		decoder_stop_at_end(p->dec);
+		__atomic_add_fetch(&pdec_open, 1, __ATOMIC_RELAXED);
+		p->par = pdec_may_split(p);
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
@@ -570,6 +584,8 @@ void pdecoder_free(struct pdecoder *p)
 	for (int i = 0; i < p->n_th; i++)
 		pthread_join(p->th[i], NULL);
 	free(p->th);
+	if (p->threads > 1)
+		__atomic_sub_fetch(&pdec_open, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < PDEC_WINDOW; i++) {
 		free(p->job[i].in);
 		free(p->job[i].out);
@@ -916,7 +932,8 @@ int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out
 			continue;
 		}
 		if (p->par) {
-			while (!p->cut_blocked && p->count < PDEC_WINDOW &&
+			bool split = pdec_may_split(p);
+			while (split && !p->cut_blocked && p->count < PDEC_WINDOW &&
 			       (p->count == 0 || p->window_bytes < PDEC_WINDOW_SIZE)) {
 				int r = pdec_cut(p, err);
 				if (r < 0)
@@ -956,7 +973,8 @@ int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out
 		made += ol0 - ol;
 		p->in_off += il0 - il;
 		p->in_len = il;
-		if (p->threads > 1 && decoder_at_end(p->dec) && (il || !p->in_eof)) {
+		if (p->threads > 1 && decoder_at_end(p->dec) && (il || !p->in_eof) &&
+		    pdec_may_split(p)) {
 			/* a boundary: pieces may follow */
 			p->par = true;
 			p->synced = true;

@@ -427,6 +427,26 @@ static void test_gzip(void)
 	result_free(&r);
 	free(one.p);
 
+	/* two streams open on two threads: one core each, no workers */
+	{
+		struct buf b = gz_stream(data, H_OT, NULL, NULL);
+		struct src idle = {.in = &b};
+		struct pdecoder *other = pdecoder_new(OCI_COMPRESS_GZIP, 2, src_read, &idle);
+		struct result r2 = run(OCI_COMPRESS_GZIP, &b, 2, 0);
+		ok(r2.rc == 0 && r2.out.len == total && !memcmp(r2.out.p, data, total) &&
+		       r2.pieces == 0,
+		   "two streams open, two threads: serial (%llu pieces)",
+		   (unsigned long long)r2.pieces);
+		result_free(&r2);
+		pdecoder_free(other);
+		r2 = run(OCI_COMPRESS_GZIP, &b, 2, 0);
+		ok(r2.rc == 0 && r2.out.len == total && r2.pieces > 0,
+		   "one stream open, two threads: %llu pieces on workers",
+		   (unsigned long long)r2.pieces);
+		result_free(&r2);
+		free(b.p);
+	}
+
 	/* an empty input */
 	struct buf none = {.p = data, .len = 0};
 	check("an empty gzip input", OCI_COMPRESS_GZIP, &none, 0, NULL, 0, 0);
