@@ -430,6 +430,8 @@ int decoder_run(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t *
 #define ZSTD_BLOCK_MAX	 (128u << 10)
 
 enum pjob_state { PJ_FREE, PJ_QUEUED, PJ_RUNNING, PJ_DONE };
+/* what is being done with the oldest piece */
+enum phead { PH_NONE, PH_COPY /* its output handed on */, PH_FEED /* its input to dec */ };
 
 struct pjob {
 	uint8_t *in, *out;
@@ -455,7 +457,7 @@ struct pdecoder {
 	struct pjob job[PDEC_WINDOW];
 	size_t head, count, window_bytes;
 	uint64_t next_seq;
-	int head_mode; /* 0 none, 1 copying the head's output, 2 feeding its input to dec */
+	enum phead head_mode;
 	size_t head_pos;
 	uint64_t pieces;
 	pthread_mutex_t mu;
@@ -888,7 +890,7 @@ static void pdec_release_head(struct pdecoder *p)
 	p->head = (p->head + 1) % PDEC_WINDOW;
 	p->count--;
 	pthread_mutex_unlock(&p->mu);
-	p->head_mode = 0;
+	p->head_mode = PH_NONE;
 }
 
 int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out, bool *eof,
@@ -898,7 +900,7 @@ int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out
 	*eof = false;
 	*decode_error = false;
 	while (made < cap) {
-		if (p->head_mode == 1) {
+		if (p->head_mode == PH_COPY) {
 			struct pjob *j = &p->job[p->head];
 			size_t n = j->out_len - p->head_pos;
 			if (n > cap - made)
@@ -910,7 +912,7 @@ int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out
 				pdec_release_head(p);
 			continue;
 		}
-		if (p->head_mode == 2) {
+		if (p->head_mode == PH_FEED) {
 			/* through the serial decoder: its errors, its state */
 			struct pjob *j = &p->job[p->head];
 			const uint8_t *ip = j->in + p->head_pos;
@@ -945,13 +947,13 @@ int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out
 				struct pjob *j = pdec_wait_head(p);
 				p->head_pos = 0;
 				if (p->synced && j->clean) {
-					p->head_mode = 1;
+					p->head_mode = PH_COPY;
 					p->pieces++;
 					decoder_mark_member_end(p->dec);
 					if (j->out_len == 0)
 						pdec_release_head(p);
 				} else {
-					p->head_mode = 2;
+					p->head_mode = PH_FEED;
 				}
 				continue;
 			}
