@@ -35,6 +35,16 @@ struct oci_layer_reader {
 	size_t slot_len[LAYER_RING];
 	size_t head, count;
 	int held; /* slot lent to libarchive, or -1 */
+	/* With hash_in_caller, the tar's sha256 is the consumer's, slot by slot
+	 * as it takes them; but when the ring is full (the consumer is the
+	 * slower one) the producer, rather than wait, hashes the oldest
+	 * filled slot not hashed yet. Slots are numbered as they are filled;
+	 * hashed is the number of the next one to hash, under hash_mu: each
+	 * slot is hashed once, in order, by whichever comes first. */
+	uint64_t slot_seq[LAYER_RING];
+	uint64_t filled;
+	pthread_mutex_t hash_mu;
+	uint64_t hashed;
 	bool prod_done, prod_failed, stop;
 
 	/* consumer side */
@@ -91,8 +101,27 @@ static void *layer_producer(void *arg)
 	struct oci_layer_reader *r = arg;
 	for (;;) {
 		pthread_mutex_lock(&r->mu);
-		while (!r->stop && r->count + (r->held >= 0) >= LAYER_RING)
+		while (!r->stop && r->count + (r->held >= 0) >= LAYER_RING) {
+			uint64_t h = __atomic_load_n(&r->hashed, __ATOMIC_ACQUIRE);
+			uint64_t first = r->slot_seq[r->head];
+			if (r->hash_in_caller && r->count && h >= first && h < first + r->count) {
+				/* slot h is in the ring, and stays filled until the
+				 * consumer has taken it and then hashed it or seen that we
+				 * did (under hash_mu): only the producer refills */
+				size_t idx = (r->head + (size_t)(h - first)) % LAYER_RING;
+				size_t len = r->slot_len[idx];
+				pthread_mutex_unlock(&r->mu);
+				pthread_mutex_lock(&r->hash_mu);
+				if (r->hashed == h) {
+					oci_hash_update(r->diff, r->slot[idx], len);
+					__atomic_store_n(&r->hashed, h + 1, __ATOMIC_RELEASE);
+				}
+				pthread_mutex_unlock(&r->hash_mu);
+				pthread_mutex_lock(&r->mu);
+				continue;
+			}
 			pthread_cond_wait(&r->can_fill, &r->mu);
+		}
 		if (r->stop) {
 			pthread_mutex_unlock(&r->mu);
 			return NULL;
@@ -110,6 +139,7 @@ static void *layer_producer(void *arg)
 		pthread_mutex_lock(&r->mu);
 		if (rc == 0 && made) {
 			r->slot_len[idx] = made;
+			r->slot_seq[idx] = r->filled++;
 			r->count++;
 		}
 		if (rc < 0 || eof) {
@@ -144,8 +174,16 @@ static ssize_t layer_take(struct oci_layer_reader *r, const void **buf)
 		n = (ssize_t)r->slot_len[idx];
 		r->tar_bytes += n;
 		if (r->hash_in_caller) {
+			uint64_t seq = r->slot_seq[idx];
 			pthread_mutex_unlock(&r->mu);
-			oci_hash_update(r->diff, *buf, (size_t)n);
+			/* every slot before this one was taken, so hashed: this one
+			 * is next, unless the producer has hashed it already */
+			pthread_mutex_lock(&r->hash_mu);
+			if (r->hashed == seq) {
+				oci_hash_update(r->diff, *buf, (size_t)n);
+				__atomic_store_n(&r->hashed, seq + 1, __ATOMIC_RELEASE);
+			}
+			pthread_mutex_unlock(&r->hash_mu);
 			return n;
 		}
 	} else {
@@ -247,6 +285,7 @@ int oci_layer_open_flags(struct oci_layout *l, const struct oci_descriptor *laye
 	r->entry_end = -1;
 	r->hash_in_caller = flags & OCI_LAYER_HASH_IN_CALLER;
 	pthread_mutex_init(&r->mu, NULL);
+	pthread_mutex_init(&r->hash_mu, NULL);
 	pthread_cond_init(&r->can_fill, NULL);
 	pthread_cond_init(&r->can_take, NULL);
 	int rc = oci_blob_open(l, layer, &r->blob, err);
@@ -381,6 +420,7 @@ void oci_layer_free(struct oci_layer_reader *r)
 	for (int i = 0; i < LAYER_RING; i++)
 		free(r->slot[i]);
 	pthread_mutex_destroy(&r->mu);
+	pthread_mutex_destroy(&r->hash_mu);
 	pthread_cond_destroy(&r->can_fill);
 	pthread_cond_destroy(&r->can_take);
 	free(r->name);
