@@ -7,6 +7,10 @@
 # blob to /dev/null, which checks nothing. OCI_BASE_BUILD_DIR=DIR also runs
 # that build's tools on the same blobs, in the same loop (before/after).
 #
+# With perf, also the CPU seconds of each thread of one run (perf record
+# -F 2000, samples / 2000), busiest first: the busiest thread bounds the
+# wall time on idle cores, whatever the load was when it ran.
+#
 # Every line: the median of BENCH_RUNS runs (default 5) of wall seconds,
 # user and system CPU seconds (/usr/bin/time) and the peak RSS of the last,
 # with the load average when the command ran: on a shared machine compare
@@ -58,6 +62,18 @@ measure() {
 		"$(cut -d' ' -f1 /proc/loadavg)"
 }
 
+# threads LABEL CMD...: CPU seconds per thread of one run, busiest first
+threads() {
+	local label=$1
+	shift
+	command -v perf >/dev/null || return 0
+	rm -rf "$W/bundle"
+	perf record -q -F 2000 -o "$W/perf.data" "$@" >/dev/null 2>&1 || return 0
+	printf '%-44s threads (CPU s): %s\n' "$label" "$(perf report -i "$W/perf.data" --sort pid \
+		--stdio -F sample,pid 2>/dev/null | awk '!/^#/ && NF { printf "%.2f\n", $1 / 2000 }' |
+		sort -rn | tr '\n' ' ')"
+}
+
 for i in orig gzip zstd; do
 	blob=$(layer_blob "$W/$i" "$BENCH_TAG")
 	case $i in zstd) measure "zstd -dc LAYER ($i)" zstd -dc "$blob" ;;
@@ -68,5 +84,7 @@ for i in orig gzip zstd; do
 		[ -z "$B" ] && tag=
 		measure "oci-inspect --verify $i${tag:+ ($tag)}" "$T/oci-inspect" -q --verify "$W/$i"
 		measure "oci-unpack $i${tag:+ ($tag)}" "$T/oci-unpack" "$W/$i:$BENCH_TAG" "$W/bundle"
+		threads "oci-inspect --verify $i${tag:+ ($tag)}" "$T/oci-inspect" -q --verify "$W/$i"
+		threads "oci-unpack $i${tag:+ ($tag)}" "$T/oci-unpack" "$W/$i:$BENCH_TAG" "$W/bundle"
 	done
 done
