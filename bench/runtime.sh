@@ -2,7 +2,9 @@
 # bench/runtime.sh: start-to-exit time of `run` for /bin/true in a small
 # busybox bundle with a cgroup (memory and pids limits): oci-runtime
 # against runc and crun in the same run, N runs each (default 50),
-# medians and ratios. Prints; never asserts. Needs root.
+# medians and ratios, and the CPU time (user+sys of the runtime and all it
+# waits for) per run, which a busy machine disturbs less than wall time;
+# the load average before and after. Prints; never asserts. Needs root.
 # crun refuses the hybrid cgroup layout (v1 controllers, v2 at
 # /sys/fs/cgroup/unified): the whole benchmark then runs in a mount
 # namespace of its own where an empty file is bound over the unified
@@ -39,18 +41,28 @@ jq '.process.args = ["/bin/true"] | .process.terminal = false |
 	mv "$W/c" "$W/b/config.json"
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-# time_runs NAME CMD...: N runs of CMD ID, one duration (ms) a line
+# the CPU seconds (user + sys) of this shell's waited-for children so far,
+# from a `times` written to FILE by this very shell (a $(...) would be a
+# new process, with none)
+children_cpu() { sed -n 2p "$1" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } printf "%.3f", t }'; }
+# time_runs NAME CMD...: N runs of CMD ID, one duration (ms) a line; the
+# CPU ms per run in $W/NAME.cpu
 time_runs() {
 	local name=$1 i t0 t1
 	shift
+	times >"$W/times0"
+	# bash's clock, in microseconds: no date(1) forked, in the times or the CPU
 	for i in $(seq "$N"); do
-		t0=$(date +%s%N)
+		t0=${EPOCHREALTIME/./}
 		"$@" "bench-$$-$i" >/dev/null 2>&1 </dev/null || return 1
-		t1=$(date +%s%N)
-		echo $(((t1 - t0) / 1000))
+		t1=${EPOCHREALTIME/./}
+		echo $((t1 - t0))
 	done >"$W/$name.us"
+	times >"$W/times1"
+	echo "($(children_cpu "$W/times1") - $(children_cpu "$W/times0")) * 1000 / $N" | bc -l >"$W/$name.cpu"
 }
-declare -A med
+log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A med cpu
 for rt in oci-runtime runc crun; do
 	case $rt in
 	oci-runtime) cmd=("$OCI_RUNTIME" --root "$W/state-$rt" run --bundle "$W/b") ;;
@@ -63,10 +75,14 @@ for rt in oci-runtime runc crun; do
 	fi
 	time_runs "$rt" "${cmd[@]}" || { log "$rt: a run failed, skipped"; continue; }
 	med[$rt]=$(median <"$W/$rt.us")
-	printf '%-12s median %8.2f ms over %d runs\n' "$rt" "$(echo "${med[$rt]} / 1000" | bc -l)" "$N"
+	cpu[$rt]=$(cat "$W/$rt.cpu")
+	printf '%-12s median %8.2f ms over %d runs, CPU %6.2f ms a run\n' "$rt" \
+		"$(echo "${med[$rt]} / 1000" | bc -l)" "$N" "${cpu[$rt]}"
 done
+log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "${med[oci-runtime]:-}" ] || exit 0
 for rt in runc crun; do
 	[ -n "${med[$rt]:-}" ] || continue
-	printf 'oci-runtime / %-5s %.2f\n' "$rt" "$(echo "${med[oci-runtime]} / ${med[$rt]}" | bc -l)"
+	printf 'oci-runtime / %-5s %.2f (CPU %.2f)\n' "$rt" "$(echo "${med[oci-runtime]} / ${med[$rt]}" | bc -l)" \
+		"$(echo "${cpu[oci-runtime]} / ${cpu[$rt]}" | bc -l)"
 done

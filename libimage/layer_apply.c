@@ -521,11 +521,17 @@ static int rf_drop_inherited(int fd, int pfd, const char *base, struct archive_e
 	return 0;
 }
 
-/* remove the xattrs of fd that the entry does not have */
-static int rf_clear_xattrs(int fd, struct archive_entry *e)
+/* Remove the xattrs of fd that the entry does not have. The kernel lists
+ * at most 64 KiB of names (XATTR_LIST_MAX; E2BIG past it): a list it will
+ * not give, or a name it will not remove, is an error, not a directory
+ * silently keeping what a lower layer gave it. */
+static int rf_clear_xattrs(int fd, struct archive_entry *e, const char *path,
+			   struct oci_error **err)
 {
 	char list[65536];
 	ssize_t n = flistxattr(fd, list, sizeof(list));
+	if (n < 0 && !rf_xattr_soft_error(errno))
+		return error_set(err, OCI_E_IO, errno, "list the xattrs of \"%s\"", path);
 	for (char *p = list; n > 0 && p < list + n; p += strlen(p) + 1) {
 		bool keep = false;
 		const char *name;
@@ -534,8 +540,10 @@ static int rf_clear_xattrs(int fd, struct archive_entry *e)
 		archive_entry_xattr_reset(e);
 		while (!keep && archive_entry_xattr_next(e, &name, &val, &vl) == ARCHIVE_OK)
 			keep = strcmp(name, p) == 0;
-		if (!keep)
-			fremovexattr(fd, p);
+		if (!keep && fremovexattr(fd, p) < 0 && errno != ENODATA &&
+		    !rf_xattr_soft_error(errno))
+			return error_set(err, OCI_E_IO, errno, "remove xattr %s of \"%s\"", p,
+					 path);
 	}
 	return 0;
 }
@@ -689,7 +697,7 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (!rf->opts.rootless &&
 		    fchown(rf->rootfd, archive_entry_uid(e), archive_entry_gid(e)) < 0)
 			return error_set(err, OCI_E_IO, errno, "chown rootfs");
-		int xr = rf_clear_xattrs(rf->rootfd, e);
+		int xr = rf_clear_xattrs(rf->rootfd, e, "/", err);
 		if (xr == 0)
 			xr = rf_set_xattrs(rf, e, rf->rootfd, -1, ".", "/", err);
 		if (xr < 0)
@@ -812,8 +820,8 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		int r = 0;
 		if (chown_ok && fchown(fd, uid, gid) < 0)
 			r = error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
-		if (r == 0 && exists)
-			rf_clear_xattrs(fd, e); /* a directory given again has only the new ones */
+		if (r == 0 && exists) /* a directory given again has only the new ones */
+			r = rf_clear_xattrs(fd, e, path, err);
 		else if (r == 0)
 			r = rf_drop_inherited(fd, -1, NULL, e, path, err);
 		if (r == 0)

@@ -859,19 +859,38 @@ int snapshot_read_xattrs(int dfd, const char *name, mode_t mode, char **out, str
 	    openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return error_set(err, OCI_E_IO, errno, "open \"%s\"", name);
+	/* The kernel lists at most 64 KiB of names (E2BIG past it) and gives a
+	 * value of at most 64 KiB: what does not fit, or cannot be read, is an
+	 * error, never an inode recorded (or committed) without some of its
+	 * xattrs. */
 	char list[65536];
 	ssize_t n = flistxattr(fd, list, sizeof(list));
-	if (n <= 0)
+	if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+		return 0;
+	if (n < 0)
+		return error_set(err, OCI_E_IO, errno, "list the xattrs of \"%s\"", name);
+	if (n == 0)
 		return 0;
 	struct snapshot_xattr x[1024];
 	cleanup_free char *vals = xmalloc(1 << 20);
 	size_t k = 0, used = 0;
-	for (char *p = list; p < list + n && k < 1024; p += strlen(p) + 1) {
+	for (char *p = list; p < list + n; p += strlen(p) + 1) {
+		if (k == 1024)
+			return error_set(err, OCI_E_INVALID, 0, "\"%s\": more than 1,024 xattrs",
+					 name);
 		/* a value is at most 64 KiB (XATTR_SIZE_MAX); all of them share vals */
 		size_t room = (1 << 20) - used;
 		ssize_t vl = fgetxattr(fd, p, vals + used, room < 65536 ? room : 65536);
-		if (vl < 0)
+		/* removed since the list was made; or one we may not read (as
+		 * before: a rootless commit keeps what it can see) */
+		if (vl < 0 && (errno == ENODATA || errno == EPERM || errno == EACCES ||
+			       errno == ENOTSUP || errno == EOPNOTSUPP))
 			continue;
+		if (vl < 0 && errno == ERANGE && room < 65536)
+			return error_set(err, OCI_E_INVALID, 0,
+					 "\"%s\": xattr values of more than 1 MiB", name);
+		if (vl < 0)
+			return error_set(err, OCI_E_IO, errno, "read xattr %s of \"%s\"", p, name);
 		x[k++] = (struct snapshot_xattr){p, vals + used, (size_t)vl};
 		used += (size_t)vl;
 	}

@@ -50,10 +50,10 @@ static int history_json(const struct oci_image *img)
 		if (!empty && layer < m->n_layers) {
 			const struct oci_descriptor *d = &m->layers[layer];
 			cJSON *l = cJSON_AddObjectToObject(o, "layer");
-			cJSON_AddNumberToObject(l, "index", (double)(layer + 1));
+			tool_json_int(l, "index", (int64_t)(layer + 1));
 			cJSON_AddStringToObject(l, "mediaType", d->media_type);
 			cJSON_AddStringToObject(l, "digest", d->digest.str);
-			cJSON_AddNumberToObject(l, "size", (double)d->size);
+			tool_json_int(l, "size", (int64_t)d->size);
 		} else {
 			cJSON_AddNullToObject(o, "layer");
 		}
@@ -61,8 +61,8 @@ static int history_json(const struct oci_image *img)
 		cJSON_AddItemToArray(arr, o);
 	}
 	cJSON *t = cJSON_AddObjectToObject(root, "totals");
-	cJSON_AddNumberToObject(t, "entries", (double)cJSON_GetArraySize(arr));
-	cJSON_AddNumberToObject(t, "layers", (double)m->n_layers);
+	tool_json_int(t, "entries", (int64_t)cJSON_GetArraySize(arr));
+	tool_json_int(t, "layers", (int64_t)m->n_layers);
 	char *s = cJSON_Print(root);
 	puts(s);
 	free(s);

@@ -124,25 +124,25 @@ static void print_json(const struct oci_image *img, const struct oci_usage *u, c
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "manifest", img->desc.digest.str);
-	cJSON_AddNumberToObject(root, "total", (double)u->total);
-	cJSON_AddNumberToObject(root, "effective", (double)u->effective);
-	cJSON_AddNumberToObject(root, "wasted", (double)u->wasted);
+	tool_json_int(root, "total", (int64_t)u->total);
+	tool_json_int(root, "effective", (int64_t)u->effective);
+	tool_json_int(root, "wasted", (int64_t)u->wasted);
 	cJSON_AddNumberToObject(root, "wastedPercent", usage_percent(u));
 	cJSON_AddNumberToObject(root, "efficiency", usage_efficiency(u));
 	cJSON *layers = cJSON_AddArrayToObject(root, "layers");
 	for (size_t i = 0; i < u->n_layers; i++) {
 		const struct oci_usage_layer *l = &u->layers[i];
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "layer", (double)(i + 1));
+		tool_json_int(o, "layer", (int64_t)(i + 1));
 		cJSON_AddStringToObject(o, "digest", img->manifest->layers[i].digest.str);
-		cJSON_AddNumberToObject(o, "size", (double)img->manifest->layers[i].size);
-		cJSON_AddNumberToObject(o, "added", (double)l->added);
-		cJSON_AddNumberToObject(o, "wasted", (double)l->wasted);
-		cJSON_AddNumberToObject(o, "files", (double)l->files);
-		cJSON_AddNumberToObject(o, "whiteouts", (double)l->whiteouts);
-		cJSON_AddNumberToObject(o, "hidden", (double)l->hidden);
+		tool_json_int(o, "size", (int64_t)img->manifest->layers[i].size);
+		tool_json_int(o, "added", (int64_t)l->added);
+		tool_json_int(o, "wasted", (int64_t)l->wasted);
+		tool_json_int(o, "files", (int64_t)l->files);
+		tool_json_int(o, "whiteouts", (int64_t)l->whiteouts);
+		tool_json_int(o, "hidden", (int64_t)l->hidden);
 		if (l->history >= 0) {
-			cJSON_AddNumberToObject(o, "history", (double)l->history);
+			tool_json_int(o, "history", (int64_t)l->history);
 			const char *by = history_field(img, l->history, "created_by");
 			if (by)
 				cJSON_AddStringToObject(o, "createdBy", by);
@@ -154,9 +154,9 @@ static void print_json(const struct oci_image *img, const struct oci_usage *u, c
 		const struct oci_usage_waste *w = &u->waste[i];
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "path", w->path);
-		cJSON_AddNumberToObject(o, "size", (double)w->size);
-		cJSON_AddNumberToObject(o, "addedIn", (double)(w->added + 1));
-		cJSON_AddNumberToObject(o, "removedIn", (double)(w->removed + 1));
+		tool_json_int(o, "size", (int64_t)w->size);
+		tool_json_int(o, "addedIn", (int64_t)(w->added + 1));
+		tool_json_int(o, "removedIn", (int64_t)(w->removed + 1));
 		cJSON_AddStringToObject(o, "how", w->by_whiteout ? "deleted" : "replaced");
 		cJSON_AddItemToArray(waste, o);
 	}

@@ -87,11 +87,11 @@ static void print_json(const struct oci_copy_result *res, const char *dest)
 		cJSON_AddItemToArray(imgs, j);
 	}
 	cJSON *b = cJSON_AddObjectToObject(o, "blobs");
-	cJSON_AddNumberToObject(b, "copied", (double)res->blobs_copied);
-	cJSON_AddNumberToObject(b, "skipped", (double)res->blobs_skipped);
-	cJSON_AddNumberToObject(b, "recompressed", (double)res->layers_recompressed);
-	cJSON_AddNumberToObject(b, "documentsRewritten", (double)res->documents_rewritten);
-	cJSON_AddNumberToObject(b, "bytes", (double)res->bytes_copied);
+	tool_json_int(b, "copied", (int64_t)res->blobs_copied);
+	tool_json_int(b, "skipped", (int64_t)res->blobs_skipped);
+	tool_json_int(b, "recompressed", (int64_t)res->layers_recompressed);
+	tool_json_int(b, "documentsRewritten", (int64_t)res->documents_rewritten);
+	tool_json_int(b, "bytes", (int64_t)res->bytes_copied);
 	cJSON *n = cJSON_AddArrayToObject(o, "notes");
 	for (size_t i = 0; i < res->n_notes; i++)
 		cJSON_AddItemToArray(n, cJSON_CreateString(res->notes[i]));

@@ -69,8 +69,8 @@ static cJSON *json_entry(const struct oci_snap_entry *e)
 	cJSON_AddNumberToObject(o, "mode", e->mode & 07777);
 	cJSON_AddNumberToObject(o, "uid", e->uid);
 	cJSON_AddNumberToObject(o, "gid", e->gid);
-	cJSON_AddNumberToObject(o, "size", (double)e->size);
-	cJSON_AddNumberToObject(o, "mtime", (double)e->mtime_ns / 1e9);
+	tool_json_int(o, "size", (int64_t)e->size);
+	tool_json_seconds(o, "mtime", e->mtime_ns);
 	if (e->digest.algo)
 		cJSON_AddStringToObject(o, "digest", e->digest.str);
 	if (e->link)
@@ -132,7 +132,7 @@ static int print_json(const struct oci_changeset *cs, cJSON *cfgdiff)
 				      c->after ? json_entry(c->after) : cJSON_CreateNull());
 		cJSON_AddItemToArray(arr, o);
 	}
-	cJSON_AddNumberToObject(root, "count", (double)cs->n);
+	tool_json_int(root, "count", (int64_t)cs->n);
 	if (cfgdiff)
 		cJSON_AddItemReferenceToObject(root, "config", cfgdiff);
 	char *s = cJSON_Print(root);

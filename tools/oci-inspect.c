@@ -244,7 +244,7 @@ static cJSON *json_descriptor(const struct oci_descriptor *d)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "mediaType", d->media_type);
 	cJSON_AddStringToObject(o, "digest", d->digest.str);
-	cJSON_AddNumberToObject(o, "size", (double)d->size);
+	tool_json_int(o, "size", (int64_t)d->size);
 	return o;
 }
 
@@ -276,8 +276,8 @@ static cJSON *json_image(const struct oci_image *img, struct totals *t)
 		sum += m->layers[i].size;
 	}
 	cJSON *tot = cJSON_AddObjectToObject(o, "totals");
-	cJSON_AddNumberToObject(tot, "layers", (double)m->n_layers);
-	cJSON_AddNumberToObject(tot, "layerBytes", (double)sum);
+	tool_json_int(tot, "layers", (int64_t)m->n_layers);
+	tool_json_int(tot, "layerBytes", (int64_t)sum);
 	t->manifests++;
 	t->layers += (long long)m->n_layers;
 	t->layer_bytes += sum;
@@ -364,9 +364,9 @@ static int do_tree(struct inspect *in)
 		for (size_t i = 0; i < n; i++)
 			cJSON_AddItemToArray(a, json_node(&nodes[i], &t));
 		cJSON *tot = cJSON_AddObjectToObject(o, "totals");
-		cJSON_AddNumberToObject(tot, "manifests", (double)t.manifests);
-		cJSON_AddNumberToObject(tot, "layers", (double)t.layers);
-		cJSON_AddNumberToObject(tot, "layerBytes", (double)t.layer_bytes);
+		tool_json_int(tot, "manifests", (int64_t)t.manifests);
+		tool_json_int(tot, "layers", (int64_t)t.layers);
+		tool_json_int(tot, "layerBytes", (int64_t)t.layer_bytes);
 		char *s = cJSON_Print(o);
 		puts(s);
 		free(s);
@@ -619,7 +619,7 @@ static int list_layer(struct inspect *in, const struct oci_image *img, size_t i,
 	cJSON *entries = NULL;
 	if (jlayers) {
 		cJSON *jl = json_descriptor(d);
-		cJSON_AddNumberToObject(jl, "layer", (double)(i + 1));
+		tool_json_int(jl, "layer", (int64_t)(i + 1));
 		cJSON_AddStringToObject(jl, "diffId", img->config->diff_ids[i].str);
 		entries = cJSON_AddArrayToObject(jl, "entries");
 		cJSON_AddItemToArray(jlayers, jl);
@@ -647,10 +647,10 @@ static int list_layer(struct inspect *in, const struct oci_image *img, size_t i,
 			json_add_path(o, "path", path);
 			cJSON_AddStringToObject(o, "type", type_word(tc));
 			cJSON_AddNumberToObject(o, "mode", mode);
-			cJSON_AddNumberToObject(o, "uid", (double)archive_entry_uid(e));
-			cJSON_AddNumberToObject(o, "gid", (double)archive_entry_gid(e));
-			cJSON_AddNumberToObject(o, "size", (double)archive_entry_size(e));
-			cJSON_AddNumberToObject(o, "mtime", (double)mt);
+			tool_json_int(o, "uid", (int64_t)archive_entry_uid(e));
+			tool_json_int(o, "gid", (int64_t)archive_entry_gid(e));
+			tool_json_int(o, "size", (int64_t)archive_entry_size(e));
+			tool_json_int(o, "mtime", (int64_t)mt);
 			/* a hardlink names a path in the image (absolute, as
 			 * every path); a symlink's target is its content */
 			if (clean_link)
@@ -777,8 +777,8 @@ static int list_merged(struct inspect *in, const struct oci_image *img)
 			cJSON_AddNumberToObject(o, "mode", e->mode & 07777);
 			cJSON_AddNumberToObject(o, "uid", e->uid);
 			cJSON_AddNumberToObject(o, "gid", e->gid);
-			cJSON_AddNumberToObject(o, "size", (double)e->size);
-			cJSON_AddNumberToObject(o, "mtime", (double)mt);
+			tool_json_int(o, "size", (int64_t)e->size);
+			tool_json_int(o, "mtime", (int64_t)mt);
 			if (e->link)
 				cJSON_AddStringToObject(o, "linkname", e->link);
 			if (e->digest.algo)
@@ -909,8 +909,8 @@ static int print_report(const struct inspect *in, const struct oci_verify_report
 			cJSON_AddBoolToObject(e, "repairable", x->fixable);
 			cJSON_AddItemToArray(x->note ? nn : p, e);
 		}
-		cJSON_AddNumberToObject(o, "blobs", (double)rep->blobs);
-		cJSON_AddNumberToObject(o, "bytes", (double)rep->bytes);
+		tool_json_int(o, "blobs", (int64_t)rep->blobs);
+		tool_json_int(o, "bytes", (int64_t)rep->bytes);
 		char *s = cJSON_Print(o);
 		puts(s);
 		free(s);

@@ -26,9 +26,10 @@ static const char usage[] =
     "  list [-q] [--format table|json]  the containers under the root\n"
     "  spec [--rootless] [--bundle B]  write a default config.json (never overwrites)\n"
     "  exec [--process F] [--env K=V] [--cwd D] [--user U[:G]] [--detach] [--pid-file F]\n"
-    "       ID [-- CMD [ARG]...]\n"
+    "       [--tty] [--console-socket S] ID [-- CMD [ARG]...]\n"
     "                     run a process in a running container (its namespaces, cgroups,\n"
-    "                     capabilities, seccomp); exits with its status\n"
+    "                     capabilities, seccomp); exits with its status; --tty: a new\n"
+    "                     terminal of the container's, copied to ours or sent to S\n"
     "  pause ID, resume ID  freeze and thaw the container's processes (freezer cgroup)\n"
     "  ps ID              the host pids in the container's cgroup, as a JSON array\n"
     "  events --stats ID  memory, cpu and pids of its cgroup as JSON\n"
@@ -303,9 +304,11 @@ static int cmd_exec(const char *root, int argc, char **argv)
 			o.pid_file = optarg;
 			break;
 		case 't':
+			o.tty = true;
+			break;
 		case OPT_CONSOLE:
-			free(env);
-			return tool_usage_error("exec --tty: not supported");
+			o.console_socket = optarg;
+			break;
 		case OPT_HELP:
 			free(env);
 			fputs(usage, stdout);
@@ -512,8 +515,8 @@ static int cmd_features(void)
 	      "    \"cgroup\": {\"v1\": true, \"v2\": true, \"systemd\": false, "
 	      "\"systemdUser\": false, \"rdma\": false},\n"
 	      "    \"seccomp\": {\"enabled\": true},\n"
-	      "    \"apparmor\": {\"enabled\": false},\n"
-	      "    \"selinux\": {\"enabled\": false},\n"
+	      "    \"apparmor\": {\"enabled\": true},\n"
+	      "    \"selinux\": {\"enabled\": true},\n"
 	      "    \"intelRdt\": {\"enabled\": false}\n"
 	      "  }\n"
 	      "}\n",

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -735,26 +736,108 @@ static char *own_path(const char *selfcg, const struct rt_cg_hier *h)
 	return xstrdup("");
 }
 
+/* a mount of mountinfo: its id, its parent's, where it is */
+struct mi_ent {
+	long id, parent;
+	char *mnt;
+};
+
+/* a mountinfo line's first five fields (id, parent, maj:min, root, mount
+ * point) into f, NUL-ended in place (f[4] NULL when the line is short);
+ * what follows them, or NULL */
+static char *mi_fields(char *l, char *f[5])
+{
+	char *p = l;
+	for (int i = 0; i < 5; i++) {
+		f[i] = p;
+		if (p && (p = strchr(p, ' ')))
+			*p++ = 0;
+	}
+	return p;
+}
+
+/* mountinfo's ids and mount points, in its order (the order of mounting) */
+static struct mi_ent *mi_entries(const char *mountinfo, size_t *n)
+{
+	struct mi_ent *v = NULL;
+	*n = 0;
+	for (const char *line = mountinfo; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t ll = end ? (size_t)(end - line) : strlen(line);
+		cleanup_free char *l = xstrndup(line, ll);
+		line = end ? end + 1 : NULL;
+		char *f[5];
+		mi_fields(l, f);
+		if (!f[4])
+			continue;
+		v = xrealloc(v, (*n + 1) * sizeof(*v));
+		v[*n] = (struct mi_ent){.id = strtol(f[0], NULL, 10),
+					.parent = strtol(f[1], NULL, 10),
+					.mnt = unescape(f[4], strlen(f[4]))};
+		(*n)++;
+	}
+	return v;
+}
+
+/* a/b is at or below a (and everything is below /) */
+static bool path_at_or_below(const char *p, const char *dir)
+{
+	size_t l = strlen(dir);
+	if (strcmp(dir, "/") == 0)
+		return true;
+	return strncmp(p, dir, l) == 0 && (p[l] == '/' || !p[l]);
+}
+
+/* Whether mount i is out of sight: a later mount at or above its mount
+ * point that is not one of its parents covers it. A cgroup2 mounted over
+ * /sys/fs/cgroup (a v2 host made from a hybrid one in a mount namespace)
+ * hides the v1 hierarchies and the unified one below it, which stay
+ * listed in mountinfo but cannot be opened by their path. */
+static bool mi_hidden(const struct mi_ent *v, size_t n, size_t i)
+{
+	for (size_t k = i + 1; k < n; k++) {
+		if (!path_at_or_below(v[i].mnt, v[k].mnt))
+			continue;
+		bool parent = false;
+		long at = v[i].parent;
+		for (size_t hops = 0; hops < n && !parent; hops++) {
+			size_t j;
+			for (j = 0; j < n && v[j].id != at; j++)
+				;
+			if (j == n)
+				break;
+			parent = j == k;
+			at = v[j].parent;
+			if (v[j].parent == v[j].id)
+				break;
+		}
+		if (!parent)
+			return true;
+	}
+	return false;
+}
+
 int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_layout *out)
 {
 	*out = (struct rt_cg_layout){0};
+	size_t nent = 0;
+	struct mi_ent *ent = mi_entries(mountinfo, &nent);
+	size_t idx = 0;
 	for (const char *line = mountinfo; line && *line;) {
 		const char *end = strchr(line, '\n');
 		size_t ll = end ? (size_t)(end - line) : strlen(line);
 		cleanup_free char *l = xstrndup(line, ll);
 		line = end ? end + 1 : NULL;
 		/* id parent maj:min root mountpoint opts [optional...] - type source superopts */
-		char *f[5] = {0}, *p = l;
-		for (int i = 0; i < 5 && p; i++) {
-			f[i] = p;
-			p = strchr(p, ' ');
-			if (p)
-				*p++ = 0;
-		}
+		char *f[5];
+		char *p = mi_fields(l, f);
 		char *dash = p ? strstr(p, " - ") : NULL;
 		if (p && strncmp(p, "- ", 2) == 0)
 			dash = p - 1;
-		if (!f[4] || !dash)
+		if (!f[4])
+			continue;
+		size_t me = idx++;
+		if (!dash)
 			continue;
 		char *type = dash + 3, *src = strchr(type, ' ');
 		if (!src)
@@ -763,7 +846,7 @@ int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_l
 		char *sopts = strchr(src, ' ');
 		sopts = sopts ? sopts + 1 : (char *)"";
 		bool v2 = strcmp(type, "cgroup2") == 0;
-		if (!v2 && strcmp(type, "cgroup") != 0)
+		if ((!v2 && strcmp(type, "cgroup") != 0) || (me < nent && mi_hidden(ent, nent, me)))
 			continue;
 		struct rt_cg_hier h = {.v2 = v2};
 		h.ctrls = v2 ? xstrdup("") : v1_ctrls(sopts);
@@ -792,6 +875,9 @@ int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_l
 		if (!v2 && strncmp(h.ctrls, "name=", 5) != 0)
 			out->v1 = true;
 	}
+	for (size_t i = 0; i < nent; i++)
+		free(ent[i].mnt);
+	free(ent);
 	return 0;
 }
 
@@ -1186,26 +1272,93 @@ static int cg_rmdirs(const struct cg_dir *d, struct oci_error **err)
 	return 0;
 }
 
-/* pids in a cgroup's cgroup.procs */
-static size_t cg_pids(int fd, pid_t **out)
+/* how deep below the container's cgroup we look for cgroups the
+ * container made itself (cgroup.max.depth is usually unlimited) */
+#define CG_TREE_DEPTH 32
+
+/* the pids of a cgroup's cgroup.procs appended to *out */
+static void cg_pids_add(int fd, pid_t **out, size_t *n)
 {
 	cleanup_free char *t = cg_read(fd, "cgroup.procs");
-	size_t n = 0;
-	*out = NULL;
 	for (char *p = t; p && *p;) {
 		char *end;
 		long v = strtol(p, &end, 10);
 		if (end == p)
 			break;
 		if (v > 0) {
-			*out = xrealloc(*out, (n + 1) * sizeof(pid_t));
-			(*out)[n++] = (pid_t)v;
+			*out = xrealloc(*out, (*n + 1) * sizeof(pid_t));
+			(*out)[(*n)++] = (pid_t)v;
 		}
 		p = end;
 		while (*p == '\n')
 			p++;
 	}
+}
+
+/* Each cgroup below the one at fd (made by the container, whose cgroup
+ * namespace and a writable cgroup mount let it), depth first, as fn(its
+ * parent's fd, its name, its own fd). */
+static void cg_walk(int fd, int depth, void (*fn)(int pfd, const char *name, int cfd, void *arg),
+		    void *arg)
+{
+	/* cgroupfs counts a directory's sub-directories in its links (2 +
+	 * n): a cgroup with none, the usual case, costs one fstat, not a
+	 * directory read */
+	struct stat st;
+	if (depth >= CG_TREE_DEPTH || (fstat(fd, &st) == 0 && st.st_nlink <= 2))
+		return;
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_closedir DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		cleanup_close int cfd =
+		    openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		cg_walk(cfd, depth + 1, fn, arg);
+		fn(fd, de->d_name, cfd, arg);
+	}
+}
+
+struct cg_pids_acc {
+	pid_t **out;
+	size_t *n;
+};
+
+static void cg_pids_one(int pfd, const char *name, int cfd, void *arg)
+{
+	struct cg_pids_acc *a = arg;
+	(void)pfd;
+	(void)name;
+	cg_pids_add(cfd, a->out, a->n);
+}
+
+/* the pids in a cgroup and every cgroup below it */
+static size_t cg_pids(int fd, pid_t **out)
+{
+	size_t n = 0;
+	*out = NULL;
+	cg_pids_add(fd, out, &n);
+	struct cg_pids_acc a = {out, &n};
+	cg_walk(fd, 0, cg_pids_one, &a);
 	return n;
+}
+
+/* a sub-cgroup goes once its processes are gone (rmdir fails before:
+ * the caller tries again) */
+static void cg_rmdir_one(int pfd, const char *name, int cfd, void *arg)
+{
+	(void)cfd;
+	(void)arg;
+	unlinkat(pfd, name, AT_REMOVEDIR);
 }
 
 static int cg_freeze_dir(const struct cg_dir *d, bool freeze)
@@ -1245,12 +1398,18 @@ static int cg_destroy_set(struct cg_set *s, struct oci_error **err)
 			int fd = cg_open(s->d[i].mnt, s->d[i].path, false, NULL, NULL);
 			if (fd < 0)
 				break;
+			/* v2 (5.14+): every process below, at once, whatever
+			 * forks meanwhile; else each pid read, and again */
+			if (s->d[i].v2)
+				cg_write(fd, "cgroup.kill", "1");
 			pid_t *pids;
 			size_t n = cg_pids(fd, &pids);
-			close(fd);
 			for (size_t k = 0; k < n; k++)
 				kill(pids[k], SIGKILL);
 			free(pids);
+			/* what the container made inside goes first */
+			cg_walk(fd, 0, cg_rmdir_one, NULL);
+			close(fd);
 			struct oci_error *e = NULL;
 			if (cg_rmdirs(&s->d[i], &e) == 0)
 				break;
@@ -1375,6 +1534,15 @@ out:
 	cg_set_free(&s);
 	rt_cg_writes_free(w, nw);
 	rt_cg_layout_free(&l);
+	return r;
+}
+
+int rt_cg_check(int statedir, struct oci_error **err)
+{
+	struct cg_set s;
+	int r = cg_load(statedir, &s, err);
+	if (r == 0)
+		cg_set_free(&s);
 	return r;
 }
 

@@ -4,15 +4,22 @@
  * namespace, and gets the same confinement as the init: rlimits, the
  * bounding set, seccomp, user and groups, capabilities, no_new_privs. No
  * fd of the runtime goes with it, and it is not dumpable until execve, so
- * the container cannot reach the runtime through /proc. */
+ * the container cannot reach the runtime through /proc. With a terminal,
+ * the process opens a new pty of the container's own devpts and sends its
+ * master back to the runtime, which copies it or passes it on to a
+ * --console-socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "runtime.h"
@@ -38,10 +45,56 @@ static __attribute__((noreturn)) void exec_fail(int fd, struct oci_error *e, con
 	_exit(126);
 }
 
+/* the process's terminal: a new pty of the container's devpts (its
+ * /dev/ptmx, opened inside its mount namespace, so that the process's
+ * tty is one the container can see), the master to the runtime over
+ * sock, the peer our controlling terminal and 0, 1, 2 */
+static int exec_terminal(const struct rt_config *c, int sock, struct oci_error **err)
+{
+	cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return error_set(err, OCI_E_IO, errno,
+				 "terminal: open the container's /dev/ptmx (is /dev/pts mounted?)");
+	/* the container made its /dev: what we opened must be a pty
+	 * multiplexer (5:2, /dev/ptmx or a devpts' ptmx), not any file */
+	struct stat st;
+	if (fstat(master, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 ||
+	    minor(st.st_rdev) != 2)
+		return error_set(err, OCI_E_INVALID, 0,
+				 "terminal: the container's /dev/ptmx is not a pty multiplexer");
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: unlock the pty");
+	cleanup_close int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: open the peer");
+	if (c->rows || c->cols) {
+		struct winsize ws = {.ws_row = c->rows, .ws_col = c->cols};
+		ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	/* the process's own, as runc makes it: a program that reopens its
+	 * tty (/dev/pts/N) as the process's user may */
+	if (fchown(slave, c->uid, c->gid) < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: give it to %u:%u",
+				 (unsigned)c->uid, (unsigned)c->gid);
+	if (rt_msg_send(sock, MSG_PTY, "", 0, master) < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: pass the master");
+	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+		return error_set(err, OCI_E_IO, errno, "terminal: make it the controlling one");
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return error_set(err, OCI_E_IO, errno, "terminal: dup");
+	return 0;
+}
+
 /* in the process inside the namespaces: become the container's process */
-static __attribute__((noreturn)) void exec_child(const struct rt_config *c, int errfd)
+static __attribute__((noreturn)) void exec_child(const struct rt_config *c, int errfd, int sock)
 {
 	struct oci_error *e = NULL;
+	/* before privileges go: the pty is opened as the container's root */
+	if (c->terminal && exec_terminal(c, sock, &e) < 0)
+		exec_fail(errfd, e, "");
+	close(sock);
 	if (chdir(c->cwd) < 0) {
 		error_set(&e, OCI_E_IO, errno, "process.cwd \"%s\"", c->cwd);
 		exec_fail(errfd, e, "");
@@ -50,6 +103,8 @@ static __attribute__((noreturn)) void exec_child(const struct rt_config *c, int 
 	if (!exe)
 		exec_fail(errfd, e, "");
 	char **env = rt_child_env(c);
+	if (rt_child_lsm(c, &e) < 0)
+		exec_fail(errfd, e, "");
 	for (size_t i = 0; i < c->n_rlimits; i++)
 		if (setrlimit(c->rlimits[i].resource, &c->rlimits[i].lim) < 0) {
 			error_set(&e, OCI_E_IO, errno, "set rlimit %d", c->rlimits[i].resource);
@@ -78,10 +133,10 @@ static __attribute__((noreturn)) void exec_child(const struct rt_config *c, int 
 
 /* the first child: in the cgroups, then the namespaces, then the fork
  * that lands in the pid namespace; ends with the process's status */
-static __attribute__((noreturn)) void exec_joiner(const struct rt_exec *x, int errfd, int pidfd)
+static __attribute__((noreturn)) void exec_joiner(const struct rt_exec *x, int errfd, int sock)
 {
 	struct oci_error *e = NULL;
-	int keep[] = {errfd, pidfd, x->statedir};
+	int keep[] = {errfd, sock, x->statedir};
 	rt_close_all_but(keep, sizeof(keep) / sizeof(keep[0]));
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
@@ -116,6 +171,7 @@ static __attribute__((noreturn)) void exec_joiner(const struct rt_exec *x, int e
 			fds[i] = -1;
 		}
 	}
+	bool userns = fds[0] >= 0; /* exec_ns[0]: joined, not shared */
 	for (size_t i = 0; i < EXEC_NS_N; i++)
 		if (fds[i] >= 0) {
 			if (setns(fds[i], exec_ns[i].type) < 0) {
@@ -125,22 +181,29 @@ static __attribute__((noreturn)) void exec_joiner(const struct rt_exec *x, int e
 			}
 			close(fds[i]);
 		}
+	/* In the container's user namespace, its root, as the init is: what
+	 * the process makes before it becomes its user (its terminal) is
+	 * then owned by an id the namespace maps, which it may chown; our
+	 * own uid 0 is not mapped there. */
+	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		error_set(&e, OCI_E_IO, errno, "become root of the container's user namespace");
+		exec_fail(errfd, e, "");
+	}
 	pid_t p = fork();
 	if (p < 0) {
 		error_set(&e, OCI_E_IO, errno, "fork");
 		exec_fail(errfd, e, "");
 	}
 	if (p == 0) {
-		close(pidfd);
 		prctl(PR_SET_PDEATHSIG, x->detach ? 0 : SIGKILL, 0, 0, 0);
-		exec_child(x->cfg, errfd);
+		exec_child(x->cfg, errfd, sock);
 	}
 	close(errfd);
 	char text[32];
 	int n = snprintf(text, sizeof(text), "%d", (int)p);
-	if (write(pidfd, text, (size_t)n) < 0)
+	if (rt_msg_send(sock, MSG_PID, text, (size_t)n, -1) < 0)
 		_exit(126);
-	close(pidfd);
+	close(sock);
 	if (x->detach)
 		_exit(0);
 	int st;
@@ -150,36 +213,82 @@ static __attribute__((noreturn)) void exec_joiner(const struct rt_exec *x, int e
 	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
+static int exec_pid_file(const char *path, pid_t pid, struct oci_error **err)
+{
+	char text[32];
+	snprintf(text, sizeof(text), "%d", (int)pid);
+	cleanup_free char *tmp = xasprintf("%s.%d.tmp", path, (int)getpid());
+	cleanup_close int fd =
+	    open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || write(fd, text, strlen(text)) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return error_set(err, OCI_E_IO, e, "write pid file %s", path);
+	}
+	return 0;
+}
+
 int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err)
 {
-	int ep[2], pp[2];
-	if (pipe2(ep, O_CLOEXEC) < 0)
-		return error_set(err, OCI_E_IO, errno, "pipe");
-	if (pipe2(pp, O_CLOEXEC) < 0) {
+	bool tty = x->cfg->terminal;
+	if (tty && x->detach && !x->console_socket)
+		return error_set(err, OCI_E_USAGE, 0,
+				 "a terminal with --detach needs --console-socket (nothing would "
+				 "read the terminal)");
+	if (x->console_socket && !tty)
+		return error_set(err, OCI_E_USAGE, 0,
+				 "--console-socket needs a terminal (--tty or process.terminal)");
+	/* in the foreground, the signals we get go to the process (with a
+	 * terminal it is in a session of its own, where no key of ours
+	 * reaches it; without, a kill of the runtime would otherwise end it
+	 * by PDEATHSIG's SIGKILL, with no chance to clean up) */
+	bool fg = !x->detach;
+	sigset_t oldmask;
+	cleanup_close int sigfd = -1;
+	if (fg && (sigfd = rt_wait_signals(&oldmask, err)) < 0)
+		return sigfd;
+	int ep[2] = {-1, -1}, sv[2] = {-1, -1};
+	pid_t j = -1;
+	if (pipe2(ep, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || (j = fork()) < 0) {
 		int e = errno;
-		close(ep[0]);
-		close(ep[1]);
-		return error_set(err, OCI_E_IO, e, "pipe");
-	}
-	pid_t j = fork();
-	if (j < 0) {
-		int e = errno;
-		close(ep[0]);
-		close(ep[1]);
-		close(pp[0]);
-		close(pp[1]);
-		return error_set(err, OCI_E_IO, e, "fork");
+		for (int i = 0; i < 2; i++) {
+			if (ep[i] >= 0)
+				close(ep[i]);
+			if (sv[i] >= 0)
+				close(sv[i]);
+		}
+		if (fg)
+			sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		return error_set(err, OCI_E_IO, e, "start the exec helper");
 	}
 	if (j == 0) {
 		close(ep[0]);
-		close(pp[0]);
-		exec_joiner(x, ep[1], pp[1]);
+		close(sv[0]);
+		exec_joiner(x, ep[1], sv[1]);
 	}
 	close(ep[1]);
-	close(pp[1]);
-	char pidtext[32] = "";
-	ssize_t pn = read_full(pp[0], pidtext, sizeof(pidtext) - 1);
-	close(pp[0]);
+	close(sv[1]);
+	/* the helper's pid message, and the process's terminal: the socket
+	 * ends when both have closed it (the process does before execve) */
+	pid_t p = 0;
+	cleanup_close int master = -1;
+	for (;;) {
+		char type, *data = NULL;
+		int fd = -1;
+		if (rt_msg_recv(sv[0], &type, &data, NULL, &fd) <= 0)
+			break;
+		if (type == MSG_PID)
+			p = (pid_t)atoi(data);
+		if (type == MSG_PTY && fd >= 0 && master < 0) {
+			master = fd;
+			fd = -1;
+		}
+		if (fd >= 0)
+			close(fd);
+		free(data);
+	}
+	close(sv[0]);
 	/* the error pipe ends at the process's execve (O_CLOEXEC), or holds
 	 * why it did not get there */
 	char msg[512];
@@ -189,24 +298,35 @@ int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err)
 	if (n > 0) {
 		msg[n] = 0;
 		r = error_set(err, OCI_E_IO, 0, "%s", msg);
-	} else if (pn <= 0) {
+	} else if (p <= 0) {
 		r = error_set(err, OCI_E_IO, 0, "the exec helper died");
+	} else if (tty && master < 0) {
+		r = error_set(err, OCI_E_IO, 0, "terminal: no master received");
 	}
-	if (r == 0 && x->pid_file) {
-		pidtext[pn > 0 ? pn : 0] = 0;
-		cleanup_free char *tmp = xasprintf("%s.%d.tmp", x->pid_file, (int)getpid());
-		cleanup_close int fd =
-		    open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0 || write(fd, pidtext, strlen(pidtext)) < 0 ||
-		    rename(tmp, x->pid_file) < 0) {
-			r = error_set(err, OCI_E_IO, errno, "write pid file %s", x->pid_file);
-			unlink(tmp);
-		}
+	if (r == 0 && x->pid_file)
+		r = exec_pid_file(x->pid_file, p, err);
+	if (r == 0 && x->console_socket) {
+		r = rt_console_send(x->console_socket, master, err);
+		close(master);
+		master = -1;
 	}
+	/* it runs, but nobody will hear of it: it goes */
+	if (r < 0 && n == 0 && p > 0)
+		kill(p, SIGKILL);
 	int st = 0;
-	while (waitpid(j, &st, 0) < 0)
+	/* the terminal is copied unless it went to a console socket */
+	if (r == 0 && fg) {
+		r = rt_wait_loop(j, p, sigfd, master, false, &st, err);
+		if (r == 0)
+			j = -1; /* reaped */
+		else
+			kill(p, SIGKILL);
+	}
+	while (j > 0 && waitpid(j, &st, 0) < 0)
 		if (errno != EINTR)
 			break;
+	if (fg)
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	if (wstatus)
 		*wstatus = st;
 	return r;

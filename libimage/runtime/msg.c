@@ -79,3 +79,22 @@ int rt_msg_recv(int sock, char *type, char **data, size_t *len, int *fd)
 		*len = (size_t)n - 1;
 	return 1;
 }
+
+/* --console-socket: the terminal's master to whoever listens at path, as
+ * runc sends it (create and exec share it) */
+int rt_console_send(const char *path, int master, struct oci_error **err)
+{
+	cleanup_close int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un {
+		sa_family_t sun_family;
+		char sun_path[108];
+	} addr = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return error_set(err, OCI_E_INVALID, 0, "console socket %s: path too long", path);
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return error_set(err, OCI_E_IO, errno, "connect to console socket %s", path);
+	if (rt_msg_send(s, 'T', "/dev/ptmx", 9, master) < 0)
+		return error_set(err, OCI_E_IO, errno, "send the terminal to %s", path);
+	return 0;
+}

@@ -4,6 +4,7 @@
 #ifndef OCI_RUNTIME_INT_H
 #define OCI_RUNTIME_INT_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -93,6 +94,8 @@ struct rt_config {
 	uint64_t caps[CAP_SETS];
 	int oom_score_adj;
 	bool has_oom;
+	/* process.apparmorProfile, process.selinuxLabel: NULL when not given */
+	char *apparmor, *selinux;
 	char *hostname, *domainname;
 	/* mounts, in order */
 	struct rt_mount *mounts;
@@ -151,6 +154,8 @@ HIDDEN char *rt_cg_resolve(const struct rt_cg_hier *h, const char *cg_path, bool
  * state directory */
 HIDDEN int rt_cg_create(const struct rt_config *c, const char *id, pid_t pid, int statedir,
 			struct oci_error **err);
+/* the record of them readable and sound (delete checks before it kills) */
+HIDDEN int rt_cg_check(int statedir, struct oci_error **err);
 /* kill what is left in them and remove what create made */
 HIDDEN int rt_cg_destroy(int statedir, struct oci_error **err);
 HIDDEN int rt_cg_freeze(int statedir, bool freeze, struct oci_error **err);
@@ -225,6 +230,7 @@ enum {
 	MSG_COMMIT = 'C',  /* parent: the state is saved, wait for start */
 	MSG_CREATE = 'M',  /* init: create "KIND MODE DEV NAME\0TARGET" in the dir passed */
 	MSG_CREATED = 'K', /* parent: done, payload the errno */
+	MSG_PID = 'P',	   /* exec's joiner: the process's host pid */
 };
 
 struct rt_child {
@@ -242,6 +248,8 @@ struct rt_child {
 HIDDEN int rt_msg_send(int sock, char type, const void *data, size_t len, int fd);
 /* receive one message; *data is malloc'd and NUL-terminated; *fd when passed */
 HIDDEN int rt_msg_recv(int sock, char *type, char **data, size_t *len, int *fd);
+/* --console-socket: send a terminal's master to the listener at path */
+HIDDEN int rt_console_send(const char *path, int master, struct oci_error **err);
 /* the init's whole life; never returns */
 HIDDEN __attribute__((noreturn)) void rt_child_main(struct rt_child *ch);
 /* in the init: report a failure to the runtime and die */
@@ -276,15 +284,23 @@ HIDDEN int rt_create_op(int dirfd, const char *name, char kind, mode_t mode, dev
 HIDDEN unsigned long rt_mount_prop(const char *name);
 
 /* process.c */
-/* wait for pid forwarding signals read from sigfd, copying a terminal's
- * master to stdout and stdin to it; reap_all when we are a subreaper */
-HIDDEN int rt_wait_loop(pid_t pid, int sigfd, int master, bool reap_all, int *wstatus,
+/* the signals a foreground run forwards (and SIGWINCH, SIGCHLD) blocked
+ * and read from the returned signalfd; *old: the mask to restore */
+HIDDEN int rt_wait_signals(sigset_t *old, struct oci_error **err);
+/* wait for pid forwarding signals read from sigfd to target (the init is
+ * both; exec waits for its helper and signals the process), copying a
+ * terminal's master to stdout and stdin to it; reap_all when we are a
+ * subreaper */
+HIDDEN int rt_wait_loop(pid_t pid, pid_t target, int sigfd, int master, bool reap_all, int *wstatus,
 			struct oci_error **err);
 /* the init's steps, which exec repeats for its process */
 HIDDEN void rt_close_all_but(int *keep, size_t n);
 HIDDEN char *rt_child_lookup(const struct rt_config *c, struct oci_error **err);
 HIDDEN int rt_child_caps(const struct rt_config *c, struct oci_error **err);
 HIDDEN int rt_child_capset(const struct rt_config *c, struct oci_error **err);
+/* in the init or an exec'd process, before execve: the AppArmor profile
+ * and SELinux label it asked for, set for its execve */
+HIDDEN int rt_child_lsm(const struct rt_config *c, struct oci_error **err);
 HIDDEN int rt_child_user(const struct rt_config *c, struct oci_error **err);
 HIDDEN char **rt_child_env(const struct rt_config *c);
 
@@ -295,6 +311,7 @@ struct rt_exec {
 	int statedir;
 	bool detach;
 	const char *pid_file;
+	const char *console_socket; /* where the terminal's master goes, or NULL */
 };
 HIDDEN int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err);
 

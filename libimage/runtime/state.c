@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <time.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -38,6 +39,37 @@ const char *oci_runtime_default_root(void)
 	else
 		snprintf(buf, sizeof(buf), "/tmp/oci-runtime-%u", (unsigned)geteuid());
 	return buf;
+}
+
+/* What the default cgroup (no linux.cgroupsPath: oci-runtime-NAME) is
+ * named after: the ID under the default root; under any other --root the
+ * ID and that root directory's identity, so that containers of one ID
+ * under two roots (tests running side by side) never share a cgroup,
+ * which the delete of either would empty and remove. */
+static char *state_cg_name(const char *root, int rootfd, const char *id)
+{
+	struct stat st;
+	if (strcmp(root, oci_runtime_default_root()) == 0 || fstat(rootfd, &st) < 0)
+		return xstrdup(id);
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a over dev and inode */
+	uint64_t v[2] = {(uint64_t)st.st_dev, (uint64_t)st.st_ino};
+	for (size_t i = 0; i < sizeof(v); i++) {
+		h ^= ((const unsigned char *)v)[i];
+		h *= 1099511628211ULL;
+	}
+	return xasprintf("%s-%08x", id, (unsigned)(h ^ (h >> 32)));
+}
+
+/* A terminal copied to our stdin and stdout starts at our window's size
+ * (the copy sets it again, but only once the process already runs: a
+ * program that asks first would see 0x0) */
+static void state_winsize(struct rt_config *c)
+{
+	struct winsize ws;
+	if (c->terminal && isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+		c->rows = ws.ws_row;
+		c->cols = ws.ws_col;
+	}
 }
 
 static int state_check_id(const char *id, struct oci_error **err)
@@ -476,23 +508,6 @@ static int create_fail(struct create *k, int r)
 	return r;
 }
 
-static int create_console(const char *path, int master, struct oci_error **err)
-{
-	cleanup_close int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un {
-		sa_family_t sun_family;
-		char sun_path[108];
-	} addr = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return error_set(err, OCI_E_INVALID, 0, "console socket %s: path too long", path);
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return error_set(err, OCI_E_IO, errno, "connect to console socket %s", path);
-	if (rt_msg_send(s, 'T', "/dev/ptmx", 9, master) < 0)
-		return error_set(err, OCI_E_IO, errno, "send the terminal to %s", path);
-	return 0;
-}
-
 /* the conversation with the init until it is ready */
 static int create_talk(struct create *k, const struct oci_runtime_opts *o, struct oci_error **err)
 {
@@ -526,7 +541,7 @@ static int create_talk(struct create *k, const struct oci_runtime_opts *o, struc
 			if (o->foreground && !o->console_socket) {
 				k->master = fd;
 			} else {
-				int r = create_console(o->console_socket, fd, err);
+				int r = rt_console_send(o->console_socket, fd, err);
 				close(fd);
 				if (r < 0)
 					return r;
@@ -600,6 +615,13 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 	if (k.cfg->terminal && !o->console_socket && !o->foreground)
 		return create_fail(&k, error_set(err, OCI_E_USAGE, 0,
 						 "process.terminal needs --console-socket here"));
+	/* as runc: a socket that would never be sent a terminal is a mistake
+	 * the caller would otherwise wait on */
+	if (!k.cfg->terminal && o->console_socket)
+		return create_fail(&k, error_set(err, OCI_E_USAGE, 0,
+						 "--console-socket without process.terminal"));
+	if (o->foreground && !o->console_socket)
+		state_winsize(k.cfg);
 	k.rootfd = state_open_root(root, true, err);
 	if (k.rootfd < 0) {
 		r = k.rootfd;
@@ -656,24 +678,14 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 	k.c->sigfd = k.c->master = -1;
 	if (o->foreground) {
 		/* signals wait in a signalfd until the init runs, then go to it */
-		sigset_t set;
-		sigemptyset(&set);
-		int sigs[] = {SIGINT,  SIGTERM, SIGHUP,	  SIGQUIT,
-			      SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-			sigaddset(&set, sigs[i]);
-			/* an ignored signal would never reach the signalfd (a shell
-			 * starts background jobs with SIGINT ignored) */
-			signal(sigs[i], SIG_DFL);
-		}
-		sigprocmask(SIG_BLOCK, &set, &k.c->oldmask);
-		k.c->masked = true;
-		k.c->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-		if (k.c->sigfd < 0) {
+		int sfd = rt_wait_signals(&k.c->oldmask, err);
+		if (sfd < 0) {
 			close(sv[1]);
 			cJSON_Delete(state);
-			return create_fail(&k, error_set(err, OCI_E_IO, errno, "signalfd"));
+			return create_fail(&k, sfd);
 		}
+		k.c->sigfd = sfd;
+		k.c->masked = true;
 		if (k.cfg->n_join) {
 			prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 			k.c->subreaper = true;
@@ -709,7 +721,8 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 			return create_fail(&k, error_set(err, OCI_E_IO, errno, "set oomScoreAdj"));
 		}
 	}
-	if ((r = rt_cg_create(k.cfg, id, k.pid, k.dirfd, err)) < 0) {
+	cleanup_free char *cgname = state_cg_name(root, k.rootfd, id);
+	if ((r = rt_cg_create(k.cfg, cgname, k.pid, k.dirfd, err)) < 0) {
 		cJSON_Delete(state);
 		return create_fail(&k, r);
 	}
@@ -767,7 +780,7 @@ int oci_container_wait(struct oci_container *c, int *wstatus, struct oci_error *
 {
 	if (c->sigfd < 0)
 		return error_set(err, OCI_E_USAGE, 0, "not created in the foreground");
-	return rt_wait_loop(c->pid, c->sigfd, c->master, c->subreaper, wstatus, err);
+	return rt_wait_loop(c->pid, c->pid, c->sigfd, c->master, c->subreaper, wstatus, err);
 }
 
 void oci_container_free(struct oci_container *c)
@@ -912,7 +925,10 @@ int oci_runtime_delete(const char *root, const char *id, bool force, struct oci_
 		return r;
 	}
 	struct rt_config *hc = NULL;
-	if ((r = st_hooks(s.dirfd, &hc, err)) < 0) {
+	/* a cgroup record we will not read fails delete before anything is
+	 * killed or removed: the container stays as it was, to be deleted
+	 * once the record is sound (else its cgroups were left, unreachable) */
+	if ((r = rt_cg_check(s.dirfd, err)) < 0 || (r = st_hooks(s.dirfd, &hc, err)) < 0) {
 		error_wrap(err, "container \"%s\"", id);
 		st_release(&s);
 		return r;
@@ -1189,8 +1205,16 @@ static int exec_config(struct st *s, const struct oci_exec_opts *o, struct rt_co
 		cJSON_Delete(j);
 		return error_set(err, OCI_E_INVALID, 0, "the container has no process");
 	}
-	/* exec runs in the foreground of whoever calls it: no terminal */
-	cJSON_DeleteItemFromObjectCaseSensitive(proc, "terminal");
+	/* the container's own terminal is not the exec's: a terminal comes
+	 * from --tty or from the --process file */
+	if (!o->process) {
+		cJSON_DeleteItemFromObjectCaseSensitive(proc, "terminal");
+		cJSON_DeleteItemFromObjectCaseSensitive(proc, "consoleSize");
+	}
+	if (o->tty) {
+		cJSON_DeleteItemFromObjectCaseSensitive(proc, "terminal");
+		cJSON_AddBoolToObject(proc, "terminal", 1);
+	}
 	if (o->cwd) {
 		cJSON_DeleteItemFromObjectCaseSensitive(proc, "cwd");
 		cJSON_AddStringToObject(proc, "cwd", o->cwd);
@@ -1265,11 +1289,14 @@ int oci_runtime_exec(const char *root, const char *id, const struct oci_exec_opt
 		st_release(&s);
 		return error_set(err, OCI_E_USAGE, 0, "container \"%s\": nothing to run", id);
 	}
+	if (!o->detach && !o->console_socket)
+		state_winsize(c);
 	struct rt_exec x = {.cfg = c,
 			    .init = st_pid(s.state),
 			    .statedir = s.dirfd,
 			    .detach = o->detach,
-			    .pid_file = o->pid_file};
+			    .pid_file = o->pid_file,
+			    .console_socket = o->console_socket};
 	/* the lock is not held while the process runs (a dup would share it) */
 	int dfd = openat(s.rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	x.statedir = dfd;

@@ -148,6 +148,24 @@ int main(void)
 	ok(l.n == 1 && strcmp(l.h[0].own, "y") == 0, "a mount of a sub-tree: our path below it");
 	rt_cg_layout_free(&l);
 
+	/* a cgroup2 mounted over the hybrid layout's tmpfs (unshare -m): the
+	 * hierarchies below it are hidden, only it is used */
+	char *over =
+	    xasprintf("%s%s", hybrid_mi, "50 30 0:27 / /sys/fs/cgroup rw - cgroup2 none rw\n");
+	rt_cg_layout_parse(over, hybrid_cg, &l);
+	ok(l.n == 1 && l.h[0].v2 && !l.v1 && strcmp(l.h[0].mnt, "/sys/fs/cgroup") == 0,
+	   "v2 over a hybrid layout: the covered hierarchies are not used (%zu)", l.n);
+	rt_cg_layout_free(&l);
+	free(over);
+	/* mounts beside a hierarchy or on it do not hide it */
+	rt_cg_layout_parse("30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"
+			   "31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+			   "36 30 0:40 / /sys/fs/cgroup/other rw - tmpfs tmpfs rw\n"
+			   "37 31 0:41 / /sys/fs/cgroup/unified/x rw - tmpfs tmpfs rw\n",
+			   "0::/\n", &l);
+	ok(l.n == 1 && l.h[0].v2, "mounts beside or below a hierarchy do not hide it");
+	rt_cg_layout_free(&l);
+
 	cJSON *r =
 	    js("{\"memory\":{\"limit\":1048576,\"swap\":2097152},\"cpu\":{\"shares\":1024,"
 	       "\"quota\":50000,\"period\":100000,\"cpus\":\"0-1\"},\"pids\":{\"limit\":-1}}");

@@ -50,6 +50,47 @@ static int count_x(const struct mem *m)
 	return n;
 }
 
+/* ustar's split points: name alone a tar of its own; 1 when it took an
+ * extended header, 0 when it fit ustar's name (and prefix) fields, -1 when
+ * it was not read back as written */
+static int split_x(const char *name, mode_t type)
+{
+	struct mem m = {0};
+	struct tar_writer *w = tar_writer_new(mem_sink, &m);
+	struct oci_error *err = NULL;
+	struct archive_entry *ae = entry(name, type, 0);
+	int r = tar_write_header(w, ae, &err) | tar_writer_finish(w, &err);
+	archive_entry_free(ae);
+	tar_writer_free(w);
+	oci_error_free(err);
+	int x = r == 0 ? count_x(&m) : -1;
+	struct archive *a = archive_read_new();
+	archive_read_support_format_tar(a);
+	archive_read_open_memory(a, m.buf, m.len);
+	struct archive_entry *e;
+	if (archive_read_next_header(a, &e) != ARCHIVE_OK || !archive_entry_pathname(e) ||
+	    strcmp(archive_entry_pathname(e), name) != 0)
+		x = -1;
+	archive_read_free(a);
+	free(m.buf);
+	return x;
+}
+
+/* n1 bytes of c1; then, when n2, a '/' and n2 bytes of c2; then end */
+static const char *path_of(char *out, char c1, size_t n1, char c2, size_t n2, const char *end)
+{
+	size_t k = 0;
+	memset(out, c1, n1);
+	k += n1;
+	if (n2) {
+		out[k++] = '/';
+		memset(out + k, c2, n2);
+		k += n2;
+	}
+	snprintf(out + k, 8, "%s", end);
+	return out;
+}
+
 int main(void)
 {
 	char longname[300], boundary[200], split[200];
@@ -143,5 +184,22 @@ int main(void)
 	archive_entry_set_mtime(ae, 1700000000, 999999999);
 	ok(!tar_needs_pax(ae), "a sub-second mtime does not (times are whole seconds)");
 	archive_entry_free(ae);
+
+	/* the bounds of ustar's fields (tw_split): a name of 100 bytes, a
+	 * prefix of 155 cut at a '/', and one byte past each */
+	char nm[600];
+	is_int(split_x(path_of(nm, 'a', 100, 0, 0, ""), AE_IFREG), 0,
+	       "a name of 100 bytes fits ustar");
+	is_int(split_x(path_of(nm, 'a', 101, 0, 0, ""), AE_IFREG), 1,
+	       "101 bytes, no '/': a header");
+	is_int(split_x(path_of(nm, 'p', 155, 'n', 100, ""), AE_IFREG), 0,
+	       "a prefix of 155 and a name of 100: ustar");
+	is_int(split_x(path_of(nm, 'p', 156, 'n', 100, ""), AE_IFREG), 1,
+	       "a prefix of 156: a header");
+	is_int(split_x(path_of(nm, 'p', 155, 'n', 101, ""), AE_IFREG), 1,
+	       "a name of 101 after the cut: a header");
+	is_int(split_x(path_of(nm, 'p', 155, 'n', 99, "/"), AE_IFDIR), 0,
+	       "a directory: 155 / 99 and its slash fit");
+	is_int(split_x(path_of(nm, 'p', 1, 'n', 100, ""), AE_IFREG), 0, "a prefix of one byte");
 	return done_testing();
 }

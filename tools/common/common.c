@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <cjson/cJSON.h>
 #include "common.h"
 
 const char *tool_name = "oci";
@@ -470,4 +471,30 @@ int tool_level_option(const char *arg, int *out)
 		    "--level %s: expected 1..22 (gzip stops at its maximum, 12)", arg);
 	*out = (int)v;
 	return TOOL_CONTINUE;
+}
+
+void tool_json_int(struct cJSON *o, const char *name, int64_t v)
+{
+	char t[24];
+	snprintf(t, sizeof(t), "%lld", (long long)v);
+	cJSON_AddRawToObject(o, name, t);
+}
+
+void tool_json_seconds(struct cJSON *o, const char *name, int64_t ns)
+{
+	/* the sign apart, then whole seconds and the fraction, without
+	 * negating INT64_MIN */
+	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+	char t[40];
+	int n = snprintf(t, sizeof(t), "%s%llu", ns < 0 ? "-" : "",
+			 (unsigned long long)(a / 1000000000u));
+	unsigned frac = (unsigned)(a % 1000000000u);
+	if (frac) {
+		char f[16];
+		snprintf(f, sizeof(f), "%09u", frac);
+		for (size_t k = strlen(f); k > 0 && f[k - 1] == '0'; k--)
+			f[k - 1] = 0;
+		snprintf(t + n, sizeof(t) - (size_t)n, ".%s", f);
+	}
+	cJSON_AddRawToObject(o, name, t);
 }

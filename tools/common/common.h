@@ -58,6 +58,14 @@ int tool_level_option(const char *arg, int *out);
 /* "TOOL: SUBJECT: MESSAGE" on stderr; returns EXIT_TROUBLE. subject may be
  * NULL. After a signal it prints nothing (the failure is the signal's doing;
  * tool_signal_exit() ends the tool with 128+N). */
+/* JSON numbers that are exact: an integer as its digits (cJSON keeps a
+ * double, exact only to 2^53: a size of 2^53 + 1 from a descriptor or a
+ * sparse file would be printed one off), and nanoseconds as decimal
+ * seconds with no more digits than they need */
+struct cJSON;
+void tool_json_int(struct cJSON *o, const char *name, int64_t v);
+void tool_json_seconds(struct cJSON *o, const char *name, int64_t ns);
+
 int tool_fail(const char *subject, struct oci_error *err);
 int tool_failf(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* a bad command line: message plus a hint, exit status 2 */

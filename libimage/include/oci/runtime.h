@@ -86,6 +86,11 @@ struct oci_exec_opts {
 	const char *user;     /* "UID" or "UID:GID", replaces process.user */
 	const char *pid_file; /* the new process's host pid, written atomically */
 	bool detach;	      /* do not wait for it */
+	/* a new terminal of the container's devpts for it (process.terminal
+	 * of a --process file asks the same): its master is copied to our
+	 * stdin and stdout, or sent to console_socket as runc does */
+	bool tty;
+	const char *console_socket;
 };
 /* Run a process in a running container: its namespaces, cgroups and
  * confinement; *wstatus: the waitpid status of the helper, whose exit
