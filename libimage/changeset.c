@@ -1,6 +1,6 @@
 /* The changeset engine: two sorted trees merged path by path. Against an
- * unpack record an entry whose inode, ctime, mtime and size are unchanged
- * is unchanged without being read (user space cannot set ctime), so the
+ * unpack record an entry whose inode, ctime, mtime, size, mode and owners
+ * are unchanged is unchanged without being read (user space cannot set ctime), so the
  * cost follows the change, not the tree. Content and xattrs are read only
  * where the stat data moved. */
 #include <errno.h>
@@ -91,9 +91,13 @@ static int cs_compare(struct oci_changeset *cs, const struct oci_diff_opts *o,
 {
 	unsigned f = 0;
 	*out = 0;
+	/* The shortcut trusts the record only where the stat data the walk has
+	 * anyway agrees with it: mode and owners compared too (free), so a
+	 * record edited in them alone is a change, not believed. */
+	bool virt = a->flags & OCI_SNAP_VIRTUAL;
 	if (by_record && a->ino == b->ino && a->ctime_ns == b->ctime_ns &&
-	    a->mtime_ns == b->mtime_ns && a->size == b->size &&
-	    ((a->mode & S_IFMT) == (b->mode & S_IFMT) || (a->flags & OCI_SNAP_VIRTUAL))) {
+	    a->mtime_ns == b->mtime_ns && a->size == b->size && (virt || a->mode == b->mode) &&
+	    (cs->ignore_owner || (a->uid == b->uid && a->gid == b->gid))) {
 		/* untouched since unpack: take what the record knows */
 		oci_snap_digest_copy(&b->digest, &a->digest);
 		if (!b->xattrs && a->xattrs)

@@ -6,9 +6,9 @@
 #if HAVE_ISAL
 #include <isa-l.h>
 #endif
+#include <pthread.h>
 #if HAVE_LIBDEFLATE
 #include <libdeflate.h>
-#include <pthread.h>
 #endif
 
 /* gzip member header, parsed by us (ISA-L's streaming header parser trips
@@ -24,8 +24,9 @@ struct decoder {
 	uint8_t gz_buf[10];
 	size_t gz_have;
 	uLong gz_crc;
-	bool at_end;	/* a member/frame just ended and nothing more came */
-	bool in_member; /* gzip: inside a member */
+	bool at_end;	  /* a member/frame just ended and nothing more came */
+	bool in_member;	  /* gzip: inside a member */
+	bool stop_at_end; /* return at each member/frame end */
 #if HAVE_ISAL
 	struct inflate_state *isal;
 #else
@@ -115,6 +116,43 @@ void decoder_free(struct decoder *d)
 bool decoder_at_end(const struct decoder *d)
 {
 	return d->at_end;
+}
+
+void decoder_stop_at_end(struct decoder *d)
+{
+	d->stop_at_end = true;
+}
+
+void decoder_mark_member_end(struct decoder *d)
+{
+	/* gzip resets its inflater when the next member's first byte comes;
+	 * zstd's stream takes a new frame once one ended (or before any) */
+	d->at_end = true;
+	d->zstart = true;
+	d->zhdr_have = 0;
+}
+
+/* a decoder as new, keeping what it allocated (zstd's window above all) */
+static void decoder_reset(struct decoder *d)
+{
+	if (d->kind == OCI_COMPRESS_GZIP) {
+#if HAVE_ISAL
+		isal_inflate_reset(d->isal);
+		d->isal->crc_flag = ISAL_GZIP_NO_HDR_VER;
+		d->gz = GZ_FIXED;
+		d->gz_need = 10;
+		d->gz_have = 0;
+		d->gz_crc = crc32(0, NULL, 0);
+#else
+		inflateReset(&d->z);
+#endif
+		d->at_end = false;
+	} else if (d->kind == OCI_COMPRESS_ZSTD) {
+		ZSTD_DCtx_reset(d->zs, ZSTD_reset_session_only);
+		d->at_end = false;
+		d->zstart = true;
+		d->zhdr_have = 0;
+	}
 }
 
 #if HAVE_ISAL
@@ -244,9 +282,11 @@ static int decoder_gzip(struct decoder *d, const uint8_t **in, size_t *in_len, u
 		*in_len -= used;
 		*out += made;
 		*out_len -= made;
-		if (s->block_state == ISAL_BLOCK_FINISH)
+		if (s->block_state == ISAL_BLOCK_FINISH) {
 			d->at_end = true;
-		else if (used == 0 && made == 0)
+			if (d->stop_at_end)
+				break;
+		} else if (used == 0 && made == 0)
 			break;
 #else
 		z_stream *z = &d->z;
@@ -262,9 +302,11 @@ static int decoder_gzip(struct decoder *d, const uint8_t **in, size_t *in_len, u
 		*in_len -= used;
 		*out += made;
 		*out_len -= made;
-		if (r == Z_STREAM_END)
+		if (r == Z_STREAM_END) {
 			d->at_end = true;
-		else if (r == Z_BUF_ERROR)
+			if (d->stop_at_end)
+				break;
+		} else if (r == Z_BUF_ERROR)
 			break;
 		else if (r != Z_OK)
 			return error_set(err, OCI_E_INVALID, 0, "gzip: %s",
@@ -353,7 +395,7 @@ static int decoder_zstd(struct decoder *d, const uint8_t **in, size_t *in_len, u
 		if (r < 0)
 			return r;
 		/* a new frame may follow in what is left */
-		if (!d->zstart || *in_len == 0 || *out_len == 0)
+		if (!d->zstart || *in_len == 0 || *out_len == 0 || d->stop_at_end)
 			return 0;
 		if (oci_cancelled())
 			return error_set(err, OCI_E_INTERRUPTED, 0, "interrupted");
@@ -373,6 +415,586 @@ int decoder_run(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t *
 	*in_len -= n;
 	*out += n;
 	*out_len -= n;
+	return 0;
+}
+
+/* ---- parallel inflate of independent members and frames ---- */
+
+#define PDEC_READ	 (256u << 10)
+#define PDEC_TARGET_IN	 (256u << 10) /* a piece of several small members... */
+#define PDEC_TARGET_OUT	 (1u << 20)   /* ...is closed at either size */
+#define PDEC_SLACK	 4096	      /* room past the bound: the trailer needs some */
+#define PDEC_WINDOW_SIZE (16u << 20)  /* in + out bound of the pieces in flight */
+#define PDEC_KEEP	 (2u << 20)   /* a piece's buffers larger than this are freed */
+#define GZ_MIN_MEMBER	 18	      /* header, an empty final block, trailer */
+#define ZSTD_BLOCK_MAX	 (128u << 10)
+
+enum pjob_state { PJ_FREE, PJ_QUEUED, PJ_RUNNING, PJ_DONE };
+/* what is being done with the oldest piece */
+enum phead { PH_NONE, PH_COPY /* its output handed on */, PH_FEED /* its input to dec */ };
+
+struct pjob {
+	uint8_t *in, *out;
+	size_t in_len, in_cap, out_len, out_cap;
+	size_t bound; /* what its members say they inflate to, at most */
+	enum pjob_state state;
+	bool clean; /* inflated whole, exactly to its last byte, at a member's end */
+	uint64_t seq;
+};
+
+struct pdecoder {
+	int kind, threads;
+	pdecoder_read_fn read;
+	void *arg;
+	struct decoder *dec;  /* the serial decoder: the stream's own state */
+	struct decoder *help; /* for a piece inflated here, no worker being free */
+	uint8_t *in;	      /* the input window: in[in_off, in_off + in_len) unread */
+	size_t in_off, in_len, in_cap;
+	bool in_eof;
+	bool par;	  /* cutting pieces */
+	bool synced;	  /* dec stands at a boundary: a clean piece may be taken */
+	bool cut_blocked; /* the next piece's end is unknown: serial until it */
+	struct pjob job[PDEC_WINDOW];
+	size_t head, count, window_bytes;
+	uint64_t next_seq;
+	enum phead head_mode;
+	size_t head_pos;
+	uint64_t pieces;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	pthread_t *th;
+	int n_th;
+	bool stop;
+};
+
+/* Streams open in this process (verify reads several layers at once,
+ * unpack reads the next layer ahead): each takes workers only while its
+ * share of the cores is more than one, so that layers already read in
+ * parallel do not also fight over the cores within each. */
+static int pdec_open;
+
+static bool pdec_may_split(const struct pdecoder *p)
+{
+	int open = __atomic_load_n(&pdec_open, __ATOMIC_RELAXED);
+	return p->threads > 1 && p->threads / (open > 1 ? open : 1) > 1;
+}
+
+int pdecoder_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 1 ? (int)(n > 8 ? 8 : n) : 1;
+}
+
+/* Inflate a piece on its own decoder. Clean only when every byte was used,
+ * the last member ended on the last byte and no error came: anything else
+ * is left to the serial decoder, whose verdict and message count. */
+static void pjob_run(struct decoder *d, struct pjob *j)
+{
+	decoder_reset(d);
+	const uint8_t *ip = j->in;
+	size_t il = j->in_len, ol = j->bound + PDEC_SLACK;
+	uint8_t *op = j->out;
+	struct oci_error *e = NULL;
+	j->clean = false;
+	for (;;) {
+		size_t il0 = il, ol0 = ol;
+		if (decoder_run(d, &ip, &il, &op, &ol, &e) < 0) {
+			oci_error_free(e);
+			break;
+		}
+		if (il == il0 && ol == ol0) {
+			j->clean = il == 0 && decoder_at_end(d);
+			break;
+		}
+	}
+	j->out_len = (size_t)(op - j->out);
+}
+
+static struct decoder *pdec_worker_decoder(int kind)
+{
+	struct decoder *d = decoder_new(kind);
+	/* a frame asking for a window larger than a piece's output goes to
+	 * the serial decoder, which takes the default limit: workers never
+	 * hold more than that each */
+	if (d->zs)
+		ZSTD_DCtx_setParameter(d->zs, ZSTD_d_windowLogMax, 22);
+	return d;
+}
+
+static void *pdec_worker(void *arg)
+{
+	struct pdecoder *p = arg;
+	struct decoder *d = pdec_worker_decoder(p->kind);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct pjob *j = NULL;
+		while (!p->stop) {
+			/* the oldest first: the output flows in order */
+			for (int i = 0; i < PDEC_WINDOW; i++)
+				if (p->job[i].state == PJ_QUEUED && (!j || p->job[i].seq < j->seq))
+					j = &p->job[i];
+			if (j)
+				break;
+			pthread_cond_wait(&p->work, &p->mu);
+		}
+		if (!j)
+			break;
+		j->state = PJ_RUNNING;
+		pthread_mutex_unlock(&p->mu);
+		pjob_run(d, j);
+		pthread_mutex_lock(&p->mu);
+		j->state = PJ_DONE;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	decoder_free(d);
+	return NULL;
+}
+
+struct pdecoder *pdecoder_new(int kind, int threads, pdecoder_read_fn read, void *arg)
+{
+	struct pdecoder *p = xcalloc(1, sizeof(*p));
+	p->kind = kind;
+	p->threads = kind == OCI_COMPRESS_NONE ? 1 : threads;
+	p->read = read;
+	p->arg = arg;
+	p->dec = decoder_new(kind);
+	/* a piece never reaches past PDEC_MAX_IN from where it is cut: the
+	 * window holds that and one read more */
+	p->in_cap = PDEC_MAX_IN + PDEC_READ + 16;
+	p->in = xmalloc(p->in_cap);
+	p->synced = true;
+	if (p->threads > 1) {
+		decoder_stop_at_end(p->dec);
+		__atomic_add_fetch(&pdec_open, 1, __ATOMIC_RELAXED);
+		p->par = pdec_may_split(p);
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	return p;
+}
+
+void pdecoder_free(struct pdecoder *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->n_th; i++)
+		pthread_join(p->th[i], NULL);
+	free(p->th);
+	if (p->threads > 1)
+		__atomic_sub_fetch(&pdec_open, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < PDEC_WINDOW; i++) {
+		free(p->job[i].in);
+		free(p->job[i].out);
+	}
+	decoder_free(p->dec);
+	decoder_free(p->help);
+	free(p->in);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
+
+uint64_t pdecoder_parallel_pieces(const struct pdecoder *p)
+{
+	return p->pieces;
+}
+
+/* At least n unread bytes in the window: 1, or 0 when the input ends
+ * first, or -1 (the reader's error). */
+static int pdec_ensure(struct pdecoder *p, size_t n, struct oci_error **err)
+{
+	if (n > p->in_cap)
+		return 0;
+	while (p->in_len < n && !p->in_eof) {
+		if (p->in_len == 0)
+			p->in_off = 0;
+		else if (p->in_off + n > p->in_cap || p->in_off + p->in_len == p->in_cap) {
+			memmove(p->in, p->in + p->in_off, p->in_len);
+			p->in_off = 0;
+		}
+		size_t room = p->in_cap - p->in_off - p->in_len;
+		ssize_t r = p->read(p->arg, p->in + p->in_off + p->in_len,
+				    room < PDEC_READ ? room : PDEC_READ, err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			p->in_eof = true;
+		p->in_len += (size_t)r;
+	}
+	return p->in_len >= n;
+}
+
+#define PDEC_NEED(n)                                                                               \
+	do {                                                                                       \
+		int need_ = pdec_ensure(p, (n), err);                                              \
+		if (need_ <= 0)                                                                    \
+			return need_;                                                              \
+	} while (0)
+
+static uint32_t le16_at(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8;
+}
+
+/* The gzip member at window offset off: its length, and its ISIZE as the
+ * bound. 1 found; 0 not known (no header there, no end within
+ * PDEC_MAX_IN); -1 a read error. The length comes from a size hint in
+ * FEXTRA ("OT": ours, the member's length; "BC": BGZF's, the length - 1)
+ * or else from the next place a member header could start; either is
+ * only a guess until the piece inflates cleanly and the one before ends
+ * there. */
+static int pdec_gzip_piece(struct pdecoder *p, size_t off, size_t *len, size_t *bound,
+			   struct oci_error **err)
+{
+	PDEC_NEED(off + 10);
+	const uint8_t *h = p->in + p->in_off + off;
+	if (h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || (h[3] & 0xe0))
+		return 0;
+	size_t hint = 0;
+	if (h[3] & 4) {
+		PDEC_NEED(off + 12);
+		h = p->in + p->in_off + off;
+		size_t xlen = le16_at(h + 10);
+		PDEC_NEED(off + 12 + xlen);
+		h = p->in + p->in_off + off;
+		for (size_t x = 12; x + 4 <= 12 + xlen;) {
+			size_t sl = le16_at(h + x + 2);
+			if (x + 4 + sl > 12 + xlen)
+				break;
+			if (h[x] == 'O' && h[x + 1] == 'T' && sl == 4)
+				hint = compress_le32(h + x + 4);
+			else if (h[x] == 'B' && h[x + 1] == 'C' && sl == 2)
+				hint = le16_at(h + x + 4) + 1;
+			x += 4 + sl;
+		}
+	}
+	size_t l = 0;
+	if (hint) {
+		if (hint < GZ_MIN_MEMBER || off + hint > PDEC_MAX_IN)
+			return 0;
+		PDEC_NEED(off + hint);
+		l = hint;
+	} else {
+		/* the next member header after this one's smallest size */
+		size_t pos = off + GZ_MIN_MEMBER;
+		for (;;) {
+			size_t avail = p->in_len < PDEC_MAX_IN ? p->in_len : PDEC_MAX_IN;
+			const uint8_t *b = p->in + p->in_off;
+			while (pos + 4 <= avail) {
+				const uint8_t *c = memchr(b + pos, 0x1f, avail - 3 - pos);
+				if (!c) {
+					pos = avail - 3; /* searched up to here */
+					break;
+				}
+				pos = (size_t)(c - b);
+				if (c[1] == 0x8b && c[2] == 8 && !(c[3] & 0xe0)) {
+					l = pos - off;
+					break;
+				}
+				pos++;
+			}
+			if (l)
+				break;
+			if (avail >= PDEC_MAX_IN)
+				return 0;
+			size_t had = p->in_len;
+			if (pdec_ensure(p, p->in_len + PDEC_READ, err) < 0)
+				return -1;
+			if (p->in_len == had) {
+				/* the input ends: the member runs to it */
+				l = p->in_len - off;
+				if (l < GZ_MIN_MEMBER)
+					return 0;
+				break;
+			}
+		}
+	}
+	*len = l;
+	*bound = compress_le32(p->in + p->in_off + off + l - 4);
+	return 1;
+}
+
+/* The zstd frame (or skippable frame) at window offset off, walked from
+ * header to block headers, nothing inflated; the bound is its content
+ * size when the header says, else 128 KiB a block. */
+static int pdec_zstd_piece(struct pdecoder *p, size_t off, size_t *len, size_t *bound,
+			   struct oci_error **err)
+{
+	PDEC_NEED(off + 4);
+	uint32_t m = compress_le32(p->in + p->in_off + off);
+	if ((m & ZSTD_SKIPPABLE_MASK) == ZSTD_SKIPPABLE_MAGIC) {
+		PDEC_NEED(off + 8);
+		uint64_t l = 8 + (uint64_t)compress_le32(p->in + p->in_off + off + 4);
+		if (off + l > PDEC_MAX_IN)
+			return 0;
+		PDEC_NEED(off + (size_t)l);
+		*len = (size_t)l;
+		*bound = 0;
+		return 1;
+	}
+	if (m != ZSTD_FRAME_MAGIC)
+		return 0;
+	PDEC_NEED(off + 5);
+	uint8_t fhd = p->in[p->in_off + off + 4];
+	if (fhd & 0x08)
+		return 0; /* reserved bit: the serial decoder says what is wrong */
+	static const uint8_t did_size[4] = {0, 1, 2, 4};
+	bool single = fhd & 0x20;
+	size_t fcs_size = (fhd >> 6) == 0 ? (single ? 1 : 0) : (size_t)1 << (fhd >> 6);
+	size_t hs = 5 + (single ? 0 : 1) + did_size[fhd & 3] + fcs_size;
+	PDEC_NEED(off + hs);
+	uint64_t fcs = 0;
+	const uint8_t *f = p->in + p->in_off + off + hs - fcs_size;
+	for (size_t i = 0; i < fcs_size; i++)
+		fcs |= (uint64_t)f[i] << (8 * i);
+	if (fcs_size == 2)
+		fcs += 256;
+	size_t pos = off + hs;
+	uint64_t sum = 0;
+	for (;;) {
+		if (pos + 3 > PDEC_MAX_IN)
+			return 0;
+		PDEC_NEED(pos + 3);
+		const uint8_t *b = p->in + p->in_off + pos;
+		uint32_t bh = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
+		uint32_t type = (bh >> 1) & 3, bs = bh >> 3;
+		if (type == 3 || bs > ZSTD_BLOCK_MAX)
+			return 0;
+		pos += 3 + (type == 1 ? 1 : bs);
+		sum += type == 2 ? ZSTD_BLOCK_MAX : bs;
+		if (bh & 1)
+			break;
+	}
+	if (fhd & 4)
+		pos += 4;
+	if (pos > PDEC_MAX_IN)
+		return 0;
+	PDEC_NEED(pos);
+	*len = pos - off;
+	*bound = (size_t)(fcs_size && fcs < sum ? fcs : sum);
+	return 1;
+}
+
+static void pdec_start_workers(struct pdecoder *p)
+{
+	p->th = xcalloc((size_t)p->threads, sizeof(*p->th));
+	for (int i = 0; i < p->threads; i++)
+		if (pthread_create(&p->th[p->n_th], NULL, pdec_worker, p) == 0)
+			p->n_th++;
+}
+
+static void pjob_reserve(uint8_t **b, size_t *cap, size_t n)
+{
+	if (*cap < n) {
+		free(*b);
+		*b = xmalloc(n);
+		*cap = n;
+	}
+}
+
+/* Cut the next piece off the window and queue it: 1, or 0 (none: the
+ * input ended, or the next piece's end is unknown: cut_blocked), -1. */
+static int pdec_cut(struct pdecoder *p, struct oci_error **err)
+{
+	size_t off = 0, bound = 0, n = 0;
+	for (;;) {
+		int r = pdec_ensure(p, off + 1, err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		size_t l = 0, b = 0;
+		r = p->kind == OCI_COMPRESS_GZIP ? pdec_gzip_piece(p, off, &l, &b, err)
+						 : pdec_zstd_piece(p, off, &l, &b, err);
+		if (r < 0)
+			return -1;
+		if (r == 0 || off + l > PDEC_MAX_IN || bound + b > PDEC_MAX_OUT)
+			break;
+		off += l;
+		bound += b;
+		n++;
+		if (off >= PDEC_TARGET_IN || bound >= PDEC_TARGET_OUT)
+			break;
+	}
+	if (n == 0) {
+		p->cut_blocked = p->in_len > 0;
+		return 0;
+	}
+	struct pjob *j = &p->job[(p->head + p->count) % PDEC_WINDOW];
+	pjob_reserve(&j->in, &j->in_cap, off);
+	pjob_reserve(&j->out, &j->out_cap, bound + PDEC_SLACK);
+	memcpy(j->in, p->in + p->in_off, off);
+	j->in_len = off;
+	j->bound = bound;
+	j->out_len = 0;
+	j->clean = false;
+	p->in_off += off;
+	p->in_len -= off;
+	if (!p->n_th && !p->th)
+		pdec_start_workers(p);
+	pthread_mutex_lock(&p->mu);
+	j->seq = p->next_seq++;
+	j->state = PJ_QUEUED;
+	p->count++;
+	p->window_bytes += off + bound;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return 1;
+}
+
+/* wait for the head piece, inflating it here when no worker has begun */
+static struct pjob *pdec_wait_head(struct pdecoder *p)
+{
+	struct pjob *j = &p->job[p->head];
+	pthread_mutex_lock(&p->mu);
+	while (j->state != PJ_DONE) {
+		if (j->state == PJ_QUEUED || p->n_th == 0) {
+			j->state = PJ_RUNNING;
+			pthread_mutex_unlock(&p->mu);
+			if (!p->help)
+				p->help = pdec_worker_decoder(p->kind);
+			pjob_run(p->help, j);
+			pthread_mutex_lock(&p->mu);
+			j->state = PJ_DONE;
+			break;
+		}
+		pthread_cond_wait(&p->done, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return j;
+}
+
+static void pdec_release_head(struct pdecoder *p)
+{
+	struct pjob *j = &p->job[p->head];
+	if (j->in_cap > PDEC_KEEP) {
+		free(j->in);
+		j->in = NULL;
+		j->in_cap = 0;
+	}
+	if (j->out_cap > PDEC_KEEP + PDEC_SLACK) {
+		free(j->out);
+		j->out = NULL;
+		j->out_cap = 0;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->window_bytes -= j->in_len + j->bound;
+	j->state = PJ_FREE;
+	p->head = (p->head + 1) % PDEC_WINDOW;
+	p->count--;
+	pthread_mutex_unlock(&p->mu);
+	p->head_mode = PH_NONE;
+}
+
+int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out, bool *eof,
+		  bool *decode_error, struct oci_error **err)
+{
+	size_t made = 0;
+	*eof = false;
+	*decode_error = false;
+	while (made < cap) {
+		if (p->head_mode == PH_COPY) {
+			struct pjob *j = &p->job[p->head];
+			size_t n = j->out_len - p->head_pos;
+			if (n > cap - made)
+				n = cap - made;
+			memcpy(out + made, j->out + p->head_pos, n);
+			made += n;
+			p->head_pos += n;
+			if (p->head_pos == j->out_len)
+				pdec_release_head(p);
+			continue;
+		}
+		if (p->head_mode == PH_FEED) {
+			/* through the serial decoder: its errors, its state */
+			struct pjob *j = &p->job[p->head];
+			const uint8_t *ip = j->in + p->head_pos;
+			size_t il = j->in_len - p->head_pos, il0 = il;
+			uint8_t *op = out + made;
+			size_t ol = cap - made, ol0 = ol;
+			if (decoder_run(p->dec, &ip, &il, &op, &ol, err) < 0) {
+				*decode_error = true;
+				return -1;
+			}
+			made += ol0 - ol;
+			p->head_pos += il0 - il;
+			if (il == 0 && ol == ol0) {
+				p->synced = decoder_at_end(p->dec);
+				pdec_release_head(p);
+			} else if (il == il0 && ol == ol0 && il) {
+				return error_set(err, OCI_E_INVALID, 0, "decompression stalled");
+			}
+			continue;
+		}
+		if (p->par) {
+			bool split = pdec_may_split(p);
+			while (split && !p->cut_blocked && p->count < PDEC_WINDOW &&
+			       (p->count == 0 || p->window_bytes < PDEC_WINDOW_SIZE)) {
+				int r = pdec_cut(p, err);
+				if (r < 0)
+					return -1;
+				if (r == 0)
+					break;
+			}
+			if (p->count > 0) {
+				struct pjob *j = pdec_wait_head(p);
+				p->head_pos = 0;
+				if (p->synced && j->clean) {
+					p->head_mode = PH_COPY;
+					p->pieces++;
+					decoder_mark_member_end(p->dec);
+					if (j->out_len == 0)
+						pdec_release_head(p);
+				} else {
+					p->head_mode = PH_FEED;
+				}
+				continue;
+			}
+			/* nothing cut: serial to the end of this member, or of the input */
+			p->par = false;
+			p->cut_blocked = false;
+			continue;
+		}
+		if (p->in_len == 0 && pdec_ensure(p, 1, err) < 0)
+			return -1;
+		const uint8_t *ip = p->in + p->in_off;
+		size_t il = p->in_len, il0 = il;
+		uint8_t *op = out + made;
+		size_t ol = cap - made, ol0 = ol;
+		if (decoder_run(p->dec, &ip, &il, &op, &ol, err) < 0) {
+			*decode_error = true;
+			return -1;
+		}
+		made += ol0 - ol;
+		p->in_off += il0 - il;
+		p->in_len = il;
+		if (p->threads > 1 && decoder_at_end(p->dec) && (il || !p->in_eof) &&
+		    pdec_may_split(p)) {
+			/* a boundary: pieces may follow */
+			p->par = true;
+			p->synced = true;
+			continue;
+		}
+		if (ol == ol0) {
+			if (il == 0 && p->in_eof) {
+				if (!decoder_at_end(p->dec))
+					return error_set(err, OCI_E_INVALID, 0,
+							 "compressed stream is truncated");
+				*eof = true;
+				break;
+			}
+			if (il && il == il0)
+				return error_set(err, OCI_E_INVALID, 0, "decompression stalled");
+		}
+	}
+	*made_out = made;
 	return 0;
 }
 
@@ -407,6 +1029,36 @@ struct pgz {
 	struct pgz_slot *filling;
 };
 
+/* One gzip member as libdeflate_gzip_compress writes it, plus FEXTRA
+ * with one subfield, "OT" (4 bytes: the member's length, header to
+ * trailer), which lets a reader find where the member ends without
+ * inflating it (pdec_gzip_piece). Other readers step over an unknown
+ * subfield (RFC 1952 2.3.1.1), so the blob stays plain gzip. 0 on
+ * failure. */
+#define PGZ_HEADER 20
+static size_t pgz_member(struct libdeflate_compressor *c, int level, const uint8_t *in,
+			 size_t in_len, uint8_t *out, size_t cap)
+{
+	if (cap < PGZ_HEADER + 8)
+		return 0;
+	size_t n =
+	    libdeflate_deflate_compress(c, in, in_len, out + PGZ_HEADER, cap - PGZ_HEADER - 8);
+	size_t total = PGZ_HEADER + n + 8;
+	if (n == 0 || total > UINT32_MAX)
+		return 0;
+	static const uint8_t fixed[] = {
+	    0x1f, 0x8b, 8, 4 /* FEXTRA */, 0, 0, 0, 0, 0, 0xff, 8, 0, 'O', 'T', 4, 0};
+	memcpy(out, fixed, sizeof(fixed));
+	/* XFL as libdeflate sets it */
+	out[8] = level < 2 ? 4 : level >= 8 ? 2 : 0;
+	uint32_t v[3] = {(uint32_t)total, libdeflate_crc32(0, in, in_len), (uint32_t)in_len};
+	uint8_t *at[3] = {out + 16, out + PGZ_HEADER + n, out + PGZ_HEADER + n + 4};
+	for (int k = 0; k < 3; k++)
+		for (int b = 0; b < 4; b++)
+			at[k][b] = (uint8_t)(v[k] >> (8 * b));
+	return total;
+}
+
 static void *pgz_worker(void *arg)
 {
 	struct pgz *p = arg;
@@ -430,7 +1082,7 @@ static void *pgz_worker(void *arg)
 		job->state = 3; /* being compressed */
 		pthread_mutex_unlock(&p->mu);
 		job->out_len =
-		    libdeflate_gzip_compress(c, job->in, job->in_len, job->out, job->out_cap);
+		    pgz_member(c, p->level, job->in, job->in_len, job->out, job->out_cap);
 		pthread_mutex_lock(&p->mu);
 		job->state = 2;
 		pthread_cond_broadcast(&p->done);
@@ -462,7 +1114,7 @@ static struct pgz *pgz_new(int level)
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
 	struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
-	size_t bound = libdeflate_gzip_compress_bound(c, PGZ_BLOCK);
+	size_t bound = libdeflate_deflate_compress_bound(c, PGZ_BLOCK) + PGZ_HEADER + 8;
 	libdeflate_free_compressor(c);
 	for (int i = 0; i < PGZ_SLOTS; i++) {
 		p->slot[i].in = xmalloc(PGZ_BLOCK);

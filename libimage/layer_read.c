@@ -8,23 +8,21 @@
 #include "layout_int.h"
 #include "snapshot_int.h"
 
-#define LAYER_INBUF (256u << 10)
-#define LAYER_SLOT  (1u << 20)
-#define LAYER_RING  4
+#define LAYER_SLOT (1u << 20)
+#define LAYER_RING 4
 
 /* Two threads joined by a ring of LAYER_RING buffers: the producer reads
  * the blob, hashes it, inflates and hashes the tar (diff_id); the consumer
  * (the caller, through libarchive) parses and applies. Memory stays at the
- * ring's size whatever the layer's size. */
+ * ring's size whatever the layer's size. A layer of independent gzip
+ * members or zstd frames is inflated on all cores within the producer
+ * (pdecoder in compress.c): the order of the bytes, and the errors, are the
+ * serial decoder's. */
 struct oci_layer_reader {
 	/* producer side */
 	struct oci_blob *blob;
-	struct decoder *dec;
+	struct pdecoder *dec;
 	struct oci_hash *diff;
-	uint8_t *in;
-	const uint8_t *in_p;
-	size_t in_len;
-	bool blob_eof;
 	struct oci_error *prod_err;
 	int64_t compressed_bytes; /* atomic: read for progress */
 	pthread_t thread;
@@ -63,27 +61,24 @@ struct oci_layer_reader {
 	bool short_end;	    /* the tar ended in the last entry's padding */
 };
 
+static ssize_t layer_blob_read(void *arg, void *buf, size_t len, struct oci_error **err)
+{
+	struct oci_layer_reader *r = arg;
+	ssize_t n = oci_blob_read(r->blob, buf, len, err);
+	if (n > 0)
+		__atomic_add_fetch(&r->compressed_bytes, n, __ATOMIC_RELAXED);
+	return n;
+}
+
 /* Fill out with up to cap bytes of tar; *eof at the verified end of the
  * blob and of the compressed stream. */
 static int layer_produce(struct oci_layer_reader *r, uint8_t *out, size_t cap, size_t *made_out,
 			 bool *eof)
 {
-	size_t made = 0;
-	*eof = false;
-	while (made < cap) {
-		if (r->in_len == 0 && !r->blob_eof) {
-			ssize_t n = oci_blob_read(r->blob, r->in, LAYER_INBUF, &r->prod_err);
-			if (n < 0)
-				return -1;
-			if (n == 0)
-				r->blob_eof = true;
-			r->in_p = r->in;
-			r->in_len = (size_t)n;
-			__atomic_add_fetch(&r->compressed_bytes, n, __ATOMIC_RELAXED);
-		}
-		uint8_t *op = out + made;
-		size_t ol = cap - made, in_before = r->in_len;
-		if (decoder_run(r->dec, &r->in_p, &r->in_len, &op, &ol, &r->prod_err) < 0) {
+	bool corrupt = false;
+	*made_out = 0;
+	if (pdecoder_fill(r->dec, out, cap, made_out, eof, &corrupt, &r->prod_err) < 0) {
+		if (corrupt) {
 			/* corrupt data is most often a blob that is not what its digest
 			 * says: read it to the end and say so when that is the case */
 			struct oci_error *e2 = NULL;
@@ -93,29 +88,11 @@ static int layer_produce(struct oci_layer_reader *r, uint8_t *out, size_t cap, s
 			} else {
 				oci_error_free(e2);
 			}
-			return -1;
 		}
-		size_t m = (cap - made) - ol;
-		if (!r->hash_in_caller)
-			oci_hash_update(r->diff, out + made, m);
-		made += m;
-		if (m == 0) {
-			if (r->blob_eof && r->in_len == 0) {
-				if (!decoder_at_end(r->dec)) {
-					error_set(&r->prod_err, OCI_E_INVALID, 0,
-						  "compressed stream is truncated");
-					return -1;
-				}
-				*eof = true;
-				break;
-			}
-			if (r->in_len && r->in_len == in_before) {
-				error_set(&r->prod_err, OCI_E_INVALID, 0, "decompression stalled");
-				return -1;
-			}
-		}
+		return -1;
 	}
-	*made_out = made;
+	if (!r->hash_in_caller)
+		oci_hash_update(r->diff, out, *made_out);
 	return 0;
 }
 
@@ -316,12 +293,11 @@ int oci_layer_open_flags(struct oci_layout *l, const struct oci_descriptor *laye
 		oci_layer_free(r);
 		return rc;
 	}
-	r->dec = decoder_new(comp);
+	r->dec = pdecoder_new(comp, pdecoder_threads(), layer_blob_read, r);
 	r->check_diff = diff_id != NULL;
 	if (diff_id)
 		r->want_diff = *diff_id;
 	r->diff = oci_hash_new(diff_id ? diff_id->algo : OCI_DIGEST_SHA256);
-	r->in = xmalloc(LAYER_INBUF);
 	for (int i = 0; i < LAYER_RING; i++)
 		r->slot[i] = xmalloc(LAYER_SLOT);
 	if ((rc = pthread_create(&r->thread, NULL, layer_producer, r)) != 0) {
@@ -437,11 +413,10 @@ void oci_layer_free(struct oci_layer_reader *r)
 	if (r->ar)
 		archive_read_free(r->ar);
 	oci_blob_free(r->blob);
-	decoder_free(r->dec);
+	pdecoder_free(r->dec);
 	oci_hash_free(r->diff);
 	oci_error_free(r->cb_err);
 	oci_error_free(r->prod_err);
-	free(r->in);
 	for (int i = 0; i < LAYER_RING; i++)
 		free(r->slot[i]);
 	pthread_mutex_destroy(&r->mu);

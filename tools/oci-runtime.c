@@ -515,8 +515,8 @@ static int cmd_features(void)
 	      "    \"cgroup\": {\"v1\": true, \"v2\": true, \"systemd\": false, "
 	      "\"systemdUser\": false, \"rdma\": false},\n"
 	      "    \"seccomp\": {\"enabled\": true},\n"
-	      "    \"apparmor\": {\"enabled\": false},\n"
-	      "    \"selinux\": {\"enabled\": false},\n"
+	      "    \"apparmor\": {\"enabled\": true},\n"
+	      "    \"selinux\": {\"enabled\": true},\n"
 	      "    \"intelRdt\": {\"enabled\": false}\n"
 	      "  }\n"
 	      "}\n",

@@ -742,6 +742,20 @@ struct mi_ent {
 	char *mnt;
 };
 
+/* a mountinfo line's first five fields (id, parent, maj:min, root, mount
+ * point) into f, NUL-ended in place (f[4] NULL when the line is short);
+ * what follows them, or NULL */
+static char *mi_fields(char *l, char *f[5])
+{
+	char *p = l;
+	for (int i = 0; i < 5; i++) {
+		f[i] = p;
+		if (p && (p = strchr(p, ' ')))
+			*p++ = 0;
+	}
+	return p;
+}
+
 /* mountinfo's ids and mount points, in its order (the order of mounting) */
 static struct mi_ent *mi_entries(const char *mountinfo, size_t *n)
 {
@@ -752,13 +766,8 @@ static struct mi_ent *mi_entries(const char *mountinfo, size_t *n)
 		size_t ll = end ? (size_t)(end - line) : strlen(line);
 		cleanup_free char *l = xstrndup(line, ll);
 		line = end ? end + 1 : NULL;
-		char *f[5] = {0}, *p = l;
-		for (int i = 0; i < 5 && p; i++) {
-			f[i] = p;
-			p = strchr(p, ' ');
-			if (p)
-				*p++ = 0;
-		}
+		char *f[5];
+		mi_fields(l, f);
 		if (!f[4])
 			continue;
 		v = xrealloc(v, (*n + 1) * sizeof(*v));
@@ -820,13 +829,8 @@ int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_l
 		cleanup_free char *l = xstrndup(line, ll);
 		line = end ? end + 1 : NULL;
 		/* id parent maj:min root mountpoint opts [optional...] - type source superopts */
-		char *f[5] = {0}, *p = l;
-		for (int i = 0; i < 5 && p; i++) {
-			f[i] = p;
-			p = strchr(p, ' ');
-			if (p)
-				*p++ = 0;
-		}
+		char *f[5];
+		char *p = mi_fields(l, f);
 		char *dash = p ? strstr(p, " - ") : NULL;
 		if (p && strncmp(p, "- ", 2) == 0)
 			dash = p - 1;

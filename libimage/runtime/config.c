@@ -28,6 +28,8 @@ void rt_config_free(struct rt_config *c)
 	rt_strv_free(c->args);
 	rt_strv_free(c->env);
 	free(c->cwd);
+	free(c->apparmor);
+	free(c->selinux);
 	free(c->gids);
 	free(c->rlimits);
 	free(c->hostname);

@@ -103,6 +103,8 @@ static __attribute__((noreturn)) void exec_child(const struct rt_config *c, int 
 	if (!exe)
 		exec_fail(errfd, e, "");
 	char **env = rt_child_env(c);
+	if (rt_child_lsm(c, &e) < 0)
+		exec_fail(errfd, e, "");
 	for (size_t i = 0; i < c->n_rlimits; i++)
 		if (setrlimit(c->rlimits[i].resource, &c->rlimits[i].lim) < 0) {
 			error_set(&e, OCI_E_IO, errno, "set rlimit %d", c->rlimits[i].resource);

@@ -14,6 +14,7 @@
 #include <linux/magic.h>
 #include <sched.h>
 #include "../inroot.h"
+#include "../pathmap.h"
 #include "runtime.h"
 
 /* ---- config.json: mounts ---- */
@@ -962,6 +963,9 @@ int mount_undo_record(const char *rootfs, int recordfd, struct oci_error **err)
 	size_t ecap = 16, pcap = 16, ne = 0, np = 0;
 	cleanup_free char **ents = xmalloc(ecap * sizeof(char *));
 	cleanup_free struct undo_parent *par = xcalloc(pcap, sizeof(*par));
+	/* a parent's path -> 1 + its index in par: one look-up a line */
+	struct pathmap seen;
+	pathmap_init(&seen);
 	for (char *p = buf; p < buf + n; p += strlen(p) + 1) {
 		if (ne == ecap) {
 			ecap *= 2;
@@ -978,14 +982,15 @@ int mount_undo_record(const char *rootfs, int recordfd, struct oci_error **err)
 			if (sscanf(p + 2, "%lld %ld %n", &s, &ns, &off) < 2 || !off)
 				continue;
 			const char *path = p + 2 + off;
-			struct undo_parent *u = NULL;
-			for (size_t i = 0; i < np && !u; i++)
-				if (strcmp(par[i].path, path) == 0)
-					u = &par[i];
-			if (!u) {
+			void **slot = pathmap_put(&seen, path);
+			struct undo_parent *u;
+			if (*slot) {
+				u = &par[(uintptr_t)*slot - 1];
+			} else {
 				u = &par[np++];
 				memset(u, 0, sizeof(*u));
 				u->path = path;
+				*slot = (void *)(uintptr_t)np;
 			}
 			struct timespec ts = {.tv_sec = s, .tv_nsec = ns};
 			if (p[0] == 'T')
@@ -996,6 +1001,7 @@ int mount_undo_record(const char *rootfs, int recordfd, struct oci_error **err)
 			ents[ne++] = p;
 		}
 	}
+	pathmap_release(&seen, NULL);
 	/* times to restore: only where nothing but us changed the directory */
 	for (size_t i = 0; i < np; i++) {
 		cleanup_close int fd = mnt_open(rootfd, par[i].path, O_PATH | O_DIRECTORY);

@@ -197,6 +197,62 @@ static int proc_rlimits(struct rt_config *c, const cJSON *a, struct oci_error **
 	return 0;
 }
 
+/* Is this LSM active on the host? AppArmor as runc asks (the module's
+ * parameter and its securityfs directory), SELinux by its filesystem. */
+static bool lsm_enabled(bool apparmor)
+{
+	if (!apparmor)
+		return access("/sys/fs/selinux/enforce", F_OK) == 0;
+	char b[4] = "";
+	int fd = open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	return n > 0 && b[0] == 'Y' && access("/sys/kernel/security/apparmor", F_OK) == 0;
+}
+
+/* A label or profile asked for is applied, or the container is refused:
+ * never run unconfined with a warning where confinement was asked. */
+static int process_lsm(struct rt_config *c, const cJSON *p, struct oci_error **err)
+{
+	static const struct {
+		const char *key, *lsm;
+		bool apparmor;
+	} k[] = {{"apparmorProfile", "AppArmor", true}, {"selinuxLabel", "SELinux", false}};
+	for (size_t i = 0; i < 2; i++) {
+		char *v = NULL;
+		int r = rt_json_string(p, k[i].key, false, &v, err);
+		if (r < 0)
+			return error_wrap(err, "process");
+		if (v && !*v) { /* "" is none, as runc takes it */
+			free(v);
+			v = NULL;
+		}
+		if (v && (strlen(v) > 4095 || strchr(v, '\n'))) {
+			free(v);
+			return error_set(err, OCI_E_INVALID, 0,
+					 "process.%s: longer than 4,095 bytes or with a newline",
+					 k[i].key);
+		}
+		if (v && !lsm_enabled(k[i].apparmor)) {
+			r = error_set(err, OCI_E_UNSUPPORTED, 0,
+				      "process.%s \"%s\": %s is not enabled on this host", k[i].key,
+				      v, k[i].lsm);
+			free(v);
+			return r;
+		}
+		if (k[i].apparmor) {
+			free(c->apparmor);
+			c->apparmor = v;
+		} else {
+			free(c->selinux);
+			c->selinux = v;
+		}
+	}
+	return 0;
+}
+
 int rt_config_process(struct rt_config *c, const cJSON *p, struct oci_error **err)
 {
 	int r;
@@ -275,8 +331,9 @@ int rt_config_process(struct rt_config *c, const cJSON *p, struct oci_error **er
 		c->oom_score_adj = (int)x;
 		c->has_oom = true;
 	}
-	static const char *ignored[] = {"apparmorProfile", "selinuxLabel", "scheduler",
-					"ioPriority", "execCPUAffinity"};
+	if ((r = process_lsm(c, p, err)) < 0)
+		return r;
+	static const char *ignored[] = {"scheduler", "ioPriority", "execCPUAffinity"};
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, ignored[i]);
 		if (v && !(cJSON_IsString(v) && !*v->valuestring))
@@ -429,6 +486,41 @@ int rt_child_capset(const struct rt_config *c, struct oci_error **err)
 	return 0;
 }
 
+/* what the process runs under from its next execve: written to its own
+ * /proc/thread-self/attr (the container's /proc), as runc does */
+static int lsm_write(const char *path, const char *alt, const char *text, const char *what,
+		     struct oci_error **err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && alt)
+		fd = open(path = alt, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return error_set(err, OCI_E_IO, errno, "%s: open %s", what, path);
+	struct stat st;
+	size_t n = strlen(text);
+	bool ok = fstat(fd, &st) == 0 && st.st_dev != 0 && write(fd, text, n) == (ssize_t)n;
+	int e = errno;
+	close(fd);
+	return ok ? 0 : error_set(err, OCI_E_IO, e, "%s: write %s", what, path);
+}
+
+int rt_child_lsm(const struct rt_config *c, struct oci_error **err)
+{
+	if (c->apparmor) {
+		cleanup_free char *t = xasprintf("exec %s", c->apparmor);
+		cleanup_free char *what = xasprintf("AppArmor profile \"%s\"", c->apparmor);
+		int r = lsm_write("/proc/thread-self/attr/apparmor/exec",
+				  "/proc/thread-self/attr/exec", t, what, err);
+		if (r < 0)
+			return r;
+	}
+	if (c->selinux) {
+		cleanup_free char *what = xasprintf("SELinux label \"%s\"", c->selinux);
+		return lsm_write("/proc/thread-self/attr/exec", NULL, c->selinux, what, err);
+	}
+	return 0;
+}
+
 int rt_child_user(const struct rt_config *c, struct oci_error **err)
 {
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -547,6 +639,10 @@ void rt_child_main(struct rt_child *ch)
 	if (!exe)
 		rt_child_fail(ch, e);
 	char **env = rt_child_env(c);
+	/* the LSM label for the execve first, while we may still write our
+	 * /proc/thread-self/attr (before seccomp, which may forbid it) */
+	if (rt_child_lsm(c, &e) < 0)
+		rt_child_fail(ch, e);
 	/* limits and credentials now, so that a failure shows at create (as
 	 * runc's do) rather than after start has said the process runs */
 	for (size_t i = 0; i < c->n_rlimits; i++)

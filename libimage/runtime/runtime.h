@@ -94,6 +94,8 @@ struct rt_config {
 	uint64_t caps[CAP_SETS];
 	int oom_score_adj;
 	bool has_oom;
+	/* process.apparmorProfile, process.selinuxLabel: NULL when not given */
+	char *apparmor, *selinux;
 	char *hostname, *domainname;
 	/* mounts, in order */
 	struct rt_mount *mounts;
@@ -296,6 +298,9 @@ HIDDEN void rt_close_all_but(int *keep, size_t n);
 HIDDEN char *rt_child_lookup(const struct rt_config *c, struct oci_error **err);
 HIDDEN int rt_child_caps(const struct rt_config *c, struct oci_error **err);
 HIDDEN int rt_child_capset(const struct rt_config *c, struct oci_error **err);
+/* in the init or an exec'd process, before execve: the AppArmor profile
+ * and SELinux label it asked for, set for its execve */
+HIDDEN int rt_child_lsm(const struct rt_config *c, struct oci_error **err);
 HIDDEN int rt_child_user(const struct rt_config *c, struct oci_error **err);
 HIDDEN char **rt_child_env(const struct rt_config *c);
 

@@ -615,6 +615,11 @@ int oci_runtime_create(const char *root, const char *id, const struct oci_runtim
 	if (k.cfg->terminal && !o->console_socket && !o->foreground)
 		return create_fail(&k, error_set(err, OCI_E_USAGE, 0,
 						 "process.terminal needs --console-socket here"));
+	/* as runc: a socket that would never be sent a terminal is a mistake
+	 * the caller would otherwise wait on */
+	if (!k.cfg->terminal && o->console_socket)
+		return create_fail(&k, error_set(err, OCI_E_USAGE, 0,
+						 "--console-socket without process.terminal"));
 	if (o->foreground && !o->console_socket)
 		state_winsize(k.cfg);
 	k.rootfd = state_open_root(root, true, err);
