@@ -132,21 +132,27 @@ void decoder_mark_member_end(struct decoder *d)
 	d->zhdr_have = 0;
 }
 
+/* a gzip decoder ready for a member's header */
+static void gz_member_begin(struct decoder *d)
+{
+#if HAVE_ISAL
+	isal_inflate_reset(d->isal);
+	d->isal->crc_flag = ISAL_GZIP_NO_HDR_VER;
+	d->gz = GZ_FIXED;
+	d->gz_need = 10;
+	d->gz_have = 0;
+	d->gz_crc = crc32(0, NULL, 0);
+#else
+	inflateReset(&d->z);
+#endif
+	d->at_end = false;
+}
+
 /* a decoder as new, keeping what it allocated (zstd's window above all) */
 static void decoder_reset(struct decoder *d)
 {
 	if (d->kind == OCI_COMPRESS_GZIP) {
-#if HAVE_ISAL
-		isal_inflate_reset(d->isal);
-		d->isal->crc_flag = ISAL_GZIP_NO_HDR_VER;
-		d->gz = GZ_FIXED;
-		d->gz_need = 10;
-		d->gz_have = 0;
-		d->gz_crc = crc32(0, NULL, 0);
-#else
-		inflateReset(&d->z);
-#endif
-		d->at_end = false;
+		gz_member_begin(d);
 	} else if (d->kind == OCI_COMPRESS_ZSTD) {
 		ZSTD_DCtx_reset(d->zs, ZSTD_reset_session_only);
 		d->at_end = false;
@@ -243,17 +249,7 @@ static int decoder_gzip(struct decoder *d, const uint8_t **in, size_t *in_len, u
 			if ((*in)[0] != 0x1f)
 				return error_set(err, OCI_E_INVALID, 0,
 						 "gzip: trailing garbage after the last member");
-#if HAVE_ISAL
-			isal_inflate_reset(d->isal);
-			d->isal->crc_flag = ISAL_GZIP_NO_HDR_VER;
-			d->gz = GZ_FIXED;
-			d->gz_need = 10;
-			d->gz_have = 0;
-			d->gz_crc = crc32(0, NULL, 0);
-#else
-			inflateReset(&d->z);
-#endif
-			d->at_end = false;
+			gz_member_begin(d);
 		}
 #if HAVE_ISAL
 		if (d->gz != GZ_BODY) {
@@ -575,16 +571,22 @@ struct pdecoder *pdecoder_new(int kind, int threads, pdecoder_read_fn read, void
 	return p;
 }
 
+/* a pool of workers told to stop (under its lock, all woken) and joined */
+static void pool_stop(pthread_mutex_t *mu, pthread_cond_t *work, bool *stop, pthread_t *th, int n)
+{
+	pthread_mutex_lock(mu);
+	*stop = true;
+	pthread_cond_broadcast(work);
+	pthread_mutex_unlock(mu);
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+}
+
 void pdecoder_free(struct pdecoder *p)
 {
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->n_th; i++)
-		pthread_join(p->th[i], NULL);
+	pool_stop(&p->mu, &p->work, &p->stop, p->th, p->n_th);
 	free(p->th);
 	if (p->threads > 1)
 		__atomic_sub_fetch(&pdec_open, 1, __ATOMIC_RELAXED);
@@ -1248,12 +1250,7 @@ static void pgz_free(struct pgz *p)
 {
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->n_threads; i++)
-		pthread_join(p->threads[i], NULL);
+	pool_stop(&p->mu, &p->work, &p->stop, p->threads, p->n_threads);
 	for (int i = 0; i < PGZ_SLOTS; i++) {
 		free(p->slot[i].in);
 		free(p->slot[i].out);
