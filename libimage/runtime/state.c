@@ -1178,7 +1178,8 @@ static int exec_config(struct st *s, const struct oci_exec_opts *o, struct rt_co
 		return r;
 	cJSON *proc = cJSON_GetObjectItemCaseSensitive(j, "process");
 	if (o->process) {
-		cleanup_close int fd = open(o->process, O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO named here is refused, not waited on */
+		cleanup_close int fd = open(o->process, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		struct stat st;
 		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 		    st.st_size > (1 << 20)) {
