@@ -112,9 +112,59 @@ static void bpf_test(void)
 	rmdir(dir);
 }
 
+/* linux.resources' ranges at their bounds: each member's largest (or
+ * smallest) value accepted, one past it refused with its range named */
+static void ranges_test(void)
+{
+	static const struct {
+		const char *ok, *bad, *said;
+	} t[] = {
+	    {"{\"memory\":{\"swappiness\":100}}", "{\"memory\":{\"swappiness\":101}}",
+	     "memory.swappiness: not an integer in 0..100"},
+	    {"{\"memory\":{\"limit\":9223372036854775807}}",
+	     "{\"memory\":{\"limit\":9223372036854775808}}", "memory.limit"},
+	    {"{\"memory\":{\"limit\":-1}}", "{\"memory\":{\"limit\":-2}}", "memory.limit"},
+	    {"{\"cpu\":{\"shares\":262144}}", "{\"cpu\":{\"shares\":262145}}",
+	     "cpu.shares: not an integer in 0..262144"},
+	    {"{\"cpu\":{\"period\":1000000}}", "{\"cpu\":{\"period\":1000001}}", "cpu.period"},
+	    {"{\"cpu\":{\"quota\":-1}}", "{\"cpu\":{\"quota\":-2}}", "cpu.quota"},
+	    {"{\"cpu\":{\"burst\":4294967295}}", "{\"cpu\":{\"burst\":4294967296}}", "cpu.burst"},
+	    {"{\"cpu\":{\"realtimePeriod\":1000000}}", "{\"cpu\":{\"realtimePeriod\":1000001}}",
+	     "cpu.realtimePeriod"},
+	    {"{\"blockIO\":{\"weight\":1000}}", "{\"blockIO\":{\"weight\":1001}}",
+	     "blockIO.weight: not an integer in 0..1000"},
+	    {"{\"network\":{\"classID\":4294967295}}", "{\"network\":{\"classID\":4294967296}}",
+	     "network.classID"},
+	    {"{\"pids\":{\"limit\":9223372036854775807}}",
+	     "{\"pids\":{\"limit\":9223372036854775808}}", "pids.limit"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (int v2 = 0; v2 < 2; v2++) {
+			cJSON *j = js(t[i].ok);
+			struct rt_cg_write *w = NULL;
+			size_t n = 0;
+			struct oci_error *e = NULL;
+			ok(j && rt_cg_writes(j, NULL, v2, &w, &n, &e) == 0, "%s (%s): accepted",
+			   t[i].ok, v2 ? "v2" : "v1");
+			rt_cg_writes_free(w, n);
+			oci_error_free(e);
+			cJSON_Delete(j);
+			j = js(t[i].bad);
+			w = NULL, n = 0, e = NULL;
+			int r = j ? rt_cg_writes(j, NULL, v2, &w, &n, &e) : 0;
+			ok(r < 0 && e && strstr(e->msg, t[i].said), "%s (%s): refused, naming %s",
+			   t[i].bad, v2 ? "v2" : "v1", t[i].said);
+			rt_cg_writes_free(w, n);
+			oci_error_free(e);
+			cJSON_Delete(j);
+		}
+	}
+}
+
 int main(void)
 {
 	struct rt_cg_layout l;
+	ranges_test();
 	rt_cg_layout_parse(hybrid_mi, hybrid_cg, &l);
 	ok(l.n == 5, "hybrid: 5 hierarchies (the tmpfs is not one)");
 	ok(l.v1, "hybrid: the controllers go through v1");
