@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,8 +202,13 @@ static __attribute__((noreturn)) void exec_joiner(const struct rt_exec *x, int e
 	close(errfd);
 	char text[32];
 	int n = snprintf(text, sizeof(text), "%d", (int)p);
-	if (rt_msg_send(sock, MSG_PID, text, (size_t)n, -1) < 0)
+	/* with a pidfd (p is our child, not reaped yet: the pid is its own),
+	 * by which the runtime signals it without a pid's reuse race */
+	int pidfd = (int)syscall(SYS_pidfd_open, p, 0);
+	if (rt_msg_send(sock, MSG_PID, text, (size_t)n, pidfd) < 0)
 		_exit(126);
+	if (pidfd >= 0)
+		close(pidfd);
 	close(sock);
 	if (x->detach)
 		_exit(0);
@@ -226,6 +232,15 @@ static int exec_pid_file(const char *path, pid_t pid, struct oci_error **err)
 		return error_set(err, OCI_E_IO, e, "write pid file %s", path);
 	}
 	return 0;
+}
+
+/* SIGKILL to the exec'd process: by its pidfd when the helper sent one */
+static void exec_kill(pid_t p, int pidfd)
+{
+	if (pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	else
+		kill(p, SIGKILL);
 }
 
 int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err)
@@ -273,13 +288,19 @@ int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err)
 	 * ends when both have closed it (the process does before execve) */
 	pid_t p = 0;
 	cleanup_close int master = -1;
+	cleanup_close int ppidfd = -1;
 	for (;;) {
 		char type, *data = NULL;
 		int fd = -1;
 		if (rt_msg_recv(sv[0], &type, &data, NULL, &fd) <= 0)
 			break;
-		if (type == MSG_PID)
+		if (type == MSG_PID) {
 			p = (pid_t)atoi(data);
+			if (fd >= 0 && ppidfd < 0) {
+				ppidfd = fd;
+				fd = -1;
+			}
+		}
 		if (type == MSG_PTY && fd >= 0 && master < 0) {
 			master = fd;
 			fd = -1;
@@ -312,15 +333,15 @@ int rt_exec_run(const struct rt_exec *x, int *wstatus, struct oci_error **err)
 	}
 	/* it runs, but nobody will hear of it: it goes */
 	if (r < 0 && n == 0 && p > 0)
-		kill(p, SIGKILL);
+		exec_kill(p, ppidfd);
 	int st = 0;
 	/* the terminal is copied unless it went to a console socket */
 	if (r == 0 && fg) {
-		r = rt_wait_loop(j, p, sigfd, master, false, &st, err);
+		r = rt_wait_loop(j, p, ppidfd, sigfd, master, false, &st, err);
 		if (r == 0)
 			j = -1; /* reaped */
 		else
-			kill(p, SIGKILL);
+			exec_kill(p, ppidfd);
 	}
 	while (j > 0 && waitpid(j, &st, 0) < 0)
 		if (errno != EINTR)

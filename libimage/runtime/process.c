@@ -876,8 +876,8 @@ int rt_wait_signals(sigset_t *old, struct oci_error **err)
 	return fd;
 }
 
-int rt_wait_loop(pid_t pid, pid_t target, int sigfd, int master, bool reap_all, int *wstatus,
-		 struct oci_error **err)
+int rt_wait_loop(pid_t pid, pid_t target, int target_pidfd, int sigfd, int master, bool reap_all,
+		 int *wstatus, struct oci_error **err)
 {
 	bool in_open = master >= 0, out_open = master >= 0;
 	struct termios saved;
@@ -927,6 +927,11 @@ int rt_wait_loop(pid_t pid, pid_t target, int sigfd, int master, bool reap_all, 
 			struct winsize ws;
 			if (master >= 0 && ioctl(0, TIOCGWINSZ, &ws) == 0)
 				ioctl(master, TIOCSWINSZ, &ws);
+		} else if (target_pidfd >= 0) {
+			/* not our child (exec's process is its helper's): by pidfd,
+			 * never a pid the helper may have reaped and the system
+			 * given to another process since */
+			syscall(SYS_pidfd_send_signal, target_pidfd, sig, NULL, 0);
 		} else {
 			kill(target, sig);
 		}

@@ -291,8 +291,8 @@ HIDDEN int rt_wait_signals(sigset_t *old, struct oci_error **err);
  * both; exec waits for its helper and signals the process), copying a
  * terminal's master to stdout and stdin to it; reap_all when we are a
  * subreaper */
-HIDDEN int rt_wait_loop(pid_t pid, pid_t target, int sigfd, int master, bool reap_all, int *wstatus,
-			struct oci_error **err);
+HIDDEN int rt_wait_loop(pid_t pid, pid_t target, int target_pidfd, int sigfd, int master,
+			bool reap_all, int *wstatus, struct oci_error **err);
 /* the init's steps, which exec repeats for its process */
 HIDDEN void rt_close_all_but(int *keep, size_t n);
 HIDDEN char *rt_child_lookup(const struct rt_config *c, struct oci_error **err);

@@ -780,7 +780,7 @@ int oci_container_wait(struct oci_container *c, int *wstatus, struct oci_error *
 {
 	if (c->sigfd < 0)
 		return error_set(err, OCI_E_USAGE, 0, "not created in the foreground");
-	return rt_wait_loop(c->pid, c->pid, c->sigfd, c->master, c->subreaper, wstatus, err);
+	return rt_wait_loop(c->pid, c->pid, -1, c->sigfd, c->master, c->subreaper, wstatus, err);
 }
 
 void oci_container_free(struct oci_container *c)

@@ -32,6 +32,10 @@ while args and args[0].startswith("--"):
         resize = (args[1].encode(), int(args[2]), int(args[3])); args = args[4:]
 pid, fd = pty.fork()
 if pid == 0:
+    # the size set by the child on its own terminal before CMD runs: set by
+    # the parent only, CMD could read the window first under load
+    if size:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
     os.execvp(args[0], args)
 def setsize(r, c):
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", r, c, 0, 0))
