@@ -101,6 +101,11 @@ struct oci_rootfs {
 	int cached_acl;
 	bool cached_gid_ok;
 	gid_t cached_gid;
+	/* whether the first new file skipping fchmod or fchown here was seen
+	 * (fstat) to have the mode and owners that skipping assumes: -1 not yet
+	 * seen, 1 it had, 0 it had not (a filesystem that forces owners or
+	 * modes, NFS's root_squash say): then nothing is skipped here */
+	int cached_trusted;
 	/* the process's umask (-1: not known) and ids: what a new file gets
 	 * without asking, so that fchmod and fchown can be skipped when they
 	 * would change nothing */
@@ -220,6 +225,7 @@ static int rf_parent(struct oci_rootfs *rf, const char *path, bool create, const
 	rf->cached_fd = fd;
 	rf->cached_parent = xstrndup(path, plen);
 	rf->cached_noted = false;
+	rf->cached_trusted = -1;
 	/* A default ACL would give a new file an access ACL (removed below,
 	 * file by file, when there may be one); fd is O_PATH, so asked through
 	 * its /proc link. Unknown (no /proc, any other error): assume one. */
@@ -694,6 +700,9 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		if (hl || type != AE_IFDIR)
 			return error_set(err, OCI_E_INVALID, 0,
 					 "entry \"%s\" would replace the root", raw);
+		/* the root's owner, mode and default ACL change here, not through
+		 * rf_parent of its parent: what the cache knew of it is gone */
+		rf_cache_drop(rf);
 		if (!rf->opts.rootless &&
 		    fchown(rf->rootfd, archive_entry_uid(e), archive_entry_gid(e)) < 0)
 			return error_set(err, OCI_E_IO, errno, "chown rootfs");
@@ -725,7 +734,7 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 			rf->cached_noted = pfd == rf->cached_fd;
 		}
 		perm_set = rf->umask >= 0 && (perm & (mode_t)rf->umask) == 0 && !(perm & 07000) &&
-			   rf->cached_acl == 0 && pfd == rf->cached_fd;
+			   rf->cached_trusted != 0 && rf->cached_acl == 0 && pfd == rf->cached_fd;
 		newfd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			       perm_set ? perm : 0600);
 		if (newfd < 0 && errno != EEXIST)
@@ -857,7 +866,20 @@ static int rf_apply_entry(struct oci_rootfs *rf, struct oci_layer_reader *lr,
 		/* a new file is ours, with our group or its directory's: when all
 		 * of those are what the entry asks, there is nothing to change */
 		bool owned = uid == rf->euid && gid == rf->egid && rf->cached_gid_ok &&
-			     rf->cached_gid == rf->egid && pfd == rf->cached_fd;
+			     rf->cached_gid == rf->egid && pfd == rf->cached_fd &&
+			     rf->cached_trusted != 0;
+		if (r == 0 && (perm_set || owned) && rf->cached_trusted < 0) {
+			/* the first file that would skip a call in this directory: is
+			 * what it got what skipping assumes? */
+			struct stat nst;
+			bool ok = fstat(fd, &nst) == 0 && nst.st_uid == rf->euid &&
+				  nst.st_gid == rf->egid &&
+				  (!perm_set || (nst.st_mode & 07777) == perm);
+			if (!ok)
+				perm_set = owned = false;
+			if (!ok || perm_set)
+				rf->cached_trusted = ok;
+		}
 		if (r == 0 && chown_ok && !owned && fchown(fd, uid, gid) < 0)
 			r = error_set(err, OCI_E_IO, errno, "chown \"%s\"", path);
 		if (r == 0 && !perm_set && fchmod(fd, perm) < 0)

@@ -1789,13 +1789,16 @@ static int snap_stream_walk(struct snap_stream *st, int rootfd, struct oci_error
 		k.path.len = f->plen;
 		k.path.p[k.path.len] = 0;
 		struct snap_level *lv = &st->level[k.depth - 1];
+		/* the parent's fd again, whether or not this directory was deferred:
+		 * past INROOT_WALK_FDS open directories the walk closed it, and the
+		 * parent's next names are read through it */
+		int pfd = k.depth == 1 ? rootfd : inroot_walk_parent_fd(&k);
+		if (pfd < 0) {
+			r = error_set(err, OCI_E_IO, errno, "reopen the parent of \"%s\"",
+				      k.path.p);
+			goto out;
+		}
 		if (lv->deferred) {
-			int pfd = k.depth == 1 ? rootfd : inroot_walk_parent_fd(&k);
-			if (pfd < 0) {
-				r = error_set(err, OCI_E_IO, errno, "reopen the parent of \"%s\"",
-					      k.path.p);
-				goto out;
-			}
 			if ((r = snap_stream_dir_done(
 				 st, pfd, f->name, k.depth == 1 ? rootfd : f->fd, &f->st, err)) < 0)
 				goto out;

@@ -20,6 +20,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
@@ -496,9 +498,17 @@ static int lsm_write(const char *path, const char *alt, const char *text, const 
 		fd = open(path = alt, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return error_set(err, OCI_E_IO, errno, "%s: open %s", what, path);
-	struct stat st;
+	/* only procfs's file: a container that put a tmpfs or a bind of its
+	 * own files at /proc would otherwise take the label and run unconfined
+	 * (runc's CVE-2019-16884) */
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) {
+		int e = errno;
+		close(fd);
+		return error_set(err, OCI_E_INVALID, e, "%s: %s is not on procfs", what, path);
+	}
 	size_t n = strlen(text);
-	bool ok = fstat(fd, &st) == 0 && st.st_dev != 0 && write(fd, text, n) == (ssize_t)n;
+	bool ok = write(fd, text, n) == (ssize_t)n;
 	int e = errno;
 	close(fd);
 	return ok ? 0 : error_set(err, OCI_E_IO, e, "%s: write %s", what, path);
