@@ -657,8 +657,8 @@ static void test_independent_blocks(void)
 	uint8_t *dd = malloc(2 * n);
 	memcpy(dd, data, n);
 	memcpy(dd + n, data, n);
-	check("two members of independent blocks, FNAME and FHCRC", OCI_COMPRESS_GZIP, &two, 10,
-	      dd, 2 * n, 2 * n);
+	check("two members of independent blocks, FNAME and FHCRC", OCI_COMPRESS_GZIP, &two, 10, dd,
+	      2 * n, 2 * n);
 	free(dd);
 	two.p[10 + 10] ^= 1; /* the header CRC */
 	check("independent blocks, header CRC wrong", OCI_COMPRESS_GZIP, &two, 0, NULL, 0, 0);
