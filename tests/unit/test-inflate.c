@@ -5,8 +5,10 @@
  * the middle, truncation, trailing garbage, lying hints. The output, the
  * verdict and the message must be the serial decoder's, every input byte
  * read once in order, and nothing after a bad piece handed on. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 #include "compress.h"
@@ -692,6 +694,37 @@ static void test_independent_blocks(void)
 	check("few full flushes, many false marks", OCI_COMPRESS_GZIP, &fc, 0, noisy, n, n);
 	free(fc.p);
 	free(noisy);
+
+	/* pigz itself, where installed: -i (independent blocks, pieces on the
+	 * workers) and without (blocks ended by sync flushes, sharing the
+	 * window: refused after the first, read serially) */
+	char tmpl[] = "/tmp/test-inflate-XXXXXX";
+	int fd = mkstemp(tmpl);
+	bool have = fd >= 0 && write(fd, data, n) == (ssize_t)n &&
+		    system("command -v pigz >/dev/null") == 0;
+	static const char *const opts[] = {"-i -6", "-6"};
+	for (size_t k = 0; k < 2; k++) {
+		char cmd[128], name[32];
+		snprintf(cmd, sizeof(cmd), "pigz %s -c %s", opts[k], tmpl);
+		snprintf(name, sizeof(name), "pigz %s", opts[k]);
+		FILE *pg = have ? popen(cmd, "r") : NULL;
+		if (!pg) {
+			ok(1, "%s # SKIP pigz not installed", name);
+			continue;
+		}
+		struct buf pz = {0};
+		uint8_t chunk[65536];
+		size_t got;
+		while ((got = fread(chunk, 1, sizeof(chunk), pg)) > 0)
+			buf_add(&pz, chunk, got);
+		ok(pclose(pg) == 0 && pz.len > 0, "%s: %zu bytes", name, pz.len);
+		check(name, OCI_COMPRESS_GZIP, &pz, k == 0 ? 3 : 0, data, n, n);
+		free(pz.p);
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmpl);
+	}
 
 	/* damage: a byte in a middle piece, the CRC, the ISIZE, truncation */
 	struct buf c = {0};
