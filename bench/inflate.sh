@@ -2,7 +2,8 @@
 # bench/inflate.sh: parallel inflate within a layer. The cached Debian image
 # (one gzip member) is re-encoded by oci-copy: --compression gzip (our
 # members of 1 MiB, each with its "OT" size hint: inflated on all cores)
-# and zstd (one frame: serial); then, for each, `oci-inspect --verify` and
+# zstd (one frame: serial) and, where pigz is installed, `pigz -i -6` (one
+# member of independent blocks, cut at its full flushes); then, for each, `oci-inspect --verify` and
 # `oci-unpack` to a tmpfs, against `igzip -dc` (or `zstd -dc`) of the same
 # blob to /dev/null, which checks nothing. OCI_BASE_BUILD_DIR=DIR also runs
 # that build's tools on the same blobs, in the same loop (before/after).
@@ -26,6 +27,7 @@ B=${OCI_BASE_BUILD_DIR:+$OCI_BASE_BUILD_DIR/tools}
 need igzip isal
 need zstd zstd
 need jq jq
+PIGZ=$(command -v pigz || true)
 [ -x /usr/bin/time ] || die "no /usr/bin/time"
 MNT=$BENCH_DIR/tmpfs
 mkdir -p "$MNT"
@@ -40,7 +42,35 @@ echo "work area: $(stat -f -c %T "$W")"
 "$N/oci-copy" -q --compression gzip "$W/none:$BENCH_TAG" "$W/gzip:$BENCH_TAG"
 "$N/oci-copy" -q --compression zstd "$W/none:$BENCH_TAG" "$W/zstd:$BENCH_TAG"
 cp -a "$BENCH_IMAGE" "$W/orig"
-for i in orig gzip zstd; do
+KINDS="orig gzip zstd"
+if [ -n "$PIGZ" ]; then
+	# the same tar as one pigz --independent member: the layer's blob and
+	# the manifest that names it replaced, the diff_id the same
+	cp -a "$W/none" "$W/pigzi"
+	tarblob=$(layer_blob "$W/none" "$BENCH_TAG")
+	"$PIGZ" -i -6 -c "$tarblob" >"$W/pigzi.gz"
+	python3 - "$W/pigzi" "$W/pigzi.gz" "$BENCH_TAG" <<'EOF'
+import hashlib, json, os, sys
+out, gz, tag = sys.argv[1:4]
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(out, "blobs", "sha256", d), "wb") as f:
+        f.write(data)
+    return "sha256:" + d, len(data)
+idx = json.load(open(os.path.join(out, "index.json")))
+for m in idx["manifests"]:
+    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != tag:
+        continue
+    man = json.load(open(os.path.join(out, "blobs", "sha256", m["digest"].split(":")[1])))
+    l = man["layers"][0]
+    l["digest"], l["size"] = put(open(gz, "rb").read())
+    l["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+    m["digest"], m["size"] = put(json.dumps(man).encode())
+json.dump(idx, open(os.path.join(out, "index.json"), "w"))
+EOF
+	KINDS="$KINDS pigzi"
+fi
+for i in $KINDS; do
 	blob=$(layer_blob "$W/$i" "$BENCH_TAG")
 	printf '%-5s layer: %s bytes, %s gzip members with a size hint\n' "$i" "$(stat -c %s "$blob")" \
 		"$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read().count(b"\x1f\x8b\x08\x04\0\0\0\0"))' "$blob" 2>/dev/null || echo '?')"
@@ -74,7 +104,7 @@ threads() {
 		sort -rn | tr '\n' ' ')"
 }
 
-for i in orig gzip zstd; do
+for i in $KINDS; do
 	blob=$(layer_blob "$W/$i" "$BENCH_TAG")
 	case $i in zstd) measure "zstd -dc LAYER ($i)" zstd -dc "$blob" ;;
 	*) measure "igzip -dc LAYER ($i)" igzip -dc "$blob" ;; esac

@@ -5,6 +5,7 @@
 #include "compress.h"
 #if HAVE_ISAL
 #include <isa-l.h>
+#include <isa-l/crc.h>
 #endif
 #include <pthread.h>
 #if HAVE_LIBDEFLATE
@@ -424,6 +425,7 @@ int decoder_run(struct decoder *d, const uint8_t **in, size_t *in_len, uint8_t *
 #define PDEC_KEEP	 (2u << 20)   /* a piece's buffers larger than this are freed */
 #define GZ_MIN_MEMBER	 18	      /* header, an empty final block, trailer */
 #define ZSTD_BLOCK_MAX	 (128u << 10)
+#define PDEC_REFUSALS	 4 /* raw pieces refused in a row: no more cut in the member */
 
 enum pjob_state { PJ_FREE, PJ_QUEUED, PJ_RUNNING, PJ_DONE };
 /* what is being done with the oldest piece */
@@ -435,6 +437,12 @@ struct pjob {
 	size_t bound; /* what its members say they inflate to, at most */
 	enum pjob_state state;
 	bool clean; /* inflated whole, exactly to its last byte, at a member's end */
+	/* a run of deflate blocks inside one member (pigz --independent),
+	 * cut after an empty stored block; hdr_len: the member's gzip header
+	 * opens it (the member's first piece) */
+	bool raw;
+	size_t hdr_len;
+	uint32_t crc; /* raw: of its output, when clean */
 	uint64_t seq;
 };
 
@@ -450,6 +458,17 @@ struct pdecoder {
 	bool par;	  /* cutting pieces */
 	bool synced;	  /* dec stands at a boundary: a clean piece may be taken */
 	bool cut_blocked; /* the next piece's end is unknown: serial until it */
+	bool intra;	  /* cutting raw pieces of one member at its full flushes */
+	/* raw pieces used: dec has read the member's header and nothing of
+	 * its body; the body so far is only counted here, and given to dec
+	 * (pdec_materialize) before dec reads any more */
+	bool virt;
+	uint32_t mcrc;
+	uint64_t mlen;
+	bool hist_ok; /* every byte handed on since hist was emptied is in it */
+	int refused;  /* raw pieces refused in a row */
+	size_t hist_len;
+	uint8_t hist[32768]; /* the last 32 KiB of the member's output handed on */
 	struct pjob job[PDEC_WINDOW];
 	size_t head, count, window_bytes;
 	uint64_t next_seq;
@@ -506,6 +525,54 @@ static void pjob_run(struct decoder *d, struct pjob *j)
 	j->out_len = (size_t)(op - j->out);
 }
 
+#if HAVE_ISAL
+/* ISA-L's inflater has used its input to the last bit and stands before a
+ * block that is not the member's last: a new block's header not begun
+ * (ISAL_BLOCK_NEW_HDR), or begun with nothing saved (ISAL_BLOCK_HDR with
+ * no byte in tmp_in, where it leaves a stream that ran out exactly there) */
+static bool isal_between_blocks(const struct inflate_state *s)
+{
+	return (s->block_state == ISAL_BLOCK_NEW_HDR || s->block_state == ISAL_BLOCK_HDR) &&
+	       !s->bfinal && s->read_in_length == 0 && s->tmp_in_size == 0 &&
+	       s->tmp_out_processed == s->tmp_out_valid && s->copy_overflow_length == 0;
+}
+
+/* A raw piece: deflate blocks from a cut point, inflated with an empty
+ * window (a reference before the cut is ISA-L's ISAL_INVALID_LOOKBACK).
+ * Clean only when every byte was used and the decoder stands between two
+ * blocks, no bit left over and the member not ended: a block boundary at
+ * the piece's last byte. Where the piece starts at a real boundary, the
+ * serial decoder, whose parse of the blocks does not depend on the window's
+ * contents, reads the same blocks to the same end and makes the same bytes. */
+static void pjob_run_raw(struct decoder *d, struct pjob *j)
+{
+	struct inflate_state *s = d->isal;
+	isal_inflate_reset(s);
+	s->crc_flag = ISAL_DEFLATE;
+	size_t cap = j->bound + PDEC_SLACK;
+	s->next_in = j->in + j->hdr_len;
+	s->avail_in = (uint32_t)(j->in_len - j->hdr_len);
+	s->next_out = j->out;
+	s->avail_out = (uint32_t)cap;
+	int r = isal_inflate(s);
+	j->out_len = r < 0 ? 0 : cap - s->avail_out;
+	j->clean = r == ISAL_DECOMP_OK && s->avail_in == 0 && isal_between_blocks(s);
+	j->crc = j->clean ? crc32_gzip_refl(0, j->out, j->out_len) : 0;
+	/* the next use of d is a member's: gz_member_begin sets it again */
+}
+#endif
+
+static void pjob_exec(struct decoder *d, struct pjob *j)
+{
+#if HAVE_ISAL
+	if (j->raw) {
+		pjob_run_raw(d, j);
+		return;
+	}
+#endif
+	pjob_run(d, j);
+}
+
 static struct decoder *pdec_worker_decoder(int kind)
 {
 	struct decoder *d = decoder_new(kind);
@@ -537,7 +604,7 @@ static void *pdec_worker(void *arg)
 			break;
 		j->state = PJ_RUNNING;
 		pthread_mutex_unlock(&p->mu);
-		pjob_run(d, j);
+		pjob_exec(d, j);
 		pthread_mutex_lock(&p->mu);
 		j->state = PJ_DONE;
 		pthread_cond_broadcast(&p->done);
@@ -801,11 +868,204 @@ static void pjob_reserve(uint8_t **b, size_t *cap, size_t n)
 	}
 }
 
+static void pdec_queue(struct pdecoder *p, size_t off, size_t bound, bool raw, size_t hdr_len);
+
+#if HAVE_ISAL
+#define GZ_HDR_MAX (64u << 10) /* a longer name or comment: no raw pieces */
+
+/* The length of the gzip header at the window's start: 1, 0 (none there,
+ * or longer than GZ_HDR_MAX), -1. Its CRC is the serial decoder's to
+ * check, when the member's first piece is taken. */
+static int pdec_gzip_header_len(struct pdecoder *p, size_t *hl, struct oci_error **err)
+{
+	if (pdec_ensure(p, GZ_HDR_MAX, err) < 0)
+		return -1;
+	size_t avail = p->in_len;
+	const uint8_t *h = p->in + p->in_off;
+	if (avail < 10 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || (h[3] & 0xe0))
+		return 0;
+	size_t pos = 10;
+	if (h[3] & 4) {
+		if (pos + 2 > avail)
+			return 0;
+		pos += 2 + le16_at(h + pos);
+	}
+	for (uint8_t f = 8; f <= 16; f <<= 1) { /* FNAME, FCOMMENT */
+		if (!(h[3] & f))
+			continue;
+		const uint8_t *z = pos < avail ? memchr(h + pos, 0, avail - pos) : NULL;
+		if (!z)
+			return 0;
+		pos = (size_t)(z - h) + 1;
+	}
+	if (h[3] & 2)
+		pos += 2;
+	if (pos > avail)
+		return 0;
+	*hl = pos;
+	return 1;
+}
+
+/* Where the next raw piece ends: just past an empty stored block's
+ * 00 00 ff ff (a full flush, as pigz --independent ends each block with;
+ * found by scanning, so the bytes may as well be compressed data, which
+ * the worker's verdict tells apart), the first one at least
+ * PDEC_TARGET_IN into the window, else the last one before the window's
+ * bound or the input's end. 1, 0 (none), -1. */
+static int pdec_full_flush_end(struct pdecoder *p, size_t from, size_t *end, struct oci_error **err)
+{
+	static const uint8_t mark[4] = {0, 0, 0xff, 0xff};
+	size_t pos = from, last = 0;
+	for (;;) {
+		size_t avail = p->in_len < PDEC_MAX_IN ? p->in_len : PDEC_MAX_IN;
+		const uint8_t *b = p->in + p->in_off;
+		while (pos + 4 <= avail) {
+			const uint8_t *c = memmem(b + pos, avail - pos, mark, 4);
+			if (!c) {
+				pos = avail - 3;
+				break;
+			}
+			/* the mark cannot overlap itself: the next one starts past it */
+			pos = (size_t)(c - b) + 4;
+			if (pos >= PDEC_TARGET_IN) {
+				*end = pos;
+				return 1;
+			}
+			last = pos;
+		}
+		if (avail >= PDEC_MAX_IN || p->in_eof)
+			break;
+		if (pdec_ensure(p, p->in_len + PDEC_READ, err) < 0)
+			return -1;
+	}
+	if (!last)
+		return 0;
+	*end = last;
+	return 1;
+}
+
+/* Queue the next raw piece of the member being cut at its full flushes
+ * (first: its header opens the window). 1, or 0: no full flush ahead, the
+ * rest of the member is the serial decoder's. */
+static int pdec_cut_raw(struct pdecoder *p, bool first, struct oci_error **err)
+{
+	size_t hl = 0, end = 0;
+	int r = first ? pdec_gzip_header_len(p, &hl, err) : 1;
+	if (r > 0)
+		r = pdec_full_flush_end(p, hl, &end, err);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		p->intra = false;
+		p->cut_blocked = p->in_len > 0;
+		return 0;
+	}
+	if (first)
+		p->refused = 0;
+	p->intra = true;
+	/* a block of 128 KiB rarely inflates past 2 MiB; one that does is
+	 * refused and the member goes on serially */
+	pdec_queue(p, end, PDEC_KEEP, true, hl);
+	return 1;
+}
+
+/* the last 32 KiB of the member's output, for the serial decoder's window */
+static void pdec_hist_add(struct pdecoder *p, const uint8_t *b, size_t n)
+{
+	size_t cap = sizeof(p->hist);
+	if (n >= cap) {
+		memcpy(p->hist, b + n - cap, cap);
+		p->hist_len = cap;
+		return;
+	}
+	size_t keep = p->hist_len + n > cap ? cap - n : p->hist_len;
+	memmove(p->hist, p->hist + p->hist_len - keep, keep);
+	memcpy(p->hist + keep, b, n);
+	p->hist_len = keep + n;
+}
+
+/* Take a raw piece at the head: its output handed on, the member's CRC and
+ * length counted. Only in order from the member's header, each piece
+ * starting where the one before ended at a block boundary. The first must
+ * make at least 32 KiB: the serial decoder that may take over after it
+ * has then a whole deflate window and the length of the member so far,
+ * and a reference before the member's start is one it cannot meet. */
+static bool pdec_take_raw(struct pdecoder *p, struct pjob *j)
+{
+	if (!j->clean)
+		return false;
+	if (j->hdr_len) {
+		if (!p->synced || p->virt || j->out_len < sizeof(p->hist))
+			return false;
+		/* dec stands at a member's end (or the stream's start) and the
+		 * window opens with 1f 8b 08: what dec would do first */
+		gz_member_begin(p->dec);
+		const uint8_t *ip = j->in;
+		size_t il = j->hdr_len;
+		struct oci_error *e = NULL;
+		if (gzip_header(p->dec, &ip, &il, &e) < 0 || il || p->dec->gz != GZ_BODY) {
+			/* dec reads the piece from its start and says what is wrong */
+			oci_error_free(e);
+			p->dec->at_end = true;
+			return false;
+		}
+		p->virt = true;
+		p->synced = false;
+		p->mcrc = j->crc;
+		p->mlen = j->out_len;
+		p->hist_len = 0;
+		p->hist_ok = true;
+	} else {
+		if (!p->virt)
+			return false;
+		p->mcrc = (uint32_t)crc32_combine(p->mcrc, j->crc, (z_off_t)j->out_len);
+		p->mlen += j->out_len;
+	}
+	pdec_hist_add(p, j->out, j->out_len);
+	return true;
+}
+
+/* dec, which has read the member's header, takes over at the end of the
+ * raw pieces taken: their last 32 KiB as its window, their CRC and length
+ * as its own, as if it had inflated them */
+static void pdec_materialize(struct pdecoder *p)
+{
+	struct inflate_state *s = p->dec->isal;
+	isal_inflate_reset(s);
+	s->crc_flag = ISAL_GZIP_NO_HDR_VER;
+	if (isal_inflate_set_dict(s, p->hist, (uint32_t)p->hist_len) != COMP_OK)
+		abort(); /* dec has inflated nothing of the member: cannot fail */
+	s->crc = p->mcrc;
+	s->total_out = (uint32_t)p->mlen;
+	p->virt = false;
+}
+
+/* After dec read a refused raw piece: where it stands between two blocks
+ * of a member, no bit left, with 32 KiB of the member behind it all seen
+ * here, the next raw pieces may be taken again (a false mark, or a
+ * member's end, cost one piece, not the rest of the member) */
+static void pdec_resync(struct pdecoder *p)
+{
+	struct decoder *d = p->dec;
+	struct inflate_state *s = d->isal;
+	if (d->at_end || d->gz != GZ_BODY || !p->hist_ok || p->hist_len < sizeof(p->hist) ||
+	    s->total_out < sizeof(p->hist) || !isal_between_blocks(s))
+		return;
+	p->virt = true;
+	p->mcrc = s->crc;
+	p->mlen = s->total_out;
+}
+#endif
+
 /* Cut the next piece off the window and queue it: 1, or 0 (none: the
  * input ended, or the next piece's end is unknown: cut_blocked), -1. */
 static int pdec_cut(struct pdecoder *p, struct oci_error **err)
 {
 	size_t off = 0, bound = 0, n = 0;
+#if HAVE_ISAL
+	if (p->intra)
+		return pdec_cut_raw(p, false, err);
+#endif
 	for (;;) {
 		int r = pdec_ensure(p, off + 1, err);
 		if (r < 0)
@@ -826,9 +1086,21 @@ static int pdec_cut(struct pdecoder *p, struct oci_error **err)
 			break;
 	}
 	if (n == 0) {
+#if HAVE_ISAL
+		/* one member whose end is not near: its full flushes, if any */
+		if (p->kind == OCI_COMPRESS_GZIP)
+			return pdec_cut_raw(p, true, err);
+#endif
 		p->cut_blocked = p->in_len > 0;
 		return 0;
 	}
+	pdec_queue(p, off, bound, false, 0);
+	return 1;
+}
+
+/* the window's first off bytes become the next piece */
+static void pdec_queue(struct pdecoder *p, size_t off, size_t bound, bool raw, size_t hdr_len)
+{
 	struct pjob *j = &p->job[(p->head + p->count) % PDEC_WINDOW];
 	pjob_reserve(&j->in, &j->in_cap, off);
 	pjob_reserve(&j->out, &j->out_cap, bound + PDEC_SLACK);
@@ -837,6 +1109,9 @@ static int pdec_cut(struct pdecoder *p, struct oci_error **err)
 	j->bound = bound;
 	j->out_len = 0;
 	j->clean = false;
+	j->raw = raw;
+	j->hdr_len = hdr_len;
+	j->crc = 0;
 	p->in_off += off;
 	p->in_len -= off;
 	if (!p->n_th && !p->th)
@@ -848,7 +1123,6 @@ static int pdec_cut(struct pdecoder *p, struct oci_error **err)
 	p->window_bytes += off + bound;
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->mu);
-	return 1;
 }
 
 /* wait for the head piece, inflating it here when no worker has begun */
@@ -862,7 +1136,7 @@ static struct pjob *pdec_wait_head(struct pdecoder *p)
 			pthread_mutex_unlock(&p->mu);
 			if (!p->help)
 				p->help = pdec_worker_decoder(p->kind);
-			pjob_run(p->help, j);
+			pjob_exec(p->help, j);
 			pthread_mutex_lock(&p->mu);
 			j->state = PJ_DONE;
 			break;
@@ -917,6 +1191,10 @@ int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out
 		if (p->head_mode == PH_FEED) {
 			/* through the serial decoder: its errors, its state */
 			struct pjob *j = &p->job[p->head];
+#if HAVE_ISAL
+			if (p->virt)
+				pdec_materialize(p);
+#endif
 			const uint8_t *ip = j->in + p->head_pos;
 			size_t il = j->in_len - p->head_pos, il0 = il;
 			uint8_t *op = out + made;
@@ -925,10 +1203,20 @@ int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out
 				*decode_error = true;
 				return -1;
 			}
+#if HAVE_ISAL
+			if (j->raw)
+				pdec_hist_add(p, out + made, ol0 - ol);
+			else
+				p->hist_ok = false;
+#endif
 			made += ol0 - ol;
 			p->head_pos += il0 - il;
 			if (il == 0 && ol == ol0) {
 				p->synced = decoder_at_end(p->dec);
+#if HAVE_ISAL
+				if (j->raw)
+					pdec_resync(p);
+#endif
 				pdec_release_head(p);
 			} else if (il == il0 && ol == ol0 && il) {
 				return error_set(err, OCI_E_INVALID, 0, "decompression stalled");
@@ -948,7 +1236,32 @@ int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out
 			if (p->count > 0) {
 				struct pjob *j = pdec_wait_head(p);
 				p->head_pos = 0;
+#if HAVE_ISAL
+				if (j->raw) {
+					if (pdec_take_raw(p, j)) {
+						p->refused = 0;
+						p->head_mode = PH_COPY;
+						p->pieces++;
+						if (j->out_len == 0)
+							pdec_release_head(p);
+					} else {
+						/* through dec; after a few in a row, the
+						 * rest of the member is serial */
+						if (++p->refused >= PDEC_REFUSALS)
+							p->intra = false;
+						if (j->hdr_len) {
+							p->hist_len = 0;
+							p->hist_ok = true;
+						}
+						p->head_mode = PH_FEED;
+					}
+					continue;
+				}
+#endif
 				if (p->synced && j->clean) {
+#if HAVE_ISAL
+					p->hist_ok = false;
+#endif
 					p->head_mode = PH_COPY;
 					p->pieces++;
 					decoder_mark_member_end(p->dec);
@@ -966,6 +1279,10 @@ int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out
 		}
 		if (p->in_len == 0 && pdec_ensure(p, 1, err) < 0)
 			return -1;
+#if HAVE_ISAL
+		if (p->virt)
+			pdec_materialize(p);
+#endif
 		const uint8_t *ip = p->in + p->in_off;
 		size_t il = p->in_len, il0 = il;
 		uint8_t *op = out + made;
@@ -977,6 +1294,9 @@ int pdecoder_fill(struct pdecoder *p, uint8_t *out, size_t cap, size_t *made_out
 		made += ol0 - ol;
 		p->in_off += il0 - il;
 		p->in_len = il;
+#if HAVE_ISAL
+		p->hist_ok = false;
+#endif
 		if (p->threads > 1 && decoder_at_end(p->dec) && (il || !p->in_eof) &&
 		    pdec_may_split(p)) {
 			/* a boundary: pieces may follow */

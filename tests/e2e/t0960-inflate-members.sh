@@ -6,6 +6,8 @@
 # and unpacks to the tree GNU tar extracts from the same tar. A corrupt
 # piece in the middle, a cut one: exit 2, one line, the stream's own
 # error. Our gzip with the hint reads in gzip, zcat, umoci and skopeo.
+# pigz --independent's one member of independent deflate blocks (each
+# ended by a full flush) too.
 . "$(dirname "$0")/test-lib.sh"
 LIB=$OCI_SOURCE_DIR/tests/e2e/lib-layers.py
 cd "$TMP" || exit 1
@@ -99,7 +101,21 @@ ms = [member(p) for p in pieces(1 << 20)]
 ms.insert(3, member(b""))
 open(t + "/nohint.gz", "wb").write(b"".join(ms))
 open(t + "/one.gz", "wb").write(member(tar))
+# pigz -i's shape where pigz is missing: one member, blocks of 128 KiB,
+# each compressed on its own and ended by a full flush, the last by the end
+blocks = pieces(128 << 10)
+body = b""
+for i, p in enumerate(blocks):
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body += c.compress(p) + c.flush(zlib.Z_FINISH if i == len(blocks) - 1 else zlib.Z_FULL_FLUSH)
+open(t + "/pigzi-py.gz", "wb").write(b"\x1f\x8b\x08\0\0\0\0\0\0\x03" + body +
+                                     struct.pack("<II", zlib.crc32(tar), len(tar) & 0xffffffff))
 EOF
+if command -v pigz >/dev/null; then
+	pigz -i -6 -c "$TMP/layer.tar" >"$TMP/pigzi.gz"
+else
+	cp "$TMP/pigzi-py.gz" "$TMP/pigzi.gz"
+fi
 split -b 700000 -d "$TMP/layer.tar" "$TMP/part."
 for p in "$TMP"/part.*; do zstd -q -3 -c "$p"; done >"$TMP/frames.zst"
 pzstd -q -p 2 -c "$TMP/layer.tar" >"$TMP/pzstd.zst" 2>/dev/null || zstd -q -c "$TMP/layer.tar" >"$TMP/pzstd.zst"
@@ -110,6 +126,7 @@ cp "$TMP/ours/blobs/sha256/$ours" "$TMP/ours.gz"
 mkimage bgzf +gzip "$TMP/bgzf.gz"
 mkimage nohint +gzip "$TMP/nohint.gz"
 mkimage one +gzip "$TMP/one.gz"
+mkimage pigzi +gzip "$TMP/pigzi.gz"
 mkimage frames +zstd "$TMP/frames.zst"
 mkimage pzstd +zstd "$TMP/pzstd.zst"
 
@@ -122,7 +139,13 @@ fi
 n=$(python3 -c 'import sys; b=open(sys.argv[1],"rb").read(); print(b.count(b"\x1f\x8b\x08\x04\0\0\0\0"))' "$TMP/ours.gz")
 [ "$n" -ge 8 ] && pass "our gzip: $n members" || fail "our gzip: several members" "$n"
 
-for s in ours bgzf nohint one frames pzstd; do
+# pigz -i: one member, its blocks ended by full flushes (00 00 ff ff)
+n=$(python3 -c 'import sys; b=open(sys.argv[1],"rb").read(); print(b.count(b"\x1f\x8b\x08"), b.count(b"\0\0\xff\xff"))' "$TMP/pigzi.gz")
+case $n in "1 "*) [ "${n#1 }" -ge 30 ] && ok=1 || ok= ;; *) ok= ;; esac
+[ -n "$ok" ] && pass "pigz -i: one member, full flushes (members, marks: $n)" ||
+	fail "pigz -i: one member, full flushes" "$n"
+
+for s in ours bgzf nohint one pigzi frames pzstd; do
 	expect 0 "$s: oci-inspect --verify" oci-inspect -q --verify "$TMP/$s"
 	expect 0 "$s: oci-unpack" oci-unpack --rootfs "$TMP/$s:t" "$TMP/u-$s"
 	python3 "$LIB" tree "$TMP/u-$s" >"$TMP/$s.tree"
@@ -137,7 +160,7 @@ done
 python3 - "$TMP" <<'EOF'
 import sys
 t = sys.argv[1]
-for name in ("ours.gz", "bgzf.gz", "nohint.gz", "frames.zst"):
+for name in ("ours.gz", "bgzf.gz", "nohint.gz", "pigzi.gz", "frames.zst"):
     b = bytearray(open(t + "/" + name, "rb").read())
     mid = len(b) // 2
     for i in range(mid, mid + 64):
@@ -146,7 +169,7 @@ for name in ("ours.gz", "bgzf.gz", "nohint.gz", "frames.zst"):
     whole = open(t + "/" + name, "rb").read()
     open(t + "/cut-" + name, "wb").write(whole[:len(whole) * 2 // 3])
 EOF
-for f in ours.gz bgzf.gz nohint.gz frames.zst; do
+for f in ours.gz bgzf.gz nohint.gz pigzi.gz frames.zst; do
 	suffix=+gzip
 	case $f in *.zst) suffix=+zstd ;; esac
 	for k in bad cut; do

@@ -5,8 +5,10 @@
  * the middle, truncation, trailing garbage, lying hints. The output, the
  * verdict and the message must be the serial decoder's, every input byte
  * read once in order, and nothing after a bad piece handed on. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 #include "compress.h"
@@ -573,9 +575,183 @@ static void test_zstd(void)
 	free(data);
 }
 
+/* ---- one member of independent deflate blocks (pigz --independent) ---- */
+
+enum flush_kind {
+	FK_INDEPENDENT, /* each block on its own: reset, then a full flush */
+	FK_SHARED	/* sync flushes, the window shared: references cross */
+};
+
+/* one gzip member of data in blocks of `block` bytes, each ended with an
+ * empty stored block (00 00 ff ff) but the last; name: FNAME, hcrc: FHCRC */
+static void gz_flushed(struct buf *out, const uint8_t *data, size_t len, size_t block,
+		       enum flush_kind fk, const char *name, bool hcrc)
+{
+	uint8_t hdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+	if (name)
+		hdr[3] |= 8;
+	if (hcrc)
+		hdr[3] |= 2;
+	size_t h0 = out->len;
+	buf_add(out, hdr, 10);
+	if (name)
+		buf_add(out, name, strlen(name) + 1);
+	if (hcrc) {
+		uint32_t c = (uint32_t)crc32(0, out->p + h0, (uInt)(out->len - h0));
+		uint8_t x[2] = {(uint8_t)c, (uint8_t)(c >> 8)};
+		buf_add(out, x, 2);
+	}
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		abort();
+	size_t cap = deflateBound(&z, (uLong)block) + 64;
+	uint8_t *tmp = malloc(cap);
+	size_t off = 0;
+	do {
+		size_t n = len - off < block ? len - off : block;
+		bool last = off + n == len;
+		if (fk == FK_INDEPENDENT)
+			deflateReset(&z);
+		z.next_in = (Bytef *)data + off;
+		z.avail_in = (uInt)n;
+		int flush = last ? Z_FINISH : fk == FK_INDEPENDENT ? Z_FULL_FLUSH : Z_SYNC_FLUSH;
+		do {
+			z.next_out = tmp;
+			z.avail_out = (uInt)cap;
+			int r = deflate(&z, flush);
+			if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+				abort();
+			buf_add(out, tmp, cap - z.avail_out);
+		} while (z.avail_out == 0);
+		off += n;
+	} while (off < len);
+	deflateEnd(&z);
+	free(tmp);
+	uint32_t crc = (uint32_t)crc32(0, data, (uInt)len);
+	uint8_t t[8] = {(uint8_t)crc,	      (uint8_t)(crc >> 8), (uint8_t)(crc >> 16),
+			(uint8_t)(crc >> 24), (uint8_t)len,	   (uint8_t)(len >> 8),
+			(uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+	buf_add(out, t, 8);
+}
+
+static size_t count_marks(const struct buf *b)
+{
+	size_t n = 0;
+	for (size_t i = 0; i + 4 <= b->len; i++)
+		n += !memcmp(b->p + i, "\0\0\xff\xff", 4);
+	return n;
+}
+
+static void test_independent_blocks(void)
+{
+	size_t n = 6u << 20;
+	uint8_t *data = sample(n, 11);
+	struct buf b = {0};
+	gz_flushed(&b, data, n, 128u << 10, FK_INDEPENDENT, NULL, false);
+	ok(count_marks(&b) >= 40, "full flushes: %zu empty stored blocks", count_marks(&b));
+	check("one member of independent blocks", OCI_COMPRESS_GZIP, &b, 3, data, n, n);
+
+	/* with a name and a header CRC, and a second such member after it */
+	struct buf two = {0};
+	gz_flushed(&two, data, n, 128u << 10, FK_INDEPENDENT, "layer.tar", true);
+	gz_flushed(&two, data, n, 100000, FK_INDEPENDENT, NULL, false);
+	uint8_t *dd = malloc(2 * n);
+	memcpy(dd, data, n);
+	memcpy(dd + n, data, n);
+	check("two members of independent blocks, FNAME and FHCRC", OCI_COMPRESS_GZIP, &two, 10, dd,
+	      2 * n, 2 * n);
+	free(dd);
+	two.p[10 + 10] ^= 1; /* the header CRC */
+	check("independent blocks, header CRC wrong", OCI_COMPRESS_GZIP, &two, 0, NULL, 0, 0);
+	free(two.p);
+
+	/* references across the flushes: a worker's piece refers before its
+	 * start, which it must refuse (the output would be wrong otherwise) */
+	struct buf sh = {0};
+	gz_flushed(&sh, data, n, 128u << 10, FK_SHARED, NULL, false);
+	ok(count_marks(&sh) >= 40, "sync flushes: %zu empty stored blocks", count_marks(&sh));
+	check("sync flushes, the window shared", OCI_COMPRESS_GZIP, &sh, 0, data, n, n);
+	free(sh.p);
+
+	/* 00 00 ff ff inside blocks' data: stored blocks of noise holding it */
+	uint8_t *noisy = malloc(n);
+	memcpy(noisy, data, n);
+	uint32_t x = 99;
+	for (size_t i = n / 4; i < n / 2; i++) {
+		x = x * 1103515245u + 12345u;
+		noisy[i] = (uint8_t)(x >> 24);
+	}
+	for (size_t i = n / 4; i + 4 < n / 2; i += 9000)
+		memcpy(noisy + i, "\0\0\xff\xff", 4);
+	struct buf fc = {0};
+	gz_flushed(&fc, noisy, n, 128u << 10, FK_INDEPENDENT, NULL, false);
+	check("independent blocks, 00 00 ff ff inside stored data", OCI_COMPRESS_GZIP, &fc, 1,
+	      noisy, n, n);
+	/* the same in one block each quarter: false marks cut pieces */
+	fc.len = 0;
+	gz_flushed(&fc, noisy, n, n / 4 + 1, FK_INDEPENDENT, NULL, false);
+	check("few full flushes, many false marks", OCI_COMPRESS_GZIP, &fc, 0, noisy, n, n);
+	free(fc.p);
+	free(noisy);
+
+	/* pigz itself, where installed: -i (independent blocks, pieces on the
+	 * workers) and without (blocks ended by sync flushes, sharing the
+	 * window: refused after the first, read serially) */
+	char tmpl[] = "/tmp/test-inflate-XXXXXX";
+	int fd = mkstemp(tmpl);
+	bool have = fd >= 0 && write(fd, data, n) == (ssize_t)n &&
+		    system("command -v pigz >/dev/null") == 0;
+	static const char *const opts[] = {"-i -6", "-6"};
+	for (size_t k = 0; k < 2; k++) {
+		char cmd[128], name[32];
+		snprintf(cmd, sizeof(cmd), "pigz %s -c %s", opts[k], tmpl);
+		snprintf(name, sizeof(name), "pigz %s", opts[k]);
+		FILE *pg = have ? popen(cmd, "r") : NULL;
+		if (!pg) {
+			ok(1, "%s # SKIP pigz not installed", name);
+			continue;
+		}
+		struct buf pz = {0};
+		uint8_t chunk[65536];
+		size_t got;
+		while ((got = fread(chunk, 1, sizeof(chunk), pg)) > 0)
+			buf_add(&pz, chunk, got);
+		ok(pclose(pg) == 0 && pz.len > 0, "%s: %zu bytes", name, pz.len);
+		check(name, OCI_COMPRESS_GZIP, &pz, k == 0 ? 3 : 0, data, n, n);
+		free(pz.p);
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmpl);
+	}
+
+	/* damage: a byte in a middle piece, the CRC, the ISIZE, truncation */
+	struct buf c = {0};
+	buf_add(&c, b.p, b.len);
+	c.p[c.len / 2] ^= 0x55;
+	check("independent blocks, a corrupt byte mid-member", OCI_COMPRESS_GZIP, &c, 0, NULL, 0,
+	      0);
+	memcpy(c.p, b.p, b.len);
+	c.p[c.len - 6] ^= 1;
+	check("independent blocks, CRC mismatch", OCI_COMPRESS_GZIP, &c, 0, NULL, 0, 0);
+	memcpy(c.p, b.p, b.len);
+	c.p[c.len - 3] ^= 1;
+	check("independent blocks, ISIZE mismatch", OCI_COMPRESS_GZIP, &c, 0, NULL, 0, 0);
+	memcpy(c.p, b.p, b.len);
+	c.len = b.len * 3 / 5;
+	check("independent blocks, truncated mid-piece", OCI_COMPRESS_GZIP, &c, 0, data, n, n);
+	c.len = b.len - 3;
+	check("independent blocks, truncated in the trailer", OCI_COMPRESS_GZIP, &c, 0, data, n, n);
+	free(c.p);
+	free(b.p);
+	free(data);
+}
+
 int main(void)
 {
 	test_gzip();
+	test_independent_blocks();
 #if HAVE_LIBDEFLATE
 	test_our_writer();
 #endif
