@@ -708,14 +708,20 @@ bool rt_cg_has(const char *ctrls, const char *ctrl)
 	return false;
 }
 
+/* the line at *line, copied; *line moves past it (NULL after the last) */
+static char *mi_line(const char **line)
+{
+	const char *end = strchr(*line, '\n');
+	char *l = xstrndup(*line, end ? (size_t)(end - *line) : strlen(*line));
+	*line = end ? end + 1 : NULL;
+	return l;
+}
+
 /* our own cgroup in a hierarchy, from /proc/self/cgroup ("N:ctrls:/path") */
 static char *own_path(const char *selfcg, const struct rt_cg_hier *h)
 {
 	for (const char *line = selfcg; line && *line;) {
-		const char *end = strchr(line, '\n');
-		size_t ll = end ? (size_t)(end - line) : strlen(line);
-		cleanup_free char *l = xstrndup(line, ll);
-		line = end ? end + 1 : NULL;
+		cleanup_free char *l = mi_line(&line);
 		char *a = strchr(l, ':'), *b = a ? strchr(a + 1, ':') : NULL;
 		if (!b)
 			continue;
@@ -762,10 +768,7 @@ static struct mi_ent *mi_entries(const char *mountinfo, size_t *n)
 	struct mi_ent *v = NULL;
 	*n = 0;
 	for (const char *line = mountinfo; line && *line;) {
-		const char *end = strchr(line, '\n');
-		size_t ll = end ? (size_t)(end - line) : strlen(line);
-		cleanup_free char *l = xstrndup(line, ll);
-		line = end ? end + 1 : NULL;
+		cleanup_free char *l = mi_line(&line);
 		char *f[5];
 		mi_fields(l, f);
 		if (!f[4])
@@ -824,10 +827,7 @@ int rt_cg_layout_parse(const char *mountinfo, const char *selfcg, struct rt_cg_l
 	struct mi_ent *ent = mi_entries(mountinfo, &nent);
 	size_t idx = 0;
 	for (const char *line = mountinfo; line && *line;) {
-		const char *end = strchr(line, '\n');
-		size_t ll = end ? (size_t)(end - line) : strlen(line);
-		cleanup_free char *l = xstrndup(line, ll);
-		line = end ? end + 1 : NULL;
+		cleanup_free char *l = mi_line(&line);
 		/* id parent maj:min root mountpoint opts [optional...] - type source superopts */
 		char *f[5];
 		char *p = mi_fields(l, f);
