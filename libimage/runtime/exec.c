@@ -104,31 +104,9 @@ static __attribute__((noreturn)) void exec_child(const struct rt_config *c, int 
 	if (!exe)
 		exec_fail(errfd, e, "");
 	char **env = rt_child_env(c);
-	if (rt_child_lsm(c, &e) < 0)
+	if (rt_child_confine(c, &e) < 0)
 		exec_fail(errfd, e, "");
-	for (size_t i = 0; i < c->n_rlimits; i++)
-		if (setrlimit(c->rlimits[i].resource, &c->rlimits[i].lim) < 0) {
-			error_set(&e, OCI_E_IO, errno, "set rlimit %d", c->rlimits[i].resource);
-			exec_fail(errfd, e, "");
-		}
-	if (rt_child_caps(c, &e) < 0)
-		exec_fail(errfd, e, "");
-	if (!c->nnp && rt_seccomp_load(c, &e) < 0)
-		exec_fail(errfd, e, "");
-	if (rt_child_user(c, &e) < 0 || rt_child_capset(c, &e) < 0)
-		exec_fail(errfd, e, "");
-	if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		error_set(&e, OCI_E_IO, errno, "set no_new_privs");
-		exec_fail(errfd, e, "");
-	}
-	if (c->nnp && rt_seccomp_load(c, &e) < 0)
-		exec_fail(errfd, e, "");
-	umask(c->has_umask ? c->umask : 022);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(exe, c->args, env);
-	error_set(&e, OCI_E_IO, errno, "exec \"%s\"", c->args[0]);
+	rt_child_execve(c, exe, env, &e);
 	exec_fail(errfd, e, "");
 }
 

@@ -531,6 +531,41 @@ int rt_child_lsm(const struct rt_config *c, struct oci_error **err)
 	return 0;
 }
 
+int rt_child_confine(const struct rt_config *c, struct oci_error **err)
+{
+	int r;
+	/* the label first, while we may still write our own
+	 * /proc/thread-self/attr (seccomp may forbid it later) */
+	if ((r = rt_child_lsm(c, err)) < 0)
+		return r;
+	for (size_t i = 0; i < c->n_rlimits; i++)
+		if (setrlimit(c->rlimits[i].resource, &c->rlimits[i].lim) < 0)
+			return error_set(err, OCI_E_IO, errno, "set rlimit %d",
+					 c->rlimits[i].resource);
+	if ((r = rt_child_caps(c, err)) < 0)
+		return r;
+	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it first */
+	if (!c->nnp && (r = rt_seccomp_load(c, err)) < 0)
+		return r;
+	if ((r = rt_child_user(c, err)) < 0 || (r = rt_child_capset(c, err)) < 0)
+		return r;
+	if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return error_set(err, OCI_E_IO, errno, "set no_new_privs");
+	if (c->nnp && (r = rt_seccomp_load(c, err)) < 0)
+		return r;
+	return 0;
+}
+
+void rt_child_execve(const struct rt_config *c, const char *exe, char **env, struct oci_error **err)
+{
+	umask(c->has_umask ? c->umask : 022);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(exe, c->args, env);
+	error_set(err, OCI_E_IO, errno, "exec \"%s\"", c->args[0]);
+}
+
 int rt_child_user(const struct rt_config *c, struct oci_error **err)
 {
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -649,29 +684,10 @@ void rt_child_main(struct rt_child *ch)
 	if (!exe)
 		rt_child_fail(ch, e);
 	char **env = rt_child_env(c);
-	/* the LSM label for the execve first, while we may still write our
-	 * /proc/thread-self/attr (before seccomp, which may forbid it) */
-	if (rt_child_lsm(c, &e) < 0)
-		rt_child_fail(ch, e);
-	/* limits and credentials now, so that a failure shows at create (as
-	 * runc's do) rather than after start has said the process runs */
-	for (size_t i = 0; i < c->n_rlimits; i++)
-		if (setrlimit(c->rlimits[i].resource, &c->rlimits[i].lim) < 0) {
-			error_set(&e, OCI_E_IO, errno, "set rlimit %d", c->rlimits[i].resource);
-			rt_child_fail(ch, e);
-		}
-	if (rt_child_caps(c, &e) < 0)
-		rt_child_fail(ch, e);
-	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it first */
-	if (!c->nnp && rt_seccomp_load(c, &e) < 0)
-		rt_child_fail(ch, e);
-	if (rt_child_user(c, &e) < 0 || rt_child_capset(c, &e) < 0)
-		rt_child_fail(ch, e);
-	if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		error_set(&e, OCI_E_IO, errno, "set no_new_privs");
-		rt_child_fail(ch, e);
-	}
-	if (c->nnp && rt_seccomp_load(c, &e) < 0)
+	/* the LSM label, limits and credentials now, so that a failure shows
+	 * at create (as runc's do) rather than after start has said the
+	 * process runs */
+	if (rt_child_confine(c, &e) < 0)
 		rt_child_fail(ch, e);
 	/* ready; the runtime answers once our state is saved (if it dies
 	 * first, the socket ends and so do we: no init waits unrecorded) */
@@ -694,12 +710,7 @@ void rt_child_main(struct rt_child *ch)
 	cleanup_free char *created = rt_state_json(c, ch->id, "created", ch->hostpid);
 	if (hooks_run(&c->hooks[HOOK_START_CONTAINER], "startContainer", created, &e) < 0)
 		goto fail;
-	umask(c->has_umask ? c->umask : 022);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(exe, c->args, env);
-	error_set(&e, OCI_E_IO, errno, "exec \"%s\"", c->args[0]);
+	rt_child_execve(c, exe, env, &e);
 fail:
 	dprintf(2, "oci-runtime: %s: %s\n", ch->id, e && e->msg ? e->msg : "failed");
 	rt_msg_send(ch->sock, MSG_ERROR, e && e->msg ? e->msg : "",

@@ -301,6 +301,13 @@ HIDDEN int rt_child_capset(const struct rt_config *c, struct oci_error **err);
 /* in the init or an exec'd process, before execve: the AppArmor profile
  * and SELinux label it asked for, set for its execve */
 HIDDEN int rt_child_lsm(const struct rt_config *c, struct oci_error **err);
+/* the init's and an exec'd process's confinement, in its order: LSM label,
+ * rlimits, bounding set, seccomp (before the user change without
+ * no_new_privs, after it with), user and groups, capabilities */
+HIDDEN int rt_child_confine(const struct rt_config *c, struct oci_error **err);
+/* umask, an empty signal mask, execve; returns (err set) only when it failed */
+HIDDEN void rt_child_execve(const struct rt_config *c, const char *exe, char **env,
+			    struct oci_error **err);
 HIDDEN int rt_child_user(const struct rt_config *c, struct oci_error **err);
 HIDDEN char **rt_child_env(const struct rt_config *c);
 
